@@ -1,0 +1,1 @@
+//! Plugins for s3db: cache, TTL, audit, replicator, costs and metrics. (Not yet implemented.)

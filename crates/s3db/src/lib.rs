@@ -1,0 +1,8 @@
+//! s3db: a document database that lives inside an S3 bucket.
+//!
+//! This facade re-exports the stable API of the layered crates.
+
+pub use s3db_codec as codec;
+pub use s3db_core as core;
+pub use s3db_plugins as plugins;
+pub use s3db_storage as storage;
