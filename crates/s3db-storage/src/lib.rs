@@ -1,1 +1,12 @@
 //! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
+
+pub mod error;
+pub mod storage;
+pub mod types;
+
+pub use error::{Error, ErrorKind, Operation, Result};
+pub use storage::Storage;
+pub use types::{
+    Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,
+    PutPayload,
+};

@@ -1,0 +1,134 @@
+//! The storage error: a small public kind set with operation, key and source.
+
+use std::fmt;
+
+/// The kind of a storage failure. Detailed causes stay in the error's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No object at the key (404).
+    NotFound,
+    /// `PutMode::Create` found an existing object (412 on If-None-Match).
+    AlreadyExists,
+    /// An `If-Match` condition failed (412).
+    PreconditionFailed,
+    /// User metadata exceeds the backend's budget.
+    MetadataTooLarge,
+    /// The backend asked us to slow down (503 SlowDown, 429).
+    Throttled,
+    /// The backend is temporarily unavailable (5xx, timeouts, connection errors, 409 conflicts).
+    Unavailable,
+    /// The key cannot be stored (empty, escapes the root, NUL, too long...).
+    InvalidKey,
+    /// Some other argument is invalid.
+    InvalidInput,
+    /// A stored object could not be read back (torn or unparsable).
+    Corrupt,
+    /// Anything else.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether retrying the same request may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::Unavailable)
+    }
+}
+
+/// A storage operation, named in errors and statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// PutObject.
+    Put,
+    /// GetObject.
+    Get,
+    /// HeadObject.
+    Head,
+    /// CopyObject.
+    Copy,
+    /// DeleteObject.
+    Delete,
+    /// DeleteObjects.
+    DeleteMany,
+    /// ListObjectsV2.
+    List,
+    /// Opening or configuring a backend.
+    Connect,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Operation::Put => "put",
+            Operation::Get => "get",
+            Operation::Head => "head",
+            Operation::Copy => "copy",
+            Operation::Delete => "delete",
+            Operation::DeleteMany => "delete_many",
+            Operation::List => "list",
+            Operation::Connect => "connect",
+        };
+        f.write_str(name)
+    }
+}
+
+/// A storage error: what kind, during which operation, on which key, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} {key:?}: {kind:?}{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+pub struct Error {
+    kind: ErrorKind,
+    operation: Operation,
+    key: String,
+    message: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// A new error of `kind` for `operation` on `key`.
+    pub fn new(kind: ErrorKind, operation: Operation, key: impl Into<String>) -> Self {
+        Error {
+            kind,
+            operation,
+            key: key.into(),
+            message: None,
+            source: None,
+        }
+    }
+
+    /// Adds a human-readable explanation.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The error kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The operation that failed.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The key the operation was on (empty for operations without one).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether retrying the same request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+}
+
+/// Result alias for storage operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

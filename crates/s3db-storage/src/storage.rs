@@ -1,0 +1,41 @@
+//! The `Storage` trait every backend and layer implements.
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::error::Result;
+use crate::types::{
+    Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
+};
+
+/// A bucket (or a prefix of one): the narrow, object-safe interface the database needs.
+///
+/// Keys are relative to the backend's root. All backends behave like S3 where it matters:
+/// failed conditions are `PreconditionFailed`/`AlreadyExists`, listings are in byte order of
+/// the UTF-8 keys, ETags are quoted MD5 hex of the body.
+#[async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores an object; returns its new quoted ETag.
+    async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String>;
+
+    /// Reads an object with its metadata.
+    async fn get(&self, key: &str) -> Result<GetResult>;
+
+    /// Reads an object's metadata without the body.
+    async fn head(&self, key: &str) -> Result<HeadResult>;
+
+    /// Copies `from` to `to` server-side; returns the copy's quoted ETag.
+    async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String>;
+
+    /// Deletes an object. Deleting a missing key succeeds (as on S3).
+    async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Deletes many keys, batched by the backend (S3: 1000 per request). Missing keys succeed.
+    async fn delete_many(&self, keys: &[String]) -> Result<()>;
+
+    /// Lists objects under a prefix in key order, paginating under the hood.
+    fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ObjectMeta>>;
+
+    /// What this backend supports.
+    fn capabilities(&self) -> Capabilities;
+}
