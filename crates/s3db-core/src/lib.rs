@@ -1,1 +1,4 @@
-//! The s3db engine: databases, schemas, resources, behaviors, partitions and versioning. (Not yet implemented.)
+//! The s3db engine: databases, schemas, resources, behaviors, partitions and versioning.
+
+pub mod id;
+pub mod schema;
