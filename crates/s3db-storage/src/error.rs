@@ -55,6 +55,10 @@ pub enum Operation {
     List,
     /// Opening or configuring a backend.
     Connect,
+    /// Loading a saved bucket image (e.g. a memory backend's JSON-lines file).
+    Load,
+    /// Saving a bucket image.
+    Save,
 }
 
 impl fmt::Display for Operation {
@@ -68,6 +72,8 @@ impl fmt::Display for Operation {
             Operation::DeleteMany => "delete_many",
             Operation::List => "list",
             Operation::Connect => "connect",
+            Operation::Load => "load",
+            Operation::Save => "save",
         };
         f.write_str(name)
     }

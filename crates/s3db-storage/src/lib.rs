@@ -1,10 +1,15 @@
 //! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
 
+pub mod conformance;
 pub mod error;
+pub mod ext;
+pub mod prefixed;
 pub mod storage;
 pub mod types;
 
 pub use error::{Error, ErrorKind, Operation, Result};
+pub use ext::StorageExt;
+pub use prefixed::Prefixed;
 pub use storage::Storage;
 pub use types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,

@@ -39,3 +39,39 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// What this backend supports.
     fn capabilities(&self) -> Capabilities;
 }
+
+/// A shared handle is a storage too, so layers and wrappers can hold `Arc<dyn Storage>`.
+#[async_trait]
+impl<T: Storage + ?Sized> Storage for std::sync::Arc<T> {
+    async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String> {
+        (**self).put(key, payload, mode).await
+    }
+
+    async fn get(&self, key: &str) -> Result<GetResult> {
+        (**self).get(key).await
+    }
+
+    async fn head(&self, key: &str) -> Result<HeadResult> {
+        (**self).head(key).await
+    }
+
+    async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String> {
+        (**self).copy(from, to, options).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        (**self).delete(key).await
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<()> {
+        (**self).delete_many(keys).await
+    }
+
+    fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ObjectMeta>> {
+        (**self).list(options)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+}
