@@ -1,0 +1,3 @@
+//! CRUD throughput on the memory backend (filled in below).
+
+fn main() {}

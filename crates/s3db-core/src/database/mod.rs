@@ -1,0 +1,364 @@
+//! The database: one `s3db.json` at the root of a storage, and the resources it defines.
+
+mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use s3db_storage::Storage;
+
+use crate::clock::now_iso;
+use crate::error::{Error, Result};
+use crate::metadata::document::{DatabaseDocument, ResourceEntry};
+use crate::partition::Partition;
+use crate::resource::config::ResourceConfig;
+use crate::resource::definition::{self, Definition, LocalSettings};
+use crate::resource::{Resource, WriteSettings};
+use crate::schema::Schema;
+use store::MetadataStore;
+
+/// Database-wide options that `s3db.json` does not hold.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// Passphrase of secret fields (s3db.js default: `secret`).
+    pub passphrase: String,
+    /// s3db.js `versioningEnabled`: every resource gets the `byVersion` partition.
+    pub versioning: bool,
+    /// Absolute metadata limit of the behaviors' accounting (s3db.js: 2047).
+    pub metadata_limit: usize,
+    /// Read-modify-write rounds before a conditional write gives up with
+    /// [`Error::Conflict`] (record updates and `s3db.json` writes).
+    pub max_write_attempts: u32,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            passphrase: "secret".into(),
+            versioning: false,
+            metadata_limit: crate::behavior::DEFAULT_METADATA_LIMIT,
+            max_write_attempts: 64,
+        }
+    }
+}
+
+/// A connected database. Cheap to clone; clones share state.
+#[derive(Clone, Debug)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    storage: Arc<dyn Storage>,
+    options: DatabaseOptions,
+    store: MetadataStore,
+    state: RwLock<State>,
+    /// Serializes this process's `s3db.json` writers (other processes are handled by
+    /// conditional writes).
+    writer: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    document: Option<DatabaseDocument>,
+    etag: Option<String>,
+    resources: HashMap<String, Result<Arc<Definition>, String>>,
+    local: HashMap<String, LocalSettings>,
+}
+
+impl Database {
+    /// Opens the storage named by a connection string and connects to the database at its
+    /// root. Until the storage crate's connection strings land, only
+    /// `memory://bucket[/prefix]` (a process-wide shared in-memory bucket) is understood.
+    pub async fn connect(conn_str: &str) -> Result<Database> {
+        let storage = open_memory(conn_str)?;
+        Database::open(storage).await
+    }
+
+    /// Connects with default options to the database at the root of `storage`, reading
+    /// `s3db.json` or creating a blank one.
+    pub async fn open(storage: Arc<dyn Storage>) -> Result<Database> {
+        Database::open_with(storage, DatabaseOptions::default()).await
+    }
+
+    /// Like [`Database::open`] with options.
+    pub async fn open_with(
+        storage: Arc<dyn Storage>,
+        options: DatabaseOptions,
+    ) -> Result<Database> {
+        let db = Database {
+            inner: Arc::new(Inner {
+                store: MetadataStore::new(storage.clone()),
+                storage,
+                options,
+                state: RwLock::new(State::default()),
+                writer: tokio::sync::Mutex::new(()),
+            }),
+        };
+        db.reload().await?;
+        Ok(db)
+    }
+
+    /// Re-reads `s3db.json` (e.g. after another process defined resources).
+    pub async fn reload(&self) -> Result<()> {
+        let (document, etag) = self.inner.store.load_or_create(&now_iso()).await?;
+        self.install(document, etag);
+        Ok(())
+    }
+
+    /// The storage the database lives in.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.inner.storage
+    }
+
+    /// The options in effect.
+    pub fn options(&self) -> &DatabaseOptions {
+        &self.inner.options
+    }
+
+    /// A copy of the `s3db.json` document as last read or written.
+    pub fn document(&self) -> DatabaseDocument {
+        self.read_state(|s| s.document.clone())
+            .unwrap_or_else(|| DatabaseDocument::blank(""))
+    }
+
+    /// Names of the defined resources, in `s3db.json` order.
+    pub fn list_resources(&self) -> Vec<String> {
+        self.read_state(|s| {
+            s.document
+                .as_ref()
+                .map(|d| d.resources.keys().cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether a resource of this name is defined.
+    pub fn resource_exists(&self, name: &str) -> bool {
+        self.read_state(|s| s.resources.contains_key(name))
+    }
+
+    /// A handle on a defined resource: [`Error::UnknownResource`] if there is none, or the
+    /// reason its stored definition cannot be used.
+    pub fn resource(&self, name: &str) -> Result<Resource> {
+        let found = self.read_state(|s| s.resources.get(name).cloned());
+        match found {
+            None => Err(Error::UnknownResource {
+                name: name.to_owned(),
+            }),
+            Some(Err(reason)) => Err(Error::corrupt(store::METADATA_KEY, reason)),
+            Some(Ok(def)) => Ok(self.handle(def)),
+        }
+    }
+
+    /// Defines a resource, or evolves it: a new version is recorded only when the definition
+    /// hash changes; short-key indices are never reused (removed attributes are burned).
+    /// Safe against concurrent definers in other processes (conditional writes, re-applied
+    /// on the fresh document on conflict).
+    pub async fn create_resource(&self, config: ResourceConfig) -> Result<Resource> {
+        let (attributes, partitions) =
+            definition::normalized(&config, self.inner.options.versioning);
+        let schema = Schema::parse(&attributes).map_err(|source| Error::Schema {
+            resource: config.name.clone(),
+            source,
+        })?;
+        Partition::parse_all(&config.name, &partitions)?;
+        let hash = definition::config_hash(&config, &attributes, &partitions);
+        let local = LocalSettings {
+            passphrase: config
+                .passphrase
+                .clone()
+                .unwrap_or_else(|| self.inner.options.passphrase.clone()),
+            id_generator: Some(config.id_generator.clone()),
+            metadata_limit: self.inner.options.metadata_limit,
+        };
+        let _writer = self.inner.writer.lock().await;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
+            let now = now_iso();
+            let mut document = current.unwrap_or_else(|| DatabaseDocument::blank(&now));
+            let changed = apply_definition(
+                &mut document,
+                &config,
+                &attributes,
+                &partitions,
+                &hash,
+                &schema,
+                &now,
+            );
+            if changed {
+                document.last_updated = now.clone();
+                match self.inner.store.save(&document, etag.as_deref()).await? {
+                    Some(new_etag) => {
+                        self.write_state(|s| s.local.insert(config.name.clone(), local.clone()));
+                        self.install(document, Some(new_etag));
+                    }
+                    None if attempts < self.inner.options.max_write_attempts => {
+                        let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
+                        self.install(fresh, fresh_etag);
+                        continue;
+                    }
+                    None => {
+                        return Err(Error::Conflict {
+                            what: store::METADATA_KEY.into(),
+                            attempts,
+                        });
+                    }
+                }
+            } else {
+                self.write_state(|s| s.local.insert(config.name.clone(), local.clone()));
+                self.install(document, etag);
+            }
+            return self.resource(&config.name);
+        }
+    }
+
+    /// [`Database::create_resource`] unless a resource of that name exists, in which case
+    /// the existing one is returned unchanged.
+    pub async fn create_resource_if_not_exists(&self, config: ResourceConfig) -> Result<Resource> {
+        if self.resource_exists(&config.name) {
+            return self.resource(&config.name);
+        }
+        self.create_resource(config).await
+    }
+
+    fn handle(&self, def: Arc<Definition>) -> Resource {
+        Resource::new(
+            def,
+            self.inner.storage.clone(),
+            WriteSettings {
+                max_attempts: self.inner.options.max_write_attempts,
+            },
+        )
+    }
+
+    /// Replaces the cached document and recompiles every resource.
+    fn install(&self, document: DatabaseDocument, etag: Option<String>) {
+        self.write_state(|state| {
+            let mut resources = HashMap::with_capacity(document.resources.len());
+            for (name, entry) in &document.resources {
+                let local = state
+                    .local
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| self.default_local());
+                let compiled = Definition::compile(name, entry, &local)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                resources.insert(name.clone(), compiled);
+            }
+            state.resources = resources;
+            state.document = Some(document);
+            state.etag = etag;
+        });
+    }
+
+    fn default_local(&self) -> LocalSettings {
+        LocalSettings {
+            metadata_limit: self.inner.options.metadata_limit,
+            ..LocalSettings::with_passphrase(self.inner.options.passphrase.clone())
+        }
+    }
+
+    fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        let guard = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&guard)
+    }
+
+    fn write_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut guard = self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+}
+
+/// `memory://bucket[/prefix]` → the shared memory bucket, prefixed.
+fn open_memory(conn_str: &str) -> Result<Arc<dyn Storage>> {
+    let rest = conn_str.strip_prefix("memory://").ok_or_else(|| {
+        Error::Storage(
+            s3db_storage::Error::new(
+                s3db_storage::ErrorKind::InvalidInput,
+                s3db_storage::Operation::Connect,
+                "",
+            )
+            .with_message(format!(
+                "unsupported connection string scheme in {:?}",
+                conn_str.split(':').next().unwrap_or("")
+            )),
+        )
+    })?;
+    let rest = rest.split('?').next().unwrap_or("");
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket = s3db_storage::MemoryStorage::shared(bucket);
+    Ok(if prefix.trim_matches('/').is_empty() {
+        Arc::new(bucket)
+    } else {
+        Arc::new(s3db_storage::Prefixed::new(bucket, prefix))
+    })
+}
+
+/// Applies a definition to the document; returns whether anything changed.
+fn apply_definition(
+    document: &mut DatabaseDocument,
+    config: &ResourceConfig,
+    attributes: &serde_json::Map<String, serde_json::Value>,
+    partitions: &serde_json::Map<String, serde_json::Value>,
+    hash: &str,
+    schema: &Schema,
+    now: &str,
+) -> bool {
+    let fresh_version = || {
+        definition::version_entry(
+            config,
+            attributes.clone(),
+            partitions.clone(),
+            hash.to_owned(),
+            now,
+        )
+    };
+    match document.resources.get_mut(&config.name) {
+        Some(entry) => {
+            let same_hash = entry.current().is_some_and(|v| v.hash == hash);
+            let (registry, registry_changed) =
+                definition::updated_registry(entry.schema_registry.as_ref(), schema, now);
+            if same_hash && !registry_changed {
+                return false;
+            }
+            if !same_hash {
+                let name = entry.next_version_name();
+                entry.versions.insert(name.clone(), fresh_version());
+                entry.current_version = name;
+                entry.partitions = Some(partitions.clone());
+            }
+            entry.schema_registry = Some(registry);
+            true
+        }
+        None => {
+            let (registry, _) = definition::updated_registry(None, schema, now);
+            let mut versions = indexmap::IndexMap::new();
+            versions.insert("v1".to_owned(), fresh_version());
+            document.resources.insert(
+                config.name.clone(),
+                ResourceEntry {
+                    current_version: "v1".into(),
+                    partitions: Some(partitions.clone()),
+                    created_by: config.created_by.clone(),
+                    versions,
+                    schema_registry: Some(registry),
+                    plugin_schema_registry: Some(serde_json::Value::Object(serde_json::Map::new())),
+                    extra: serde_json::Map::new(),
+                },
+            );
+            true
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The error type of the core: one enum whose variants name what went wrong and where.
+
+use crate::id::InvalidId;
+use crate::schema::{SchemaError, ValidationError};
+
+/// Everything that can go wrong in a database or resource operation.
+///
+/// Variants carry the resource, id, key or field involved so a message can be acted upon.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A record failed validation; every failing field is listed.
+    #[error("resource {resource:?}: {source}")]
+    Validation {
+        /// The resource the record was written to.
+        resource: String,
+        /// All field failures.
+        #[source]
+        source: ValidationError,
+    },
+    /// A resource definition (attributes, behavior, partitions, options) is invalid.
+    #[error("resource {resource:?}: invalid definition: {source}")]
+    Schema {
+        /// The resource being defined.
+        resource: String,
+        /// What is wrong with the definition.
+        #[source]
+        source: SchemaError,
+    },
+    /// An id supplied by the caller (or produced by a custom generator) cannot be used.
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
+    /// No resource of this name is defined in the database.
+    #[error("unknown resource {name:?}")]
+    UnknownResource {
+        /// The name asked for.
+        name: String,
+    },
+    /// No record with this id exists.
+    #[error("resource {resource:?}: no record with id {id:?}")]
+    NotFound {
+        /// The resource.
+        resource: String,
+        /// The missing id.
+        id: String,
+    },
+    /// A record with this id already exists (insert never overwrites).
+    #[error("resource {resource:?}: a record with id {id:?} already exists")]
+    AlreadyExists {
+        /// The resource.
+        resource: String,
+        /// The duplicate id.
+        id: String,
+    },
+    /// The mapped record does not fit the metadata budget under `enforce-limits`.
+    #[error(
+        "resource {resource:?}, id {id:?}: metadata of {total} bytes exceeds the effective limit of {limit} bytes by {excess}"
+    )]
+    MetadataTooLarge {
+        /// The resource.
+        resource: String,
+        /// The record id.
+        id: String,
+        /// Bytes of the mapped record (names + values, s3db.js accounting).
+        total: usize,
+        /// The effective limit (absolute limit minus system overhead).
+        limit: usize,
+        /// `total - limit`.
+        excess: usize,
+    },
+    /// A conditional write kept losing against concurrent writers.
+    #[error("{what}: still conflicting after {attempts} attempts")]
+    Conflict {
+        /// The object being written (`resource=…/data/id=…` or `s3db.json`).
+        what: String,
+        /// How many read-modify-write rounds were tried.
+        attempts: u32,
+    },
+    /// A stored object (or `s3db.json`) cannot be understood.
+    #[error("corrupt object {key:?}: {reason}")]
+    Corrupt {
+        /// The object key, relative to the database root.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A secret field could not be decrypted with the resource passphrase.
+    #[error(
+        "resource {resource:?}, id {id:?}: cannot decrypt secret field {field:?} (wrong passphrase?)"
+    )]
+    Decryption {
+        /// The resource.
+        resource: String,
+        /// The record id.
+        id: String,
+        /// The secret field path.
+        field: String,
+    },
+    /// The operation cannot be applied to this record or resource.
+    #[error("resource {resource:?}: {reason}")]
+    Unsupported {
+        /// The resource.
+        resource: String,
+        /// Why.
+        reason: String,
+    },
+    /// The storage backend failed.
+    #[error(transparent)]
+    Storage(#[from] s3db_storage::Error),
+    /// A value could not be encoded for storage.
+    #[error("field {field:?}: {source}")]
+    Codec {
+        /// The field path.
+        field: String,
+        /// The codec failure.
+        #[source]
+        source: s3db_codec::CodecError,
+    },
+    /// A record (or typed value) could not be converted to or from JSON.
+    #[error("record of resource {resource:?} cannot be converted: {reason}")]
+    Serialization {
+        /// The resource.
+        resource: String,
+        /// Why the conversion failed.
+        reason: String,
+    },
+}
+
+/// Result alias of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A [`Error::Corrupt`] for `key`.
+    pub(crate) fn corrupt(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`Error::Schema`] for `resource`, naming the attribute or option at fault.
+    pub(crate) fn schema(
+        resource: impl Into<String>,
+        attribute: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Schema {
+            resource: resource.into(),
+            source: SchemaError {
+                attribute: attribute.into(),
+                reason: reason.into(),
+            },
+        }
+    }
+}

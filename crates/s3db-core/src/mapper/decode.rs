@@ -1,0 +1,232 @@
+//! Stored object → record. Handles every state s3db.js leaves objects in: metadata only,
+//! body-overflow bodies, body-only bodies with their own `_map`, user-managed bodies with
+//! short keys (oversize insert) or plain names and leaked internal fields (after an update),
+//! burned keys of removed attributes, `null`/`undefined` literals.
+
+use std::collections::HashMap;
+
+use s3db_codec::meta::{Decoded, decode_meta};
+use s3db_codec::secret::Secrets;
+use s3db_codec::value::{self, ValueKind};
+use s3db_storage::Metadata;
+use serde_json::{Map, Value};
+
+use super::keymap::KeyMap;
+use crate::error::{Error, Result};
+use crate::schema::{Schema, unflatten};
+
+/// What the reader needs to know about the resource.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadContext<'a> {
+    /// Resource name (for errors).
+    pub resource: &'a str,
+    /// Record id (for errors).
+    pub id: &'a str,
+    /// Object key (for errors).
+    pub key: &'a str,
+    /// Current schema.
+    pub schema: &'a Schema,
+    /// Current short-key map.
+    pub keys: &'a KeyMap,
+    /// Decrypts secret fields.
+    pub secrets: &'a Secrets,
+    /// Whether the behavior merges the body under the metadata.
+    pub reads_body: bool,
+}
+
+/// A decoded record plus the stored ciphertext of each secret field (so an update that does
+/// not change a secret can keep its bytes).
+#[derive(Debug, Clone, Default)]
+pub struct Unmapped {
+    /// The record, without `id`.
+    pub record: Map<String, Value>,
+    /// Secret path → stored ciphertext.
+    pub ciphertexts: HashMap<String, String>,
+}
+
+/// One entry before type decoding: a metadata string, or a value from a JSON body.
+enum Raw {
+    Meta(Decoded),
+    Body(Value),
+}
+
+/// Decodes a stored object. Internal keys (`_*`, `$*`) are dropped; unknown keys keep their
+/// (sanitized) names; short keys win over plain names for the same attribute.
+pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> Result<Unmapped> {
+    let mut raw: Vec<(String, Raw)> = Vec::with_capacity(metadata.len());
+    if ctx.reads_body && !body.is_empty() {
+        if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
+            raw.extend(fields.into_iter().map(|(k, v)| (k, Raw::Body(v))));
+        }
+    }
+    for (key, stored) in metadata {
+        let decoded = decode_meta(stored);
+        match raw.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = Raw::Meta(decoded),
+            None => raw.push((key.clone(), Raw::Meta(decoded))),
+        }
+    }
+    let own_map = match metadata.get("_map") {
+        Some(text) => Some(parse_own_map(ctx, text)?),
+        None => None,
+    };
+    let keys = own_map.as_ref().unwrap_or(ctx.keys);
+
+    // Resolve keys first: a value under a short key wins over the same attribute under its
+    // plain name (s3db.js updates leave plain-named copies in user-managed bodies).
+    let resolved: Vec<(String, bool, Raw)> = raw
+        .into_iter()
+        .filter(|(key, _)| !key.starts_with('_') && !key.starts_with('$'))
+        .map(|(key, entry)| match keys.path(&key) {
+            Some(path) => (path.to_owned(), true, entry),
+            None => (key, false, entry),
+        })
+        .collect();
+    let mapped_paths: std::collections::HashSet<&str> = resolved
+        .iter()
+        .filter(|(_, short, _)| *short)
+        .map(|(path, _, _)| path.as_str())
+        .collect();
+    let mut flat: Vec<(String, Value)> = Vec::with_capacity(resolved.len());
+    let mut out = Unmapped::default();
+    for (path, short, entry) in &resolved {
+        if !short && mapped_paths.contains(path.as_str()) {
+            continue;
+        }
+        let value = match entry {
+            Raw::Meta(Decoded::Undefined) => continue,
+            Raw::Meta(Decoded::Null) => Value::Null,
+            Raw::Meta(Decoded::Str(text)) => {
+                decode_text(ctx, path, text.clone(), &mut out.ciphertexts)?
+            }
+            Raw::Body(Value::String(text)) if *short => {
+                decode_text(ctx, path, text.clone(), &mut out.ciphertexts)?
+            }
+            Raw::Body(plain) => {
+                plain_body_value(
+                    ctx,
+                    path,
+                    plain.clone(),
+                    &mapped_paths,
+                    &mut out.ciphertexts,
+                    &mut flat,
+                )?;
+                continue;
+            }
+        };
+        if let Some(value) = value_or_absent(value) {
+            flat.push((path.clone(), value));
+        }
+    }
+    out.record = unflatten(flat);
+    Ok(out)
+}
+
+/// A plain-named value from a user-managed body (written unmapped by s3db.js's update):
+/// taken as is, secrets decrypted, objects that are not fields expanded into their leaves
+/// (so they merge with mapped leaves of the same object).
+fn plain_body_value(
+    ctx: &ReadContext<'_>,
+    path: &str,
+    value: Value,
+    mapped_paths: &std::collections::HashSet<&str>,
+    ciphertexts: &mut HashMap<String, String>,
+    flat: &mut Vec<(String, Value)>,
+) -> Result<()> {
+    if mapped_paths.contains(path) {
+        return Ok(());
+    }
+    match (ctx.schema.field(path), value) {
+        (Some(field), Value::String(text)) if field.secret => {
+            let decrypted = decode_text(ctx, path, text, ciphertexts)?;
+            if let Some(v) = value_or_absent(decrypted) {
+                flat.push((path.to_owned(), v));
+            }
+        }
+        (None, Value::Object(inner)) if !inner.is_empty() => {
+            for (key, v) in inner {
+                plain_body_value(
+                    ctx,
+                    &format!("{path}.{key}"),
+                    v,
+                    mapped_paths,
+                    ciphertexts,
+                    flat,
+                )?;
+            }
+        }
+        (_, v) => flat.push((path.to_owned(), v)),
+    }
+    Ok(())
+}
+
+/// `undefined` markers (a decrypted `"undefined"`) mean the field is absent.
+fn value_or_absent(value: Value) -> Option<Value> {
+    match value {
+        Value::String(s) if s == UNDEFINED => None,
+        other => Some(other),
+    }
+}
+
+const UNDEFINED: &str = "undefined";
+
+/// Decodes one stored string by the kind of the field at `path`.
+fn decode_text(
+    ctx: &ReadContext<'_>,
+    path: &str,
+    text: String,
+    ciphertexts: &mut HashMap<String, String>,
+) -> Result<Value> {
+    let Some(field) = ctx.schema.field(path) else {
+        return Ok(decode_untyped(text));
+    };
+    if field.secret {
+        let plain = ctx.secrets.decrypt(&text).map_err(|_| Error::Decryption {
+            resource: ctx.resource.to_owned(),
+            id: ctx.id.to_owned(),
+            field: path.to_owned(),
+        })?;
+        ciphertexts.insert(path.to_owned(), text);
+        return Ok(match plain.as_str() {
+            "null" => Value::Null,
+            _ => Value::String(plain),
+        });
+    }
+    if field.kind == ValueKind::String {
+        return Ok(Value::String(text));
+    }
+    value::decode(&field.kind, &text)
+        .map_err(|e| Error::corrupt(ctx.key, format!("field {path:?}: {e}")))
+}
+
+/// Values of paths the schema does not know: JSON-looking strings are parsed (as s3db.js
+/// does), anything else stays a string.
+fn decode_untyped(text: String) -> Value {
+    if text.starts_with('{') || text.starts_with('[') {
+        if let Ok(parsed) = serde_json::from_str(&text) {
+            return parsed;
+        }
+    }
+    Value::String(text)
+}
+
+/// A body-only object's `_map` (attribute → short key).
+fn parse_own_map(ctx: &ReadContext<'_>, text: &str) -> Result<KeyMap> {
+    let text = match decode_meta(text) {
+        Decoded::Str(s) => s,
+        _ => return Err(Error::corrupt(ctx.key, "_map is not a JSON object")),
+    };
+    let map: Map<String, Value> = serde_json::from_str(&text)
+        .map_err(|e| Error::corrupt(ctx.key, format!("_map is not a JSON object: {e}")))?;
+    let pairs = map
+        .into_iter()
+        .map(|(path, key)| match key {
+            Value::String(k) => Ok((path, k)),
+            other => Err(Error::corrupt(
+                ctx.key,
+                format!("_map entry {path:?} is {other}, not a string"),
+            )),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(KeyMap::from_pairs(pairs))
+}

@@ -1,0 +1,159 @@
+//! Partition references: `resource=<r>/partition=<p>/<f1>=<v1>/…/id=<id>` objects with an
+//! empty body and metadata `{_v}`, written after a record and removed with it.
+//!
+//! Only what inserts, updates and deletes need lives here; listing by partition and repair
+//! come later.
+
+use s3db_codec::value::format_js_number;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// One declared partition: its name and fields (path, rule), sorted by path as s3db.js
+/// writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// Partition name, e.g. `byCity`.
+    pub name: String,
+    /// (field path, rule), sorted by path.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Partition {
+    /// Parses the `partitions` object of a definition.
+    pub fn parse_all(resource: &str, partitions: &Map<String, Value>) -> Result<Vec<Partition>> {
+        partitions
+            .iter()
+            .map(|(name, def)| {
+                let fields = def
+                    .get("fields")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| {
+                        Error::schema(
+                            resource,
+                            format!("partitions.{name}"),
+                            "needs a `fields` object",
+                        )
+                    })?;
+                let mut fields: Vec<(String, String)> = fields
+                    .iter()
+                    .map(|(path, rule)| {
+                        (path.clone(), rule.as_str().unwrap_or("string").to_owned())
+                    })
+                    .collect();
+                if fields.is_empty() {
+                    return Err(Error::schema(
+                        resource,
+                        format!("partitions.{name}"),
+                        "has no fields",
+                    ));
+                }
+                fields.sort_by(|a, b| crate::metadata::hash::js_string_cmp(&a.0, &b.0));
+                Ok(Partition {
+                    name: name.clone(),
+                    fields,
+                })
+            })
+            .collect()
+    }
+
+    /// The reference key of a record, or `None` when any field is null or missing.
+    /// `version` is the value of the `_v` field (the `byVersion` partition).
+    pub fn reference_key(
+        &self,
+        resource: &str,
+        record: &Map<String, Value>,
+        version: &str,
+        id: &str,
+    ) -> Option<String> {
+        let mut key = format!("resource={resource}/partition={}", self.name);
+        for (path, rule) in &self.fields {
+            let value = if path == "_v" {
+                version.to_owned()
+            } else {
+                segment_value(lookup(record, path)?, rule)?
+            };
+            key.push('/');
+            key.push_str(path);
+            key.push('=');
+            key.push_str(&value);
+        }
+        key.push_str("/id=");
+        key.push_str(id);
+        Some(key)
+    }
+}
+
+/// The value at a dotted path.
+fn lookup<'a>(record: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut current = record.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+/// s3db.js's `applyRule`: `maxlength:N` cuts to N UTF-16 units, a `date` rule turns an ISO
+/// timestamp into `YYYY-MM-DD`, other values are `${value}`. `None` when the value cannot be
+/// a key segment.
+fn segment_value(value: &Value, rule: &str) -> Option<String> {
+    let mut text = match value {
+        Value::Null => return None,
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), format_js_number),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    };
+    if rule.contains("date") && text.contains('T') && text.contains('Z') {
+        text = text.chars().take(10).collect();
+    }
+    if let Some(max) = rule
+        .split('|')
+        .find_map(|part| part.strip_prefix("maxlength:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+    {
+        let units: Vec<u16> = text.encode_utf16().take(max).collect();
+        text = String::from_utf16_lossy(&units);
+    }
+    // A `/` would add key segments (and `..` could climb out of the partition): such values
+    // get no reference, unlike s3db.js which writes the extra segments.
+    if text.contains('/') || text.chars().any(char::is_control) {
+        return None;
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_are_sorted_and_values_raw() {
+        let defs = json!({"byRegionTier": {"fields": {"tier": "string", "region": "string"}},
+                          "byCity": {"fields": {"profile.city": "string"}},
+                          "byCreatedDate": {"fields": {"createdAt": "date|maxlength:10"}}});
+        let parts = Partition::parse_all("users", defs.as_object().unwrap()).unwrap();
+        let rec = json!({"tier": "gold", "region": "south", "profile": {"city": "São Paulo"},
+                         "createdAt": "2026-11-21T13:31:39.714Z"});
+        let rec = rec.as_object().unwrap();
+        assert_eq!(
+            parts[0].reference_key("users", rec, "v1", "u1").unwrap(),
+            "resource=users/partition=byRegionTier/region=south/tier=gold/id=u1"
+        );
+        assert_eq!(
+            parts[1].reference_key("users", rec, "v1", "u1").unwrap(),
+            "resource=users/partition=byCity/profile.city=São Paulo/id=u1"
+        );
+        assert_eq!(
+            parts[2].reference_key("users", rec, "v1", "u1").unwrap(),
+            "resource=users/partition=byCreatedDate/createdAt=2026-11-21/id=u1"
+        );
+        let no_city = json!({"tier": "gold", "region": "south"});
+        assert_eq!(
+            parts[1].reference_key("users", no_city.as_object().unwrap(), "v1", "u1"),
+            None
+        );
+    }
+}

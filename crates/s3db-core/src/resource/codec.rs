@@ -1,0 +1,153 @@
+//! One record ⇄ one stored object: validation, secrets, mapping, behavior placement and the
+//! client metadata encoding.
+
+use bytes::Bytes;
+use s3db_codec::meta::{encode_meta, sanitize_key};
+use s3db_storage::{GetResult, Metadata, PutPayload};
+use serde_json::Value;
+
+use super::definition::Definition;
+use super::{Loaded, Record};
+use crate::behavior::WriteContext;
+use crate::error::{Error, Result};
+use crate::mapper::decode::ReadContext;
+use crate::mapper::{map_record, unmap_object};
+use crate::schema::ValidationMode;
+
+const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// Validates `record` (without `id`) in place, reporting every failing field.
+pub(crate) fn validate(def: &Definition, record: &mut Record, mode: ValidationMode) -> Result<()> {
+    def.schema
+        .validate(record, mode)
+        .map_err(|source| Error::Validation {
+            resource: def.name.clone(),
+            source,
+        })
+}
+
+/// Builds the object for a validated plaintext record (without `id`). Secrets whose
+/// plaintext did not change keep their stored ciphertext (from `previous`). Binary content
+/// of `previous` is kept when the record itself needs no body.
+pub(crate) fn encode_record(
+    def: &Definition,
+    id: &str,
+    record: &Record,
+    previous: Option<&Loaded>,
+) -> Result<PutPayload> {
+    let mut stored = record.clone();
+    encrypt_secrets(def, &mut stored, previous)?;
+    let entries = map_record(&def.schema, &def.keys, &def.version, &stored)?;
+    let ctx = WriteContext {
+        resource: &def.name,
+        id,
+        version: &def.version,
+        timestamps: def.timestamps,
+        metadata_limit: def.metadata_limit,
+        key_map_json: def.keys.json(),
+    };
+    let placement = def.behavior.strategy().place(&ctx, entries)?;
+    let metadata: Metadata = placement
+        .metadata
+        .iter()
+        .map(|(k, v)| (sanitize_key(k), encode_meta(v.as_meta())))
+        .collect();
+    let (body, content_type) = match (placement.body, previous.and_then(|p| p.content.clone())) {
+        (Some(json), _) => (Bytes::from(json), Some(JSON_CONTENT_TYPE.to_owned())),
+        (None, Some((content, content_type))) => (content, content_type),
+        (None, None) => (Bytes::new(), None),
+    };
+    Ok(PutPayload {
+        metadata,
+        body,
+        content_type,
+    })
+}
+
+/// Encrypts every secret field holding a string.
+fn encrypt_secrets(def: &Definition, record: &mut Record, previous: Option<&Loaded>) -> Result<()> {
+    for field in def.schema.fields().iter().filter(|f| f.secret) {
+        let Some(Value::String(plain)) = get_path(record, &field.path) else {
+            continue;
+        };
+        let reused = previous.and_then(|p| {
+            let unchanged = get_path(&p.record, &field.path) == Some(&Value::String(plain.clone()));
+            unchanged
+                .then(|| p.ciphertexts.get(&field.path).cloned())
+                .flatten()
+        });
+        let cipher = match reused {
+            Some(cipher) => cipher,
+            None => def.secrets.encrypt(plain).map_err(|source| Error::Codec {
+                field: field.path.clone(),
+                source,
+            })?,
+        };
+        set_path(record, &field.path, Value::String(cipher));
+    }
+    Ok(())
+}
+
+/// Decodes a stored object into a record with `id`.
+pub(crate) fn decode_object(
+    def: &Definition,
+    id: &str,
+    key: &str,
+    found: GetResult,
+) -> Result<Loaded> {
+    let is_json_body = found
+        .content_type
+        .as_deref()
+        .is_none_or(|ct| ct.starts_with(JSON_CONTENT_TYPE));
+    let ctx = ReadContext {
+        resource: &def.name,
+        id,
+        key,
+        schema: &def.schema,
+        keys: &def.keys,
+        secrets: &def.secrets,
+        reads_body: is_json_body && def.behavior.strategy().reads_body(),
+    };
+    let body: &[u8] = if is_json_body { &found.body } else { &[] };
+    let unmapped = unmap_object(&ctx, &found.metadata, body)?;
+    let mut record = unmapped.record;
+    record.insert("id".into(), Value::String(id.to_owned()));
+    let content = (!is_json_body && !found.body.is_empty())
+        .then(|| (found.body.clone(), found.content_type.clone()));
+    Ok(Loaded {
+        record,
+        etag: found.meta.etag,
+        ciphertexts: unmapped.ciphertexts,
+        content,
+    })
+}
+
+/// The value at a dotted path.
+pub(crate) fn get_path<'a>(record: &'a Record, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut current = record.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+/// Sets the value at a dotted path, creating (or replacing non-object) intermediate objects.
+pub(crate) fn set_path(record: &mut Record, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            record.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let slot = record
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Record::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Record::new());
+            }
+            if let Value::Object(inner) = slot {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}

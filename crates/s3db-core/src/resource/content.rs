@@ -1,0 +1,96 @@
+//! Binary content attached to a record: the object body, with its own Content-Type, for
+//! records whose fields live in metadata.
+
+use bytes::Bytes;
+use s3db_storage::{ErrorKind, PutMode, PutPayload};
+
+use super::Resource;
+use crate::error::{Error, Result};
+
+/// Binary content of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// The bytes.
+    pub body: Bytes,
+    /// Their Content-Type, if one was stored.
+    pub content_type: Option<String>,
+}
+
+impl Resource {
+    /// Stores `body` as the record's content (keeping its fields), conditionally on the
+    /// record not changing meanwhile. Records whose fields live in the body (body-only,
+    /// overflowed records) cannot carry content: [`Error::Unsupported`].
+    pub async fn set_content(&self, id: &str, body: Bytes, content_type: &str) -> Result<()> {
+        self.write_content(id, body, Some(content_type.to_owned()))
+            .await
+    }
+
+    /// The record's content: [`Error::NotFound`] when the record does not exist, `None` when
+    /// it has no content.
+    pub async fn content(&self, id: &str) -> Result<Option<Content>> {
+        let loaded = self.load(id).await?;
+        Ok(loaded
+            .content
+            .map(|(body, content_type)| Content { body, content_type }))
+    }
+
+    /// Whether the record carries content.
+    pub async fn has_content(&self, id: &str) -> Result<bool> {
+        Ok(self.content(id).await?.is_some())
+    }
+
+    /// Removes the record's content (its fields stay).
+    pub async fn delete_content(&self, id: &str) -> Result<()> {
+        self.write_content(id, Bytes::new(), None).await
+    }
+
+    async fn write_content(
+        &self,
+        id: &str,
+        body: Bytes,
+        content_type: Option<String>,
+    ) -> Result<()> {
+        let key = self.def.record_key(id);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let head = match self.storage.head(&key).await {
+                Ok(head) => head,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Err(self.not_found(id)),
+                Err(e) => return Err(e.into()),
+            };
+            let holds_fields =
+                head.content_type.as_deref() == Some("application/json") && head.meta.size > 0;
+            if holds_fields {
+                return Err(Error::Unsupported {
+                    resource: self.def.name.clone(),
+                    reason: format!(
+                        "record {id:?} keeps its fields in the body; it cannot carry binary content"
+                    ),
+                });
+            }
+            let payload = PutPayload {
+                metadata: head.metadata,
+                body: body.clone(),
+                content_type: content_type.clone(),
+            };
+            match self
+                .storage
+                .put(&key, payload, PutMode::IfMatch(head.meta.etag))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::PreconditionFailed => {
+                    if attempts >= self.settings.max_attempts {
+                        return Err(Error::Conflict {
+                            what: key,
+                            attempts,
+                        });
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => return Err(self.not_found(id)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}

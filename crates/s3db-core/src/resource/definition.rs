@@ -1,0 +1,243 @@
+//! The compiled form of one resource version: schema, short keys, behavior, partitions,
+//! secrets and id generation — everything a read or write needs, built once.
+
+use std::sync::Arc;
+
+use s3db_codec::secret::Secrets;
+use serde_json::{Map, Value};
+
+use super::config::ResourceConfig;
+use crate::behavior::{BehaviorKind, DEFAULT_METADATA_LIMIT};
+use crate::error::{Error, Result};
+use crate::id::IdGenerator;
+use crate::mapper::KeyMap;
+use crate::metadata::document::{ResourceEntry, VersionEntry};
+use crate::metadata::hash::definition_hash;
+use crate::metadata::registry::SchemaRegistry;
+use crate::partition::Partition;
+use crate::schema::Schema;
+
+/// A resource version ready for use.
+#[derive(Debug)]
+pub struct Definition {
+    /// Resource name.
+    pub name: String,
+    /// Current version (`v1`…), written into `_v`.
+    pub version: String,
+    /// Attribute definitions (timestamps included).
+    pub attributes: Map<String, Value>,
+    /// Parsed schema.
+    pub schema: Schema,
+    /// Behavior.
+    pub behavior: BehaviorKind,
+    /// Whether `createdAt`/`updatedAt` are maintained.
+    pub timestamps: bool,
+    /// Declared partitions (automatic ones included).
+    pub partitions: Vec<Partition>,
+    /// Short keys.
+    pub keys: KeyMap,
+    /// Id generation.
+    pub id_generator: IdGenerator,
+    /// Secret-field encryption.
+    pub secrets: Arc<Secrets>,
+    /// Absolute metadata limit of the behavior accounting.
+    pub metadata_limit: usize,
+}
+
+/// The attributes and partitions a config really defines: with timestamps, `createdAt` and
+/// `updatedAt` attributes and the `byCreatedDate`/`byUpdatedDate` partitions; with
+/// versioning, `byVersion` — appended in s3db.js's order when not given.
+pub fn normalized(
+    config: &ResourceConfig,
+    versioning: bool,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut attributes = config.attributes.clone();
+    let mut partitions = config.partitions.clone();
+    let partition = |path: &str, rule: &str| serde_json::json!({ "fields": { path: rule } });
+    if config.timestamps {
+        for name in ["createdAt", "updatedAt"] {
+            attributes
+                .entry(name)
+                .or_insert_with(|| Value::String("datetime|optional".into()));
+        }
+        partitions
+            .entry("byCreatedDate")
+            .or_insert_with(|| partition("createdAt", "date|maxlength:10"));
+        partitions
+            .entry("byUpdatedDate")
+            .or_insert_with(|| partition("updatedAt", "date|maxlength:10"));
+    }
+    if versioning {
+        partitions
+            .entry("byVersion")
+            .or_insert_with(|| partition("_v", "string"));
+    }
+    (attributes, partitions)
+}
+
+/// The `hooks` summary s3db.js stores: the partition machinery's `afterInsert`/`afterDelete`
+/// handlers when the resource has partitions other than `byVersion`.
+fn hooks_summary(partitions: &Map<String, Value>) -> Value {
+    if partitions.keys().all(|name| name == "byVersion") {
+        return Value::Object(Map::new());
+    }
+    let handler = serde_json::json!({"count": 1, "handlers": [{"name": null, "length": 1, "type": "function"}]});
+    serde_json::json!({"afterInsert": handler.clone(), "afterDelete": handler})
+}
+
+/// The stored version entry of a config.
+pub fn version_entry(
+    config: &ResourceConfig,
+    attributes: Map<String, Value>,
+    partitions: Map<String, Value>,
+    hash: String,
+    now: &str,
+) -> VersionEntry {
+    VersionEntry {
+        hash,
+        attributes: Some(attributes),
+        behavior: config.behavior.as_str().to_owned(),
+        timestamps: config.timestamps,
+        hooks: hooks_summary(&partitions),
+        partitions: Some(partitions),
+        paranoid: config.paranoid,
+        all_nested_objects_optional: config.all_nested_objects_optional,
+        auto_decrypt: config.auto_decrypt,
+        cache: Some(config.cache),
+        async_events: None,
+        async_partitions: None,
+        id_size: config.id_generator.size() as u64,
+        id_generator: Value::String(config.id_generator.label().to_owned()),
+        created_at: Some(now.to_owned()),
+        extra: Map::new(),
+    }
+}
+
+/// The hash of a config's normalized definition.
+pub fn config_hash(
+    config: &ResourceConfig,
+    attributes: &Map<String, Value>,
+    partitions: &Map<String, Value>,
+) -> String {
+    definition_hash(
+        attributes,
+        config.behavior.as_str(),
+        partitions,
+        config.timestamps,
+    )
+}
+
+/// Per-process settings that `s3db.json` does not hold.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    /// Passphrase of secret fields.
+    pub passphrase: String,
+    /// Id generator (`None`: from the stored `idSize`).
+    pub id_generator: Option<IdGenerator>,
+    /// Absolute metadata limit.
+    pub metadata_limit: usize,
+}
+
+impl LocalSettings {
+    /// Settings with the given passphrase and s3db.js defaults otherwise.
+    pub fn with_passphrase(passphrase: impl Into<String>) -> Self {
+        LocalSettings {
+            passphrase: passphrase.into(),
+            id_generator: None,
+            metadata_limit: DEFAULT_METADATA_LIMIT,
+        }
+    }
+}
+
+impl Definition {
+    /// Compiles the current version of a stored resource.
+    pub fn compile(name: &str, entry: &ResourceEntry, local: &LocalSettings) -> Result<Definition> {
+        let current: &VersionEntry = entry.current().ok_or_else(|| {
+            Error::corrupt(
+                crate::metadata::document::METADATA_KEY,
+                format!(
+                    "resource {name:?}: current version {:?} missing",
+                    entry.current_version
+                ),
+            )
+        })?;
+        let attributes = current.attributes.clone().unwrap_or_default();
+        let schema = Schema::parse(&attributes).map_err(|source| Error::Schema {
+            resource: name.to_owned(),
+            source,
+        })?;
+        let behavior = BehaviorKind::parse(&current.behavior).ok_or_else(|| {
+            Error::schema(
+                name,
+                "behavior",
+                format!("unknown behavior {:?}", current.behavior),
+            )
+        })?;
+        let partitions_def = entry
+            .partitions
+            .clone()
+            .or_else(|| current.partitions.clone())
+            .unwrap_or_default();
+        let partitions = Partition::parse_all(name, &partitions_def)?;
+        let paths = schema.mapping_paths();
+        let mut registry = entry.schema_registry.clone().unwrap_or_default();
+        if let Some(legacy) = current.extra.get("map").and_then(Value::as_object) {
+            registry.absorb_legacy_map(&legacy_indices(legacy));
+        }
+        let (assigned, _) = registry.assign(&paths, "");
+        let keys = KeyMap::from_indices(&assigned);
+        let id_generator = local
+            .id_generator
+            .clone()
+            .unwrap_or_else(|| IdGenerator::Nanoid {
+                size: usize::try_from(current.id_size)
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .unwrap_or(crate::id::DEFAULT_ID_SIZE),
+            });
+        Ok(Definition {
+            name: name.to_owned(),
+            version: entry.current_version.clone(),
+            attributes,
+            schema,
+            behavior,
+            timestamps: current.timestamps,
+            partitions,
+            keys,
+            id_generator,
+            secrets: Arc::new(Secrets::new(&local.passphrase)),
+            metadata_limit: local.metadata_limit,
+        })
+    }
+
+    /// Key of a record object.
+    pub fn record_key(&self, id: &str) -> String {
+        format!("resource={}/data/id={id}", self.name)
+    }
+
+    /// Listing prefix of the record objects (no trailing slash, as s3db.js).
+    pub fn data_prefix(&self) -> String {
+        format!("resource={}/data", self.name)
+    }
+}
+
+/// Indices of a legacy `map` (attribute → base36 key); unparsable keys are skipped.
+fn legacy_indices(map: &Map<String, Value>) -> Vec<(String, u64)> {
+    map.iter()
+        .filter_map(|(attr, key)| {
+            let index = s3db_codec::base62::decode_base36_key(key.as_str()?).ok()?;
+            Some((attr.clone(), index as u64))
+        })
+        .collect()
+}
+
+/// Registry update for a (re)definition: new paths get fresh indices, removed ones are burned.
+pub fn updated_registry(
+    existing: Option<&SchemaRegistry>,
+    schema: &Schema,
+    now: &str,
+) -> (SchemaRegistry, bool) {
+    let mut registry = existing.cloned().unwrap_or_default();
+    let (_, changed) = registry.assign(&schema.mapping_paths(), now);
+    (registry, changed || existing.is_none())
+}

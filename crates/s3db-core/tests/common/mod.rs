@@ -1,0 +1,100 @@
+//! Shared helpers of the integration tests: the s3db.js fixtures loaded into a memory store.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use s3db_core::{Database, DatabaseOptions};
+use s3db_storage::{MemoryStorage, Metadata, Prefixed, PutMode, PutPayload, Storage};
+use serde_json::Value;
+
+pub const PASSPHRASE: &str = "fixture-passphrase";
+
+pub fn fixture_path(name: &str) -> String {
+    format!(
+        "{}/../../fixtures/s3dbjs-21.6.2/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Every stored object of the fixture bucket.
+pub fn objects() -> Vec<Value> {
+    std::fs::read_to_string(fixture_path("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture_path("expected.json")).unwrap()).unwrap()
+}
+
+pub fn body_of(object: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(object["body_base64"].as_str().unwrap())
+        .unwrap()
+}
+
+pub fn metadata_of(object: &Value) -> Metadata {
+    object["metadata"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The fixture bucket in a memory store (raw puts: no re-encoding).
+pub async fn fixture_bucket() -> MemoryStorage {
+    let store = MemoryStorage::new();
+    for object in objects() {
+        let payload = PutPayload {
+            metadata: metadata_of(&object),
+            body: Bytes::from(body_of(&object)),
+            content_type: object["content_type"].as_str().map(str::to_owned),
+        };
+        store
+            .put(object["key"].as_str().unwrap(), payload, PutMode::Overwrite)
+            .await
+            .unwrap();
+    }
+    store
+}
+
+/// The database at `prefix` ("" or "versioned") of the fixture bucket.
+pub async fn fixture_database(store: MemoryStorage, prefix: &str) -> Database {
+    let storage: Arc<dyn Storage> = if prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(Prefixed::new(store, prefix))
+    };
+    let options = DatabaseOptions {
+        passphrase: PASSPHRASE.into(),
+        versioning: prefix == "versioned",
+        ..DatabaseOptions::default()
+    };
+    Database::open_with(storage, options).await.unwrap()
+}
+
+/// Expected values with s3db.js's tags resolved: `{"$special":"undefined"}` keys removed,
+/// numbers compared as f64.
+pub fn normalize(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| v.get("$special").and_then(Value::as_str) != Some("undefined"))
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n.clone()), Value::Number),
+        other => other.clone(),
+    }
+}
