@@ -1,0 +1,257 @@
+//! Network values: `ip4`/`ip6` (base64 of the address bytes), `mac` (base62 of the 48 bits,
+//! padded to 9), `cidr` (base62 of the IPv4 address padded to 6 + base62 of the prefix).
+//!
+//! The `push_*` packers return `false` when the text is not in a packable form; the caller then
+//! decides whether the raw text can be stored (see `value::encode_into`).
+
+use std::fmt::Write as _;
+use std::net::Ipv6Addr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+
+use crate::base62;
+
+/// Node's `Buffer.from(s, 'base64')` for well-formed input: standard or URL-safe alphabet,
+/// whitespace skipped, padding optional. `None` for any other character.
+fn decode_base64_loose(s: &str) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            b' ' | b'\t' | b'\n' | b'\r' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(bytes)
+}
+
+/// JavaScript's IPv4 check (`^\d{1,3}(\.\d{1,3}){3}$`, octets ≤ 255) and the octets.
+fn parse_ip4(s: &str) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        *octet = part.parse().ok()?;
+    }
+    parts.next().is_none().then_some(octets)
+}
+
+/// Packs a dotted IPv4 address as base64 of its 4 bytes.
+pub(super) fn push_ip4(out: &mut String, s: &str) -> bool {
+    match parse_ip4(s) {
+        Some(octets) => {
+            STANDARD.encode_string(octets, out);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Reads base64 of 4 bytes as `a.b.c.d`; `None` for anything else (s3db.js keeps the text).
+pub(super) fn decode_ip4(stored: &str) -> Option<Value> {
+    let bytes = decode_base64_loose(stored)?;
+    let [a, b, c, d] = <[u8; 4]>::try_from(bytes).ok()?;
+    Some(Value::String(format!("{a}.{b}.{c}.{d}")))
+}
+
+/// Packs an IPv6 address as base64 of its 16 bytes.
+pub(super) fn push_ip6(out: &mut String, s: &str) -> bool {
+    match s.parse::<Ipv6Addr>() {
+        Ok(addr) => {
+            STANDARD.encode_string(addr.octets(), out);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Reads base64 of 16 bytes as s3db.js's compressed text (lower case, no leading zeros, the
+/// longest run of two or more zero groups — the first on a tie — as `::`). A valid IPv6 text
+/// whose length is not 24 is kept as is, like s3db.js does.
+pub(super) fn decode_ip6(stored: &str) -> Option<Value> {
+    if stored.encode_utf16().count() != 24 && stored.parse::<Ipv6Addr>().is_ok() {
+        return None;
+    }
+    let bytes = decode_base64_loose(stored)?;
+    let octets = <[u8; 16]>::try_from(bytes).ok()?;
+    let groups: [u16; 8] =
+        std::array::from_fn(|i| u16::from_be_bytes([octets[2 * i], octets[2 * i + 1]]));
+    Some(Value::String(compress_ip6(&groups)))
+}
+
+fn compress_ip6(groups: &[u16; 8]) -> String {
+    let (mut best_start, mut best_len) = (0, 0);
+    let mut i = 0;
+    while i < 8 {
+        if groups[i] == 0 {
+            let start = i;
+            while i < 8 && groups[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                (best_start, best_len) = (start, i - start);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    let join = |range: &[u16]| {
+        let mut s = String::new();
+        for (k, g) in range.iter().enumerate() {
+            if k > 0 {
+                s.push(':');
+            }
+            let _ = write!(s, "{g:x}");
+        }
+        s
+    };
+    if best_len < 2 {
+        return join(groups);
+    }
+    let before = join(&groups[..best_start]);
+    let after = join(&groups[best_start + best_len..]);
+    format!("{before}::{after}")
+}
+
+/// Packs `aa:bb:cc:dd:ee:ff` (colons optional, 12 hex digits) as base62 padded to 9.
+pub(super) fn push_mac(out: &mut String, s: &str) -> bool {
+    let hex: String = s.chars().filter(|&c| c != ':').collect();
+    if hex.len() != 12 {
+        return false;
+    }
+    match u64::from_str_radix(&hex, 16) {
+        Ok(n) if hex.bytes().all(|c| c.is_ascii_hexdigit()) => {
+            base62::push_u128_padded(out, u128::from(n), 9);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether s3db.js's reader unpacks this text: 9 UTF-16 units without `:`.
+pub(super) fn mac_form(stored: &str) -> bool {
+    stored.encode_utf16().count() == 9 && !stored.contains(':')
+}
+
+/// Reads a 9-character base62 MAC as lower-case `aa:bb:cc:dd:ee:ff`.
+pub(super) fn decode_mac(stored: &str) -> Option<Value> {
+    if !mac_form(stored) {
+        return None;
+    }
+    let n = base62::decode_u64(stored).ok()?;
+    let hex = format!("{n:012x}");
+    let pairs: Vec<&str> = hex
+        .as_bytes()
+        .chunks_exact(2)
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .collect();
+    Some(Value::String(pairs.join(":")))
+}
+
+/// Packs `a.b.c.d/p` (prefix 0–61, a single base62 digit) as 7 characters.
+pub(super) fn push_cidr(out: &mut String, s: &str) -> bool {
+    let Some((ip, prefix)) = s.split_once('/') else {
+        return false;
+    };
+    let Some(octets) = parse_ip4(ip) else {
+        return false;
+    };
+    let prefix = match prefix.parse::<u8>() {
+        Ok(p) if p < 62 && prefix.bytes().all(|c| c.is_ascii_digit()) => p,
+        _ => return false,
+    };
+    base62::push_u128_padded(out, u128::from(u32::from_be_bytes(octets)), 6);
+    base62::push_u128(out, u128::from(prefix));
+    true
+}
+
+/// Whether s3db.js's reader unpacks this text: 7 UTF-16 units without `.`.
+pub(super) fn cidr_form(stored: &str) -> bool {
+    stored.encode_utf16().count() == 7 && !stored.contains('.')
+}
+
+/// Reads a 7-character packed CIDR as `a.b.c.d/p`.
+pub(super) fn decode_cidr(stored: &str) -> Option<Value> {
+    if !cidr_form(stored) {
+        return None;
+    }
+    let ip = base62::decode_u64(stored.get(..6)?).ok()?;
+    let prefix = base62::decode_u64(stored.get(6..)?).ok()?;
+    // JavaScript's `>>>` works on the low 32 bits.
+    let [a, b, c, d] = (ip as u32).to_be_bytes();
+    Some(Value::String(format!("{a}.{b}.{c}.{d}/{prefix}")))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn packed(f: fn(&mut String, &str) -> bool, s: &str) -> String {
+        let mut out = String::new();
+        assert!(f(&mut out, s), "{s}");
+        out
+    }
+
+    #[test]
+    fn spec_examples() {
+        assert_eq!(packed(push_ip4, "192.168.0.1"), "wKgAAQ==");
+        assert_eq!(decode_ip4("wKgAAQ=="), Some(json!("192.168.0.1")));
+        assert_eq!(packed(push_ip6, "2001:db8::1"), "IAENuAAAAAAAAAAAAAAAAQ==");
+        assert_eq!(
+            decode_ip6("IAENuAAAAAAAAAAAAAAAAQ=="),
+            Some(json!("2001:db8::1"))
+        );
+        assert_eq!(decode_ip6("AAAAAAAAAAAAAAAAAAAAAA=="), Some(json!("::")));
+        assert_eq!(
+            packed(push_ip6, "fe80::1ff:fe23:4567:890a"),
+            "/oAAAAAAAAAB//4jRWeJCg=="
+        );
+        assert_eq!(
+            decode_ip6("/oAAAAAAAAAB//4jRWeJCg=="),
+            Some(json!("fe80::1ff:fe23:4567:890a"))
+        );
+        assert_eq!(packed(push_mac, "AA:BB:CC:DD:EE:FF"), "0RiYGo9Lp");
+        assert_eq!(decode_mac("0RiYGo9Lp"), Some(json!("aa:bb:cc:dd:ee:ff")));
+        assert_eq!(packed(push_cidr, "192.168.1.0/24"), "3wK8b6o");
+        assert_eq!(decode_cidr("3wK8b6o"), Some(json!("192.168.1.0/24")));
+    }
+
+    #[test]
+    fn raw_text_passes_through() {
+        assert_eq!(decode_ip4("hello"), None);
+        assert_eq!(decode_ip6("2001:db8::1"), None);
+        assert_eq!(decode_mac("aa:bb:cc:dd:ee:ff"), None);
+        assert_eq!(decode_cidr("10.0.0.0/8"), None);
+        assert!(!push_ip4(&mut String::new(), "256.0.0.1"));
+        assert!(!push_cidr(&mut String::new(), "10.0.0.0/99"));
+    }
+
+    #[test]
+    fn zero_runs() {
+        assert_eq!(compress_ip6(&[1, 0, 0, 2, 0, 0, 0, 3]), "1:0:0:2::3");
+        assert_eq!(compress_ip6(&[1, 0, 0, 2, 0, 0, 3, 4]), "1::2:0:0:3:4");
+        assert_eq!(compress_ip6(&[1, 0, 2, 3, 4, 5, 6, 7]), "1:0:2:3:4:5:6:7");
+        assert_eq!(compress_ip6(&[0; 8]), "::");
+    }
+}
