@@ -2,13 +2,19 @@
 
 pub mod conformance;
 pub mod error;
+pub mod etag;
 pub mod ext;
+#[cfg(unix)]
+pub mod fs;
+mod metadata_budget;
 pub mod prefixed;
 pub mod storage;
 pub mod types;
 
 pub use error::{Error, ErrorKind, Operation, Result};
 pub use ext::StorageExt;
+#[cfg(unix)]
+pub use fs::{FsOptions, FsStorage};
 pub use prefixed::Prefixed;
 pub use storage::Storage;
 pub use types::{

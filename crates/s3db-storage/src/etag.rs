@@ -1,0 +1,38 @@
+//! ETags as S3 computes them for single-part writes: the quoted hex MD5 of the body.
+
+use md5::{Digest, Md5};
+
+/// The quoted hex MD5 of `body`, e.g. `"d41d8cd98f00b204e9800998ecf8427e"` for an empty body.
+pub fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(Md5::digest(body)))
+}
+
+/// Whether an `If-Match` value `expected` accepts the object version `actual`: `*` accepts
+/// any, otherwise the ETags must be equal ignoring quotes, a weak `W/` marker and hex case.
+pub fn etags_match(expected: &str, actual: &str) -> bool {
+    fn bare(etag: &str) -> &str {
+        etag.trim().trim_start_matches("W/").trim_matches('"')
+    }
+    bare(expected) == "*" || bare(expected).eq_ignore_ascii_case(bare(actual))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_is_quoted_md5_hex() {
+        assert_eq!(etag_of(b""), "\"d41d8cd98f00b204e9800998ecf8427e\"");
+        assert_eq!(etag_of(b"hello"), "\"5d41402abc4b2a76b9719d911017c592\"");
+    }
+
+    #[test]
+    fn matching_ignores_quotes() {
+        assert!(etags_match("\"abc\"", "abc"));
+        assert!(etags_match("W/\"abc\"", "\"abc\""));
+        assert!(!etags_match("\"abc\"", "\"abd\""));
+        assert!(etags_match("*", "\"abd\""));
+        assert!(etags_match("ABC", "\"abc\""));
+    }
+}

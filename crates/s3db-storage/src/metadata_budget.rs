@@ -1,0 +1,62 @@
+//! The S3 user-metadata budget (2 KB of keys plus values), checked before a write.
+
+use s3db_codec::budget::s3_metadata_bytes;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::types::Metadata;
+
+/// Fails with `MetadataTooLarge` when `metadata` counts more than `limit` bytes the way S3 counts.
+pub(crate) fn check_metadata_budget(
+    operation: Operation,
+    key: &str,
+    metadata: &Metadata,
+    limit: Option<usize>,
+) -> Result<()> {
+    let Some(limit) = limit else {
+        return Ok(());
+    };
+    let used = s3_metadata_bytes(metadata);
+    if used > limit {
+        return Err(
+            Error::new(ErrorKind::MetadataTooLarge, operation, key).with_message(format!(
+                "user metadata is {used} bytes, the limit is {limit}"
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// Lower-cases metadata keys as S3 does on write.
+pub(crate) fn lowercase_keys(metadata: Metadata) -> Metadata {
+    metadata
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_counts_keys_and_values() {
+        let mut m = Metadata::new();
+        m.insert("a".into(), "x".repeat(2047));
+        assert!(check_metadata_budget(Operation::Put, "k", &m, Some(2048)).is_ok());
+        m.insert("b".into(), String::new());
+        let err = check_metadata_budget(Operation::Put, "k", &m, Some(2048)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MetadataTooLarge);
+        assert!(check_metadata_budget(Operation::Put, "k", &m, None).is_ok());
+    }
+
+    #[test]
+    fn keys_are_lowercased() {
+        let mut m = Metadata::new();
+        m.insert("MixedCase".into(), "V".into());
+        assert_eq!(
+            lowercase_keys(m).get("mixedcase").map(String::as_str),
+            Some("V")
+        );
+    }
+}
