@@ -1,6 +1,6 @@
 //! Golden tests of the schema layer against the s3db.js 21.6.2 fixtures and the examples of the
 //! format spec (§3.3).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::approx_constant)]
 
 use std::path::PathBuf;
 
