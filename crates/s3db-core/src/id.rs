@@ -1,1 +1,207 @@
-//! (being written)
+//! Record ids: generation (s3db.js-compatible nanoids or a custom closure) and validation.
+//!
+//! s3db.js 21.6.2 generates ids of 22 characters drawn from the 64-symbol URL alphabet
+//! [`DEFAULT_ID_ALPHABET`], one masked random byte per character (spec §6). Every id becomes
+//! the `id=<id>` segment of an S3 key, so [`validate_id`] rejects ids that could escape or
+//! corrupt that segment. s3db.js itself does not validate ids; this check is stricter on purpose.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::RngCore;
+use serde_json::{Map, Value};
+
+/// The nanoid URL alphabet used by s3db.js (64 symbols, so `byte & 63` is uniform).
+pub const DEFAULT_ID_ALPHABET: &str =
+    "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";
+
+/// The default id length (`idSize` 22).
+pub const DEFAULT_ID_SIZE: usize = 22;
+
+/// Longest accepted id in bytes. S3 keys are limited to 1024 bytes; 256 bytes are kept for the
+/// database prefix, `resource=<name>/data/` or a partition path, and `id=`.
+pub const MAX_ID_BYTES: usize = 768;
+
+/// A custom id function: receives the record being inserted, returns its id.
+pub type CustomIdFn = dyn Fn(&Map<String, Value>) -> String + Send + Sync;
+
+/// How a resource produces ids for records inserted without one.
+#[derive(Clone)]
+pub enum IdGenerator {
+    /// Random ids of `size` characters from [`DEFAULT_ID_ALPHABET`] (s3db.js `idSize`).
+    Nanoid {
+        /// Number of characters.
+        size: usize,
+    },
+    /// A user function of the record (s3db.js `idGenerator: fn`, recorded as `"custom"`).
+    Custom(Arc<CustomIdFn>),
+}
+
+impl Default for IdGenerator {
+    fn default() -> Self {
+        IdGenerator::Nanoid {
+            size: DEFAULT_ID_SIZE,
+        }
+    }
+}
+
+impl fmt::Debug for IdGenerator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdGenerator::Nanoid { size } => f.debug_struct("Nanoid").field("size", size).finish(),
+            IdGenerator::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl IdGenerator {
+    /// Wraps a closure as a [`IdGenerator::Custom`] generator.
+    pub fn custom(f: impl Fn(&Map<String, Value>) -> String + Send + Sync + 'static) -> Self {
+        IdGenerator::Custom(Arc::new(f))
+    }
+
+    /// Produces an id for `record`. Like s3db.js's insert, a custom function that returns an
+    /// empty or blank string falls back to a default 22-character nanoid.
+    pub fn generate(&self, record: &Map<String, Value>) -> String {
+        match self {
+            IdGenerator::Nanoid { size } => nanoid(*size),
+            IdGenerator::Custom(f) => {
+                let id = f(record);
+                if id.trim().is_empty() {
+                    nanoid(DEFAULT_ID_SIZE)
+                } else {
+                    id
+                }
+            }
+        }
+    }
+
+    /// The label stored as `idGenerator` in `s3db.json`: `"default"` or `"custom"`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            IdGenerator::Nanoid { .. } => "default",
+            IdGenerator::Custom(_) => "custom",
+        }
+    }
+
+    /// The `idSize` stored in `s3db.json` (22 for custom generators, as s3db.js records).
+    pub fn size(&self) -> usize {
+        match self {
+            IdGenerator::Nanoid { size } => *size,
+            IdGenerator::Custom(_) => DEFAULT_ID_SIZE,
+        }
+    }
+}
+
+/// A random id of `size` characters from [`DEFAULT_ID_ALPHABET`], each from one masked
+/// random byte, exactly like s3db.js's nanoid fallback.
+pub fn nanoid(size: usize) -> String {
+    let alphabet = DEFAULT_ID_ALPHABET.as_bytes();
+    let mut bytes = vec![0u8; size];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(alphabet[usize::from(b & 63)]))
+        .collect()
+}
+
+/// An id that cannot be used as the `id=` segment of an object key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid id {}: {reason}", escape_for_display(.id))]
+pub struct InvalidId {
+    /// The rejected id, as given.
+    pub id: String,
+    /// Why it was rejected.
+    pub reason: &'static str,
+}
+
+/// Checks that `id` can be stored as the `id=` segment of an S3 key.
+///
+/// Rejected: the empty id, ids longer than [`MAX_ID_BYTES`] bytes, ids containing `/`, `\`,
+/// `=`, `%`, the sequence `..`, or any control character.
+///
+/// ```
+/// use s3db_core::id::validate_id;
+///
+/// assert!(validate_id("8nmK_V45r7PYVV6-MTnu7V").is_ok());
+/// let err = validate_id("../etc/passwd").unwrap_err();
+/// assert_eq!(err.reason, "contains '/'");
+/// assert!(validate_id("").is_err());
+/// ```
+pub fn validate_id(id: &str) -> Result<(), InvalidId> {
+    let reject = |reason| {
+        Err(InvalidId {
+            id: id.to_owned(),
+            reason,
+        })
+    };
+    if id.is_empty() {
+        return reject("is empty");
+    }
+    if id.len() > MAX_ID_BYTES {
+        return reject("is longer than 768 bytes");
+    }
+    for c in id.chars() {
+        let reason = match c {
+            '/' => "contains '/'",
+            '\\' => "contains '\\'",
+            '=' => "contains '='",
+            '%' => "contains '%'",
+            c if c.is_control() => "contains a control character",
+            _ => continue,
+        };
+        return reject(reason);
+    }
+    if id.contains("..") {
+        return reject("contains '..'");
+    }
+    Ok(())
+}
+
+/// Renders an id for error messages: quoted, with control characters escaped,
+/// cut after 64 characters.
+fn escape_for_display(id: &str) -> String {
+    const SHOWN: usize = 64;
+    let mut out: String = id
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
+    if id.chars().count() > SHOWN {
+        out.push('…');
+    }
+    format!("\"{out}\"")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_id_bytes_matches_the_message() {
+        let err = validate_id(&"a".repeat(MAX_ID_BYTES + 1)).unwrap_err();
+        assert!(err.reason.contains(&MAX_ID_BYTES.to_string()));
+    }
+
+    #[test]
+    fn display_escapes_control_characters_and_truncates() {
+        let err = validate_id("a\nb").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid id \"a\\nb\": contains a control character"
+        );
+        let long = format!("{}/", "x".repeat(100));
+        let shown = validate_id(&long).unwrap_err().to_string();
+        assert!(shown.contains('…'));
+        assert!(shown.len() < 120);
+    }
+
+    #[test]
+    fn alphabet_has_64_distinct_symbols() {
+        let mut chars: Vec<char> = DEFAULT_ID_ALPHABET.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
+        assert_eq!(chars.len(), 64);
+    }
+}

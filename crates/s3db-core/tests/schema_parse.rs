@@ -1,4 +1,5 @@
 //! Schema parsing against the s3db.js 21.6.2 fixtures, the typed rule tree, and schema errors.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
