@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use s3db_codec::meta::{encode_meta, sanitize_key};
+use s3db_codec::value::ValueKind;
 use s3db_storage::{GetResult, Metadata, PutPayload};
 use serde_json::Value;
 
@@ -17,13 +18,32 @@ use crate::schema::ValidationMode;
 const JSON_CONTENT_TYPE: &str = "application/json";
 
 /// Validates `record` (without `id`) in place, reporting every failing field.
+///
+/// The validator turns non-string `json` values into JSON text, as s3db.js's does; the value
+/// codec wants the value itself (it writes JSON text for non-strings and protects strings
+/// that would read back as something else), so those values are put back afterwards.
 pub(crate) fn validate(def: &Definition, record: &mut Record, mode: ValidationMode) -> Result<()> {
+    let json_values: Vec<(String, Value)> = def
+        .schema
+        .fields()
+        .iter()
+        .filter(|f| f.kind == ValueKind::Json)
+        .filter_map(|f| {
+            get_path(record, &f.path)
+                .filter(|v| !v.is_string() && !v.is_null())
+                .map(|v| (f.path.clone(), v.clone()))
+        })
+        .collect();
     def.schema
         .validate(record, mode)
         .map_err(|source| Error::Validation {
             resource: def.name.clone(),
             source,
-        })
+        })?;
+    for (path, value) in json_values {
+        set_path(record, &path, value);
+    }
+    Ok(())
 }
 
 /// Builds the object for a validated plaintext record (without `id`). Secrets whose
