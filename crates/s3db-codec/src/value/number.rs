@@ -435,7 +435,8 @@ pub(crate) fn decode_integer_digits(s: &str) -> Option<Num> {
         Some(m) if m <= SAFE || marked => match i128::try_from(m) {
             Ok(v) if negative && v == 0 => Num::Float(-0.0),
             Ok(v) => Num::Int(if negative { -v } else { v }),
-            Err(_) => Num::Float(signed(negative, base62::decode_js_f64(digits))),
+            // Above 2^127: the nearest double (exact for the doubles our writer marks).
+            Err(_) => Num::Float(signed(negative, m as f64)),
         },
         _ => Num::Float(signed(negative, base62::decode_js_f64(digits))),
     };
