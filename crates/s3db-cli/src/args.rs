@@ -1,0 +1,285 @@
+//! Command-line syntax: the clap definitions of every command and option.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The connection string used when neither `--connection` nor `S3DB_CONNECTION_STRING` is set.
+pub const DEFAULT_CONNECTION: &str = "file://./s3db-data";
+
+const AFTER_LONG_HELP: &str = "\
+Connection strings:
+  file://./dir  file:///abs/dir        a directory (the default: file://./s3db-data)
+  memory://bucket/prefix               in-process memory (gone when the command ends)
+  s3://KEY:SECRET@bucket/prefix?region=R
+  http://KEY:SECRET@host:port/bucket/prefix   (MinIO, moto, R2...)
+
+Exit codes:
+  0  success
+  1  any other failure (storage, I/O, corrupt data)
+  2  usage error (bad arguments or options)
+  3  not found (record, resource or object)
+  4  invalid input (schema validation, bad definition or id, malformed import lines)
+  5  already exists or write conflict
+
+Errors are printed as `error: ...` followed by one `caused by: ...` line per cause.";
+
+/// Operate an s3db database (records in an S3 bucket, a directory or memory) from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "s3db", version, about, long_about = None, after_long_help = AFTER_LONG_HELP)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// Where the database lives.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "S3DB_CONNECTION_STRING",
+        hide_env_values = true,
+        default_value = DEFAULT_CONNECTION
+    )]
+    pub connection: String,
+    /// Passphrase of `secret` fields (s3db.js default: `secret`).
+    #[arg(long, global = true, env = "S3DB_PASSPHRASE", hide_env_values = true)]
+    pub passphrase: Option<String>,
+    /// Machine output: one JSON document on stdout, no progress bars.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log filter for stderr (`error`, `warn`, `info`, `debug`, `trace`, or tracing directives).
+    #[arg(long, global = true, env = "S3DB_LOG_LEVEL", default_value = "warn")]
+    pub log_level: String,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Raw object tools that bypass schemas (dump, load, list).
+    #[command(subcommand)]
+    Objects(ObjectsCommand),
+    /// List the resources, or show one definition.
+    Resources(ResourcesArgs),
+    /// Define (or evolve) a resource from a JSON file in s3db.js `createResource` shape.
+    CreateResource {
+        /// The definition file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Insert records from `--data` or `--file` (a JSON object, a JSON array or JSON lines).
+    Insert(InsertArgs),
+    /// Read one record.
+    Get {
+        /// Resource name.
+        resource: String,
+        /// Record id.
+        id: String,
+    },
+    /// Change fields of one record (a JSON object of the changes).
+    Update {
+        /// Resource name.
+        resource: String,
+        /// Record id.
+        id: String,
+        /// The changes, as a JSON object.
+        #[arg(long)]
+        data: String,
+    },
+    /// Delete one record.
+    Delete {
+        /// Resource name.
+        resource: String,
+        /// Record id.
+        id: String,
+    },
+    /// List records (in id order), optionally a page of them.
+    List(ListArgs),
+    /// Count the records of a resource.
+    Count {
+        /// Resource name.
+        resource: String,
+    },
+    /// Write every record of a resource to a file or stdout.
+    Export(ExportArgs),
+    /// Insert records from a file (JSON lines, a JSON array or CSV).
+    Import(ImportArgs),
+    /// Record counts, partitions, and the storage requests (with estimated cost) of the command.
+    Stats {
+        /// Only this resource.
+        resource: Option<String>,
+    },
+    /// Copy every resource (definitions and records) into a backup directory.
+    Backup {
+        /// The backup directory (created).
+        dir: PathBuf,
+        /// Gzip the record files (`RESOURCE.jsonl.gz`).
+        #[arg(long)]
+        compress: bool,
+    },
+    /// Load a backup directory into the database (definitions first, then records).
+    Restore {
+        /// The backup directory.
+        dir: PathBuf,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
+    },
+    /// Create a small sample database (idempotent) and print what was done.
+    Demo,
+}
+
+/// `objects` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ObjectsCommand {
+    /// Dump every object (key, metadata, body, content type) as JSON lines.
+    Export {
+        /// Output file (`-` for stdout).
+        file: PathBuf,
+        /// Only keys with this prefix.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
+    },
+    /// Store every object of a JSON-lines dump (overwriting keys that exist).
+    Import {
+        /// Input file (`-` for stdin).
+        file: PathBuf,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
+    },
+    /// List object keys.
+    List {
+        /// Only keys with this prefix.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+}
+
+/// `resources` arguments.
+#[derive(Debug, Args)]
+pub struct ResourcesArgs {
+    /// `show NAME` prints one definition; nothing lists them all.
+    #[command(subcommand)]
+    pub action: Option<ResourcesAction>,
+}
+
+/// `resources` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ResourcesAction {
+    /// Print one resource definition (as stored in `s3db.json`).
+    Show {
+        /// Resource name.
+        name: String,
+    },
+}
+
+/// `insert` arguments.
+#[derive(Debug, Args)]
+pub struct InsertArgs {
+    /// Resource name.
+    pub resource: String,
+    /// The record(s) as JSON text.
+    #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+    pub data: Option<String>,
+    /// A file holding the record(s): a JSON object, a JSON array or JSON lines.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+}
+
+/// `list` arguments.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Resource name.
+    pub resource: String,
+    /// At most this many records.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Skip this many records first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+/// Record file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON record per line.
+    Jsonl,
+    /// One JSON array of records.
+    Json,
+    /// Comma-separated values with a header row; nested fields as dotted columns.
+    Csv,
+}
+
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Resource name.
+    pub resource: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Output file (stdout when absent).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+}
+
+/// `import` arguments.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Resource name.
+    pub resource: String,
+    /// Input file (`-` for stdin).
+    pub file: PathBuf,
+    /// Input format (default: from the file extension, else JSON lines).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Replace records whose id exists instead of reporting them as duplicates.
+    #[arg(long)]
+    pub upsert: bool,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_default_connection_is_the_embedded_file_store() {
+        let cli = Cli::try_parse_from(["s3db", "count", "people"]).unwrap();
+        if std::env::var_os("S3DB_CONNECTION_STRING").is_none() {
+            assert_eq!(cli.global.connection, DEFAULT_CONNECTION);
+        }
+        assert!(!cli.global.json);
+    }
+
+    #[test]
+    fn global_options_go_after_the_command_too() {
+        let cli =
+            Cli::try_parse_from(["s3db", "get", "r", "1", "--json", "-c", "memory://b"]).unwrap();
+        assert!(cli.global.json);
+        assert_eq!(cli.global.connection, "memory://b");
+    }
+}
