@@ -47,6 +47,7 @@ pub mod behavior;
 mod clock;
 pub mod database;
 pub mod error;
+pub mod extend;
 pub mod id;
 pub mod mapper;
 pub mod metadata;
