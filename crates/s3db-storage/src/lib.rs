@@ -6,6 +6,8 @@ pub mod etag;
 pub mod ext;
 #[cfg(unix)]
 pub mod fs;
+pub mod layers;
+pub mod memory;
 mod metadata_budget;
 pub mod prefixed;
 pub mod storage;
@@ -15,6 +17,7 @@ pub use error::{Error, ErrorKind, Operation, Result};
 pub use ext::StorageExt;
 #[cfg(unix)]
 pub use fs::{FsOptions, FsStorage};
+pub use memory::{MemorySnapshot, MemoryStats, MemoryStorage};
 pub use prefixed::Prefixed;
 pub use storage::Storage;
 pub use types::{
