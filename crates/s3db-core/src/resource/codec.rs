@@ -46,14 +46,46 @@ pub(crate) fn validate(def: &Definition, record: &mut Record, mode: ValidationMo
     Ok(())
 }
 
+/// How a record write treats the body.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyPlan {
+    /// Binary content to store as the body (records whose fields fit in metadata only).
+    pub content: Option<(Bytes, Option<String>)>,
+    /// Make the body unique (`"_w"` write nonce) so the ETag changes with every write.
+    ///
+    /// S3 ETags hash only the body, so two writes that differ only in metadata have the same
+    /// ETag and an `If-Match` could not tell them apart; conditional overwrites therefore
+    /// carry a random `_w` entry in a JSON body. Readers (ours and s3db.js's) drop `_` keys.
+    /// Inserts (conditional creates) write exactly what s3db.js writes.
+    pub unique: bool,
+}
+
+impl BodyPlan {
+    /// An insert: no content, no nonce.
+    pub fn insert() -> Self {
+        BodyPlan {
+            content: None,
+            unique: false,
+        }
+    }
+
+    /// A conditional overwrite keeping the content of `previous`.
+    pub fn overwrite(previous: Option<&Loaded>) -> Self {
+        BodyPlan {
+            content: previous.and_then(|p| p.content.clone()),
+            unique: true,
+        }
+    }
+}
+
 /// Builds the object for a validated plaintext record (without `id`). Secrets whose
-/// plaintext did not change keep their stored ciphertext (from `previous`). Binary content
-/// of `previous` is kept when the record itself needs no body.
+/// plaintext did not change keep their stored ciphertext (from `previous`).
 pub(crate) fn encode_record(
     def: &Definition,
     id: &str,
     record: &Record,
     previous: Option<&Loaded>,
+    plan: BodyPlan,
 ) -> Result<PutPayload> {
     let mut stored = record.clone();
     encrypt_secrets(def, &mut stored, previous)?;
@@ -72,9 +104,20 @@ pub(crate) fn encode_record(
         .iter()
         .map(|(k, v)| (sanitize_key(k), encode_meta(v.as_meta())))
         .collect();
-    let (body, content_type) = match (placement.body, previous.and_then(|p| p.content.clone())) {
-        (Some(json), _) => (Bytes::from(json), Some(JSON_CONTENT_TYPE.to_owned())),
+    let json = |text: String| (Bytes::from(text), Some(JSON_CONTENT_TYPE.to_owned()));
+    let (body, content_type) = match (placement.body, plan.content) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Unsupported {
+                resource: def.name.clone(),
+                reason: format!(
+                    "record {id:?} carries binary content, but its fields no longer fit in metadata"
+                ),
+            });
+        }
+        (Some(text), None) if plan.unique => json(with_nonce(&text)),
+        (Some(text), None) => json(text),
         (None, Some((content, content_type))) => (content, content_type),
+        (None, None) if plan.unique => json(with_nonce("{}")),
         (None, None) => (Bytes::new(), None),
     };
     Ok(PutPayload {
@@ -82,6 +125,18 @@ pub(crate) fn encode_record(
         body,
         content_type,
     })
+}
+
+/// Adds a random `"_w"` entry to a JSON object text.
+fn with_nonce(object: &str) -> String {
+    let nonce: u64 = rand::random();
+    let inner = object.trim_end().strip_suffix('}').unwrap_or(object);
+    let separator = if inner.trim_end().ends_with('{') {
+        ""
+    } else {
+        ","
+    };
+    format!("{inner}{separator}\"_w\":\"{nonce:016x}\"}}")
 }
 
 /// Encrypts every secret field holding a string.
@@ -169,5 +224,19 @@ pub(crate) fn set_path(record: &mut Record, path: &str, value: Value) {
                 set_path(inner, rest, value);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_nonce;
+
+    #[test]
+    fn nonces_extend_json_objects() {
+        let empty: serde_json::Value = serde_json::from_str(&with_nonce("{}")).unwrap();
+        assert_eq!(empty["_w"].as_str().map(str::len), Some(16));
+        let full: serde_json::Value = serde_json::from_str(&with_nonce(r#"{"0":"a"}"#)).unwrap();
+        assert_eq!(full["0"], "a");
+        assert_ne!(with_nonce("{}"), with_nonce("{}"));
     }
 }

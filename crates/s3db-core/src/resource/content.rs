@@ -2,7 +2,9 @@
 //! records whose fields live in metadata.
 
 use bytes::Bytes;
-use s3db_storage::{ErrorKind, PutMode, PutPayload};
+use s3db_storage::{ErrorKind, PutMode};
+
+use super::codec::{BodyPlan, encode_record};
 
 use super::Resource;
 use crate::error::{Error, Result};
@@ -19,7 +21,9 @@ pub struct Content {
 impl Resource {
     /// Stores `body` as the record's content (keeping its fields), conditionally on the
     /// record not changing meanwhile. Records whose fields live in the body (body-only,
-    /// overflowed records) cannot carry content: [`Error::Unsupported`].
+    /// overflowed records) cannot carry content: [`Error::Unsupported`]. Note that S3 ETags
+    /// hash only the body, so updates of a record carrying content are compare-and-swap
+    /// only against content changes (see the crate docs on concurrency).
     pub async fn set_content(&self, id: &str, body: Bytes, content_type: &str) -> Result<()> {
         self.write_content(id, body, Some(content_type.to_owned()))
             .await
@@ -50,33 +54,21 @@ impl Resource {
         body: Bytes,
         content_type: Option<String>,
     ) -> Result<()> {
-        let key = self.def.record_key(id);
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let head = match self.storage.head(&key).await {
-                Ok(head) => head,
-                Err(e) if e.kind() == ErrorKind::NotFound => return Err(self.not_found(id)),
-                Err(e) => return Err(e.into()),
+            let loaded = self.load(id).await?;
+            let mut record = loaded.record.clone();
+            record.shift_remove("id");
+            let plan = BodyPlan {
+                content: (!body.is_empty()).then(|| (body.clone(), content_type.clone())),
+                unique: true,
             };
-            let holds_fields =
-                head.content_type.as_deref() == Some("application/json") && head.meta.size > 0;
-            if holds_fields {
-                return Err(Error::Unsupported {
-                    resource: self.def.name.clone(),
-                    reason: format!(
-                        "record {id:?} keeps its fields in the body; it cannot carry binary content"
-                    ),
-                });
-            }
-            let payload = PutPayload {
-                metadata: head.metadata,
-                body: body.clone(),
-                content_type: content_type.clone(),
-            };
+            let payload = encode_record(&self.def, id, &record, Some(&loaded), plan)?;
+            let key = self.def.record_key(id);
             match self
                 .storage
-                .put(&key, payload, PutMode::IfMatch(head.meta.etag))
+                .put(&key, payload, PutMode::IfMatch(loaded.etag))
                 .await
             {
                 Ok(_) => return Ok(()),

@@ -6,7 +6,7 @@ use rand::Rng;
 use s3db_storage::{ErrorKind, Metadata, PutMode, PutPayload};
 use serde_json::Value;
 
-use super::codec::{encode_record, set_path, validate};
+use super::codec::{BodyPlan, encode_record, set_path, validate};
 use super::{Loaded, Record, Resource};
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
@@ -29,7 +29,7 @@ impl Resource {
             record.insert("updatedAt".into(), now);
         }
         validate(&self.def, &mut record, ValidationMode::Insert)?;
-        let payload = encode_record(&self.def, &id, &record, None)?;
+        let payload = encode_record(&self.def, &id, &record, None, BodyPlan::insert())?;
         match self
             .storage
             .put(&self.def.record_key(&id), payload, PutMode::Create)
@@ -59,7 +59,7 @@ impl Resource {
     /// configured number of attempts ([`Error::Conflict`] after that). Top-level object
     /// values are merged one level deep; dotted keys (`"profile.city"`) set nested paths.
     pub async fn update(&self, id: &str, changes: Record) -> Result<Record> {
-        self.read_modify_write(id, |current| Ok(merge(current, &changes)))
+        self.update_with(id, |current| Ok(merge(current, &changes)))
             .await
     }
 
@@ -137,8 +137,11 @@ impl Resource {
         Ok(())
     }
 
-    /// The conditional read-modify-write loop behind updates.
-    pub(crate) async fn read_modify_write(
+    /// Applies `change` to the freshly read record and writes the result only if the object
+    /// did not change meanwhile; on conflict, re-reads and calls `change` again (bounded;
+    /// then [`Error::Conflict`]). Use it for updates computed from the current value, such
+    /// as counters.
+    pub async fn update_with(
         &self,
         id: &str,
         change: impl Fn(&Record) -> Result<Record>,
@@ -175,7 +178,13 @@ impl Resource {
         previous: Option<&Loaded>,
         mode: PutMode,
     ) -> Result<bool> {
-        let payload = encode_record(&self.def, id, record, previous)?;
+        let payload = encode_record(
+            &self.def,
+            id,
+            record,
+            previous,
+            BodyPlan::overwrite(previous),
+        )?;
         match self
             .storage
             .put(&self.def.record_key(id), payload, mode)
