@@ -65,13 +65,8 @@ impl OutputFile {
     }
 
     /// Writes raw bytes.
-    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        let written = match &mut self.sink {
-            Sink::Plain(w) => w.write_all(bytes),
-            Sink::Gzip(w) => w.write_all(bytes),
-            Sink::Stdout(w) => w.write_all(bytes),
-        };
-        written.map_err(|e| self.failed(e))
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.write_all(bytes).map_err(|e| self.failed(e))
     }
 
     /// Writes `value` as one line of compact JSON.
@@ -79,7 +74,7 @@ impl OutputFile {
         let mut line = serde_json::to_vec(value)
             .map_err(|e| CliError::context(ExitKind::Failure, "cannot serialize a line", e))?;
         line.push(b'\n');
-        self.write_all(&line)
+        self.write_bytes(&line)
     }
 
     /// Flushes (and ends the gzip stream).
@@ -98,6 +93,25 @@ impl OutputFile {
 
     fn failed(&self, e: io::Error) -> CliError {
         write_error(&self.name, e)
+    }
+}
+
+/// Lets writers such as `csv::Writer` write into the file; errors surface as `io::Error`s.
+impl Write for OutputFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gzip(w) => w.write(buf),
+            Sink::Stdout(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gzip(w) => w.flush(),
+            Sink::Stdout(w) => w.flush(),
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! One module per command group; [`dispatch`] routes a parsed command line.
 
 pub mod objects;
+pub mod records;
+pub mod resources;
+pub mod transfer;
 
 use crate::args::{Cli, Command};
 use crate::error::Result;
@@ -9,8 +12,19 @@ use crate::session::Session;
 /// Runs the command of `cli`.
 pub async fn dispatch(cli: Cli) -> Result<()> {
     let session = Session::open(&cli.global).await?;
+    let s = &session;
     match cli.command {
-        Command::Objects(command) => objects::run(&session, command).await,
+        Command::Objects(command) => objects::run(s, command).await,
+        Command::Resources(args) => resources::run(s, args).await,
+        Command::CreateResource { file } => resources::create(s, &file).await,
+        Command::Insert(args) => records::insert(s, args).await,
+        Command::Get { resource, id } => records::get(s, &resource, &id).await,
+        Command::Update { resource, id, data } => records::update(s, &resource, &id, &data).await,
+        Command::Delete { resource, id } => records::delete(s, &resource, &id).await,
+        Command::List(args) => records::list(s, args).await,
+        Command::Count { resource } => records::count(s, &resource).await,
+        Command::Export(args) => transfer::export(s, args).await,
+        Command::Import(args) => transfer::import(s, args).await,
         _ => Err(crate::error::CliError::usage("not yet")),
     }
 }

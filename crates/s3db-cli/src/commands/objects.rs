@@ -143,7 +143,7 @@ async fn list(session: &Session, prefix: String) -> Result<()> {
         let mut out = OutputFile::stdout();
         while let Some(meta) = listing.next().await {
             let meta = meta.map_err(CliError::from)?;
-            out.write_all(format!("{}\n", meta.key).as_bytes())?;
+            out.write_bytes(format!("{}\n", meta.key).as_bytes())?;
         }
         return out.finish();
     }

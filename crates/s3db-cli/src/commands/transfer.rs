@@ -1,0 +1,165 @@
+//! `export R` and `import R FILE`: whole resources to and from JSON lines, JSON or CSV,
+//! streaming (records are read and written one at a time, with bounded concurrency).
+
+use std::path::Path;
+
+use futures::{StreamExt, TryStreamExt};
+use s3db::core::{Error as CoreError, Resource};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::apply::{Tally, apply, into_record};
+use crate::args::{ExportArgs, Format, ImportArgs};
+use crate::csv_columns::ColumnKinds;
+use crate::error::{CliError, ExitKind, Result};
+use crate::input::{self, Item};
+use crate::output_file::OutputFile;
+use crate::progress::Progress;
+use crate::session::Session;
+
+/// `export R --format F [--output FILE]`.
+pub async fn export(session: &Session, args: ExportArgs) -> Result<()> {
+    let db = session.database().await?;
+    let resource = db.resource(&args.resource)?;
+    let mut out = match &args.output {
+        Some(path) => OutputFile::create(path)?,
+        None => OutputFile::stdout(),
+    };
+    let to_stdout = out.is_stdout();
+    let progress = Progress::new(&session.output, "records exported");
+    let exported = write_records(
+        &resource,
+        &mut out,
+        args.format,
+        usize::from(args.concurrency),
+        &progress,
+    )
+    .await?;
+    out.finish()?;
+    progress.finish();
+    if !to_stdout {
+        let mut summary = serde_json::Map::new();
+        summary.insert("resource".into(), args.resource.into());
+        summary.insert("exported".into(), exported.into());
+        if let Some(path) = &args.output {
+            summary.insert("file".into(), path.display().to_string().into());
+        }
+        session.output.summary(&summary)?;
+    }
+    Ok(())
+}
+
+/// Writes every record of `resource` to `out` in id order; returns how many.
+/// Records deleted while the export runs are skipped.
+pub async fn write_records(
+    resource: &Resource,
+    out: &mut OutputFile,
+    format: Format,
+    concurrency: usize,
+    progress: &Progress,
+) -> Result<u64> {
+    let ids = resource.list_ids().await?;
+    let records = futures::stream::iter(ids)
+        .map(|id| async move {
+            match resource.get(&id).await {
+                Ok(record) => Ok(Some(record)),
+                Err(CoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(CliError::from(e)),
+            }
+        })
+        .buffered(concurrency.max(1))
+        .try_filter_map(|record| async move { Ok(record) });
+    let mut records = std::pin::pin!(records);
+    let mut count = 0u64;
+    match format {
+        Format::Jsonl => {
+            while let Some(record) = records.try_next().await? {
+                out.write_json_line(&record)?;
+                count += 1;
+                progress.inc();
+            }
+        }
+        Format::Json => {
+            out.write_bytes(b"[")?;
+            while let Some(record) = records.try_next().await? {
+                out.write_bytes(if count == 0 { b"\n" } else { b",\n" })?;
+                let text = serde_json::to_vec(&record).map_err(|e| {
+                    CliError::context(ExitKind::Failure, "cannot serialize a record", e)
+                })?;
+                out.write_bytes(&text)?;
+                count += 1;
+                progress.inc();
+            }
+            out.write_bytes(b"\n]\n")?;
+        }
+        Format::Csv => {
+            let columns = ColumnKinds::from_attributes(resource.attributes());
+            let csv_failed =
+                |e: csv::Error| CliError::context(ExitKind::Failure, "cannot write CSV", e);
+            let mut writer = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *out);
+            writer.write_record(columns.header()).map_err(csv_failed)?;
+            while let Some(record) = records.try_next().await? {
+                writer
+                    .write_record(columns.cells(&record))
+                    .map_err(csv_failed)?;
+                count += 1;
+                progress.inc();
+            }
+            writer.flush().map_err(|e| csv_failed(e.into()))?;
+        }
+    }
+    Ok(count)
+}
+
+/// `import R FILE [--format F] [--upsert]`: every item is inserted (or upserted); failures
+/// are reported with their line numbers, the rest imported, and a summary printed.
+pub async fn import(session: &Session, args: ImportArgs) -> Result<()> {
+    let db = session.database().await?;
+    let resource = db.resource(&args.resource)?;
+    let format = args.format.unwrap_or_else(|| input::format_of(&args.file));
+    let items = open_items(&args.file, format, &resource)?;
+    let progress = Progress::new(&session.output, "records imported");
+    let tally = import_items(
+        &resource,
+        items,
+        args.upsert,
+        usize::from(args.concurrency),
+        &progress,
+    )
+    .await;
+    progress.finish();
+    session.output.summary(&tally.summary("imported"))?;
+    tally.into_result("records")
+}
+
+/// Starts reading `file` as records of `resource`.
+pub fn open_items(
+    file: &Path,
+    format: Format,
+    resource: &Resource,
+) -> Result<mpsc::Receiver<Item>> {
+    let columns = ColumnKinds::from_attributes(resource.attributes());
+    Ok(input::spawn_reader(input::open(file)?, format, columns))
+}
+
+/// Writes every item into `resource` with at most `concurrency` writes in flight.
+pub async fn import_items(
+    resource: &Resource,
+    items: mpsc::Receiver<Item>,
+    upsert: bool,
+    concurrency: usize,
+    progress: &Progress,
+) -> Tally {
+    apply(items, concurrency, progress, |value: Value| async move {
+        let record = into_record(value)?;
+        let written = if upsert {
+            resource.upsert(record).await
+        } else {
+            resource.insert(record).await
+        };
+        written.map(|_| ()).map_err(|e| e.to_string())
+    })
+    .await
+}
