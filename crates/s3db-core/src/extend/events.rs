@@ -346,7 +346,8 @@ impl EventBus {
         EventBus::with_capacity(DEFAULT_EVENT_CAPACITY)
     }
 
-    /// A bus keeping up to `capacity` unread events per subscriber (at least 1).
+    /// A bus keeping up to `capacity` unread events per subscriber (at least 1; the channel
+    /// rounds it up to a power of two).
     pub fn with_capacity(capacity: usize) -> EventBus {
         // The channel rejects 0 and absurd sizes; both are caller mistakes we can absorb.
         let capacity = capacity.clamp(1, usize::MAX >> 2);
