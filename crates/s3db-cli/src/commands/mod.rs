@@ -1,8 +1,11 @@
 //! One module per command group; [`dispatch`] routes a parsed command line.
 
+pub mod backup;
+pub mod demo;
 pub mod objects;
 pub mod records;
 pub mod resources;
+pub mod stats;
 pub mod transfer;
 
 use crate::args::{Cli, Command};
@@ -25,6 +28,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Count { resource } => records::count(s, &resource).await,
         Command::Export(args) => transfer::export(s, args).await,
         Command::Import(args) => transfer::import(s, args).await,
-        _ => Err(crate::error::CliError::usage("not yet")),
+        Command::Stats { resource } => stats::run(s, resource).await,
+        Command::Backup { dir, compress } => backup::backup(s, &dir, compress).await,
+        Command::Restore { dir, concurrency } => {
+            backup::restore(s, &dir, usize::from(concurrency)).await
+        }
+        Command::Demo => demo::run(s).await,
     }
 }
