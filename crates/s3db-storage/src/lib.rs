@@ -10,7 +10,10 @@ pub mod layers;
 pub mod memory;
 mod metadata_budget;
 pub mod prefixed;
+pub mod s3;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use error::{Error, ErrorKind, Operation, Result};
@@ -19,6 +22,7 @@ pub use ext::StorageExt;
 pub use fs::{FsOptions, FsStorage};
 pub use memory::{MemorySnapshot, MemoryStats, MemoryStorage};
 pub use prefixed::Prefixed;
+pub use s3::{S3Config, S3Credentials, S3Storage};
 pub use storage::Storage;
 pub use types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,
