@@ -1,6 +1,39 @@
-//! Project automation for s3db: `cargo xtask bench` (not yet implemented).
+//! Project automation for s3db.
+//!
+//! `cargo xtask bench [--backend memory|file|s3] [--n N] [--c C[,C...]] [--endpoint URL]`
+//! runs the standard workload (`bench/workload.md` of the shared notes: insert, get, update,
+//! list, listIds, count, listPartition, delete, insertMany, deleteAll) through the public
+//! `s3db` API and prints one JSON line per phase.
 
-fn main() {
-    eprintln!("usage: cargo xtask bench");
-    std::process::exit(2);
+mod bench;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Project automation.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run the standard workload and print one JSON line per phase.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Xtask::parse();
+    match args.task {
+        Task::Bench(bench_args) => match bench::run(bench_args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }

@@ -1,0 +1,149 @@
+//! Fresh stores for the workload, each wrapped in the request-counting layer, and the
+//! local moto server `--backend s3` starts when no endpoint is given.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, Stack};
+use s3db::storage::{FsStorage, MemoryStorage, S3Config, S3Credentials, S3Storage, Storage};
+use tempfile::TempDir;
+
+use super::{BackendKind, Result};
+
+/// A store under test: its layered storage, its request counter, and what keeps it alive.
+#[derive(Debug)]
+pub struct Backend {
+    /// Which backend.
+    pub kind: BackendKind,
+    /// The storage with the metrics layer on top.
+    pub storage: Arc<dyn Storage>,
+    metrics: MetricsRecorder,
+    _dir: Option<TempDir>,
+}
+
+impl Backend {
+    /// A new, empty store of `kind` (a new bucket on `server` for S3).
+    pub async fn fresh(kind: BackendKind, server: &Server) -> Result<Backend> {
+        let (backend, dir): (Arc<dyn Storage>, Option<TempDir>) = match kind {
+            BackendKind::Memory => (Arc::new(MemoryStorage::new()), None),
+            BackendKind::File => {
+                let dir = tempfile::tempdir().map_err(|e| format!("no temp dir: {e}"))?;
+                let store = FsStorage::open(dir.path()).map_err(|e| e.to_string())?;
+                (Arc::new(store), Some(dir))
+            }
+            BackendKind::S3 => (Arc::new(server.fresh_bucket().await?), None),
+        };
+        let stack = Stack::builder(backend).metrics().build();
+        let metrics = stack
+            .metrics()
+            .cloned()
+            .ok_or("the metrics layer is missing from the stack")?;
+        Ok(Backend {
+            kind,
+            storage: stack.storage(),
+            metrics,
+            _dir: dir,
+        })
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+}
+
+/// The S3 endpoint of a run, and the moto server this run started (stopped on drop).
+#[derive(Debug)]
+pub struct Server {
+    endpoint: Option<String>,
+    started_port: Option<u16>,
+}
+
+impl Server {
+    /// For `--backend s3`: `endpoint`, or a moto server started with `.ci/start-s3.sh`.
+    pub fn start(kind: BackendKind, endpoint: Option<&str>) -> Result<Server> {
+        if kind != BackendKind::S3 {
+            return Ok(Server {
+                endpoint: None,
+                started_port: None,
+            });
+        }
+        if let Some(endpoint) = endpoint {
+            return Ok(Server {
+                endpoint: Some(endpoint.to_owned()),
+                started_port: None,
+            });
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let output = Command::new("bash")
+            .arg(ci_script("start-s3.sh"))
+            .args(["moto", &port.to_string()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run .ci/start-s3.sh: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let endpoint = stdout.lines().last().unwrap_or_default().trim().to_owned();
+        if !output.status.success() || !endpoint.starts_with("http") {
+            return Err(format!(".ci/start-s3.sh moto {port} failed: {stdout}"));
+        }
+        Ok(Server {
+            endpoint: Some(endpoint),
+            started_port: Some(port),
+        })
+    }
+
+    /// A new bucket on the server.
+    async fn fresh_bucket(&self) -> Result<S3Storage> {
+        let endpoint = self.endpoint.clone().ok_or("no S3 endpoint")?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let env =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        let config = S3Config {
+            endpoint: Some(endpoint),
+            force_path_style: true,
+            credentials: Some(S3Credentials {
+                access_key_id: env("S3_ACCESS_KEY", "s3dbtest"),
+                secret_access_key: env("S3_SECRET_KEY", "s3dbtestsecret"),
+            }),
+            ..S3Config::new(format!("s3db-bench-{nanos:x}"))
+        };
+        config
+            .client()
+            .await
+            .create_bucket()
+            .bucket(&config.bucket)
+            .send()
+            .await
+            .map_err(|e| format!("cannot create bucket {}: {e}", config.bucket))?;
+        Ok(S3Storage::connect(&config).await)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(port) = self.started_port {
+            let stopped = Command::new("bash")
+                .arg(ci_script("stop-s3.sh"))
+                .args(["moto", &port.to_string()])
+                .stdin(Stdio::null())
+                .status();
+            if let Err(e) = stopped {
+                eprintln!("warning: cannot stop moto on port {port}: {e}");
+            }
+        }
+    }
+}
+
+fn ci_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.ci")
+        .join(name)
+}

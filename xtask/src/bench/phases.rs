@@ -1,0 +1,209 @@
+//! The phases of the standard workload, timed one by one, each checked for correctness
+//! and reported as one JSON line with the storage requests it sent.
+
+use std::future::Future;
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use s3db::core::Database;
+use s3db::core::workload::{people_config, person};
+use serde_json::{Map, Value, json};
+
+use super::Result;
+use super::backend::Backend;
+
+/// Runs every phase in the workload's order on a fresh `people` resource.
+pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
+    let db = Database::open(backend.storage.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut config = people_config();
+    // The workload ends with deleteAll, which a paranoid resource refuses.
+    config.paranoid = false;
+    let people = db
+        .create_resource(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let run = Run { backend, n, c };
+    let p = &people;
+
+    run.phase("insert", n, || {
+        each(n, c, |i| async move {
+            p.insert(person(i, "u"))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    })
+    .await?;
+    run.phase("get", n, || {
+        each(n, c, |i| async move {
+            let got = p.get(&id(i)).await.map_err(|e| e.to_string())?;
+            let want = person(i, "u");
+            if got.get("email") != want.get("email")
+                || got["address"]["city"] != want["address"]["city"]
+            {
+                return Err(format!("get {}: unexpected record {got:?}", id(i)));
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    run.phase("update", n, || {
+        each(n, c, |i| async move {
+            let changes = json_map(json!({"age": age(i) + 1}));
+            p.update(&id(i), changes)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    })
+    .await?;
+    run.phase("list", n, || async {
+        let all = p.get_all().await.map_err(|e| e.to_string())?;
+        check_len("list", all.len(), n)?;
+        for (i, record) in (0..n).zip(&all) {
+            if record.get("age") != Some(&json!(age(i) + 1)) {
+                return Err(format!("list: {} was not updated: {record:?}", id(i)));
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    run.phase("listIds", n, || async {
+        check_len(
+            "listIds",
+            p.list_ids().await.map_err(|e| e.to_string())?.len(),
+            n,
+        )
+    })
+    .await?;
+    run.phase("count", n, || async {
+        check_len("count", p.count().await.map_err(|e| e.to_string())?, n)
+    })
+    .await?;
+    run.skipped(
+        "listPartition",
+        "s3db-core has no partition listing yet (partition references are written, not read)",
+    );
+    run.phase("delete", n, || {
+        each(n, c, |i| async move {
+            p.delete(&id(i)).await.map_err(|e| e.to_string())
+        })
+    })
+    .await?;
+    run.phase("insertMany", n, || async {
+        let records = (0..n).map(|i| person(i, "m")).collect();
+        let failed = p
+            .insert_many(records)
+            .await
+            .into_iter()
+            .filter(|r| r.is_err())
+            .count();
+        if failed > 0 {
+            return Err(format!("insertMany: {failed} records failed"));
+        }
+        Ok(())
+    })
+    .await?;
+    run.phase("deleteAll", n, || async {
+        check_len(
+            "deleteAll",
+            p.delete_all().await.map_err(|e| e.to_string())?,
+            n,
+        )
+    })
+    .await?;
+    Ok(())
+}
+
+/// One run: backend, record count and concurrency.
+struct Run<'a> {
+    backend: &'a Backend,
+    n: u32,
+    c: usize,
+}
+
+impl Run<'_> {
+    /// Times `work`, counts its requests and prints the phase line.
+    async fn phase<F, Fut>(&self, phase: &str, ops: u32, work: F) -> Result<()>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        let before = self.backend.requests().requests();
+        let started = Instant::now();
+        work().await.map_err(|e| format!("phase {phase}: {e}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let requests = self.backend.requests().requests() - before;
+        let mut line = self.line(phase);
+        line.insert("seconds".into(), json!(seconds));
+        line.insert(
+            "ops_per_s".into(),
+            json!(f64::from(ops) / seconds.max(1e-9)),
+        );
+        line.insert("requests".into(), json!(requests));
+        println!("{}", Value::Object(line));
+        Ok(())
+    }
+
+    /// Prints the line of a phase that cannot run, with the reason.
+    fn skipped(&self, phase: &str, reason: &str) {
+        let mut line = self.line(phase);
+        line.insert("seconds".into(), Value::Null);
+        line.insert("ops_per_s".into(), Value::Null);
+        line.insert("requests".into(), Value::Null);
+        line.insert("skipped".into(), json!(reason));
+        println!("{}", Value::Object(line));
+    }
+
+    fn line(&self, phase: &str) -> Map<String, Value> {
+        json_map(json!({
+            "impl": "s3db",
+            "backend": self.backend.kind.label(),
+            "phase": phase,
+            "n": self.n,
+            "concurrency": self.c,
+        }))
+    }
+}
+
+/// Runs `op(i)` for every `i < n` with at most `c` in flight; the first failure stops it.
+async fn each<F, Fut>(n: u32, c: usize, op: F) -> Result<()>
+where
+    F: Fn(u32) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    futures::stream::iter(0..n)
+        .map(|i| op(i))
+        .buffer_unordered(c)
+        .try_collect::<()>()
+        .await
+}
+
+fn id(i: u32) -> String {
+    format!("u{i:07}")
+}
+
+/// The generated age of record `i`.
+fn age(i: u32) -> u64 {
+    person(i, "u")
+        .get("age")
+        .and_then(Value::as_u64)
+        .unwrap_or_default()
+}
+
+fn check_len(phase: &str, got: usize, n: u32) -> Result<()> {
+    if got == n as usize {
+        Ok(())
+    } else {
+        Err(format!("{phase}: expected {n} records, found {got}"))
+    }
+}
+
+fn json_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
