@@ -175,7 +175,7 @@ where
     Fut: Future<Output = Result<()>>,
 {
     futures::stream::iter(0..n)
-        .map(|i| op(i))
+        .map(op)
         .buffer_unordered(c)
         .try_collect::<()>()
         .await
