@@ -1,6 +1,7 @@
 //! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
 
 pub mod conformance;
+pub mod connection;
 pub mod error;
 pub mod etag;
 pub mod ext;

@@ -253,3 +253,26 @@ fn debug_output_hides_the_secret() {
     assert!(shown.contains("***"));
     assert!(!shown.contains("s3dbtestsecret"));
 }
+
+#[tokio::test]
+async fn connection_strings_open_the_bucket_under_a_prefix() {
+    use s3db_storage::StorageExt;
+    let bucket = fresh_s3_storage().await.unwrap();
+    let config = s3_config(bucket.bucket()).unwrap();
+    let creds = config.credentials.unwrap();
+    let endpoint = config.endpoint.unwrap();
+    let (scheme, host) = endpoint.split_once("://").unwrap();
+    let conn = format!(
+        "{scheme}://{}:{}@{host}/{}/tenants/acme",
+        creds.access_key_id,
+        creds.secret_access_key,
+        bucket.bucket()
+    );
+    let acme = s3db_storage::connection::open(&conn).await.unwrap();
+    acme.put_bytes("users/1", "x").await.unwrap();
+    assert_eq!(
+        bucket.list_keys("").await.unwrap(),
+        ["tenants/acme/users/1"]
+    );
+    assert_eq!(acme.list_keys("").await.unwrap(), ["users/1"]);
+}

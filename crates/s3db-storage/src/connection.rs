@@ -1,0 +1,615 @@
+//! Connection strings: parsed into a typed [`StorageConfig`] and opened as a storage.
+//!
+//! | form | meaning |
+//! |---|---|
+//! | `s3://KEY:SECRET@bucket/prefix?region=eu-west-1` | AWS S3 (region defaults to `us-east-1`; without credentials the default AWS provider chain is used) |
+//! | `http(s)://KEY:SECRET@host:port/bucket/prefix` | an S3-compatible endpoint (MinIO, R2, moto...), path-style; the bucket is the first path segment |
+//! | `memory://bucket/prefix` | the process-wide in-memory bucket of that name |
+//! | `file:///abs/path` or `file://./relative/path` | the filesystem backend rooted there |
+//!
+//! User name, password and path segments are percent-decoded, so a secret containing `/`
+//! is written `%2F`. The only query parameter is `region` (S3 forms). Secrets are never
+//! shown: `Debug` and `Display` print `***` in their place.
+//!
+//! ```
+//! use s3db_storage::connection::StorageConfig;
+//! let config: StorageConfig = "s3://AKID:s%2Fcret@my-bucket/apps/crm?region=eu-west-1".parse()?;
+//! assert_eq!(config.to_string(), "s3://AKID:***@my-bucket/apps/crm?region=eu-west-1");
+//! assert!(!format!("{config:?}").contains("s/cret"));
+//! # Ok::<(), s3db_storage::connection::ConnectionError>(())
+//! ```
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use percent_encoding::percent_decode_str;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::memory::MemoryStorage;
+use crate::prefixed::Prefixed;
+use crate::s3::{DEFAULT_REGION, S3Config, S3Credentials, S3Storage};
+use crate::storage::Storage;
+
+/// Why a connection string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The string is not a URL at all.
+    #[error("not a connection URL ({0}); expected s3://, http(s)://, memory:// or file://")]
+    NotAUrl(String),
+    /// The scheme is none of the supported ones.
+    #[error("unknown scheme {0:?}; expected s3, http, https, memory or file")]
+    UnknownScheme(String),
+    /// No bucket was given.
+    #[error("missing bucket: {0}")]
+    MissingBucket(&'static str),
+    /// The port is not a number in 1..=65535.
+    #[error("bad port in {0:?}: expected a number from 1 to 65535")]
+    BadPort(String),
+    /// The endpoint URL has no host.
+    #[error("missing host in the endpoint URL")]
+    MissingHost,
+    /// A user name without a password or the other way round.
+    #[error("incomplete credentials: give both KEY and SECRET (KEY:SECRET@) or neither")]
+    IncompleteCredentials,
+    /// A percent-encoded part does not decode to UTF-8.
+    #[error("the {0} is not valid UTF-8 after percent-decoding")]
+    BadEncoding(&'static str),
+    /// A query parameter this form does not know.
+    #[error("unknown parameter {0:?} (the only parameter is region, for s3 and http(s))")]
+    UnknownParameter(String),
+    /// A parameter with an unusable value.
+    #[error("bad value for {0}: {1}")]
+    BadParameter(&'static str, String),
+    /// A `file://` URL that is neither absolute nor explicitly relative.
+    #[error("bad file URL {0:?}: use file:///absolute/path or file://./relative/path")]
+    BadFilePath(String),
+    /// Credentials or parameters where the form takes none.
+    #[error("{0} takes no credentials or parameters")]
+    Unexpected(&'static str),
+}
+
+impl From<ConnectionError> for Error {
+    fn from(error: ConnectionError) -> Self {
+        Error::new(ErrorKind::InvalidInput, Operation::Connect, "")
+            .with_message("bad connection string")
+            .with_source(error)
+    }
+}
+
+/// A parsed connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageConfig {
+    /// An S3 bucket (AWS or a custom endpoint), optionally under a key prefix.
+    S3 {
+        /// Bucket, region, endpoint and credentials.
+        config: S3Config,
+        /// Key prefix (empty, or ending in `/`).
+        prefix: String,
+    },
+    /// A process-wide in-memory bucket, optionally under a key prefix.
+    Memory {
+        /// Bucket name.
+        bucket: String,
+        /// Key prefix (empty, or ending in `/`).
+        prefix: String,
+    },
+    /// A directory for the filesystem backend.
+    File {
+        /// The root directory (relative paths are relative to the working directory).
+        path: PathBuf,
+    },
+}
+
+fn decode(raw: &str, what: &'static str) -> Result<String, ConnectionError> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| ConnectionError::BadEncoding(what))
+}
+
+/// Decodes path segments into a directory-like prefix (`a/b/`), dropping empty segments.
+fn decode_prefix<'a>(segments: impl Iterator<Item = &'a str>) -> Result<String, ConnectionError> {
+    let mut prefix = String::new();
+    for segment in segments.filter(|s| !s.is_empty()) {
+        prefix.push_str(&decode(segment, "key prefix")?);
+        prefix.push('/');
+    }
+    Ok(prefix)
+}
+
+fn credentials(url: &Url) -> Result<Option<S3Credentials>, ConnectionError> {
+    match (url.username(), url.password()) {
+        ("", None) => Ok(None),
+        ("", Some(_)) | (_, None) | (_, Some("")) => Err(ConnectionError::IncompleteCredentials),
+        (user, Some(password)) => Ok(Some(S3Credentials {
+            access_key_id: decode(user, "access key")?,
+            secret_access_key: decode(password, "secret key")?,
+        })),
+    }
+}
+
+fn region(url: &Url) -> Result<String, ConnectionError> {
+    let mut region = DEFAULT_REGION.to_owned();
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "region" if value.is_empty() => {
+                return Err(ConnectionError::BadParameter("region", "empty".into()));
+            }
+            "region" => region = value.into_owned(),
+            other => return Err(ConnectionError::UnknownParameter(other.to_owned())),
+        }
+    }
+    Ok(region)
+}
+
+fn parse_s3(url: &Url) -> Result<StorageConfig, ConnectionError> {
+    let bucket = decode(url.host_str().unwrap_or_default(), "bucket")?;
+    if bucket.is_empty() {
+        return Err(ConnectionError::MissingBucket("s3://bucket/prefix"));
+    }
+    if url.port().is_some() {
+        return Err(ConnectionError::BadPort(
+            "s3:// takes no port; use http(s)://host:port/bucket for custom endpoints".into(),
+        ));
+    }
+    let config = S3Config {
+        region: region(url)?,
+        credentials: credentials(url)?,
+        ..S3Config::new(bucket)
+    };
+    let prefix = decode_prefix(url.path().split('/'))?;
+    Ok(StorageConfig::S3 { config, prefix })
+}
+
+fn parse_endpoint(url: &Url) -> Result<StorageConfig, ConnectionError> {
+    let host = url.host_str().ok_or(ConnectionError::MissingHost)?;
+    let mut endpoint = format!("{}://{host}", url.scheme());
+    if let Some(port) = url.port() {
+        if port == 0 {
+            return Err(ConnectionError::BadPort("0".into()));
+        }
+        endpoint.push_str(&format!(":{port}"));
+    }
+    let mut segments = url.path().split('/').filter(|s| !s.is_empty());
+    let bucket = decode(segments.next().unwrap_or_default(), "bucket")?;
+    if bucket.is_empty() {
+        return Err(ConnectionError::MissingBucket(
+            "http(s)://host:port/bucket/prefix (the bucket is the first path segment)",
+        ));
+    }
+    let config = S3Config {
+        region: region(url)?,
+        credentials: credentials(url)?,
+        endpoint: Some(endpoint),
+        force_path_style: true,
+        ..S3Config::new(bucket)
+    };
+    let prefix = decode_prefix(segments)?;
+    Ok(StorageConfig::S3 { config, prefix })
+}
+
+fn parse_memory(url: &Url) -> Result<StorageConfig, ConnectionError> {
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(ConnectionError::Unexpected("memory://"));
+    }
+    let bucket = decode(url.host_str().unwrap_or_default(), "bucket")?;
+    if bucket.is_empty() {
+        return Err(ConnectionError::MissingBucket("memory://bucket/prefix"));
+    }
+    let prefix = decode_prefix(url.path().split('/'))?;
+    Ok(StorageConfig::Memory { bucket, prefix })
+}
+
+/// `file://` strings are split by hand: `file://./x` is not a host-and-path URL.
+fn parse_file(conn: &str) -> Result<StorageConfig, ConnectionError> {
+    let rest = &conn["file://".len()..];
+    let bad = || ConnectionError::BadFilePath(conn.to_owned());
+    if rest.contains(['?', '#']) {
+        return Err(ConnectionError::Unexpected("file://"));
+    }
+    let path = if let Some(absolute) = rest.strip_prefix("localhost/") {
+        format!("/{absolute}")
+    } else if rest.starts_with('/')
+        || rest == "."
+        || rest.starts_with("./")
+        || rest == ".."
+        || rest.starts_with("../")
+    {
+        rest.to_owned()
+    } else {
+        return Err(bad());
+    };
+    let decoded = decode(&path, "file path")?;
+    if decoded.contains('\0') {
+        return Err(bad());
+    }
+    Ok(StorageConfig::File {
+        path: PathBuf::from(decoded),
+    })
+}
+
+impl StorageConfig {
+    /// Parses a connection string (see the [module docs](self)).
+    pub fn parse(conn: &str) -> Result<StorageConfig, ConnectionError> {
+        let conn = conn.trim();
+        let scheme = conn
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .ok_or_else(|| ConnectionError::NotAUrl("no scheme://".into()))?;
+        if scheme == "file" {
+            return parse_file(conn);
+        }
+        if !matches!(scheme.as_str(), "s3" | "http" | "https" | "memory") {
+            return Err(ConnectionError::UnknownScheme(scheme));
+        }
+        let url = Url::parse(conn).map_err(|e| match e {
+            url::ParseError::InvalidPort => ConnectionError::BadPort(conn_without_secret(conn)),
+            url::ParseError::EmptyHost => match scheme.as_str() {
+                "http" | "https" => ConnectionError::MissingHost,
+                _ => ConnectionError::MissingBucket("the bucket goes after ://"),
+            },
+            other => ConnectionError::NotAUrl(other.to_string()),
+        })?;
+        match scheme.as_str() {
+            "s3" => parse_s3(&url),
+            "memory" => parse_memory(&url),
+            _ => parse_endpoint(&url),
+        }
+    }
+
+    /// Opens the storage: the backend, wrapped in [`Prefixed`] when there is a prefix.
+    pub async fn open(&self) -> Result<Arc<dyn Storage>> {
+        fn prefixed<S: Storage>(store: S, prefix: &str) -> Arc<dyn Storage> {
+            if prefix.is_empty() {
+                Arc::new(store)
+            } else {
+                Arc::new(Prefixed::new(store, prefix))
+            }
+        }
+        Ok(match self {
+            StorageConfig::S3 { config, prefix } => {
+                prefixed(S3Storage::connect(config).await, prefix)
+            }
+            StorageConfig::Memory { bucket, prefix } => {
+                prefixed(MemoryStorage::shared(bucket), prefix)
+            }
+            StorageConfig::File { path } => open_dir(path)?,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn open_dir(path: &std::path::Path) -> Result<Arc<dyn Storage>> {
+    Ok(Arc::new(crate::fs::FsStorage::open(path)?))
+}
+
+#[cfg(not(unix))]
+fn open_dir(_path: &std::path::Path) -> Result<Arc<dyn Storage>> {
+    Err(Error::new(ErrorKind::InvalidInput, Operation::Connect, "")
+        .with_message("the filesystem backend needs a Unix system"))
+}
+
+/// The connection string up to the first `@`-free part, for error messages (no secrets).
+fn conn_without_secret(conn: &str) -> String {
+    match conn.rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => conn.to_owned(),
+    }
+}
+
+impl FromStr for StorageConfig {
+    type Err = ConnectionError;
+
+    fn from_str(conn: &str) -> Result<Self, Self::Err> {
+        StorageConfig::parse(conn)
+    }
+}
+
+/// Percent-encodes a component for display (so the output parses back).
+fn encode(component: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/')
+        .remove(b'=');
+    percent_encoding::utf8_percent_encode(component, SET).to_string()
+}
+
+/// The connection string with the secret key replaced by `***`.
+impl fmt::Display for StorageConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageConfig::S3 { config, prefix } => {
+                let creds = config
+                    .credentials
+                    .as_ref()
+                    .map(|c| format!("{}:***@", encode(&c.access_key_id)))
+                    .unwrap_or_default();
+                let prefix = encode(prefix.trim_end_matches('/'));
+                let bucket = encode(&config.bucket);
+                match &config.endpoint {
+                    None => write!(f, "s3://{creds}{bucket}/{prefix}")?,
+                    Some(endpoint) => {
+                        let (scheme, host) =
+                            endpoint.split_once("://").unwrap_or(("http", endpoint));
+                        write!(f, "{scheme}://{creds}{host}/{bucket}/{prefix}")?;
+                    }
+                }
+                if config.region != DEFAULT_REGION {
+                    write!(f, "?region={}", encode(&config.region))?;
+                }
+                Ok(())
+            }
+            StorageConfig::Memory { bucket, prefix } => {
+                write!(
+                    f,
+                    "memory://{}/{}",
+                    encode(bucket),
+                    encode(prefix.trim_end_matches('/'))
+                )
+            }
+            StorageConfig::File { path } => write!(f, "file://{}", encode(&path.to_string_lossy())),
+        }
+    }
+}
+
+/// Parses `conn` and opens the storage it names (see the [module docs](self)).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use s3db_storage::StorageExt;
+/// let store = s3db_storage::connection::open("memory://docs-example/app").await?;
+/// store.put_bytes("s3db.json", "{}").await?;
+/// let bucket = s3db_storage::connection::open("memory://docs-example").await?;
+/// assert!(bucket.exists("app/s3db.json").await?);
+/// # Ok::<(), s3db_storage::Error>(())
+/// # }).unwrap();
+/// ```
+pub async fn open(conn: &str) -> Result<Arc<dyn Storage>> {
+    StorageConfig::parse(conn)?.open().await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn s3(conn: &str) -> (S3Config, String) {
+        match StorageConfig::parse(conn).unwrap() {
+            StorageConfig::S3 { config, prefix } => (config, prefix),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn err(conn: &str) -> ConnectionError {
+        StorageConfig::parse(conn).unwrap_err()
+    }
+
+    #[test]
+    fn aws_form() {
+        let (c, prefix) = s3("s3://AKID:se%2Fcr%2Bet@my-bucket/apps/crm?region=eu-west-1");
+        assert_eq!(c.bucket, "my-bucket");
+        assert_eq!(prefix, "apps/crm/");
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.endpoint, None);
+        assert!(!c.force_path_style);
+        let creds = c.credentials.unwrap();
+        assert_eq!(creds.access_key_id, "AKID");
+        assert_eq!(creds.secret_access_key, "se/cr+et");
+
+        let (c, prefix) = s3("s3://bucket");
+        assert_eq!((c.region.as_str(), prefix.as_str()), ("us-east-1", ""));
+        assert_eq!(
+            c.credentials, None,
+            "no credentials: default provider chain"
+        );
+        assert_eq!(s3("s3://bucket/").1, "");
+        assert_eq!(s3("s3://bucket/a%20b//c/").1, "a b/c/");
+    }
+
+    #[test]
+    fn endpoint_form() {
+        let (c, prefix) = s3("http://minio:mini%40pass@127.0.0.1:9000/data/tenants/acme");
+        assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(c.force_path_style);
+        assert_eq!(c.bucket, "data");
+        assert_eq!(prefix, "tenants/acme/");
+        assert_eq!(c.credentials.unwrap().secret_access_key, "mini@pass");
+        let (c, prefix) = s3("https://r2.example.com/bucket?region=auto");
+        assert_eq!(c.endpoint.as_deref(), Some("https://r2.example.com"));
+        assert_eq!(
+            (c.bucket.as_str(), prefix.as_str(), c.region.as_str()),
+            ("bucket", "", "auto")
+        );
+    }
+
+    #[test]
+    fn memory_and_file_forms() {
+        assert_eq!(
+            StorageConfig::parse("memory://bucket/a/b").unwrap(),
+            StorageConfig::Memory {
+                bucket: "bucket".into(),
+                prefix: "a/b/".into()
+            }
+        );
+        let file = |conn: &str| match StorageConfig::parse(conn).unwrap() {
+            StorageConfig::File { path } => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(file("file:///data/s3db"), PathBuf::from("/data/s3db"));
+        assert_eq!(file("file:///data/my%20db"), PathBuf::from("/data/my db"));
+        assert_eq!(
+            file("file://./relative/dir"),
+            PathBuf::from("./relative/dir")
+        );
+        assert_eq!(file("file://../up"), PathBuf::from("../up"));
+        assert_eq!(file("file://localhost/abs"), PathBuf::from("/abs"));
+    }
+
+    #[test]
+    fn every_error_says_what_is_wrong() {
+        assert!(matches!(err("just-a-bucket"), ConnectionError::NotAUrl(_)));
+        assert_eq!(
+            err("ftp://x/y"),
+            ConnectionError::UnknownScheme("ftp".into())
+        );
+        assert!(matches!(err("s3://"), ConnectionError::MissingBucket(_)));
+        assert!(matches!(
+            err("s3:///prefix"),
+            ConnectionError::MissingBucket(_)
+        ));
+        assert!(matches!(
+            err("memory://"),
+            ConnectionError::MissingBucket(_)
+        ));
+        assert!(matches!(
+            err("http://host:9000"),
+            ConnectionError::MissingBucket(_)
+        ));
+        assert!(matches!(
+            err("http://host:9000/"),
+            ConnectionError::MissingBucket(_)
+        ));
+        assert!(matches!(
+            err("http://host:99999/b"),
+            ConnectionError::BadPort(_)
+        ));
+        assert!(matches!(
+            err("http://host:port/b"),
+            ConnectionError::BadPort(_)
+        ));
+        assert!(matches!(
+            err("http://host:0/b"),
+            ConnectionError::BadPort(_)
+        ));
+        assert!(matches!(
+            err("s3://bucket:9000/p"),
+            ConnectionError::BadPort(_)
+        ));
+        assert!(matches!(
+            err("http://:9000/b"),
+            ConnectionError::MissingHost
+        ));
+        // URL rules read the first segment as the host here, leaving no bucket.
+        assert!(matches!(
+            err("http:///bucket"),
+            ConnectionError::MissingBucket(_)
+        ));
+        assert_eq!(
+            err("s3://KEY@bucket"),
+            ConnectionError::IncompleteCredentials
+        );
+        assert_eq!(
+            err("s3://:SECRET@bucket"),
+            ConnectionError::IncompleteCredentials
+        );
+        assert_eq!(
+            err("s3://KEY:@bucket"),
+            ConnectionError::IncompleteCredentials
+        );
+        assert_eq!(
+            err("s3://K:%FF@bucket"),
+            ConnectionError::BadEncoding("secret key")
+        );
+        assert_eq!(
+            err("s3://bucket/%FF"),
+            ConnectionError::BadEncoding("key prefix")
+        );
+        assert_eq!(
+            err("s3://b?endpoint=x"),
+            ConnectionError::UnknownParameter("endpoint".into())
+        );
+        assert!(matches!(
+            err("s3://b?region="),
+            ConnectionError::BadParameter("region", _)
+        ));
+        assert_eq!(
+            err("memory://K:S@b"),
+            ConnectionError::Unexpected("memory://")
+        );
+        assert_eq!(err("file:///x?y=1"), ConnectionError::Unexpected("file://"));
+        assert!(matches!(
+            err("file://relative"),
+            ConnectionError::BadFilePath(_)
+        ));
+        assert!(matches!(err("file://"), ConnectionError::BadFilePath(_)));
+        // Messages name the problem.
+        assert!(err("ftp://x").to_string().contains("unknown scheme"));
+        assert!(err("http://h:99999/b").to_string().contains("port"));
+        let storage_error: Error = err("s3://").into();
+        assert_eq!(storage_error.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn secrets_are_never_shown() {
+        let conns = [
+            "s3://AKID:TopSecret@bucket/p?region=eu-west-1",
+            "https://AKID:TopSecret@host:8443/bucket/p",
+        ];
+        for conn in conns {
+            let config = StorageConfig::parse(conn).unwrap();
+            for shown in [
+                config.to_string(),
+                format!("{config:?}"),
+                format!("{config:#?}"),
+            ] {
+                assert!(!shown.contains("TopSecret"), "{shown}");
+            }
+            assert!(config.to_string().contains("AKID:***@"));
+        }
+        // Errors do not echo the secret either.
+        let shown = err("http://AKID:TopSecret@host:99999/b").to_string();
+        assert!(!shown.contains("TopSecret"), "{shown}");
+    }
+
+    #[test]
+    fn display_round_trips_without_secrets() {
+        for conn in [
+            "s3://bucket/apps/crm",
+            "s3://bucket/?region=eu-west-1",
+            "http://127.0.0.1:9000/data/tenants/acme",
+            "https://host/bucket/a%20b",
+            "memory://bucket/prefix",
+            "file:///data/s3db",
+            "file://./relative",
+        ] {
+            let config = StorageConfig::parse(conn).unwrap();
+            assert_eq!(
+                StorageConfig::parse(&config.to_string()).unwrap(),
+                config,
+                "{conn}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn open_applies_prefix_and_shares_memory_buckets() {
+        use crate::ext::StorageExt;
+        let app = open("memory://connection-test/tenants/acme").await.unwrap();
+        app.put_bytes("users/1", "x").await.unwrap();
+        let bucket = open("memory://connection-test").await.unwrap();
+        assert_eq!(
+            bucket.list_keys("").await.unwrap(),
+            ["tenants/acme/users/1"]
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let conn = format!("file://{}", dir.path().display());
+        let root = open(&conn).await.unwrap();
+        root.put_bytes("tenants/acme/users/1", "x").await.unwrap();
+        let acme = open(&format!("{conn}/tenants/acme")).await.unwrap();
+        assert_eq!(acme.list_keys("").await.unwrap(), ["users/1"]);
+
+        assert_eq!(
+            open("nope://x").await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+}
