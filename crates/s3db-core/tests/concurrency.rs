@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use s3db_core::{Database, Error, Record, ResourceConfig};
+use s3db_storage::layers::{Retry, RetryConfig};
 use s3db_storage::{FsStorage, MemoryStorage, Storage};
 use serde_json::{Value, json};
 
@@ -110,12 +111,17 @@ async fn fs_one_insert_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_updates_lose_nothing() {
-    let storage = s3db_storage::testing::fresh_s3_storage().await.unwrap();
-    updates_lose_nothing(Arc::new(storage), 16, 50).await;
+    updates_lose_nothing(s3_with_retries().await, 16, 50).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_one_insert_wins() {
+    one_insert_wins(s3_with_retries().await).await;
+}
+
+/// A fresh bucket on the test S3 server behind the retry layer (moto answers some requests
+/// with HTTP 500 under load, as real S3 occasionally does).
+async fn s3_with_retries() -> Arc<dyn Storage> {
     let storage = s3db_storage::testing::fresh_s3_storage().await.unwrap();
-    one_insert_wins(Arc::new(storage)).await;
+    Arc::new(Retry::new(storage, RetryConfig::default()))
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use s3db_core::{Database, ResourceConfig};
-use s3db_storage::{MemoryStorage, Storage, StorageExt};
+use s3db_storage::{MemoryStorage, Storage};
 use serde_json::json;
 
 fn config(value: serde_json::Value) -> ResourceConfig {

@@ -68,11 +68,11 @@ struct State {
 }
 
 impl Database {
-    /// Opens the storage named by a connection string and connects to the database at its
-    /// root. Until the storage crate's connection strings land, only
-    /// `memory://bucket[/prefix]` (a process-wide shared in-memory bucket) is understood.
+    /// Opens the storage named by a connection string (`memory://bucket/prefix`,
+    /// `file:///path`, `s3://…`, `http(s)://…`, see `s3db_storage::connection`) and connects
+    /// to the database at its root.
     pub async fn connect(conn_str: &str) -> Result<Database> {
-        let storage = open_memory(conn_str)?;
+        let storage = s3db_storage::connection::open(conn_str).await?;
         Database::open(storage).await
     }
 
@@ -279,31 +279,6 @@ impl Database {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
-}
-
-/// `memory://bucket[/prefix]` → the shared memory bucket, prefixed.
-fn open_memory(conn_str: &str) -> Result<Arc<dyn Storage>> {
-    let rest = conn_str.strip_prefix("memory://").ok_or_else(|| {
-        Error::Storage(
-            s3db_storage::Error::new(
-                s3db_storage::ErrorKind::InvalidInput,
-                s3db_storage::Operation::Connect,
-                "",
-            )
-            .with_message(format!(
-                "unsupported connection string scheme in {:?}",
-                conn_str.split(':').next().unwrap_or("")
-            )),
-        )
-    })?;
-    let rest = rest.split('?').next().unwrap_or("");
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let bucket = s3db_storage::MemoryStorage::shared(bucket);
-    Ok(if prefix.trim_matches('/').is_empty() {
-        Arc::new(bucket)
-    } else {
-        Arc::new(s3db_storage::Prefixed::new(bucket, prefix))
-    })
 }
 
 /// Applies a definition to the document; returns whether anything changed.

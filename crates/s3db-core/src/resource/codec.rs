@@ -2,6 +2,7 @@
 //! client metadata encoding.
 
 use bytes::Bytes;
+use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
 use s3db_codec::meta::{encode_meta, sanitize_key};
 use s3db_codec::value::ValueKind;
 use s3db_storage::{GetResult, Metadata, PutPayload};
@@ -9,8 +10,9 @@ use serde_json::Value;
 
 use super::definition::Definition;
 use super::{Loaded, Record};
-use crate::behavior::WriteContext;
+use crate::behavior::{Placement, WriteContext};
 use crate::error::{Error, Result};
+use crate::mapper::Entries;
 use crate::mapper::decode::ReadContext;
 use crate::mapper::{map_record, unmap_object};
 use crate::schema::ValidationMode;
@@ -90,20 +92,7 @@ pub(crate) fn encode_record(
     let mut stored = record.clone();
     encrypt_secrets(def, &mut stored, previous)?;
     let entries = map_record(&def.schema, &def.keys, &def.version, &stored)?;
-    let ctx = WriteContext {
-        resource: &def.name,
-        id,
-        version: &def.version,
-        timestamps: def.timestamps,
-        metadata_limit: def.metadata_limit,
-        key_map_json: def.keys.json(),
-    };
-    let placement = def.behavior.strategy().place(&ctx, entries)?;
-    let metadata: Metadata = placement
-        .metadata
-        .iter()
-        .map(|(k, v)| (sanitize_key(k), encode_meta(v.as_meta())))
-        .collect();
+    let (placement, metadata) = place_within_s3_limit(def, id, entries)?;
     let json = |text: String| (Bytes::from(text), Some(JSON_CONTENT_TYPE.to_owned()));
     let (body, content_type) = match (placement.body, plan.content) {
         (Some(_), Some(_)) => {
@@ -126,6 +115,52 @@ pub(crate) fn encode_record(
         content_type,
     })
 }
+
+/// Places the entries with the behavior, then checks the *encoded* metadata against S3's
+/// real limit. s3db.js budgets values before the `u:`/`b:` encoding, so non-ASCII data can
+/// pass its check and still be refused by S3 (a defect); when that happens the placement is
+/// redone with the budget lowered by the excess (a few rounds at most), so the behavior cuts
+/// or overflows more. ASCII records fit the first time and are placed exactly as s3db.js
+/// places them.
+fn place_within_s3_limit(
+    def: &Definition,
+    id: &str,
+    entries: Entries,
+) -> Result<(Placement, Metadata)> {
+    let mut budget = def.metadata_limit;
+    let mut total = 0;
+    for _ in 0..MAX_PLACEMENT_ROUNDS {
+        let ctx = WriteContext {
+            resource: &def.name,
+            id,
+            version: &def.version,
+            timestamps: def.timestamps,
+            metadata_limit: budget,
+            key_map_json: def.keys.json(),
+        };
+        let placement = def.behavior.strategy().place(&ctx, entries.clone())?;
+        let metadata: Metadata = placement
+            .metadata
+            .iter()
+            .map(|(k, v)| (sanitize_key(k), encode_meta(v.as_meta())))
+            .collect();
+        total = s3_metadata_bytes(&metadata);
+        if total <= S3_METADATA_LIMIT {
+            return Ok((placement, metadata));
+        }
+        budget = budget.saturating_sub(total - S3_METADATA_LIMIT);
+    }
+    Err(Error::MetadataTooLarge {
+        resource: def.name.clone(),
+        id: id.to_owned(),
+        total,
+        limit: S3_METADATA_LIMIT,
+        excess: total.saturating_sub(S3_METADATA_LIMIT),
+    })
+}
+
+/// Placement rounds before giving up on fitting S3's limit.
+const MAX_PLACEMENT_ROUNDS: usize = 8;
 
 /// Adds a random `"_w"` entry to a JSON object text.
 fn with_nonce(object: &str) -> String {

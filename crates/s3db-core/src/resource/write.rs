@@ -111,17 +111,19 @@ impl Resource {
         }
     }
 
-    /// Inserts the record, or updates it when its id exists.
+    /// Inserts the record, or merges it into the stored one when its id exists (then only
+    /// the given fields need to be present).
     pub async fn upsert(&self, record: Record) -> Result<Record> {
         let Some(Value::String(id)) = record.get("id").cloned() else {
             return self.insert(record).await;
         };
-        match self.insert(record.clone()).await {
-            Err(Error::AlreadyExists { .. }) => {
-                let mut changes = record;
-                changes.shift_remove("id");
-                self.update(&id, changes).await
-            }
+        let mut changes = record.clone();
+        changes.shift_remove("id");
+        if self.exists(&id).await? {
+            return self.update(&id, changes).await;
+        }
+        match self.insert(record).await {
+            Err(Error::AlreadyExists { .. }) => self.update(&id, changes).await,
             other => other,
         }
     }
