@@ -262,3 +262,23 @@ async fn a_run_uses_the_hooks_registered_when_it_started() {
         Ok(Payload::Flag(false))
     );
 }
+
+#[tokio::test]
+async fn runs_are_send_and_work_from_spawned_tasks() {
+    let hooks = Hooks::for_resource("users");
+    tagger(&hooks, HookPoint::AfterGet, "spawned");
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let hooks = hooks.clone();
+            tokio::spawn(async move {
+                hooks
+                    .run(HookPoint::AfterGet, Payload::Record(Map::new()))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let record = task.await.unwrap().unwrap().into_record().unwrap();
+        assert_eq!(record["trail"], json!(["spawned"]));
+    }
+}

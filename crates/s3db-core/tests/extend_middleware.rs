@@ -253,3 +253,20 @@ async fn errors_from_the_method_pass_through_the_chain() {
     assert_eq!(out, Err(TestError::NotFound("gone".into())));
     assert_eq!(*log.lock().unwrap(), ["a in", "a out"]);
 }
+
+#[tokio::test]
+async fn runs_are_send_and_work_from_spawned_tasks() {
+    let middlewares = Middlewares::<TestError>::new("users");
+    let log: Log = Arc::default();
+    tracer(&middlewares, Operation::Get, "a", &log);
+    let handle = middlewares.clone();
+    let out = tokio::spawn(async move {
+        handle
+            .run(Operation::Get, Payload::Id("t".into()), get)
+            .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.unwrap().into_record().unwrap()["id"], "t");
+    assert_eq!(*log.lock().unwrap(), ["a in", "a out"]);
+}

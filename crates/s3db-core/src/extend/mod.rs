@@ -10,9 +10,10 @@
 //! - [`Middlewares`]: a `(ctx, next)` chain wrapped around a whole method call, able to
 //!   short-circuit it, time it or rewrite its arguments.
 //!
-//! All three cost nothing when unused: each keeps a bitmask of the points that have
-//! something registered, so the "nobody registered" check is one atomic load — no lock,
-//! no allocation, no boxing — and the caller skips the machinery entirely.
+//! All three cost nothing when unused: hooks and middleware keep a bitmask of the points
+//! that have something registered and the bus counts its subscribers, so the "nobody
+//! registered" check is one atomic load — no lock, no allocation, no boxing — and the
+//! caller skips the machinery entirely.
 //!
 //! # Integration guide (for `Resource` and `Database`)
 //!
