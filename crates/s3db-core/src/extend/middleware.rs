@@ -206,9 +206,10 @@ impl<E: Send + 'static> Middlewares<E> {
         F: FnOnce(Payload) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Payload, E>> + Send + 'static,
     {
-        let chain = match self.has(operation) {
-            true => self.chain(operation),
-            false => None,
+        let chain = if self.has(operation) {
+            self.chain(operation)
+        } else {
+            None
         };
         let Some(chain) = chain else {
             return method(args).await;
