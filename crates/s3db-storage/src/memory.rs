@@ -71,16 +71,63 @@ struct Bucket {
 
 #[derive(Clone, Default)]
 struct State {
-    objects: BTreeMap<String, Arc<StoredObject>>,
+    objects: BTreeMap<Box<str>, Arc<StoredObject>>,
     body_bytes: u64,
 }
 
 struct StoredObject {
-    metadata: Metadata,
+    metadata: PackedMetadata,
     body: Bytes,
-    content_type: Option<String>,
+    content_type: Option<Box<str>>,
     md5: [u8; 16],
     last_modified: SystemTime,
+}
+
+/// User metadata in two allocations instead of a map node plus two strings per entry: all keys
+/// and values concatenated, and where each one ends. Keys are lower-cased as S3 does.
+#[derive(Clone)]
+struct PackedMetadata {
+    text: Box<str>,
+    ends: Box<[usize]>,
+}
+
+impl PackedMetadata {
+    fn new(metadata: Metadata) -> Self {
+        let metadata = if metadata
+            .keys()
+            .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            lowercase_keys(metadata)
+        } else {
+            metadata
+        };
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(metadata.len() * 2);
+        for (key, value) in &metadata {
+            text.push_str(key);
+            ends.push(text.len());
+            text.push_str(value);
+            ends.push(text.len());
+        }
+        PackedMetadata {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    fn unpack(&self) -> Metadata {
+        let mut start = 0;
+        let mut parts = self.ends.iter().map(|&end| {
+            let part = self.text.get(start..end).unwrap_or_default();
+            start = end;
+            part.to_string()
+        });
+        let mut metadata = Metadata::new();
+        while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+            metadata.insert(key, value);
+        }
+        metadata
+    }
 }
 
 /// Object and byte counts of a memory bucket.
@@ -243,10 +290,10 @@ impl MemoryStorage {
         let mut out = BufWriter::new(File::create(&tmp).map_err(io_error)?);
         for (key, object) in &snapshot.state.objects {
             let line = SavedObject {
-                key: key.clone(),
-                metadata: object.metadata.clone(),
+                key: key.to_string(),
+                metadata: object.metadata.unpack(),
                 body_base64: BASE64.encode(&object.body),
-                content_type: object.content_type.clone(),
+                content_type: object.content_type.as_deref().map(str::to_string),
                 etag: object.etag(),
                 size: object.body.len() as u64,
                 last_modified_ms: object
@@ -256,7 +303,7 @@ impl MemoryStorage {
                     .and_then(|d| u64::try_from(d.as_millis()).ok()),
             };
             serde_json::to_writer(&mut out, &line).map_err(|e| {
-                Error::new(ErrorKind::Internal, Operation::Save, key.clone()).with_source(e)
+                Error::new(ErrorKind::Internal, Operation::Save, key.as_ref()).with_source(e)
             })?;
             out.write_all(b"\n").map_err(io_error)?;
         }
@@ -354,7 +401,7 @@ impl MemoryStorage {
 impl State {
     fn insert(&mut self, key: String, object: StoredObject) {
         self.body_bytes += object.body.len() as u64;
-        if let Some(old) = self.objects.insert(key, Arc::new(object)) {
+        if let Some(old) = self.objects.insert(key.into_boxed_str(), Arc::new(object)) {
             self.body_bytes -= old.body.len() as u64;
         }
     }
@@ -374,19 +421,11 @@ impl StoredObject {
         content_type: Option<String>,
         last_modified: SystemTime,
     ) -> Self {
-        let metadata = if metadata
-            .keys()
-            .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
-        {
-            lowercase_keys(metadata)
-        } else {
-            metadata
-        };
         StoredObject {
-            metadata,
+            metadata: PackedMetadata::new(metadata),
             md5: Md5::digest(&body).into(),
             body,
-            content_type,
+            content_type: content_type.map(String::into_boxed_str),
             last_modified,
         }
     }
@@ -466,8 +505,8 @@ impl Storage for MemoryStorage {
         let object = self.object(Operation::Get, key)?;
         Ok(GetResult {
             meta: object.meta(key),
-            metadata: object.metadata.clone(),
-            content_type: object.content_type.clone(),
+            metadata: object.metadata.unpack(),
+            content_type: object.content_type.as_deref().map(str::to_string),
             body: object.body.clone(),
         })
     }
@@ -476,8 +515,8 @@ impl Storage for MemoryStorage {
         let object = self.object(Operation::Head, key)?;
         Ok(HeadResult {
             meta: object.meta(key),
-            metadata: object.metadata.clone(),
-            content_type: object.content_type.clone(),
+            metadata: object.metadata.unpack(),
+            content_type: object.content_type.as_deref().map(str::to_string),
         })
     }
 
@@ -502,10 +541,20 @@ impl Storage for MemoryStorage {
                 );
             }
         }
-        let (metadata, content_type) = options
-            .replace
-            .unwrap_or_else(|| (source.metadata.clone(), source.content_type.clone()));
-        let copy = StoredObject::new(metadata, source.body.clone(), content_type, now_millis());
+        let (metadata, content_type) = match options.replace {
+            Some((metadata, content_type)) => (
+                PackedMetadata::new(metadata),
+                content_type.map(String::into_boxed_str),
+            ),
+            None => (source.metadata.clone(), source.content_type.clone()),
+        };
+        let copy = StoredObject {
+            metadata,
+            body: source.body.clone(),
+            content_type,
+            md5: source.md5,
+            last_modified: now_millis(),
+        };
         let etag = copy.etag();
         state.insert(to.to_string(), copy);
         Ok(etag)
