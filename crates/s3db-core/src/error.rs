@@ -104,6 +104,36 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// No partition of this name is declared.
+    #[error("resource {resource:?}: no partition named {partition:?}")]
+    UnknownPartition {
+        /// The resource.
+        resource: String,
+        /// The partition asked for.
+        partition: String,
+    },
+    /// A query no partition serves would read every record, and scans were not allowed
+    /// (`QueryOptions::allow_scan`).
+    #[error("resource {resource:?}: query on {fields:?} needs a full scan ({advice})")]
+    ScanRequired {
+        /// The resource.
+        resource: String,
+        /// The filtered field paths.
+        fields: Vec<String>,
+        /// Which partition would serve it, or that none does.
+        advice: String,
+    },
+    /// A query filter cannot be understood.
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
+    /// A page cursor that this resource did not produce or that cannot be decoded.
+    #[error("resource {resource:?}: invalid page cursor: {reason}")]
+    InvalidCursor {
+        /// The resource.
+        resource: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// The storage backend failed.
     #[error(transparent)]
     Storage(#[from] s3db_storage::Error),

@@ -1,13 +1,18 @@
 //! Partition references: `resource=<r>/partition=<p>/<f1>=<v1>/…/id=<id>` objects with an
 //! empty body and metadata `{_v}`, written after a record and removed with it.
 //!
-//! Only what inserts, updates and deletes need lives here; listing by partition and repair
-//! come later.
+//! Values are escaped only where s3db.js's raw values would break the key (see [`segment`]).
+//! Listing by partition matches values exactly: the prefix ends with `/` after the last value
+//! segment, and keys whose shape differs (extra segments written by s3db.js for values
+//! containing `/`) are filtered out.
+
+pub mod segment;
 
 use s3db_codec::value::format_js_number;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::schema::Schema;
 
 /// One declared partition: its name and fields (path, rule), sorted by path as s3db.js
 /// writes them.
@@ -57,6 +62,76 @@ impl Partition {
             .collect()
     }
 
+    /// [`Error::Schema`] when a field of the partition is not an attribute of `schema`.
+    pub fn check_fields(&self, resource: &str, schema: &Schema) -> Result<()> {
+        match self.missing_field(schema) {
+            Some(path) => Err(Error::schema(
+                resource,
+                format!("partitions.{}", self.name),
+                format!("partition field {path:?} is not an attribute"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a field of the partition no longer exists in `schema` (an orphaned partition).
+    pub fn is_orphaned(&self, schema: &Schema) -> bool {
+        self.missing_field(schema).is_some()
+    }
+
+    fn missing_field(&self, schema: &Schema) -> Option<&str> {
+        self.fields
+            .iter()
+            .map(|(path, _)| path.as_str())
+            .find(|path| {
+                *path != "_v"
+                    && schema.field(path).is_none()
+                    && !schema.fields().iter().any(|f| {
+                        f.path
+                            .strip_prefix(path)
+                            .is_some_and(|r| r.starts_with('.'))
+                    })
+            })
+    }
+
+    /// `resource=<r>/partition=<p>/`: every reference of the partition lives below it.
+    pub fn root(&self, resource: &str) -> String {
+        format!("resource={resource}/partition={}/", self.name)
+    }
+
+    /// What to list for the given field values (`{"status": "open"}`, dotted or nested
+    /// paths). Values of fields not given match anything.
+    pub fn selector(&self, resource: &str, values: &Map<String, Value>) -> Selector {
+        let mut prefix = self.root(resource);
+        let mut leading = true;
+        let mut leading_count = 0;
+        let mut filters = Vec::new();
+        for (index, (path, rule)) in self.fields.iter().enumerate() {
+            let given = values
+                .get(path)
+                .or_else(|| lookup(values, path))
+                .and_then(|v| segment_value(v, rule));
+            match given {
+                Some(value) if leading => {
+                    prefix.push_str(path);
+                    prefix.push('=');
+                    prefix.push_str(&value);
+                    prefix.push('/');
+                    leading_count += 1;
+                }
+                Some(value) => filters.push((index, format!("{path}={value}"))),
+                None => leading = false,
+            }
+        }
+        Selector {
+            root_len: self.root(resource).len(),
+            prefix,
+            filters,
+            given: leading_count,
+            fields: self.fields.len(),
+        }
+    }
+
     /// The reference key of a record, or `None` when any field is null or missing.
     /// `version` is the value of the `_v` field (the `byVersion` partition).
     pub fn reference_key(
@@ -81,6 +156,45 @@ impl Partition {
         key.push_str("/id=");
         key.push_str(id);
         Some(key)
+    }
+}
+
+/// A partition listing: the prefix to list and the checks each listed key must pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// The storage listing prefix (ends with `/`).
+    pub prefix: String,
+    root_len: usize,
+    filters: Vec<(usize, String)>,
+    given: usize,
+    fields: usize,
+}
+
+impl Selector {
+    /// The prefix of one value tuple's references (`…/f1=v1/f2=v2/`) when every field has
+    /// a value.
+    pub fn exact_prefix(&self) -> Option<&str> {
+        (self.given == self.fields).then_some(self.prefix.as_str())
+    }
+
+    /// The record id of a listed reference key, or `None` when the key does not have the
+    /// partition's shape (one `field=value` segment per field, then `id=<id>`) or does not
+    /// match the selected values.
+    pub fn id_of<'k>(&self, key: &'k str) -> Option<&'k str> {
+        let rest = key.get(self.root_len..)?;
+        let mut segments = rest.split('/');
+        let mut seen = 0;
+        let mut filters = self.filters.iter().peekable();
+        for segment in segments.by_ref().take(self.fields) {
+            if let Some((_, wanted)) = filters.next_if(|(index, _)| *index == seen) {
+                if segment != wanted {
+                    return None;
+                }
+            }
+            seen += 1;
+        }
+        let id = segments.next()?.strip_prefix("id=")?;
+        (seen == self.fields && segments.next().is_none()).then_some(id)
     }
 }
 
@@ -116,12 +230,7 @@ fn segment_value(value: &Value, rule: &str) -> Option<String> {
         let units: Vec<u16> = text.encode_utf16().take(max).collect();
         text = String::from_utf16_lossy(&units);
     }
-    // A `/` would add key segments (and `..` could climb out of the partition): such values
-    // get no reference, unlike s3db.js which writes the extra segments.
-    if text.contains('/') || text.chars().any(char::is_control) {
-        return None;
-    }
-    Some(text)
+    Some(segment::escape(&text))
 }
 
 #[cfg(test)]

@@ -162,7 +162,9 @@ impl Database {
             resource: config.name.clone(),
             source,
         })?;
-        Partition::parse_all(&config.name, &partitions)?;
+        for partition in Partition::parse_all(&config.name, &partitions)? {
+            partition.check_fields(&config.name, &schema)?;
+        }
         let hash = definition::config_hash(&config, &attributes, &partitions);
         let local = LocalSettings {
             passphrase: config

@@ -8,6 +8,9 @@ pub mod config;
 mod content;
 pub mod definition;
 mod listing;
+mod page;
+mod partitioned;
+pub mod query;
 mod write;
 
 use std::sync::Arc;
@@ -19,6 +22,9 @@ use crate::behavior::BehaviorKind;
 use crate::error::{Error, Result};
 use crate::id::validate_id;
 use definition::Definition;
+pub use page::{Page, PageRequest};
+pub use partitioned::RepairReport;
+pub use query::{ListRequest, QueryOptions};
 
 /// A JSON record.
 pub type Record = Map<String, Value>;

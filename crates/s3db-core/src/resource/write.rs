@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use rand::Rng;
-use s3db_storage::{ErrorKind, Metadata, PutMode, PutPayload};
+use s3db_storage::{ErrorKind, PutMode};
 use serde_json::Value;
 
 use super::codec::{BodyPlan, encode_record, set_path, validate};
@@ -240,25 +240,23 @@ impl Resource {
         if self.def.partitions.is_empty() {
             return Ok(());
         }
-        let wanted = self.reference_keys(record, id);
+        let mut wanted = self.reference_keys(record, id);
         if let Some(previous) = previous {
-            let stale: Vec<String> = self
-                .reference_keys(previous, id)
-                .into_iter()
+            // Unchanged references stay as they are: an update costs one DELETE and one PUT
+            // per partition whose key changed, and never a listing.
+            let before = self.reference_keys(previous, id);
+            let stale: Vec<String> = before
+                .iter()
                 .filter(|k| !wanted.contains(k))
+                .cloned()
                 .collect();
             if !stale.is_empty() {
                 self.storage.delete_many(&stale).await?;
             }
+            wanted.retain(|k| !before.contains(k));
         }
-        let mut metadata = Metadata::new();
-        metadata.insert("_v".into(), self.def.version.clone());
         for key in wanted {
-            let payload = PutPayload {
-                metadata: metadata.clone(),
-                ..PutPayload::default()
-            };
-            self.storage.put(&key, payload, PutMode::Overwrite).await?;
+            self.put_reference(&key).await?;
         }
         Ok(())
     }

@@ -1,0 +1,198 @@
+//! Partition reads and maintenance: reading a record through one of its references,
+//! orphaned partitions (whose fields left the schema) and `repair`, which reconciles
+//! references with records after a crash between the record write and the reference writes.
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::{StreamExt, TryStreamExt};
+use s3db_storage::{ErrorKind, ListOptions, Metadata, PutMode, PutPayload};
+
+use super::query::DEFAULT_READ_CONCURRENCY;
+use super::{Record, Resource, codec};
+use crate::error::{Error, Result};
+use crate::id::validate_id;
+
+/// What [`Resource::repair`] found and fixed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Records read.
+    pub records: usize,
+    /// References listed.
+    pub references: usize,
+    /// References deleted: their record is gone or no longer has those values.
+    pub stale_removed: Vec<String>,
+    /// References written: the record had values for them but no reference.
+    pub missing_written: Vec<String>,
+}
+
+impl RepairReport {
+    /// Whether nothing needed fixing.
+    pub fn is_clean(&self) -> bool {
+        self.stale_removed.is_empty() && self.missing_written.is_empty()
+    }
+}
+
+impl Resource {
+    /// Reads a record through its reference in `partition` for `values` (every field of
+    /// the partition needs a value): a HEAD on the reference, then the record.
+    /// [`Error::NotFound`] when either is missing.
+    pub async fn get_from_partition(
+        &self,
+        id: &str,
+        partition: &str,
+        values: &Record,
+    ) -> Result<Record> {
+        validate_id(id)?;
+        let found = self.partition(partition)?;
+        let key = found
+            .selector(&self.def.name, values)
+            .exact_prefix()
+            .map(|prefix| format!("{prefix}id={id}"))
+            .ok_or_else(|| Error::Unsupported {
+                resource: self.def.name.clone(),
+                reason: format!(
+                    "get_from_partition needs a value for every field of {partition:?}"
+                ),
+            })?;
+        match self.storage.head(&key).await {
+            Ok(_) => self.get(id).await,
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Names of the declared partitions naming a field the schema no longer has.
+    pub fn find_orphaned_partitions(&self) -> Vec<String> {
+        self.def
+            .partitions
+            .iter()
+            .filter(|p| p.is_orphaned(&self.def.schema))
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
+    /// Deletes every reference of the orphaned partitions and returns their names. The
+    /// definitions themselves stay in `s3db.json` until the resource is redefined without
+    /// them; orphaned partitions get no new references meanwhile (their field is absent).
+    pub async fn remove_orphaned_partitions(&self) -> Result<Vec<String>> {
+        let orphaned = self.find_orphaned_partitions();
+        for name in &orphaned {
+            let keys = self
+                .list_keys(&self.partition(name)?.root(&self.def.name))
+                .await?;
+            self.delete_keys(&keys).await?;
+        }
+        Ok(orphaned)
+    }
+
+    /// Reconciles partition references with records: deletes references whose record is
+    /// gone or has other values, writes the references a record should have but lacks
+    /// (a crash between the record PUT and the reference PUTs). Reads every record.
+    pub async fn repair(&self) -> Result<RepairReport> {
+        let references: BTreeSet<String> = self
+            .list_keys(&format!("resource={}/partition=", self.def.name))
+            .await?
+            .into_iter()
+            .collect();
+        let ids: Vec<String> = self
+            .list_keys(&format!("{}/", self.def.data_prefix()))
+            .await?
+            .iter()
+            .filter_map(|key| super::listing::id_of_key(key).map(str::to_owned))
+            .collect();
+        let wanted: Vec<(String, String)> = futures::stream::iter(ids.clone())
+            .map(|id| async move {
+                let refs = self.wanted_references(&id).await?;
+                Ok::<_, Error>(
+                    refs.into_iter()
+                        .map(|k| (k, id.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .buffered(DEFAULT_READ_CONCURRENCY)
+            .try_concat()
+            .await?;
+        let wanted_keys: HashSet<&str> = wanted.iter().map(|(k, _)| k.as_str()).collect();
+        let mut report = RepairReport {
+            records: ids.len(),
+            references: references.len(),
+            ..RepairReport::default()
+        };
+        report.stale_removed = references
+            .iter()
+            .filter(|k| !wanted_keys.contains(k.as_str()))
+            .cloned()
+            .collect();
+        self.delete_keys(&report.stale_removed).await?;
+        for (key, _) in wanted {
+            if !references.contains(&key) {
+                self.put_reference(&key).await?;
+                report.missing_written.push(key);
+            }
+        }
+        Ok(report)
+    }
+
+    /// The references a stored record should have (with `_v` as stored in the object);
+    /// none when the record vanished meanwhile.
+    async fn wanted_references(&self, id: &str) -> Result<Vec<String>> {
+        let key = self.def.record_key(id);
+        let found = match self.storage.get(&key).await {
+            Ok(found) => found,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let version = found
+            .metadata
+            .get("_v")
+            .cloned()
+            .unwrap_or_else(|| self.def.version.clone());
+        let record = codec::decode_object(&self.def, id, &key, found)?.record;
+        Ok(self.references_at(&record, id, &version))
+    }
+
+    /// Partition reference keys of a record written under `version`.
+    pub(crate) fn references_at(&self, record: &Record, id: &str, version: &str) -> Vec<String> {
+        self.def
+            .partitions
+            .iter()
+            .filter_map(|p| p.reference_key(&self.def.name, record, version, id))
+            .collect()
+    }
+
+    /// Writes one reference object (empty body, metadata `{_v}`).
+    pub(crate) async fn put_reference(&self, key: &str) -> Result<()> {
+        let mut metadata = Metadata::new();
+        metadata.insert("_v".into(), self.def.version.clone());
+        let payload = PutPayload {
+            metadata,
+            ..PutPayload::default()
+        };
+        self.storage.put(key, payload, PutMode::Overwrite).await?;
+        Ok(())
+    }
+
+    async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let options = ListOptions {
+            prefix: prefix.to_owned(),
+            ..ListOptions::default()
+        };
+        Ok(self
+            .storage
+            .list(options)
+            .map_ok(|meta| meta.key)
+            .try_collect()
+            .await?)
+    }
+
+    async fn delete_keys(&self, keys: &[String]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match self.storage.delete_many(keys).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

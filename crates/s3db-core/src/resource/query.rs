@@ -1,0 +1,365 @@
+//! Listings with options (partition, limit, offset, read concurrency), record and id
+//! streams, counts and filtered queries planned over partitions.
+
+use std::sync::Arc;
+
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use s3db_storage::{ListOptions, ObjectMeta, Storage};
+use serde_json::Value;
+
+use super::{Record, Resource};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::partition::{Partition, Selector};
+
+/// Record GETs in flight behind a listing unless told otherwise.
+pub const DEFAULT_READ_CONCURRENCY: usize = 32;
+
+/// What to list: all records or one partition's (optionally for some field values), with
+/// offset, limit and the number of record reads in flight.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// Partition name; `None` lists the record objects.
+    pub partition: Option<String>,
+    /// Field values selecting inside the partition (`{"status": "open"}`); fields not given
+    /// match any value. Values match exactly (`open` does not match `opened`).
+    pub values: Record,
+    /// Keys skipped first.
+    pub offset: usize,
+    /// At most this many results.
+    pub limit: Option<usize>,
+    /// Record reads in flight (at least 1).
+    pub concurrency: usize,
+}
+
+impl Default for ListRequest {
+    fn default() -> Self {
+        ListRequest {
+            partition: None,
+            values: Record::new(),
+            offset: 0,
+            limit: None,
+            concurrency: DEFAULT_READ_CONCURRENCY,
+        }
+    }
+}
+
+impl ListRequest {
+    /// Every record.
+    pub fn all() -> Self {
+        ListRequest::default()
+    }
+
+    /// The records of `partition` whose fields equal `values` (a JSON object; others are
+    /// treated as no values).
+    pub fn partition(partition: impl Into<String>, values: Value) -> Self {
+        ListRequest {
+            partition: Some(partition.into()),
+            values: match values {
+                Value::Object(values) => values,
+                _ => Record::new(),
+            },
+            ..ListRequest::default()
+        }
+    }
+
+    /// Skips the first `offset` results.
+    pub fn offset(mut self, offset: usize) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Returns at most `limit` results.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Keeps `concurrency` record reads in flight.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+}
+
+/// How a query may run.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    /// Allow a full scan of the records when no partition serves the filter.
+    pub allow_scan: bool,
+    /// Matching records skipped first.
+    pub offset: usize,
+    /// At most this many records.
+    pub limit: Option<usize>,
+    /// Record reads in flight.
+    pub concurrency: usize,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            allow_scan: false,
+            offset: 0,
+            limit: None,
+            concurrency: DEFAULT_READ_CONCURRENCY,
+        }
+    }
+}
+
+impl QueryOptions {
+    /// Options that allow a full scan.
+    pub fn scanning() -> Self {
+        QueryOptions {
+            allow_scan: true,
+            ..QueryOptions::default()
+        }
+    }
+}
+
+/// Where a listing reads keys from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySource {
+    /// `resource=<r>/data/`.
+    Data(String),
+    /// One partition's references.
+    Partition(Selector),
+}
+
+impl KeySource {
+    pub(crate) fn prefix(&self) -> &str {
+        match self {
+            KeySource::Data(prefix) => prefix,
+            KeySource::Partition(selector) => &selector.prefix,
+        }
+    }
+
+    pub(crate) fn id_of<'k>(&self, key: &'k str) -> Option<&'k str> {
+        match self {
+            KeySource::Data(prefix) => key.strip_prefix(prefix.as_str())?.strip_prefix("id="),
+            KeySource::Partition(selector) => selector.id_of(key),
+        }
+    }
+}
+
+/// Keys listed per page of this many.
+const LIST_PAGE: usize = 1000;
+
+/// The keys under `prefix` after `start_after`, one listing request per page, owning the
+/// storage handle so the stream can outlive the resource borrow.
+fn key_pages(
+    storage: Arc<dyn Storage>,
+    prefix: String,
+    start_after: Option<String>,
+) -> BoxStream<'static, Result<ObjectMeta>> {
+    futures::stream::try_unfold(Some(start_after), move |state| {
+        let storage = storage.clone();
+        let prefix = prefix.clone();
+        async move {
+            let Some(after) = state else {
+                return Ok(None);
+            };
+            let options = ListOptions {
+                prefix,
+                start_after: after,
+                page_size: Some(LIST_PAGE),
+            };
+            let page: Vec<ObjectMeta> = storage.list(options).take(LIST_PAGE).try_collect().await?;
+            let next = (page.len() == LIST_PAGE).then(|| page.last().map(|m| m.key.clone()));
+            Ok::<_, Error>(Some((page, next)))
+        }
+    })
+    .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
+    .try_flatten()
+    .boxed()
+}
+
+impl Resource {
+    /// A declared partition: [`Error::UnknownPartition`] if there is none of that name.
+    pub fn partition(&self, name: &str) -> Result<&Partition> {
+        self.def
+            .partitions
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::UnknownPartition {
+                resource: self.def.name.clone(),
+                partition: name.to_owned(),
+            })
+    }
+
+    pub(crate) fn key_source(&self, partition: Option<&str>, values: &Record) -> Result<KeySource> {
+        Ok(match partition {
+            None => KeySource::Data(format!("{}/", self.def.data_prefix())),
+            Some(name) => {
+                KeySource::Partition(self.partition(name)?.selector(&self.def.name, values))
+            }
+        })
+    }
+
+    /// Keys listed from `source` after `start_after`, as ids (lazy: pages are fetched as
+    /// the stream is polled).
+    pub(crate) fn ids_from(
+        &self,
+        source: KeySource,
+        start_after: Option<String>,
+    ) -> BoxStream<'static, Result<(String, String)>> {
+        key_pages(
+            self.storage.clone(),
+            source.prefix().to_owned(),
+            start_after,
+        )
+        .try_filter_map(move |meta| {
+            let found = source.id_of(&meta.key).map(str::to_owned);
+            async move { Ok(found.map(|id| (id, meta.key))) }
+        })
+        .boxed()
+    }
+
+    /// The ids a request selects, lazily, in key order.
+    pub fn id_stream(&self, request: &ListRequest) -> Result<BoxStream<'static, Result<String>>> {
+        let source = self.key_source(request.partition.as_deref(), &request.values)?;
+        let ids = self
+            .ids_from(source, None)
+            .map_ok(|(id, _)| id)
+            .skip(request.offset);
+        Ok(match request.limit {
+            Some(limit) => ids.take(limit).boxed(),
+            None => ids.boxed(),
+        })
+    }
+
+    /// The records a request selects, lazily, in key order, with `request.concurrency`
+    /// reads in flight (backpressure: nothing is read ahead of that window). A reference
+    /// whose record is gone is skipped.
+    pub fn stream(&self, request: &ListRequest) -> Result<BoxStream<'static, Result<Record>>> {
+        let ids = self.id_stream(request)?;
+        Ok(self.read_all(ids, request.concurrency))
+    }
+
+    /// Reads the records of a stream of ids, in order, skipping missing ones.
+    pub(crate) fn read_all(
+        &self,
+        ids: BoxStream<'static, Result<String>>,
+        concurrency: usize,
+    ) -> BoxStream<'static, Result<Record>> {
+        let this = self.clone();
+        ids.map(move |id| {
+            let this = this.clone();
+            async move {
+                match this.load(&id?).await {
+                    Ok(loaded) => Ok(Some(loaded.record)),
+                    Err(Error::NotFound { .. } | Error::InvalidId(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .buffered(concurrency.max(1))
+        .try_filter_map(|found| async move { Ok(found) })
+        .boxed()
+    }
+
+    /// The records a request selects, in key order.
+    pub async fn list(&self, request: &ListRequest) -> Result<Vec<Record>> {
+        self.stream(request)?.try_collect().await
+    }
+
+    /// The ids a request selects, in key order.
+    pub async fn list_ids_by(&self, request: &ListRequest) -> Result<Vec<String>> {
+        self.id_stream(request)?.try_collect().await
+    }
+
+    /// How many keys a request selects (a listing, no record reads).
+    pub async fn count_by(&self, request: &ListRequest) -> Result<usize> {
+        self.id_stream(request)?
+            .try_fold(0, |n, _| async move { Ok(n + 1) })
+            .await
+    }
+
+    /// The records of `partition` whose fields equal `values`.
+    pub async fn list_partition(&self, partition: &str, values: Value) -> Result<Vec<Record>> {
+        self.list(&ListRequest::partition(partition, values)).await
+    }
+
+    /// The records matching `filter` (see [`Filter`]). The partition covering most of the
+    /// filter's equality fields is listed and the remaining conditions are checked on each
+    /// record; when no partition covers any, the query is a full scan, run only with
+    /// [`QueryOptions::allow_scan`] (else [`Error::ScanRequired`], saying which partition
+    /// would serve it or that none does).
+    pub async fn query(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
+        self.query_stream(filter, options)?.try_collect().await
+    }
+
+    /// [`Resource::query`] as a lazy stream.
+    pub fn query_stream(
+        &self,
+        filter: &Value,
+        options: &QueryOptions,
+    ) -> Result<BoxStream<'static, Result<Record>>> {
+        let filter = Filter::parse(filter)?;
+        let source = self.plan(&filter, options.allow_scan)?;
+        let ids = self.ids_from(source, None).map_ok(|(id, _)| id).boxed();
+        let matching = self
+            .read_all(ids, options.concurrency)
+            .try_filter(move |record| std::future::ready(filter.matches(record)))
+            .skip(options.offset);
+        Ok(match options.limit {
+            Some(limit) => matching.take(limit).boxed(),
+            None => matching.boxed(),
+        })
+    }
+
+    /// The key source serving a filter.
+    fn plan(&self, filter: &Filter, allow_scan: bool) -> Result<KeySource> {
+        let equal: Record = filter
+            .equalities()
+            .map(|(path, value)| (path.to_owned(), value.clone()))
+            .collect();
+        let best = self
+            .def
+            .partitions
+            .iter()
+            .filter(|p| !p.is_orphaned(&self.def.schema))
+            .map(|p| {
+                let covered = p
+                    .fields
+                    .iter()
+                    .filter(|(f, _)| equal.contains_key(f))
+                    .count();
+                let complete = covered == p.fields.len();
+                (p, covered, complete)
+            })
+            .filter(|(_, covered, _)| *covered > 0)
+            .max_by_key(|(p, covered, complete)| {
+                (*covered, *complete, usize::MAX - p.fields.len())
+            });
+        if let Some((partition, _, _)) = best {
+            return Ok(KeySource::Partition(
+                partition.selector(&self.def.name, &equal),
+            ));
+        }
+        if allow_scan {
+            return self.key_source(None, &equal);
+        }
+        let fields = filter.fields();
+        let advice = match self
+            .def
+            .partitions
+            .iter()
+            .find(|p| p.fields.iter().any(|(f, _)| fields.contains(f)))
+        {
+            Some(p) => format!(
+                "partition {:?} covers these fields but only equality conditions can use it",
+                p.name
+            ),
+            None => format!(
+                "no partition serves it; declare one over {:?} or allow a scan",
+                fields.first().map(String::as_str).unwrap_or("")
+            ),
+        };
+        Err(Error::ScanRequired {
+            resource: self.def.name.clone(),
+            fields,
+            advice,
+        })
+    }
+}
