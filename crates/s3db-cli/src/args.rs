@@ -102,6 +102,13 @@ pub enum Command {
     },
     /// List records (in id order), optionally a page of them.
     List(ListArgs),
+    /// Records matching a filter, served by the best partition (or a full scan with --scan).
+    Query(QueryArgs),
+    /// Reconcile partition references with records (after a crash between writes).
+    Repair {
+        /// Resource name.
+        resource: String,
+    },
     /// Count the records of a resource.
     Count {
         /// Resource name.
@@ -206,6 +213,31 @@ pub struct ListArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Skip this many records first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// List through this partition's references.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Partition field values, `field=value,...` (fields not given match any value).
+    #[arg(long, requires = "partition")]
+    pub values: Option<String>,
+}
+
+/// `query` arguments.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Resource name.
+    pub resource: String,
+    /// The filter, a JSON object (`{"status": "open", "age": {"$gt": 30}}`).
+    #[arg(long)]
+    pub filter: String,
+    /// Allow reading every record when no partition serves the filter.
+    #[arg(long)]
+    pub scan: bool,
+    /// At most this many records.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Skip this many matching records first.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
 }

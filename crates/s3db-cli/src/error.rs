@@ -150,12 +150,17 @@ pub fn storage_kind(kind: StorageKind) -> ExitKind {
 /// The exit class of a core failure.
 pub fn core_kind(error: &CoreError) -> ExitKind {
     match error {
-        CoreError::NotFound { .. } | CoreError::UnknownResource { .. } => ExitKind::NotFound,
+        CoreError::NotFound { .. }
+        | CoreError::UnknownResource { .. }
+        | CoreError::UnknownPartition { .. } => ExitKind::NotFound,
+        CoreError::ScanRequired { .. } => ExitKind::Usage,
         CoreError::Validation { .. }
         | CoreError::Schema { .. }
         | CoreError::InvalidId(_)
         | CoreError::MetadataTooLarge { .. }
         | CoreError::Codec { .. }
+        | CoreError::Filter(_)
+        | CoreError::InvalidCursor { .. }
         | CoreError::Serialization { .. } => ExitKind::Invalid,
         CoreError::AlreadyExists { .. } | CoreError::Conflict { .. } => ExitKind::Conflict,
         CoreError::Storage(e) => storage_kind(e.kind()),

@@ -25,6 +25,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Update { resource, id, data } => records::update(s, &resource, &id, &data).await,
         Command::Delete { resource, id } => records::delete(s, &resource, &id).await,
         Command::List(args) => records::list(s, args).await,
+        Command::Query(args) => records::query(s, args).await,
+        Command::Repair { resource } => records::repair(s, &resource).await,
         Command::Count { resource } => records::count(s, &resource).await,
         Command::Export(args) => transfer::export(s, args).await,
         Command::Import(args) => transfer::import(s, args).await,

@@ -4,9 +4,11 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::apply::{apply, into_record};
-use crate::args::{InsertArgs, ListArgs};
+use s3db::core::{ListRequest, QueryOptions};
+
+use crate::args::{InsertArgs, ListArgs, QueryArgs};
 use crate::csv_columns::ColumnKinds;
-use crate::error::{CliError, Result};
+use crate::error::{CliError, ExitKind, Result};
 use crate::input::{self, Item, Position};
 use crate::progress::Progress;
 use crate::session::Session;
@@ -84,22 +86,82 @@ pub async fn delete(session: &Session, resource: &str, id: &str) -> Result<()> {
     session.output.summary(&summary)
 }
 
-/// `list R [--limit N] [--offset K]`: records in id order.
+/// `list R [--limit N] [--offset K] [--partition P [--values k=v,..]]`: records in key
+/// order (id order, or partition-value order through a partition).
 pub async fn list(session: &Session, args: ListArgs) -> Result<()> {
     let db = session.database().await?;
     let resource = db.resource(&args.resource)?;
-    let ids = resource.list_ids().await?;
-    let end = args.limit.map_or(ids.len(), |limit| {
-        args.offset.saturating_add(limit).min(ids.len())
-    });
-    let page = ids.get(args.offset.min(ids.len())..end).unwrap_or_default();
-    let records: Vec<Value> = resource
-        .get_many(page)
-        .await?
-        .into_iter()
-        .map(Value::Object)
-        .collect();
-    session.output.records(&records)
+    let mut request = match &args.partition {
+        Some(partition) => {
+            let values = parse_values(args.values.as_deref().unwrap_or_default())?;
+            ListRequest::partition(partition.clone(), Value::Object(values))
+        }
+        None => ListRequest::all(),
+    }
+    .offset(args.offset);
+    if let Some(limit) = args.limit {
+        request = request.limit(limit);
+    }
+    let records = resource.list(&request).await?;
+    session.output.records(&into_values(records))
+}
+
+/// `query R --filter JSON [--scan] [--limit N] [--offset K]`.
+pub async fn query(session: &Session, args: QueryArgs) -> Result<()> {
+    let filter = parse_json(&args.filter, "--filter")?;
+    let db = session.database().await?;
+    let resource = db.resource(&args.resource)?;
+    let options = QueryOptions {
+        allow_scan: args.scan,
+        offset: args.offset,
+        limit: args.limit,
+        ..QueryOptions::default()
+    };
+    let records = match resource.query(&filter, &options).await {
+        Err(e @ s3db::core::Error::ScanRequired { .. }) => {
+            return Err(CliError::context(
+                ExitKind::Usage,
+                "the query needs a full scan; add --scan to allow it",
+                e,
+            ));
+        }
+        found => found?,
+    };
+    session.output.records(&into_values(records))
+}
+
+/// `repair R`: what was wrong with the partition references and what was fixed.
+pub async fn repair(session: &Session, resource: &str) -> Result<()> {
+    let db = session.database().await?;
+    let report = db.resource(resource)?.repair().await?;
+    let mut summary = Map::new();
+    summary.insert("resource".into(), json!(resource));
+    summary.insert("records".into(), json!(report.records));
+    summary.insert("references".into(), json!(report.references));
+    summary.insert("clean".into(), json!(report.is_clean()));
+    summary.insert("stale_removed".into(), json!(report.stale_removed));
+    summary.insert("missing_written".into(), json!(report.missing_written));
+    session.output.summary(&summary)
+}
+
+/// `field=value,...` as partition values: numbers and booleans as JSON, the rest as text.
+fn parse_values(text: &str) -> Result<Map<String, Value>> {
+    let mut values = Map::new();
+    for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (field, value) = pair
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--values: {pair:?} is not field=value")))?;
+        let value = match serde_json::from_str::<Value>(value) {
+            Ok(v @ (Value::Number(_) | Value::Bool(_))) => v,
+            _ => Value::String(value.to_owned()),
+        };
+        values.insert(field.trim().to_owned(), value);
+    }
+    Ok(values)
+}
+
+fn into_values(records: Vec<s3db::core::Record>) -> Vec<Value> {
+    records.into_iter().map(Value::Object).collect()
 }
 
 /// `count R`.
@@ -130,4 +192,21 @@ fn items_of(values: Vec<Value>) -> mpsc::Receiver<Item> {
         });
     }
     rx
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_parse_numbers_booleans_and_text() {
+        let values = parse_values("address.city=porto, stars=3,open=true").unwrap();
+        assert_eq!(
+            Value::Object(values),
+            json!({"address.city": "porto", "stars": 3, "open": true})
+        );
+        assert!(parse_values("").unwrap().is_empty());
+        assert_eq!(parse_values("city").unwrap_err().kind().code(), 2);
+    }
 }

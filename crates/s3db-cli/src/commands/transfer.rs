@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use futures::{StreamExt, TryStreamExt};
-use s3db::core::{Error as CoreError, Resource};
+use futures::TryStreamExt;
+use s3db::core::{ListRequest, Resource};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -50,7 +50,8 @@ pub async fn export(session: &Session, args: ExportArgs) -> Result<()> {
 }
 
 /// Writes every record of `resource` to `out` in id order; returns how many.
-/// Records deleted while the export runs are skipped.
+/// Streams: ids and records are read as they are written (constant memory); records
+/// deleted while the export runs are skipped.
 pub async fn write_records(
     resource: &Resource,
     out: &mut OutputFile,
@@ -58,17 +59,8 @@ pub async fn write_records(
     concurrency: usize,
     progress: &Progress,
 ) -> Result<u64> {
-    let ids = resource.list_ids().await?;
-    let records = futures::stream::iter(ids)
-        .map(|id| async move {
-            match resource.get(&id).await {
-                Ok(record) => Ok(Some(record)),
-                Err(CoreError::NotFound { .. }) => Ok(None),
-                Err(e) => Err(CliError::from(e)),
-            }
-        })
-        .buffered(concurrency.max(1))
-        .try_filter_map(|record| async move { Ok(record) });
+    let request = ListRequest::all().concurrency(concurrency.max(1));
+    let records = resource.stream(&request)?.map_err(CliError::from);
     let mut records = std::pin::pin!(records);
     let mut count = 0u64;
     match format {
