@@ -67,6 +67,22 @@ fn schema_layer(c: &mut Criterion) {
     });
 }
 
+/// Encode + decode of each field alone, to see where the record's time goes.
+fn per_field(c: &mut Criterion) {
+    let mut group = c.benchmark_group("field");
+    for (i, (kind, v)) in record().into_iter().enumerate() {
+        group.bench_function(format!("{i:02}-{}", kind.name()), |b| {
+            let mut buf = String::with_capacity(64);
+            b.iter(|| {
+                buf.clear();
+                value::encode_into(&kind, black_box(&v), &mut buf).unwrap();
+                black_box(value::decode(&kind, &buf).unwrap());
+            })
+        });
+    }
+    group.finish();
+}
+
 fn with_client_layer(c: &mut Criterion) {
     let fields = record();
     c.bench_function("record12/encode_decode_with_meta", |b| {
@@ -81,5 +97,5 @@ fn with_client_layer(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, schema_layer, with_client_layer);
+criterion_group!(benches, schema_layer, per_field, with_client_layer);
 criterion_main!(benches);

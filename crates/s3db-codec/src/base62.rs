@@ -49,8 +49,16 @@ pub fn encode_u128(n: u128) -> String {
 }
 
 /// Appends the base62 digits of `n` to `out` (`0` for zero).
-pub fn push_u128(out: &mut String, mut n: u128) {
-    let mut buf = [0u8; 22];
+pub fn push_u128(out: &mut String, n: u128) {
+    match u64::try_from(n) {
+        Ok(small) => push_u64(out, small),
+        Err(_) => push_u128_slow(out, n),
+    }
+}
+
+/// Appends the base62 digits of `n` to `out` (`0` for zero), in 64-bit arithmetic.
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 11];
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -61,33 +69,54 @@ pub fn push_u128(out: &mut String, mut n: u128) {
             break;
         }
     }
-    for &b in &buf[i..] {
+    push_ascii(out, &buf[i..]);
+}
+
+fn push_u128_slow(out: &mut String, mut n: u128) {
+    let mut buf = [0u8; 22];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = ALPHABET[(n % 62) as usize];
+        n /= 62;
+        if n == 0 {
+            break;
+        }
+    }
+    push_ascii(out, &buf[i..]);
+}
+
+/// Appends alphabet bytes (always ASCII) to `out`.
+fn push_ascii(out: &mut String, digits: &[u8]) {
+    for &b in digits {
         out.push(char::from(b));
     }
 }
 
 /// Appends the base62 digits of `n`, left-padded with `0` to at least `width` characters.
 pub fn push_u128_padded(out: &mut String, n: u128, width: usize) {
-    let digits = digit_count(n);
-    for _ in digits..width {
-        out.push('0');
-    }
+    let start = out.len();
     push_u128(out, n);
-}
-
-fn digit_count(mut n: u128) -> usize {
-    let mut count = 1;
-    while n >= 62 {
-        n /= 62;
-        count += 1;
+    for _ in out.len() - start..width {
+        out.insert(start, '0');
     }
-    count
 }
 
 /// Exact value of a non-empty string of base62 digits.
 pub fn decode_u64(s: &str) -> Result<u64, CodecError> {
-    let n = decode_u128(s)?;
-    u64::try_from(n).map_err(|_| CodecError::decode("base62", s, "value does not fit in 64 bits"))
+    if s.is_empty() {
+        return Err(CodecError::decode("base62", s, "empty string"));
+    }
+    let mut r: u64 = 0;
+    for c in s.bytes() {
+        let d = digit_value(c)
+            .ok_or_else(|| CodecError::decode("base62", s, "character outside 0-9a-zA-Z"))?;
+        r = r
+            .checked_mul(62)
+            .and_then(|r| r.checked_add(u64::from(d)))
+            .ok_or_else(|| CodecError::decode("base62", s, "value does not fit in 64 bits"))?;
+    }
+    Ok(r)
 }
 
 /// Exact value of a non-empty string of base62 digits, up to 128 bits.
@@ -132,6 +161,11 @@ pub fn push_js_f64(out: &mut String, n: f64) {
         n = -n.floor();
     }
     let mut n = n.floor();
+    if n <= 9_007_199_254_740_992.0 {
+        // Exact in 64-bit integers: the same digits as the float loop, much faster.
+        push_u64(out, n as u64);
+        return;
+    }
     // At most 309 decimal digits ~ 173 base62 digits for the largest double.
     let mut buf = [0u8; 180];
     let mut i = buf.len();
@@ -141,9 +175,7 @@ pub fn push_js_f64(out: &mut String, n: f64) {
         buf[i] = ALPHABET[(n % 62.0) as usize];
         n = (n / 62.0).floor();
     }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    push_ascii(out, &buf[i..]);
 }
 
 /// s3db.js `base62.decode(s)`: `0` for the empty string, optional leading `-`, then

@@ -1,5 +1,7 @@
 //! Arrays: pipe-joined strings and numbers, fixed-point embeddings, JSON arrays.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::fixed_point::{push_fixed_digits, scale_of};
@@ -68,6 +70,15 @@ fn split_pipes(stored: &str) -> Vec<String> {
     parts
 }
 
+/// [`split_pipes`] without copying when nothing is escaped.
+fn pipe_parts(stored: &str) -> Vec<Cow<'_, str>> {
+    if stored.contains('\\') {
+        split_pipes(stored).into_iter().map(Cow::Owned).collect()
+    } else {
+        stored.split(SEPARATOR).map(Cow::Borrowed).collect()
+    }
+}
+
 /// A JSON array at the start of `stored`, as s3db.js's reader parses it.
 fn json_array(stored: &str) -> Option<Vec<Value>> {
     if !stored.starts_with('[') {
@@ -121,7 +132,7 @@ pub(super) fn decode_numbers(stored: &str, integer: bool) -> Value {
     if let Some(items) = json_array(stored) {
         return Value::Array(items.into_iter().map(keep_numbers).collect());
     }
-    let items = split_pipes(stored)
+    let items = pipe_parts(stored)
         .iter()
         .map(|part| {
             let num = if part.is_empty() {
@@ -186,7 +197,7 @@ pub(super) fn decode_fixed_points(stored: &str, precision: u32) -> Value {
             .collect();
         return Value::Array(items);
     }
-    let items = split_pipes(stored)
+    let items = pipe_parts(stored)
         .iter()
         .map(|part| match part.strip_prefix('^') {
             Some("0") => Value::from(0),

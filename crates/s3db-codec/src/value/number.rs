@@ -429,7 +429,10 @@ pub(crate) fn decode_integer_digits(s: &str) -> Option<Num> {
             Num::Int(0)
         });
     }
-    let exact = base62::decode_u128(digits).ok();
+    let exact = match base62::decode_u64(digits) {
+        Ok(small) => Some(u128::from(small)),
+        Err(_) => base62::decode_u128(digits).ok(),
+    };
     let marked = digits.len() > 1 && digits.starts_with('0');
     let num = match exact {
         Some(m) if m <= SAFE || marked => match i128::try_from(m) {

@@ -20,16 +20,21 @@ fn all_hex(s: &str) -> bool {
 
 /// Packs a UUID (hyphens ignored, 32 hex digits) as four base62 groups of 6.
 pub(super) fn push_uuid(out: &mut String, s: &str) -> bool {
-    let hex: String = s.chars().filter(|&c| c != '-').collect();
-    if hex.len() != 32 || !all_hex(&hex) {
+    let mut nibbles = [0u32; 32];
+    let mut count = 0;
+    for c in s.chars().filter(|&c| c != '-') {
+        let (Some(slot), Some(v)) = (nibbles.get_mut(count), c.to_digit(16)) else {
+            return false;
+        };
+        *slot = v;
+        count += 1;
+    }
+    if count != 32 {
         return false;
     }
-    for group in 0..4 {
-        let part = &hex[group * 8..group * 8 + 8];
-        match u32::from_str_radix(part, 16) {
-            Ok(n) => base62::push_u128_padded(out, u128::from(n), 6),
-            Err(_) => return false,
-        }
+    for group in nibbles.chunks_exact(8) {
+        let n = group.iter().fold(0u32, |acc, &v| (acc << 4) | v);
+        base62::push_u128_padded(out, u128::from(n), 6);
     }
     true
 }
