@@ -17,7 +17,7 @@ Connection strings:
 Exit codes:
   0  success
   1  any other failure (storage, I/O, corrupt data)
-  2  usage error (bad arguments or options)
+  2  usage error (bad arguments or options, a query that needs --scan)
   3  not found (record, resource or object)
   4  invalid input (schema validation, bad definition or id, malformed import lines)
   5  already exists or write conflict

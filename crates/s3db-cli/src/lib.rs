@@ -1,28 +1,4 @@
-//! The `s3db` command-line tool as a library: argument parsing ([`args`]), the commands
-//! ([`commands`]) and the error/exit-code policy ([`error`]). The binary only calls
-//! [`main_entry`].
-//!
-//! Commands (all take `--connection`, `--passphrase`, `--json`, `--log-level`):
-//!
-//! | command | what it does |
-//! | --- | --- |
-//! | `objects export FILE` / `objects import FILE` / `objects list` | raw objects as JSON lines (the s3db.js fixture dump format), no schema |
-//! | `resources [show R]`, `create-resource --file def.json` | definitions (s3db.js `createResource` JSON) |
-//! | `insert`, `get`, `update`, `delete`, `list`, `count` | records |
-//! | `export R --format jsonl\|json\|csv`, `import R FILE` | whole resources, streaming, per-line errors |
-//! | `stats [R]` | record counts, partitions, requests and estimated cost of the command |
-//! | `backup DIR [--compress]`, `restore DIR` | the s3db.js BackupPlugin directory format |
-//! | `demo` | a small sample database (idempotent) |
-//!
-//! Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 invalid input, 5 already exists or
-//! conflict ([`ExitKind`]).
-//!
-//! ```
-//! use std::process::ExitCode;
-//! // `--version` prints the version and succeeds; an unknown command is a usage error.
-//! assert_eq!(s3db_cli::main_entry(["s3db", "--version"]), ExitCode::SUCCESS);
-//! assert_eq!(s3db_cli::main_entry(["s3db", "no-such-command"]), ExitCode::from(2));
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub mod apply;
 pub mod args;
