@@ -82,11 +82,17 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> 
             None => (key, false, entry),
         })
         .collect();
-    let mapped_paths: std::collections::HashSet<&str> = resolved
-        .iter()
-        .filter(|(_, short, _)| *short)
-        .map(|(path, _, _)| path.as_str())
-        .collect();
+    // Only objects mixing short keys and plain names need the set (s3db.js-updated ones).
+    let mixed = resolved.iter().any(|(_, short, _)| !short);
+    let mapped_paths: std::collections::HashSet<&str> = if mixed {
+        resolved
+            .iter()
+            .filter(|(_, short, _)| *short)
+            .map(|(path, _, _)| path.as_str())
+            .collect()
+    } else {
+        std::collections::HashSet::new()
+    };
     let mut flat: Vec<(String, Value)> = Vec::with_capacity(resolved.len());
     let mut out = Unmapped::default();
     for (path, short, entry) in &resolved {

@@ -89,9 +89,14 @@ pub(crate) fn encode_record(
     previous: Option<&Loaded>,
     plan: BodyPlan,
 ) -> Result<PutPayload> {
-    let mut stored = record.clone();
-    encrypt_secrets(def, &mut stored, previous)?;
-    let entries = map_record(&def.schema, &def.keys, &def.version, &stored)?;
+    let has_secrets = def.schema.fields().iter().any(|f| f.secret);
+    let entries = if has_secrets {
+        let mut stored = record.clone();
+        encrypt_secrets(def, &mut stored, previous)?;
+        map_record(&def.schema, &def.keys, &def.version, &stored)?
+    } else {
+        map_record(&def.schema, &def.keys, &def.version, record)?
+    };
     let (placement, metadata) = place_within_s3_limit(def, id, entries)?;
     let json = |text: String| (Bytes::from(text), Some(JSON_CONTENT_TYPE.to_owned()));
     let (body, content_type) = match (placement.body, plan.content) {
