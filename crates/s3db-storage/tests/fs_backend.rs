@@ -418,3 +418,44 @@ async fn compare_and_swap_is_atomic_across_processes() {
     }
     assert_eq!(store.get("counter").await.unwrap().body, "600".as_bytes());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn puts_survive_deletes_pruning_their_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        FsStorage::with_options(
+            dir.path(),
+            FsOptions {
+                durable: false,
+                ..FsOptions::default()
+            },
+        )
+        .unwrap(),
+    );
+    // Each task repeatedly creates and deletes the only key of a deep directory, so
+    // directories are pruned and recreated under the other tasks' feet.
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..100 {
+                    let key = format!("deep/er/dir/{}", (t + i) % 3);
+                    store
+                        .put(&key, payload("x"), PutMode::Overwrite)
+                        .await
+                        .unwrap();
+                    store.delete(&key).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(keys(store.as_ref(), "", None).await.is_empty());
+    assert!(
+        tree(dir.path()).iter().all(|p| !p.contains('#')),
+        "{:?}",
+        tree(dir.path())
+    );
+}

@@ -63,6 +63,9 @@ use crate::types::{
 
 /// Objects listed per trip to the blocking thread pool.
 const LIST_BATCH: usize = 256;
+/// Keys per `delete_many` batch reported in the capabilities (as on S3).
+const DELETE_BATCH: usize = 1000;
+
 /// A temporary file, removed on drop unless persisted.
 #[derive(Debug)]
 struct TempFile {
@@ -86,9 +89,6 @@ impl Drop for TempFile {
         }
     }
 }
-
-/// Keys per `delete_many` batch reported in the capabilities (as on S3).
-const DELETE_BATCH: usize = 1000;
 
 /// Options of a [`FsStorage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,9 +183,19 @@ impl Inner {
 
     /// Creates the missing directories down to `dir`, fsyncing each new entry's parent.
     fn create_dirs(&self, dir: &Path) -> io::Result<()> {
-        if dir.is_dir() {
-            return Ok(());
+        // A concurrent delete may prune a parent just created: start over then.
+        for _ in 0..100 {
+            match self.try_create_dirs(dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                done => return done,
+            }
         }
+        Err(io::Error::other(
+            "directories kept disappearing while creating them",
+        ))
+    }
+
+    fn try_create_dirs(&self, dir: &Path) -> io::Result<()> {
         let mut missing = Vec::new();
         let mut at = dir;
         while !at.is_dir() && at.starts_with(&self.root) {
