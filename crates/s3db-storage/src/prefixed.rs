@@ -14,6 +14,7 @@ use crate::types::{
 ///
 /// The prefix is normalised like a directory: surrounding slashes are trimmed and one trailing
 /// slash is added, so `"db/"`, `"/db"` and `"db"` all mean `db/`. An empty prefix maps keys as-is.
+/// Errors from the inner storage name the full (prefixed) key.
 ///
 /// ```
 /// # tokio_test_block(async {
