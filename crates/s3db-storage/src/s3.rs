@@ -423,10 +423,7 @@ impl Storage for S3Storage {
                 .set_metadata(Some(metadata.into_iter().collect()))
                 .set_content_type(content_type);
         }
-        let output = request
-            .send()
-            .await
-            .map_err(|e| sdk_error(e, op, from))?;
+        let output = request.send().await.map_err(|e| sdk_error(e, op, from))?;
         output
             .copy_object_result()
             .and_then(|r| r.e_tag())
