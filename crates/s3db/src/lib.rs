@@ -2,6 +2,8 @@
 //!
 //! This facade re-exports the stable API of the layered crates.
 
+pub mod docs;
+
 pub use s3db_codec as codec;
 pub use s3db_core as core;
 pub use s3db_plugins as plugins;

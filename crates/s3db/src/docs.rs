@@ -1,0 +1,38 @@
+//! The user guide: the pages of `docs/`, included here so that every Rust example in them
+//! is compiled and run by `cargo test -p s3db --doc`.
+
+/// `docs/getting-started.md`.
+#[doc = include_str!("../../../docs/getting-started.md")]
+pub mod getting_started {}
+
+/// `docs/connection-strings.md`.
+#[doc = include_str!("../../../docs/connection-strings.md")]
+pub mod connection_strings {}
+
+/// `docs/schema.md`.
+#[doc = include_str!("../../../docs/schema.md")]
+pub mod schema {}
+
+/// `docs/behaviors.md`.
+#[doc = include_str!("../../../docs/behaviors.md")]
+pub mod behaviors {}
+
+/// `docs/partitions.md`.
+#[doc = include_str!("../../../docs/partitions.md")]
+pub mod partitions {}
+
+/// `docs/concurrency.md`.
+#[doc = include_str!("../../../docs/concurrency.md")]
+pub mod concurrency {}
+
+/// `docs/versioning.md`.
+#[doc = include_str!("../../../docs/versioning.md")]
+pub mod versioning {}
+
+/// `docs/extending.md`.
+#[doc = include_str!("../../../docs/extending.md")]
+pub mod extending {}
+
+/// `docs/streams.md`.
+#[doc = include_str!("../../../docs/streams.md")]
+pub mod streams {}
