@@ -234,6 +234,7 @@ pub(crate) fn decode_object(
         etag: found.meta.etag,
         ciphertexts: unmapped.ciphertexts,
         content,
+        version: None,
     })
 }
 

@@ -1,7 +1,8 @@
 //! The compiled form of one resource version: schema, short keys, behavior, partitions,
 //! secrets and id generation — everything a read or write needs, built once.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use s3db_codec::secret::Secrets;
 use serde_json::{Map, Value};
@@ -42,6 +43,16 @@ pub struct Definition {
     pub secrets: Arc<Secrets>,
     /// Absolute metadata limit of the behavior accounting.
     pub metadata_limit: usize,
+    /// The stored versions, for objects written under an older one (current version only).
+    history: Option<Arc<History>>,
+}
+
+/// Every stored version of a resource and the ones compiled so far.
+#[derive(Debug)]
+struct History {
+    entry: ResourceEntry,
+    local: LocalSettings,
+    compiled: Mutex<HashMap<String, Arc<Definition>>>,
 }
 
 /// The attributes and partitions a config really defines: with timestamps, `createdAt` and
@@ -150,15 +161,57 @@ impl LocalSettings {
 }
 
 impl Definition {
-    /// Compiles the current version of a stored resource.
+    /// Compiles the current version of a stored resource; older versions are compiled on
+    /// demand through [`Definition::at_version`].
     pub fn compile(name: &str, entry: &ResourceEntry, local: &LocalSettings) -> Result<Definition> {
-        let current: &VersionEntry = entry.current().ok_or_else(|| {
+        let mut def = Definition::compile_version(name, entry, local, &entry.current_version)?;
+        def.history = Some(Arc::new(History {
+            entry: entry.clone(),
+            local: local.clone(),
+            compiled: Mutex::new(HashMap::new()),
+        }));
+        Ok(def)
+    }
+
+    /// The definition objects written under `version` decode with: `None` when that version
+    /// is not in `s3db.json` (the current definition is then the best guess). Compiled once
+    /// per version and cached.
+    pub fn at_version(&self, version: &str) -> Result<Option<Arc<Definition>>> {
+        let Some(history) = &self.history else {
+            return Ok(None);
+        };
+        if !history.entry.versions.contains_key(version) {
+            return Ok(None);
+        }
+        let mut compiled = history
+            .compiled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(found) = compiled.get(version) {
+            return Ok(Some(found.clone()));
+        }
+        let def = Arc::new(Definition::compile_version(
+            &self.name,
+            &history.entry,
+            &history.local,
+            version,
+        )?);
+        compiled.insert(version.to_owned(), def.clone());
+        Ok(Some(def))
+    }
+
+    /// Compiles one version of a stored resource (partitions and key registry are shared by
+    /// every version).
+    fn compile_version(
+        name: &str,
+        entry: &ResourceEntry,
+        local: &LocalSettings,
+        version: &str,
+    ) -> Result<Definition> {
+        let current: &VersionEntry = entry.versions.get(version).ok_or_else(|| {
             Error::corrupt(
                 crate::metadata::document::METADATA_KEY,
-                format!(
-                    "resource {name:?}: current version {:?} missing",
-                    entry.current_version
-                ),
+                format!("resource {name:?}: version {version:?} missing"),
             )
         })?;
         let attributes = current.attributes.clone().unwrap_or_default();
@@ -197,7 +250,7 @@ impl Definition {
             });
         Ok(Definition {
             name: name.to_owned(),
-            version: entry.current_version.clone(),
+            version: version.to_owned(),
             attributes,
             schema,
             behavior,
@@ -207,6 +260,7 @@ impl Definition {
             id_generator,
             secrets: Arc::new(Secrets::new(&local.passphrase)),
             metadata_limit: local.metadata_limit,
+            history: None,
         })
     }
 

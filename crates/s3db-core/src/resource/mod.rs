@@ -11,6 +11,7 @@ mod listing;
 mod page;
 mod partitioned;
 pub mod query;
+mod versioned;
 mod write;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use definition::Definition;
 pub use page::{Page, PageRequest};
 pub use partitioned::RepairReport;
 pub use query::{ListRequest, QueryOptions};
+pub use versioned::MigrateFn;
 
 /// A JSON record.
 pub type Record = Map<String, Value>;
@@ -42,6 +44,7 @@ pub struct Resource {
     def: Arc<Definition>,
     storage: Arc<dyn Storage>,
     settings: WriteSettings,
+    migration: Option<versioned::Migration>,
 }
 
 /// A record as read, with what a conditional write needs.
@@ -55,6 +58,8 @@ pub(crate) struct Loaded {
     pub ciphertexts: std::collections::HashMap<String, String>,
     /// Body and content type when the object carries binary content.
     pub content: Option<(bytes::Bytes, Option<String>)>,
+    /// The `_v` the object was written with.
+    pub version: Option<String>,
 }
 
 impl Resource {
@@ -67,6 +72,7 @@ impl Resource {
             def,
             storage,
             settings,
+            migration: None,
         }
     }
 
@@ -123,7 +129,7 @@ impl Resource {
             }
             Err(e) => return Err(e.into()),
         };
-        codec::decode_object(&self.def, id, &key, found)
+        self.decode_versioned(id, &key, found)
     }
 
     fn not_found(&self, id: &str) -> Error {

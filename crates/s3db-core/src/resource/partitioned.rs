@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use s3db_storage::{ErrorKind, ListOptions, Metadata, PutMode, PutPayload};
 
 use super::query::DEFAULT_READ_CONCURRENCY;
-use super::{Record, Resource, codec};
+use super::{Record, Resource};
 use crate::error::{Error, Result};
 use crate::id::validate_id;
 
@@ -142,13 +142,8 @@ impl Resource {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        let version = found
-            .metadata
-            .get("_v")
-            .cloned()
-            .unwrap_or_else(|| self.def.version.clone());
-        let record = codec::decode_object(&self.def, id, &key, found)?.record;
-        Ok(self.references_at(&record, id, &version))
+        let loaded = self.decode_versioned(id, &key, found)?;
+        Ok(self.references_at(&loaded.record, id, self.version_of(&loaded)))
     }
 
     /// Partition reference keys of a record written under `version`.

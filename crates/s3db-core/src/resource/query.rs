@@ -236,7 +236,8 @@ impl Resource {
         Ok(self.read_all(ids, request.concurrency))
     }
 
-    /// Reads the records of a stream of ids, in order, skipping missing ones.
+    /// Reads the records of a stream of ids, in order, skipping missing ones. Each read
+    /// runs as its own task (so decoding uses every core) when a Tokio runtime is present.
     pub(crate) fn read_all(
         &self,
         ids: BoxStream<'static, Result<String>>,
@@ -245,11 +246,20 @@ impl Resource {
         let this = self.clone();
         ids.map(move |id| {
             let this = this.clone();
-            async move {
+            let read = async move {
                 match this.load(&id?).await {
                     Ok(loaded) => Ok(Some(loaded.record)),
                     Err(Error::NotFound { .. } | Error::InvalidId(_)) => Ok(None),
                     Err(e) => Err(e),
+                }
+            };
+            async move {
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => runtime.spawn(read).await.map_err(|e| Error::Unsupported {
+                        resource: String::new(),
+                        reason: format!("record read task failed: {e}"),
+                    })?,
+                    Err(_) => read.await,
                 }
             }
         })

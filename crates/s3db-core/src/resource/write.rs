@@ -101,8 +101,7 @@ impl Resource {
                 .await?
             {
                 true => {
-                    self.write_references(&next, id, previous.as_ref().map(|p| &p.record))
-                        .await?;
+                    self.write_references(&next, id, previous.as_ref()).await?;
                     next.insert("id".into(), Value::String(id.to_owned()));
                     return Ok(next);
                 }
@@ -132,7 +131,7 @@ impl Resource {
     pub async fn delete(&self, id: &str) -> Result<()> {
         let loaded = self.load(id).await?;
         self.storage.delete(&self.def.record_key(id)).await?;
-        let stale: Vec<String> = self.reference_keys(&loaded.record, id);
+        let stale = self.references_at(&loaded.record, id, self.version_of(&loaded));
         if !stale.is_empty() {
             self.storage.delete_many(&stale).await?;
         }
@@ -162,9 +161,9 @@ impl Resource {
             }
             validate(&self.def, &mut next, ValidationMode::Update)?;
             let mode = PutMode::IfMatch(loaded.etag.clone());
+            self.keep_history(id, &loaded).await?;
             if self.conditional_put(id, &next, Some(&loaded), mode).await? {
-                self.write_references(&next, id, Some(&loaded.record))
-                    .await?;
+                self.write_references(&next, id, Some(&loaded)).await?;
                 next.insert("id".into(), Value::String(id.to_owned()));
                 return Ok(next);
             }
@@ -235,7 +234,7 @@ impl Resource {
         &self,
         record: &Record,
         id: &str,
-        previous: Option<&Record>,
+        previous: Option<&Loaded>,
     ) -> Result<()> {
         if self.def.partitions.is_empty() {
             return Ok(());
@@ -244,7 +243,7 @@ impl Resource {
         if let Some(previous) = previous {
             // Unchanged references stay as they are: an update costs one DELETE and one PUT
             // per partition whose key changed, and never a listing.
-            let before = self.reference_keys(previous, id);
+            let before = self.references_at(&previous.record, id, self.version_of(previous));
             let stale: Vec<String> = before
                 .iter()
                 .filter(|k| !wanted.contains(k))
