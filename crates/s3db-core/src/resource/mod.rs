@@ -11,6 +11,7 @@ mod listing;
 mod page;
 mod partitioned;
 pub mod query;
+mod stream;
 mod versioned;
 mod write;
 
@@ -26,6 +27,7 @@ use definition::Definition;
 pub use page::{Page, PageRequest};
 pub use partitioned::RepairReport;
 pub use query::{ListRequest, QueryOptions};
+pub use stream::{WriteFailure, WriteReport};
 pub use versioned::MigrateFn;
 
 /// A JSON record.

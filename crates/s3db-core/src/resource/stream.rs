@@ -1,0 +1,57 @@
+//! Streaming writes: records from any stream inserted with a bounded number in flight
+//! (backpressure: the source is polled only when a slot frees up), one failure report per
+//! record that could not be written.
+
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+
+use super::{Record, Resource};
+use crate::error::Error;
+
+/// One record that failed in [`Resource::write`].
+#[derive(Debug)]
+pub struct WriteFailure {
+    /// Position of the record in the input stream (0-based).
+    pub index: usize,
+    /// The record's id, when it had one.
+    pub id: Option<String>,
+    /// Why it failed.
+    pub error: Error,
+}
+
+/// What [`Resource::write`] did.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    /// Records inserted.
+    pub written: usize,
+    /// Records that failed, in completion order.
+    pub failures: Vec<WriteFailure>,
+}
+
+impl Resource {
+    /// Inserts every record of `records` with at most `in_flight` inserts running; the
+    /// stream is consumed lazily, so memory stays bounded whatever its length. Failures do
+    /// not stop the others.
+    pub async fn write<S>(&self, records: S, in_flight: usize) -> WriteReport
+    where
+        S: Stream<Item = Record>,
+    {
+        records
+            .enumerate()
+            .map(|(index, record)| async move {
+                let id = record.get("id").and_then(Value::as_str).map(str::to_owned);
+                self.insert(record)
+                    .await
+                    .map_err(|error| WriteFailure { index, id, error })
+            })
+            .buffer_unordered(in_flight.max(1))
+            .fold(WriteReport::default(), |mut report, result| async move {
+                match result {
+                    Ok(_) => report.written += 1,
+                    Err(failure) => report.failures.push(failure),
+                }
+                report
+            })
+            .await
+    }
+}
