@@ -555,7 +555,7 @@ fn demo_is_idempotent_and_stats_count_requests() {
     let users = &stats["resources"][0];
     assert_eq!(users["name"], "users");
     assert_eq!(users["records"], 3);
-    assert_eq!(users["partitions"], json!(["byCountry"]));
+    assert_eq!(users["partitions"], json!({"byCountry": 3}));
     assert!(stats["requests"]["total"].as_u64().unwrap() >= 3);
     assert!(stats["requests"]["estimated_cost_usd"].as_f64().unwrap() > 0.0);
 }

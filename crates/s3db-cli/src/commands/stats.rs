@@ -1,6 +1,7 @@
-//! `stats [R]`: records and partitions per resource, and the storage requests this command
+//! `stats [R]`: records and partition references per resource, and the storage requests this command
 //! sent with their estimated cost (S3 Standard request prices).
 
+use s3db::core::ListRequest;
 use s3db::storage::layers::{MetricsSnapshot, Prices};
 use serde_json::{Map, Value, json};
 
@@ -17,13 +18,19 @@ pub async fn run(session: &Session, only: Option<String>) -> Result<()> {
     let mut resources = Vec::with_capacity(names.len());
     for name in &names {
         let resource = db.resource(name)?;
-        let partitions: Vec<String> = db
+        let names: Vec<String> = db
             .document()
             .resources
             .get(name)
             .and_then(|entry| entry.partitions.as_ref())
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
+        // References per partition: a listing each, no record reads.
+        let mut partitions = Map::new();
+        for partition in names {
+            let request = ListRequest::partition(partition.clone(), Value::Null);
+            partitions.insert(partition, json!(resource.count_by(&request).await?));
+        }
         resources.push(json!({
             "name": name,
             "version": resource.version(),
