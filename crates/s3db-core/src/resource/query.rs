@@ -246,6 +246,7 @@ impl Resource {
         let this = self.clone();
         ids.map(move |id| {
             let this = this.clone();
+            let resource = this.def.name.clone();
             let read = async move {
                 match this.load(&id?).await {
                     Ok(loaded) => Ok(Some(loaded.record)),
@@ -256,7 +257,7 @@ impl Resource {
             async move {
                 match tokio::runtime::Handle::try_current() {
                     Ok(runtime) => runtime.spawn(read).await.map_err(|e| Error::Unsupported {
-                        resource: String::new(),
+                        resource,
                         reason: format!("record read task failed: {e}"),
                     })?,
                     Err(_) => read.await,
