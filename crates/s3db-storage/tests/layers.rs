@@ -391,3 +391,68 @@ async fn conformance_passes_through_faults_and_retries() {
     assert_eq!(stack.pool().unwrap().stats().in_flight, 0);
     assert_eq!(memory.stats().objects, 0, "checks cleaned up");
 }
+
+/// A server that silently drops metadata names containing `_` (as moto's web server does).
+#[derive(Debug, Clone)]
+struct DropsUnderscoreNames(MemoryStorage);
+
+#[async_trait::async_trait]
+impl Storage for DropsUnderscoreNames {
+    async fn put(
+        &self,
+        key: &str,
+        mut payload: PutPayload,
+        mode: PutMode,
+    ) -> s3db_storage::Result<String> {
+        payload.metadata.retain(|name, _| !name.contains('_'));
+        self.0.put(key, payload, mode).await
+    }
+    async fn get(&self, key: &str) -> s3db_storage::Result<s3db_storage::GetResult> {
+        self.0.get(key).await
+    }
+    async fn head(&self, key: &str) -> s3db_storage::Result<s3db_storage::HeadResult> {
+        self.0.head(key).await
+    }
+    async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        options: s3db_storage::CopyOptions,
+    ) -> s3db_storage::Result<String> {
+        self.0.copy(from, to, options).await
+    }
+    async fn delete(&self, key: &str) -> s3db_storage::Result<()> {
+        self.0.delete(key).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> s3db_storage::Result<()> {
+        self.0.delete_many(keys).await
+    }
+    fn list(
+        &self,
+        options: ListOptions,
+    ) -> futures::stream::BoxStream<'_, s3db_storage::Result<s3db_storage::ObjectMeta>> {
+        self.0.list(options)
+    }
+    fn capabilities(&self) -> s3db_storage::Capabilities {
+        self.0.capabilities()
+    }
+}
+
+#[tokio::test]
+async fn a_landed_if_match_is_resolved_by_body_when_the_server_drops_the_write_id() {
+    let memory = MemoryStorage::new();
+    let first = memory.put("n", body("1"), PutMode::Create).await.unwrap();
+    let faulty = Faults::new(
+        DropsUnderscoreNames(memory.clone()),
+        FaultPlan::script(vec![Fault::FailAfter(ErrorKind::Unavailable)]),
+    );
+    let sleeper = Arc::new(NoSleep::default());
+    let store = Retry::new(faulty, retry_config(sleeper));
+    let etag = store
+        .put("n", body("2"), PutMode::IfMatch(first))
+        .await
+        .unwrap();
+    assert_eq!(store.stats().resolved_writes, 1);
+    assert_eq!(memory.head("n").await.unwrap().meta.etag, etag);
+    assert_eq!(&memory.get("n").await.unwrap().body[..], b"2");
+}

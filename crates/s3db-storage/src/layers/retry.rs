@@ -132,14 +132,28 @@ pub struct RetryStats {
 
 /// How to recognise our own conditional write when reading the key back.
 enum Marker {
-    WriteId { key: String, id: String },
-    Content { etag: String, metadata: Metadata },
+    /// A write id in metadata, plus the body's ETag (non-empty bodies only) for servers that
+    /// drop metadata keys they dislike (moto's web server drops names containing `_`).
+    WriteId {
+        key: String,
+        id: String,
+        body_etag: Option<String>,
+    },
+    Content {
+        etag: String,
+        metadata: Metadata,
+    },
 }
 
 impl Marker {
     fn matches(&self, head: &HeadResult) -> bool {
         match self {
-            Marker::WriteId { key, id } => head.metadata.get(key) == Some(id),
+            Marker::WriteId { key, id, body_etag } => match head.metadata.get(key) {
+                Some(found) => found == id,
+                None => body_etag
+                    .as_ref()
+                    .is_some_and(|etag| etags_match(etag, &head.meta.etag)),
+            },
             Marker::Content { etag, metadata } => {
                 etags_match(etag, &head.meta.etag) && &head.metadata == metadata
             }
@@ -218,6 +232,7 @@ impl<S: Storage> Retry<S> {
                 return Marker::WriteId {
                     key: id_key.clone(),
                     id,
+                    body_etag: (!payload.body.is_empty()).then(|| etag_of(&payload.body)),
                 };
             }
         }
