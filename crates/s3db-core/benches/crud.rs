@@ -3,6 +3,7 @@
 //!
 //! Each criterion iteration runs one whole phase (N operations) and reports its time, so the
 //! throughput printed (elements/s) is operations per second.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
