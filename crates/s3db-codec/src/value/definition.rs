@@ -23,6 +23,16 @@ fn hooked_kind(def: &str) -> Option<ValueKind> {
     if def.contains("array") {
         return Some(array_kind(def));
     }
+    if let Some(item) = def.split('|').next().and_then(|t| t.strip_suffix("[]")) {
+        // fastest-validator's `T[]` shorthand: s3db.js stores `String(array)` (lossy);
+        // we store it like `array|items:T`.
+        return Some(match item {
+            "string" => ValueKind::StringArray,
+            "number" if is_integer(def) => ValueKind::IntegerArray,
+            "number" => ValueKind::NumberArray,
+            _ => ValueKind::JsonArray,
+        });
+    }
     if def.contains("secret") {
         return Some(ValueKind::Secret);
     }
@@ -199,6 +209,11 @@ mod tests {
             ("array|items:number|length:255", NumberArray),
             ("array", JsonArray),
             ("array|items:object", JsonArray),
+            ("string[]", StringArray),
+            ("string[]|optional", StringArray),
+            ("number[]", NumberArray),
+            ("number[]|integer:true", IntegerArray),
+            ("object[]", JsonArray),
             ("embedding:8", FixedPointArray { precision: 6 }),
             ("object|optional", Object),
             ("json", Json),
