@@ -3,7 +3,12 @@
 //! `cargo xtask bench [--backend memory|file|s3] [--n N] [--c C[,C...]] [--endpoint URL]`
 //! runs the standard workload (`bench/workload.md` of the shared notes: insert, get, update,
 //! list, listIds, count, listPartition, delete, insertMany, deleteAll) through the public
-//! `s3db` API and prints one JSON line per phase.
+//! `s3db` API and prints one JSON line per phase:
+//! `{"impl":"s3db","backend","phase","n","concurrency","seconds","ops_per_s","requests"}`,
+//! `requests` counted by the storage metrics layer. `--c` bounds the single-record phases
+//! and the record reads of `list`/`listPartition`; `insertMany` and `deleteAll` are single
+//! calls whose concurrency is the core's own. For meaningful figures build in release:
+//! `cargo run --release -p xtask -- bench ...`.
 
 mod bench;
 

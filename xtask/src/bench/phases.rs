@@ -5,8 +5,8 @@ use std::future::Future;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
-use s3db::core::Database;
 use s3db::core::workload::{CITIES, people_config, person};
+use s3db::core::{Database, ListRequest};
 use serde_json::{Map, Value, json};
 
 use super::Result;
@@ -60,7 +60,10 @@ pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
     })
     .await?;
     run.phase("list", n, || async {
-        let all = p.get_all().await.map_err(|e| e.to_string())?;
+        let all = p
+            .list(&ListRequest::all().concurrency(c))
+            .await
+            .map_err(|e| e.to_string())?;
         check_len("list", all.len(), n as usize)?;
         for (i, record) in (0..n).zip(&all) {
             if record.get("age") != Some(&json!(age(i) + 1)) {
@@ -88,8 +91,9 @@ pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
     .await?;
     run.phase("listPartition", n, || async {
         for (k, city) in CITIES.iter().enumerate() {
+            let request = ListRequest::partition("byCity", json!({"address.city": city}));
             let found = p
-                .list_partition("byCity", json!({"address.city": city}))
+                .list(&request.concurrency(c))
                 .await
                 .map_err(|e| e.to_string())?;
             let want = (0..n as usize).filter(|i| i % CITIES.len() == k).count();
