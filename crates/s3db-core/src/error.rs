@@ -146,6 +146,12 @@ pub enum Error {
         #[source]
         source: s3db_codec::CodecError,
     },
+    /// A hook vetoed the operation (the reason is kept) or handed back the wrong data.
+    #[error(transparent)]
+    Hook(#[from] crate::extend::HookError),
+    /// A middleware or hook handed back data of the wrong kind for the operation.
+    #[error(transparent)]
+    Payload(#[from] crate::extend::PayloadMismatch),
     /// A record (or typed value) could not be converted to or from JSON.
     #[error("record of resource {resource:?} cannot be converted: {reason}")]
     Serialization {

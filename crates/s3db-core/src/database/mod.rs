@@ -9,11 +9,12 @@ use s3db_storage::Storage;
 
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
+use crate::extend::{Event, EventBus, HookPoint, Hooks, Payload};
 use crate::metadata::document::{DatabaseDocument, ResourceEntry};
 use crate::partition::Partition;
 use crate::resource::config::ResourceConfig;
 use crate::resource::definition::{self, Definition, LocalSettings};
-use crate::resource::{Resource, WriteSettings};
+use crate::resource::{Extensions, Resource, WriteSettings};
 use crate::schema::Schema;
 use store::MetadataStore;
 
@@ -57,6 +58,13 @@ struct Inner {
     /// Serializes this process's `s3db.json` writers (other processes are handled by
     /// conditional writes).
     writer: tokio::sync::Mutex<()>,
+    /// Database hooks (connect, create resource, upload metadata…).
+    hooks: Hooks,
+    /// The bus every resource of this database emits on.
+    events: EventBus,
+    /// Hooks and middleware per resource name, created on first use and shared by every
+    /// handle on that resource.
+    extensions: RwLock<HashMap<String, Extensions>>,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +102,9 @@ impl Database {
                 options,
                 state: RwLock::new(State::default()),
                 writer: tokio::sync::Mutex::new(()),
+                hooks: Hooks::for_database(),
+                events: EventBus::new(),
+                extensions: RwLock::new(HashMap::new()),
             }),
         };
         db.reload().await?;
@@ -101,15 +112,39 @@ impl Database {
     }
 
     /// Re-reads `s3db.json` (e.g. after another process defined resources).
+    /// Runs the `beforeConnect`/`afterConnect` hooks (the latter sees the document).
     pub async fn reload(&self) -> Result<()> {
+        self.inner
+            .hooks
+            .run(HookPoint::BeforeConnect, Payload::None)
+            .await?
+            .into_none()?;
         let (document, etag) = self.inner.store.load_or_create(&now_iso()).await?;
+        if self.inner.hooks.has(HookPoint::AfterConnect) {
+            let json = document_json(&document)?;
+            self.inner
+                .hooks
+                .run(HookPoint::AfterConnect, Payload::Options(json))
+                .await?;
+        }
         self.install(document, etag);
+        self.inner.events.emit_with(|| Event::Connected);
         Ok(())
     }
 
     /// The storage the database lives in.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.inner.storage
+    }
+
+    /// The database hooks (`beforeConnect`, `beforeCreateResource`, `afterUploadMetadata`…).
+    pub fn hooks(&self) -> &Hooks {
+        &self.inner.hooks
+    }
+
+    /// The event bus every resource of this database emits on.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 
     /// The options in effect.
@@ -155,7 +190,13 @@ impl Database {
     /// hash changes; short-key indices are never reused (removed attributes are burned).
     /// Safe against concurrent definers in other processes (conditional writes, re-applied
     /// on the fresh document on conflict).
+    ///
+    /// Runs the `beforeCreateResource` hooks on the config (s3db.js shape; a hook may rewrite
+    /// it), `before/afterUploadMetadata` around the `s3db.json` write and
+    /// `afterCreateResource` with the name; emits `ResourceCreated` or `ResourceUpdated`,
+    /// `VersionUpdated` and `MetadataUploaded`.
     pub async fn create_resource(&self, config: ResourceConfig) -> Result<Resource> {
+        let config = self.before_create_resource(config).await?;
         let (attributes, partitions) =
             definition::normalized(&config, self.inner.options.versioning);
         let schema = Schema::parse(&attributes).map_err(|source| Error::Schema {
@@ -180,6 +221,10 @@ impl Database {
             attempts += 1;
             let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
             let now = now_iso();
+            let old_version = current
+                .as_ref()
+                .and_then(|d| d.resources.get(&config.name))
+                .map(|e| e.current_version.clone());
             let mut document = current.unwrap_or_else(|| DatabaseDocument::blank(&now));
             let changed = apply_definition(
                 &mut document,
@@ -192,10 +237,21 @@ impl Database {
             );
             if changed {
                 document.last_updated = now.clone();
+                self.inner
+                    .hooks
+                    .run(HookPoint::BeforeUploadMetadata, Payload::None)
+                    .await?
+                    .into_none()?;
                 match self.inner.store.save(&document, etag.as_deref()).await? {
                     Some(new_etag) => {
+                        let new_version = document
+                            .resources
+                            .get(&config.name)
+                            .map(|e| e.current_version.clone());
                         self.write_state(|s| s.local.insert(config.name.clone(), local.clone()));
+                        self.uploaded(&document).await?;
                         self.install(document, Some(new_etag));
+                        self.defined(&config.name, old_version, new_version);
                     }
                     None if attempts < self.inner.options.max_write_attempts => {
                         let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
@@ -213,7 +269,90 @@ impl Database {
                 self.write_state(|s| s.local.insert(config.name.clone(), local.clone()));
                 self.install(document, etag);
             }
-            return self.resource(&config.name);
+            let resource = self.resource(&config.name)?;
+            self.inner
+                .hooks
+                .run(
+                    HookPoint::AfterCreateResource,
+                    Payload::Name(config.name.clone()),
+                )
+                .await?
+                .into_name()?;
+            return Ok(resource);
+        }
+    }
+
+    /// Runs `beforeCreateResource` over the config as s3db.js shapes it; a rewritten config
+    /// keeps the id generator and passphrase of the original (they are not JSON).
+    async fn before_create_resource(&self, config: ResourceConfig) -> Result<ResourceConfig> {
+        if !self.inner.hooks.has(HookPoint::BeforeCreateResource) {
+            return Ok(config);
+        }
+        let json = serde_json::json!({
+            "name": config.name,
+            "attributes": config.attributes,
+            "behavior": config.behavior.as_str(),
+            "timestamps": config.timestamps,
+            "partitions": config.partitions,
+            "paranoid": config.paranoid,
+            "allNestedObjectsOptional": config.all_nested_objects_optional,
+            "autoDecrypt": config.auto_decrypt,
+            "cache": config.cache,
+            "createdBy": config.created_by,
+        });
+        let serde_json::Value::Object(json) = json else {
+            return Ok(config);
+        };
+        let rewritten = self
+            .inner
+            .hooks
+            .run(HookPoint::BeforeCreateResource, Payload::Options(json))
+            .await?
+            .into_options()?;
+        let mut next = ResourceConfig::from_json(&serde_json::Value::Object(rewritten))?;
+        next.id_generator = config.id_generator;
+        next.passphrase = config.passphrase;
+        Ok(next)
+    }
+
+    /// `afterUploadMetadata` and `MetadataUploaded` once `s3db.json` is written.
+    async fn uploaded(&self, document: &DatabaseDocument) -> Result<()> {
+        let wanted = self.inner.hooks.has(HookPoint::AfterUploadMetadata)
+            || self.inner.events.has_subscribers();
+        if !wanted {
+            return Ok(());
+        }
+        let json = document_json(document)?;
+        self.inner.events.emit_with(|| Event::MetadataUploaded {
+            document: serde_json::Value::Object(json.clone()),
+        });
+        self.inner
+            .hooks
+            .run(HookPoint::AfterUploadMetadata, Payload::Options(json))
+            .await?;
+        Ok(())
+    }
+
+    /// `ResourceCreated`, or `ResourceUpdated` and `VersionUpdated` when the version moved.
+    fn defined(&self, name: &str, old_version: Option<String>, new_version: Option<String>) {
+        let events = &self.inner.events;
+        match (old_version, new_version) {
+            (None, _) => events.emit_with(|| Event::ResourceCreated {
+                resource: name.to_owned(),
+            }),
+            (Some(old), Some(new)) if old != new => {
+                events.emit_with(|| Event::ResourceUpdated {
+                    resource: name.to_owned(),
+                });
+                events.emit_with(|| Event::VersionUpdated {
+                    resource: name.to_owned(),
+                    old_version: old,
+                    new_version: new,
+                });
+            }
+            _ => events.emit_with(|| Event::ResourceUpdated {
+                resource: name.to_owned(),
+            }),
         }
     }
 
@@ -227,13 +366,36 @@ impl Database {
     }
 
     fn handle(&self, def: Arc<Definition>) -> Resource {
+        let ext = self.extensions_of(&def.name);
         Resource::new(
             def,
             self.inner.storage.clone(),
             WriteSettings {
                 max_attempts: self.inner.options.max_write_attempts,
             },
+            ext,
         )
+    }
+
+    /// The hooks and middleware of resource `name`, created on first use.
+    fn extensions_of(&self, name: &str) -> Extensions {
+        let found = self
+            .inner
+            .extensions
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name)
+            .cloned();
+        if let Some(ext) = found {
+            return ext;
+        }
+        self.inner
+            .extensions
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(name.to_owned())
+            .or_insert_with(|| Extensions::new(name, self.inner.events.clone()))
+            .clone()
     }
 
     /// Replaces the cached document and recompiles every resource.
@@ -280,6 +442,17 @@ impl Database {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
+    }
+}
+
+/// The document as a JSON object (what hooks see).
+fn document_json(
+    document: &DatabaseDocument,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str(&document.to_pretty_json()?) {
+        Ok(serde_json::Value::Object(json)) => Ok(json),
+        Ok(_) => Err(Error::corrupt(store::METADATA_KEY, "not a JSON object")),
+        Err(e) => Err(Error::corrupt(store::METADATA_KEY, e.to_string())),
     }
 }
 

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::definition::Definition;
 use super::{Loaded, Record};
-use crate::behavior::{Placement, WriteContext};
+use crate::behavior::{BehaviorKind, Placement, WriteContext, total_bytes};
 use crate::error::{Error, Result};
+use crate::extend::{Event, EventBus, Operation};
 use crate::mapper::Entries;
 use crate::mapper::decode::ReadContext;
 use crate::mapper::{map_record, unmap_object};
@@ -80,6 +81,16 @@ impl BodyPlan {
     }
 }
 
+/// Where an oversize `user-managed` record (moved to the body) is reported: an
+/// `ExceedsLimit` event for the write `operation`.
+#[derive(Clone, Copy)]
+pub(crate) struct Oversize<'a> {
+    /// The bus to emit on.
+    pub events: &'a EventBus,
+    /// The write being encoded.
+    pub operation: Operation,
+}
+
 /// Builds the object for a validated plaintext record (without `id`). Secrets whose
 /// plaintext did not change keep their stored ciphertext (from `previous`).
 pub(crate) fn encode_record(
@@ -88,6 +99,7 @@ pub(crate) fn encode_record(
     record: &Record,
     previous: Option<&Loaded>,
     plan: BodyPlan,
+    oversize: Oversize<'_>,
 ) -> Result<PutPayload> {
     let has_secrets = def.schema.fields().iter().any(|f| f.secret);
     let entries = if has_secrets {
@@ -97,7 +109,7 @@ pub(crate) fn encode_record(
     } else {
         map_record(&def.schema, &def.keys, &def.version, record)?
     };
-    let (placement, metadata) = place_within_s3_limit(def, id, entries)?;
+    let (placement, metadata) = place_within_s3_limit(def, id, entries, oversize)?;
     let json = |text: String| (Bytes::from(text), Some(JSON_CONTENT_TYPE.to_owned()));
     let (body, content_type) = match (placement.body, plan.content) {
         (Some(_), Some(_)) => {
@@ -131,6 +143,7 @@ fn place_within_s3_limit(
     def: &Definition,
     id: &str,
     entries: Entries,
+    oversize: Oversize<'_>,
 ) -> Result<(Placement, Metadata)> {
     let mut budget = def.metadata_limit;
     let mut total = 0;
@@ -151,6 +164,20 @@ fn place_within_s3_limit(
             .collect();
         total = s3_metadata_bytes(&metadata);
         if total <= S3_METADATA_LIMIT {
+            if def.behavior == BehaviorKind::UserManaged && placement.body.is_some() {
+                oversize.events.emit_with(|| {
+                    let total_size = total_bytes(&entries);
+                    let limit = ctx.effective_limit();
+                    Event::ExceedsLimit {
+                        resource: def.name.clone(),
+                        operation: oversize.operation,
+                        id: Some(id.to_owned()),
+                        total_size,
+                        limit,
+                        excess: total_size.saturating_sub(limit),
+                    }
+                });
+            }
             return Ok((placement, metadata));
         }
         budget = budget.saturating_sub(total - S3_METADATA_LIMIT);

@@ -8,6 +8,7 @@ use super::codec::{BodyPlan, encode_record};
 
 use super::Resource;
 use crate::error::{Error, Result};
+use crate::extend::Operation;
 
 /// Binary content of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +65,14 @@ impl Resource {
                 content: (!body.is_empty()).then(|| (body.clone(), content_type.clone())),
                 unique: true,
             };
-            let payload = encode_record(&self.def, id, &record, Some(&loaded), plan)?;
+            let payload = encode_record(
+                &self.def,
+                id,
+                &record,
+                Some(&loaded),
+                plan,
+                self.oversize(Operation::SetContent),
+            )?;
             let key = self.def.record_key(id);
             match self
                 .storage

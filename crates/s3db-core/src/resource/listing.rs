@@ -3,8 +3,9 @@
 use futures::{StreamExt, TryStreamExt};
 use s3db_storage::{ErrorKind, ListOptions};
 
-use super::{Record, Resource};
+use super::{ListRequest, Record, Resource};
 use crate::error::{Error, Result};
+use crate::extend::{Event, HookPoint, Operation, Payload};
 
 /// Requests in flight for bulk operations (s3db.js uses 10).
 const BULK_CONCURRENCY: usize = 10;
@@ -25,16 +26,43 @@ impl Resource {
             .await
     }
 
-    /// Number of records (a full listing, as in s3db.js without a cache plugin).
+    /// Number of records (a full listing, as in s3db.js without a cache plugin); the
+    /// `count` hooks and middleware see empty options.
     pub async fn count(&self) -> Result<usize> {
-        Ok(self.list_ids().await?.len())
+        self.count_by(&ListRequest::all()).await
     }
 
     /// Reads the records of `ids` that exist, in the order given (missing ids are skipped,
     /// as s3db.js does; any other failure is returned).
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Record>> {
-        let results: Vec<Result<Record>> = futures::stream::iter(ids)
-            .map(|id| self.get(id))
+        if !self.ext.middlewares.has(Operation::GetMany) {
+            return self.get_many_inner(ids).await;
+        }
+        let out = self
+            .wrapped(
+                Operation::GetMany,
+                Payload::Ids(ids.to_vec()),
+                |this, args| async move {
+                    Ok(Payload::Records(
+                        this.get_many_inner(&args.into_ids()?).await?,
+                    ))
+                },
+            )
+            .await?;
+        Ok(out.into_records()?)
+    }
+
+    async fn get_many_inner(&self, ids: &[String]) -> Result<Vec<Record>> {
+        let rewritten = self.before(HookPoint::BeforeGetMany, || Payload::Ids(ids.to_vec()));
+        let rewritten = match rewritten.await? {
+            Some(payload) => Some(payload.into_ids()?),
+            None => None,
+        };
+        let ids = rewritten.as_deref().unwrap_or(ids);
+        // Indices, not `&String` items: a closure over borrowed items is higher-ranked and
+        // defeats the `Send` proof middleware needs.
+        let reads = (0..ids.len()).map(|i| async move { Ok(self.load(&ids[i]).await?.record) });
+        let results: Vec<Result<Record>> = futures::stream::iter(reads)
             .buffered(BULK_CONCURRENCY)
             .collect()
             .await;
@@ -46,6 +74,16 @@ impl Resource {
                 Err(e) => return Err(e),
             }
         }
+        let records = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterGetMany, Payload::Records(records))
+            .await?
+            .into_records()?;
+        self.ext.events.emit_with(|| Event::FetchedMany {
+            resource: self.def.name.clone(),
+            count: records.len(),
+        });
         Ok(records)
     }
 
@@ -55,30 +93,71 @@ impl Resource {
         self.get_many(&ids).await
     }
 
-    /// Inserts every record; one result per record, in order.
+    /// Inserts every record (each through `insert`'s hooks and middleware); one result per
+    /// record, in order. Emits `InsertedMany` with the number inserted.
     pub async fn insert_many(&self, records: Vec<Record>) -> Vec<Result<Record>> {
-        futures::stream::iter(records)
+        let results: Vec<Result<Record>> = futures::stream::iter(records)
             .map(|record| self.insert(record))
             .buffered(BULK_CONCURRENCY)
             .collect()
-            .await
+            .await;
+        self.ext.events.emit_with(|| Event::InsertedMany {
+            resource: self.def.name.clone(),
+            count: results.iter().filter(|r| r.is_ok()).count(),
+        });
+        results
     }
 
-    /// Deletes the records of `ids` that exist; returns how many were deleted.
+    /// Deletes the records of `ids` that exist; returns how many were deleted (the
+    /// `deleteMany` hooks run once, not `delete`'s per record).
     pub async fn delete_many(&self, ids: &[String]) -> Result<usize> {
-        let results: Vec<Result<()>> = futures::stream::iter(ids)
-            .map(|id| self.delete(id))
+        if !self.ext.middlewares.has(Operation::DeleteMany) {
+            return self.delete_many_inner(ids).await;
+        }
+        let out = self
+            .wrapped(
+                Operation::DeleteMany,
+                Payload::Ids(ids.to_vec()),
+                |this, args| async move {
+                    Ok(Payload::Count(
+                        this.delete_many_inner(&args.into_ids()?).await?,
+                    ))
+                },
+            )
+            .await?;
+        Ok(out.into_count()?)
+    }
+
+    async fn delete_many_inner(&self, ids: &[String]) -> Result<usize> {
+        let rewritten = self.before(HookPoint::BeforeDeleteMany, || Payload::Ids(ids.to_vec()));
+        let rewritten = match rewritten.await? {
+            Some(payload) => Some(payload.into_ids()?),
+            None => None,
+        };
+        let ids = rewritten.as_deref().unwrap_or(ids);
+        let deletes = (0..ids.len()).map(|i| self.delete_record(&ids[i]));
+        let results: Vec<Result<Record>> = futures::stream::iter(deletes)
             .buffered(BULK_CONCURRENCY)
             .collect()
             .await;
         let mut deleted = 0;
         for result in results {
             match result {
-                Ok(()) => deleted += 1,
+                Ok(_) => deleted += 1,
                 Err(Error::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
+        let deleted = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterDeleteMany, Payload::Count(deleted))
+            .await?
+            .into_count()?;
+        self.ext.events.emit_with(|| Event::DeletedMany {
+            resource: self.def.name.clone(),
+            count: deleted,
+        });
         Ok(deleted)
     }
 

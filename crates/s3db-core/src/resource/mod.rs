@@ -8,6 +8,7 @@ pub mod config;
 mod content;
 pub mod definition;
 mod listing;
+mod options;
 mod page;
 mod partitioned;
 pub mod query;
@@ -22,6 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::behavior::BehaviorKind;
 use crate::error::{Error, Result};
+use crate::extend::{Event, EventBus, HookPoint, Hooks, Middlewares, Operation, Payload};
 use crate::id::validate_id;
 use definition::Definition;
 pub use page::{Page, PageRequest};
@@ -40,6 +42,29 @@ pub struct WriteSettings {
     pub max_attempts: u32,
 }
 
+/// The extension points of one resource: one set per resource name, shared by every
+/// handle on it (the database keeps them in its registry).
+#[derive(Debug, Clone)]
+pub(crate) struct Extensions {
+    /// Hooks of the resource.
+    pub hooks: Hooks,
+    /// Middleware of the resource.
+    pub middlewares: Middlewares,
+    /// The database's event bus.
+    pub events: EventBus,
+}
+
+impl Extensions {
+    /// Fresh hooks and middleware for `name`, emitting on `events`.
+    pub fn new(name: &str, events: EventBus) -> Self {
+        Extensions {
+            hooks: Hooks::for_resource(name),
+            middlewares: Middlewares::new(name),
+            events,
+        }
+    }
+}
+
 /// A handle on one resource of a database.
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -47,6 +72,7 @@ pub struct Resource {
     storage: Arc<dyn Storage>,
     settings: WriteSettings,
     migration: Option<versioned::Migration>,
+    ext: Extensions,
 }
 
 /// A record as read, with what a conditional write needs.
@@ -69,13 +95,30 @@ impl Resource {
         def: Arc<Definition>,
         storage: Arc<dyn Storage>,
         settings: WriteSettings,
+        ext: Extensions,
     ) -> Self {
         Resource {
             def,
             storage,
             settings,
             migration: None,
+            ext,
         }
+    }
+
+    /// The resource's hooks (shared by every handle on this resource).
+    pub fn hooks(&self) -> &Hooks {
+        &self.ext.hooks
+    }
+
+    /// The resource's middleware (shared by every handle on this resource).
+    pub fn middlewares(&self) -> &Middlewares {
+        &self.ext.middlewares
+    }
+
+    /// The database's event bus, on which this resource emits.
+    pub fn events(&self) -> &EventBus {
+        &self.ext.events
     }
 
     /// The resource name.
@@ -105,17 +148,108 @@ impl Resource {
 
     /// Reads a record: [`Error::NotFound`] if there is none.
     pub async fn get(&self, id: &str) -> Result<Record> {
-        Ok(self.load(id).await?.record)
+        if !self.ext.middlewares.has(Operation::Get) {
+            return self.get_inner(id).await;
+        }
+        let out = self
+            .wrapped(Operation::Get, Payload::Id(id.to_owned()), |this, args| async move {
+                Ok(Payload::Record(this.get_inner(&args.into_id()?).await?))
+            })
+            .await?;
+        Ok(out.into_record()?)
+    }
+
+    async fn get_inner(&self, id: &str) -> Result<Record> {
+        let redirected = self.before(HookPoint::BeforeGet, || Payload::Id(id.to_owned()));
+        let redirected = match redirected.await? {
+            Some(payload) => Some(payload.into_id()?),
+            None => None,
+        };
+        let id = redirected.as_deref().unwrap_or(id);
+        let record = self.load(id).await?.record;
+        let record = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterGet, Payload::Record(record))
+            .await?
+            .into_record()?;
+        self.ext.events.emit_with(|| Event::Fetched {
+            resource: self.def.name.clone(),
+            id: id.to_owned(),
+            record: record.clone(),
+        });
+        Ok(record)
     }
 
     /// Whether a record exists (one HEAD request).
     pub async fn exists(&self, id: &str) -> Result<bool> {
-        validate_id(id)?;
-        match self.storage.head(&self.def.record_key(id)).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e.into()),
+        if !self.ext.middlewares.has(Operation::Exists) {
+            return self.exists_inner(id).await;
         }
+        let out = self
+            .wrapped(
+                Operation::Exists,
+                Payload::Id(id.to_owned()),
+                |this, args| async move {
+                    Ok(Payload::Flag(this.exists_inner(&args.into_id()?).await?))
+                },
+            )
+            .await?;
+        Ok(out.into_flag()?)
+    }
+
+    async fn exists_inner(&self, id: &str) -> Result<bool> {
+        let redirected = self.before(HookPoint::BeforeExists, || Payload::Id(id.to_owned()));
+        let redirected = match redirected.await? {
+            Some(payload) => Some(payload.into_id()?),
+            None => None,
+        };
+        let id = redirected.as_deref().unwrap_or(id);
+        validate_id(id)?;
+        let found = match self.storage.head(&self.def.record_key(id)).await {
+            Ok(_) => true,
+            Err(e) if e.kind() == ErrorKind::NotFound => false,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(self
+            .ext
+            .hooks
+            .run(HookPoint::AfterExists, Payload::Flag(found))
+            .await?
+            .into_flag()?)
+    }
+
+    /// Runs the hooks of `point` over the data `build` makes, only when some are
+    /// registered (`None` otherwise: nothing is built).
+    pub(crate) async fn before(
+        &self,
+        point: HookPoint,
+        build: impl FnOnce() -> Payload,
+    ) -> Result<Option<Payload>> {
+        if !self.ext.hooks.has(point) {
+            return Ok(None);
+        }
+        Ok(Some(self.ext.hooks.run(point, build()).await?))
+    }
+
+    /// Calls `method` on a clone of this handle through the middleware of `operation`.
+    /// Callers check [`Middlewares::has`] first and call the method directly when there is
+    /// none, so nothing is cloned or boxed then.
+    pub(crate) async fn wrapped<F, Fut>(
+        &self,
+        operation: Operation,
+        args: Payload,
+        method: F,
+    ) -> Result<Payload>
+    where
+        F: FnOnce(Resource, Payload) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Payload>> + Send + 'static,
+    {
+        let this = self.clone();
+        self.ext
+            .middlewares
+            .run(operation, args, move |args| method(this, args))
+            .await
     }
 
     pub(crate) async fn load(&self, id: &str) -> Result<Loaded> {

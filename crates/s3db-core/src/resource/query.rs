@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{Record, Resource};
 use crate::error::{Error, Result};
+use crate::extend::{Event, HookPoint, Operation, Payload};
 use crate::filter::Filter;
 use crate::partition::{Partition, Selector};
 
@@ -271,7 +272,45 @@ impl Resource {
 
     /// The records a request selects, in key order.
     pub async fn list(&self, request: &ListRequest) -> Result<Vec<Record>> {
-        self.stream(request)?.try_collect().await
+        if !self.ext.middlewares.has(Operation::List) {
+            return self.list_inner(request).await;
+        }
+        let args = Payload::Options(request.to_options());
+        let out = self
+            .wrapped(Operation::List, args, |this, args| async move {
+                let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+                Ok(Payload::Records(this.list_inner(&request).await?))
+            })
+            .await?;
+        Ok(out.into_records()?)
+    }
+
+    async fn list_inner(&self, request: &ListRequest) -> Result<Vec<Record>> {
+        let rewritten = self.before(HookPoint::BeforeList, || {
+            Payload::Options(request.to_options())
+        });
+        let rewritten = match rewritten.await? {
+            Some(payload) => Some(ListRequest::from_options(
+                &self.def.name,
+                &payload.into_options()?,
+            )?),
+            None => None,
+        };
+        let request = rewritten.as_ref().unwrap_or(request);
+        let records: Vec<Record> = self.stream(request)?.try_collect().await?;
+        let records = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterList, Payload::Records(records))
+            .await?
+            .into_records()?;
+        self.ext.events.emit_with(|| Event::Listed {
+            resource: self.def.name.clone(),
+            partition: request.partition.clone(),
+            count: records.len(),
+            errors: 0,
+        });
+        Ok(records)
     }
 
     /// The ids a request selects, in key order.
@@ -281,9 +320,46 @@ impl Resource {
 
     /// How many keys a request selects (a listing, no record reads).
     pub async fn count_by(&self, request: &ListRequest) -> Result<usize> {
-        self.id_stream(request)?
+        if !self.ext.middlewares.has(Operation::Count) {
+            return self.count_inner(request).await;
+        }
+        let args = Payload::Options(request.to_options());
+        let out = self
+            .wrapped(Operation::Count, args, |this, args| async move {
+                let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+                Ok(Payload::Count(this.count_inner(&request).await?))
+            })
+            .await?;
+        Ok(out.into_count()?)
+    }
+
+    async fn count_inner(&self, request: &ListRequest) -> Result<usize> {
+        let rewritten = self.before(HookPoint::BeforeCount, || {
+            Payload::Options(request.to_options())
+        });
+        let rewritten = match rewritten.await? {
+            Some(payload) => Some(ListRequest::from_options(
+                &self.def.name,
+                &payload.into_options()?,
+            )?),
+            None => None,
+        };
+        let request = rewritten.as_ref().unwrap_or(request);
+        let count = self
+            .id_stream(request)?
             .try_fold(0, |n, _| async move { Ok(n + 1) })
-            .await
+            .await?;
+        let count = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterCount, Payload::Count(count))
+            .await?
+            .into_count()?;
+        self.ext.events.emit_with(|| Event::Counted {
+            resource: self.def.name.clone(),
+            count,
+        });
+        Ok(count)
     }
 
     /// The records of `partition` whose fields equal `values`.
@@ -297,7 +373,42 @@ impl Resource {
     /// [`QueryOptions::allow_scan`] (else [`Error::ScanRequired`], saying which partition
     /// would serve it or that none does).
     pub async fn query(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
-        self.query_stream(filter, options)?.try_collect().await
+        if !self.ext.middlewares.has(Operation::Query) {
+            return self.query_inner(filter, options).await;
+        }
+        let args = Payload::Options(options.to_options(filter));
+        let out = self
+            .wrapped(Operation::Query, args, |this, args| async move {
+                let (filter, options) =
+                    QueryOptions::from_options(&this.def.name, &args.into_options()?)?;
+                Ok(Payload::Records(this.query_inner(&filter, &options).await?))
+            })
+            .await?;
+        Ok(out.into_records()?)
+    }
+
+    async fn query_inner(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
+        let rewritten = self.before(HookPoint::BeforeQuery, || {
+            Payload::Options(options.to_options(filter))
+        });
+        let rewritten = match rewritten.await? {
+            Some(payload) => Some(QueryOptions::from_options(
+                &self.def.name,
+                &payload.into_options()?,
+            )?),
+            None => None,
+        };
+        let (filter, options) = match &rewritten {
+            Some((filter, options)) => (filter, options),
+            None => (filter, options),
+        };
+        let records: Vec<Record> = self.query_stream(filter, options)?.try_collect().await?;
+        Ok(self
+            .ext
+            .hooks
+            .run(HookPoint::AfterQuery, Payload::Records(records))
+            .await?
+            .into_records()?)
     }
 
     /// [`Resource::query`] as a lazy stream.

@@ -3,6 +3,7 @@
 //! user-supplied function; historical copies when an update moves a record to the current
 //! version.
 
+use crate::extend::Operation;
 use std::sync::Arc;
 
 use s3db_storage::{GetResult, PutMode};
@@ -84,7 +85,14 @@ impl Resource {
         };
         let mut record = previous.record.clone();
         record.shift_remove("id");
-        let mut payload = codec::encode_record(&def, id, &record, None, BodyPlan::insert())?;
+        let mut payload = codec::encode_record(
+            &def,
+            id,
+            &record,
+            None,
+            BodyPlan::insert(),
+            self.oversize(Operation::Update),
+        )?;
         payload
             .metadata
             .insert("_historicalTimestamp".into(), now_iso());

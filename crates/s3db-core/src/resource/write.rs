@@ -6,17 +6,44 @@ use rand::Rng;
 use s3db_storage::{ErrorKind, PutMode};
 use serde_json::Value;
 
-use super::codec::{BodyPlan, encode_record, set_path, validate};
+use std::borrow::Cow;
+
+use super::codec::{BodyPlan, Oversize, encode_record, set_path, validate};
 use super::{Loaded, Record, Resource};
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
+use crate::extend::{Event, HookPoint, Operation, Payload};
 use crate::id::validate_id;
 use crate::schema::ValidationMode;
 
 impl Resource {
     /// Inserts a record. Its `id` is taken from the record (validated) or generated. Never
     /// overwrites: an existing id is [`Error::AlreadyExists`]. Returns the stored record.
-    pub async fn insert(&self, mut record: Record) -> Result<Record> {
+    pub async fn insert(&self, record: Record) -> Result<Record> {
+        if !self.ext.middlewares.has(Operation::Insert) {
+            return self.insert_inner(record).await;
+        }
+        let out = self
+            .wrapped(
+                Operation::Insert,
+                Payload::Record(record),
+                |this, args| async move {
+                    Ok(Payload::Record(
+                        this.insert_inner(args.into_record()?).await?,
+                    ))
+                },
+            )
+            .await?;
+        Ok(out.into_record()?)
+    }
+
+    async fn insert_inner(&self, record: Record) -> Result<Record> {
+        let mut record = self
+            .ext
+            .hooks
+            .run(HookPoint::BeforeInsert, Payload::Record(record))
+            .await?
+            .into_record()?;
         let id = match record.shift_remove("id") {
             Some(Value::String(id)) => id,
             Some(Value::Null) | None => self.def.id_generator.generate(&record),
@@ -29,7 +56,14 @@ impl Resource {
             record.insert("updatedAt".into(), now);
         }
         validate(&self.def, &mut record, ValidationMode::Insert)?;
-        let payload = encode_record(&self.def, &id, &record, None, BodyPlan::insert())?;
+        let payload = encode_record(
+            &self.def,
+            &id,
+            &record,
+            None,
+            BodyPlan::insert(),
+            self.oversize(Operation::Insert),
+        )?;
         match self
             .storage
             .put(&self.def.record_key(&id), payload, PutMode::Create)
@@ -49,8 +83,24 @@ impl Resource {
             }
             Err(e) => return Err(e.into()),
         }
-        self.write_references(&record, &id, None).await?;
+        self.write_references(Operation::Insert, &record, &id, None)
+            .await?;
         record.insert("id".into(), Value::String(id));
+        let record = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterInsert, Payload::Record(record))
+            .await?
+            .into_record()?;
+        self.ext.events.emit_with(|| Event::Inserted {
+            resource: self.def.name.clone(),
+            id: record
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            record: record.clone(),
+        });
         Ok(record)
     }
 
@@ -58,18 +108,90 @@ impl Resource {
     /// between (ETag condition), retrying the whole read-modify-write on conflict up to the
     /// configured number of attempts ([`Error::Conflict`] after that). Top-level object
     /// values are merged one level deep; dotted keys (`"profile.city"`) set nested paths.
+    /// `beforeUpdate` hooks run once, on the changes, not on every retry.
     pub async fn update(&self, id: &str, changes: Record) -> Result<Record> {
-        self.update_with(id, |current| Ok(merge(current, &changes)))
-            .await
+        self.change(Operation::Update, id, changes).await
     }
 
-    /// Same as [`Resource::update`] (s3db.js's `patch` differs only in request pattern).
+    /// Same as [`Resource::update`] (s3db.js's `patch` differs only in request pattern),
+    /// with the `patch` hooks and middleware.
     pub async fn patch(&self, id: &str, changes: Record) -> Result<Record> {
-        self.update(id, changes).await
+        self.change(Operation::Patch, id, changes).await
+    }
+
+    /// `update`/`patch`/`replace` through their middleware.
+    async fn change(&self, operation: Operation, id: &str, record: Record) -> Result<Record> {
+        if !self.ext.middlewares.has(operation) {
+            return self.change_inner(operation, id, record).await;
+        }
+        let args = Payload::Change {
+            id: id.to_owned(),
+            record,
+        };
+        let out = self
+            .wrapped(operation, args, move |this, args| async move {
+                let (id, record) = args.into_change()?;
+                Ok(Payload::Record(
+                    this.change_inner(operation, &id, record).await?,
+                ))
+            })
+            .await?;
+        Ok(out.into_record()?)
+    }
+
+    /// Runs the before hooks on the change, writes it, runs the after hooks, emits
+    /// `Updated`.
+    async fn change_inner(&self, operation: Operation, id: &str, record: Record) -> Result<Record> {
+        let (before, after) = match operation {
+            Operation::Patch => (HookPoint::BeforePatch, HookPoint::AfterPatch),
+            Operation::Replace => (HookPoint::BeforeReplace, HookPoint::AfterReplace),
+            _ => (HookPoint::BeforeUpdate, HookPoint::AfterUpdate),
+        };
+        let (id, record) = if self.ext.hooks.has(before) {
+            let change = Payload::Change {
+                id: id.to_owned(),
+                record,
+            };
+            let (id, record) = self.ext.hooks.run(before, change).await?.into_change()?;
+            (Cow::Owned(id), record)
+        } else {
+            (Cow::Borrowed(id), record)
+        };
+        let (previous, next) = match operation {
+            Operation::Replace => self.replace_loop(&id, &record).await?,
+            _ => {
+                let (previous, next) = self
+                    .cas_update(operation, &id, |current| Ok(merge(current, &record)))
+                    .await?;
+                (Some(previous), next)
+            }
+        };
+        let next = self
+            .ext
+            .hooks
+            .run(after, Payload::Record(next))
+            .await?
+            .into_record()?;
+        self.emit_updated(&id, previous, &next);
+        Ok(next)
+    }
+
+    fn emit_updated(&self, id: &str, before: Option<Record>, after: &Record) {
+        self.ext.events.emit_with(|| Event::Updated {
+            resource: self.def.name.clone(),
+            id: id.to_owned(),
+            before,
+            after: after.clone(),
+        });
     }
 
     /// Replaces the whole record (creating it if absent), keeping `createdAt`.
     pub async fn replace(&self, id: &str, record: Record) -> Result<Record> {
+        self.change(Operation::Replace, id, record).await
+    }
+
+    /// The replace write loop: the previous record (if any) and the stored one.
+    async fn replace_loop(&self, id: &str, record: &Record) -> Result<(Option<Record>, Record)> {
         validate_id(id)?;
         let mut attempts = 0;
         loop {
@@ -97,13 +219,14 @@ impl Resource {
             };
             validate(&self.def, &mut next, ValidationMode::Insert)?;
             match self
-                .conditional_put(id, &next, previous.as_ref(), mode)
+                .conditional_put(Operation::Replace, id, &next, previous.as_ref(), mode)
                 .await?
             {
                 true => {
-                    self.write_references(&next, id, previous.as_ref()).await?;
+                    self.write_references(Operation::Replace, &next, id, previous.as_ref())
+                        .await?;
                     next.insert("id".into(), Value::String(id.to_owned()));
-                    return Ok(next);
+                    return Ok((previous.map(|p| p.record), next));
                 }
                 false => self.back_off(id, attempts).await?,
             }
@@ -129,24 +252,76 @@ impl Resource {
 
     /// Deletes a record and its partition references: [`Error::NotFound`] if there is none.
     pub async fn delete(&self, id: &str) -> Result<()> {
+        if !self.ext.middlewares.has(Operation::Delete) {
+            return self.delete_inner(id).await;
+        }
+        let out = self
+            .wrapped(
+                Operation::Delete,
+                Payload::Id(id.to_owned()),
+                |this, args| async move {
+                    this.delete_inner(&args.into_id()?).await?;
+                    Ok(Payload::None)
+                },
+            )
+            .await?;
+        Ok(out.into_none()?)
+    }
+
+    async fn delete_inner(&self, id: &str) -> Result<()> {
+        let redirected = self.before(HookPoint::BeforeDelete, || Payload::Id(id.to_owned()));
+        let redirected = match redirected.await? {
+            Some(payload) => Some(payload.into_id()?),
+            None => None,
+        };
+        let id = redirected.as_deref().unwrap_or(id);
+        let record = self.delete_record(id).await?;
+        let record = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterDelete, Payload::Record(record))
+            .await?
+            .into_record()?;
+        self.ext.events.emit_with(|| Event::Deleted {
+            resource: self.def.name.clone(),
+            id: id.to_owned(),
+            before: Some(record),
+        });
+        Ok(())
+    }
+
+    /// Deletes a record and its references (no hooks, no events); returns the record.
+    pub(crate) async fn delete_record(&self, id: &str) -> Result<Record> {
         let loaded = self.load(id).await?;
         self.storage.delete(&self.def.record_key(id)).await?;
         let stale = self.references_at(&loaded.record, id, self.version_of(&loaded));
         if !stale.is_empty() {
             self.storage.delete_many(&stale).await?;
         }
-        Ok(())
+        Ok(loaded.record)
     }
 
     /// Applies `change` to the freshly read record and writes the result only if the object
     /// did not change meanwhile; on conflict, re-reads and calls `change` again (bounded;
     /// then [`Error::Conflict`]). Use it for updates computed from the current value, such
-    /// as counters.
+    /// as counters. Emits `Updated`; no hooks run (there are no changes to show them).
     pub async fn update_with(
         &self,
         id: &str,
         change: impl Fn(&Record) -> Result<Record>,
     ) -> Result<Record> {
+        let (previous, next) = self.cas_update(Operation::Update, id, change).await?;
+        self.emit_updated(id, Some(previous), &next);
+        Ok(next)
+    }
+
+    /// The conditional read-modify-write loop: the record before and as stored.
+    async fn cas_update(
+        &self,
+        operation: Operation,
+        id: &str,
+        change: impl Fn(&Record) -> Result<Record>,
+    ) -> Result<(Record, Record)> {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -162,10 +337,14 @@ impl Resource {
             validate(&self.def, &mut next, ValidationMode::Update)?;
             let mode = PutMode::IfMatch(loaded.etag.clone());
             self.keep_history(id, &loaded).await?;
-            if self.conditional_put(id, &next, Some(&loaded), mode).await? {
-                self.write_references(&next, id, Some(&loaded)).await?;
+            if self
+                .conditional_put(operation, id, &next, Some(&loaded), mode)
+                .await?
+            {
+                self.write_references(operation, &next, id, Some(&loaded))
+                    .await?;
                 next.insert("id".into(), Value::String(id.to_owned()));
-                return Ok(next);
+                return Ok((loaded.record, next));
             }
             self.back_off(id, attempts).await?;
         }
@@ -174,6 +353,7 @@ impl Resource {
     /// Writes a record object under a condition; `false` when the condition failed.
     async fn conditional_put(
         &self,
+        operation: Operation,
         id: &str,
         record: &Record,
         previous: Option<&Loaded>,
@@ -185,6 +365,7 @@ impl Resource {
             record,
             previous,
             BodyPlan::overwrite(previous),
+            self.oversize(operation),
         )?;
         match self
             .storage
@@ -232,6 +413,7 @@ impl Resource {
     /// Writes the references of `record` and removes those of `previous` that changed.
     async fn write_references(
         &self,
+        operation: Operation,
         record: &Record,
         id: &str,
         previous: Option<&Loaded>,
@@ -250,14 +432,50 @@ impl Resource {
                 .cloned()
                 .collect();
             if !stale.is_empty() {
-                self.storage.delete_many(&stale).await?;
+                if let Err(e) = self.storage.delete_many(&stale).await {
+                    let e = Error::from(e);
+                    self.partition_index_error(
+                        operation,
+                        id,
+                        stale.first().map_or("", String::as_str),
+                        &e,
+                    );
+                    return Err(e);
+                }
             }
             wanted.retain(|k| !before.contains(k));
         }
         for key in wanted {
-            self.put_reference(&key).await?;
+            if let Err(e) = self.put_reference(&key).await {
+                self.partition_index_error(operation, id, &key, &e);
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// Emits `PartitionIndexError` for a reference write that failed after the record was
+    /// written (the error is still returned to the caller).
+    fn partition_index_error(&self, operation: Operation, id: &str, key: &str, error: &Error) {
+        self.ext.events.emit_with(|| Event::PartitionIndexError {
+            resource: self.def.name.clone(),
+            operation,
+            id: id.to_owned(),
+            partition: key
+                .split('/')
+                .find_map(|segment| segment.strip_prefix("partition="))
+                .unwrap_or_default()
+                .to_owned(),
+            message: error.to_string(),
+        });
+    }
+
+    /// What `encode_record` reports an oversize user-managed record to.
+    pub(crate) fn oversize(&self, operation: Operation) -> Oversize<'_> {
+        Oversize {
+            events: &self.ext.events,
+            operation,
+        }
     }
 }
 
