@@ -207,20 +207,29 @@ fn read_csv(reader: Box<dyn BufRead + Send>, columns: &ColumnKinds, tx: &mpsc::S
     };
     let mut row = csv::StringRecord::new();
     loop {
-        let line = csv.position().line() + 1;
-        let value = match csv.read_record(&mut row) {
+        let next_line = csv.position().line() + 1;
+        let (line, value, last) = match csv.read_record(&mut row) {
             Ok(false) => return,
-            Ok(true) => columns.record(&headers, &row).map(Value::Object),
-            Err(e) => Err(e.to_string()),
+            Ok(true) => {
+                let line = row.position().map_or(next_line, |p| p.line());
+                (
+                    line,
+                    columns.record(&headers, &row).map(Value::Object),
+                    false,
+                )
+            }
+            Err(e) => {
+                let line = e.position().map_or(next_line, |p| p.line());
+                // A read failure ends the input; a bad row (e.g. a wrong field count) does not.
+                let last = matches!(e.kind(), csv::ErrorKind::Io(_));
+                (line, Err(e.to_string()), last)
+            }
         };
-        let line = row.position().map(|p| p.line()).unwrap_or(line);
-        if tx
-            .blocking_send(Item {
-                position: Position::Line(line),
-                value,
-            })
-            .is_err()
-        {
+        let item = Item {
+            position: Position::Line(line),
+            value,
+        };
+        if tx.blocking_send(item).is_err() || last {
             return;
         }
     }
@@ -284,6 +293,34 @@ mod tests {
         let broken = collect("[{\"a\":1}, {\"a\" 2}]", Format::Json).await;
         assert_eq!(broken.len(), 2);
         assert!(broken[1].value.is_err());
+    }
+
+    #[tokio::test]
+    async fn csv_rows_carry_their_line_and_bad_rows_do_not_stop_the_rest() {
+        let attributes = serde_json::json!({"name": "string", "age": "number"});
+        let columns = ColumnKinds::from_attributes(attributes.as_object().unwrap());
+        let reader: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(
+            b"id,name,age\na,Ana,3\nb,Bo\nc,\"C, c\",x\nd,D,4\n".to_vec(),
+        ));
+        let mut rx = spawn_reader(reader, Format::Csv, columns);
+        let mut items = Vec::new();
+        while let Some(item) = rx.recv().await {
+            items.push(item);
+        }
+        let lines: Vec<Position> = items.iter().map(|i| i.position).collect();
+        assert_eq!(lines, [2, 3, 4, 5].map(Position::Line));
+        assert_eq!(
+            items[0].value.as_ref().unwrap(),
+            &serde_json::json!({"id": "a", "name": "Ana", "age": 3})
+        );
+        assert!(items[1].value.is_err());
+        assert!(
+            items[2]
+                .value
+                .as_ref()
+                .is_err_and(|e| e.contains("\"age\""))
+        );
+        assert!(items[3].value.is_ok());
     }
 
     #[test]
