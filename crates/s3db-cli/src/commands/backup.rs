@@ -141,8 +141,9 @@ pub async fn backup(session: &Session, dir: &Path, compress: bool) -> Result<()>
 }
 
 /// `restore DIR`: defines each resource from its schema (a no-op when the definition is
-/// already the same), then upserts its records. Failures are reported per line; the rest
-/// is restored.
+/// already the same), then upserts its records: a record whose id exists already gets the
+/// backup's fields merged in (fields the backup lacks are kept). Failures are reported per
+/// line; the rest is restored.
 pub async fn restore(session: &Session, dir: &Path, concurrency: usize) -> Result<()> {
     let manifest_path = dir.join(MANIFEST);
     let manifest: Manifest = serde_json::from_str(&input::read_to_string(&manifest_path)?)
