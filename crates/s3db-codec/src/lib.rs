@@ -9,6 +9,7 @@
 
 pub mod base62;
 pub mod budget;
+pub mod calendar;
 pub mod error;
 pub mod meta;
 pub mod secret;
