@@ -7,8 +7,7 @@
 //! `{"impl":"s3db","backend","phase","n","concurrency","seconds","ops_per_s","requests"}`,
 //! `requests` counted by the storage metrics layer. `--c` bounds the single-record phases
 //! and the record reads of `list`/`listPartition`; `insertMany` and `deleteAll` are single
-//! calls whose concurrency is the core's own. For meaningful figures build in release:
-//! `cargo run --release -p xtask -- bench ...`.
+//! calls whose concurrency is the core's own. The `cargo xtask` alias builds in release.
 
 mod bench;
 
