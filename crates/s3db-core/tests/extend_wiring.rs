@@ -189,3 +189,42 @@ async fn database_hooks_fire_on_create_resource() {
         .collect();
     assert_eq!(names, ["db:metadata-uploaded", "db:resource-created"]);
 }
+
+#[tokio::test]
+async fn connect_and_disconnect_hooks_run_in_order() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let hooks = s3db_core::extend::Hooks::for_database();
+    for point in [
+        HookPoint::BeforeConnect,
+        HookPoint::AfterConnect,
+        HookPoint::BeforeDisconnect,
+        HookPoint::AfterDisconnect,
+    ] {
+        let seen = seen.clone();
+        hooks.register(point, move |ctx, data: Payload| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(ctx.point);
+                Ok(data)
+            }
+        });
+    }
+    let storage = s3db_storage::connection::open("memory://hooks-lifecycle")
+        .await
+        .unwrap();
+    let db = Database::open_with_hooks(storage, Default::default(), hooks)
+        .await
+        .unwrap();
+    let mut sub = db.events().subscribe();
+    db.disconnect().await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            HookPoint::BeforeConnect,
+            HookPoint::AfterConnect,
+            HookPoint::BeforeDisconnect,
+            HookPoint::AfterDisconnect
+        ]
+    );
+    assert!(matches!(*sub.recv().await.unwrap(), Event::Disconnected));
+}

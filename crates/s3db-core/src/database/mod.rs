@@ -95,6 +95,16 @@ impl Database {
         storage: Arc<dyn Storage>,
         options: DatabaseOptions,
     ) -> Result<Database> {
+        Database::open_with_hooks(storage, options, Hooks::for_database()).await
+    }
+
+    /// Like [`Database::open_with`], with database hooks registered beforehand, so the
+    /// `beforeConnect`/`afterConnect` hooks see the first connect too.
+    pub async fn open_with_hooks(
+        storage: Arc<dyn Storage>,
+        options: DatabaseOptions,
+        hooks: Hooks,
+    ) -> Result<Database> {
         let db = Database {
             inner: Arc::new(Inner {
                 store: MetadataStore::new(storage.clone()),
@@ -102,7 +112,7 @@ impl Database {
                 options,
                 state: RwLock::new(State::default()),
                 writer: tokio::sync::Mutex::new(()),
-                hooks: Hooks::for_database(),
+                hooks,
                 events: EventBus::new(),
                 extensions: RwLock::new(HashMap::new()),
             }),
@@ -129,6 +139,23 @@ impl Database {
         }
         self.install(document, etag);
         self.inner.events.emit_with(|| Event::Connected);
+        Ok(())
+    }
+
+    /// Ends the session: runs the `beforeDisconnect` hooks, emits
+    /// [`Event::Disconnected`], then runs the `afterDisconnect` hooks. Nothing is held open
+    /// between requests, so the handle stays usable afterwards.
+    pub async fn disconnect(&self) -> Result<()> {
+        let hooks = &self.inner.hooks;
+        hooks
+            .run(HookPoint::BeforeDisconnect, Payload::None)
+            .await?
+            .into_none()?;
+        self.inner.events.emit_with(|| Event::Disconnected);
+        hooks
+            .run(HookPoint::AfterDisconnect, Payload::None)
+            .await?
+            .into_none()?;
         Ok(())
     }
 
