@@ -43,7 +43,7 @@ use serde_json::Value;
 use crate::CodecError;
 
 pub use json_text::{to_js_json, write_js_json};
-pub use number::{format_js_number, write_js_number};
+pub use number::{format_js_number, parse_js_number, write_js_number};
 
 /// Every schema-layer encoding of s3db.js 21.6.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

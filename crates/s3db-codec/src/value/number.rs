@@ -216,7 +216,7 @@ impl std::fmt::Write for StackBuf {
 /// JavaScript's `Number(text)` for decimal text: surrounding whitespace ignored, empty → 0,
 /// `Infinity` with optional sign, `0x`/`0o`/`0b` integers, otherwise a decimal literal with
 /// optional sign, point and exponent. `None` where JavaScript gives NaN.
-pub(crate) fn parse_js_number(text: &str) -> Option<f64> {
+pub fn parse_js_number(text: &str) -> Option<f64> {
     let t = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if t.is_empty() {
         return Some(0.0);

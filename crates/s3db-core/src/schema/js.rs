@@ -1,61 +1,11 @@
 //! The JavaScript conversions the validator reproduces: `Number(text)` and `String(value)`
-//! (`JSON.stringify` and number formatting come from `s3db_codec::value`).
+//! (`Number(text)`, `JSON.stringify` and number formatting come from `s3db_codec::value`).
 
 use s3db_codec::value::format_js_number;
 use serde_json::{Number, Value};
 
-/// JavaScript `Number(text)`: trims whitespace; `""` is 0; accepts decimal literals with
-/// exponents, `Infinity`, and `0x`/`0o`/`0b` integers. `None` where JavaScript gives `NaN`.
-pub(crate) fn parse_number(text: &str) -> Option<f64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Some(0.0);
-    }
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
-        if let Some(digits) = t.strip_prefix(prefix) {
-            return u64::from_str_radix(digits, radix).ok().map(|n| n as f64);
-        }
-    }
-    let (sign, unsigned) = match t.as_bytes()[0] {
-        b'-' => (-1.0, &t[1..]),
-        b'+' => (1.0, &t[1..]),
-        _ => (1.0, t),
-    };
-    if unsigned == "Infinity" {
-        return Some(sign * f64::INFINITY);
-    }
-    if !is_decimal_literal(unsigned) {
-        return None;
-    }
-    unsigned.parse::<f64>().ok().map(|n| sign * n)
-}
-
-/// `digits[.digits][e[+-]digits]` or `.digits[…]` (what Rust's parser accepts beyond this,
-/// such as `inf` or `nan`, is not a JavaScript number).
-fn is_decimal_literal(s: &str) -> bool {
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let (int, frac) = match mantissa.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (mantissa, ""),
-    };
-    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty());
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    mantissa_ok && exponent_ok
-}
+/// JavaScript `Number(text)` (`None` where JavaScript gives `NaN`).
+pub(crate) use s3db_codec::value::parse_js_number as parse_number;
 
 /// A finite `f64` as a JSON number, integral values as integers (JavaScript has one number
 /// type, so `42` must not become `42.0`). `None` for NaN and infinities.
