@@ -46,15 +46,15 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Starts moto on a free port; returns its endpoint.
-fn start_moto() -> std::result::Result<String, String> {
+/// Starts moto on a free port with `.ci/start-s3.sh`; returns its endpoint and port. The
+/// caller stops it (`.ci/stop-s3.sh moto PORT`).
+pub fn launch_moto() -> std::result::Result<(String, u16), String> {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
-    let scripts = workspace_root().join(".ci");
     let output = Command::new("bash")
-        .arg(scripts.join("start-s3.sh"))
+        .arg(ci_script("start-s3.sh"))
         .args(["moto", &port.to_string()])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -65,11 +65,22 @@ fn start_moto() -> std::result::Result<String, String> {
     if !output.status.success() || !endpoint.starts_with("http") {
         return Err(format!("start-s3.sh moto {port} failed: {stdout}"));
     }
+    Ok((endpoint, port))
+}
+
+/// The path of one of the workspace's `.ci/` server scripts (`start-s3.sh`, `stop-s3.sh`).
+pub fn ci_script(name: &str) -> PathBuf {
+    workspace_root().join(".ci").join(name)
+}
+
+/// Starts moto on a free port, stopped by a watchdog when this process exits.
+fn start_moto() -> std::result::Result<String, String> {
+    let (endpoint, port) = launch_moto()?;
     // Stop the server once this process is gone (the server runs in its own session).
     let watchdog = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; bash '{stop}' moto {port}",
         pid = std::process::id(),
-        stop = scripts.join("stop-s3.sh").display(),
+        stop = ci_script("stop-s3.sh").display(),
     );
     Command::new("sh")
         .args(["-c", &watchdog])

@@ -1,13 +1,12 @@
 //! Fresh stores for the workload, each wrapped in the request-counting layer, and the
 //! local moto server `--backend s3` starts when no endpoint is given.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, Stack};
 use s3db::storage::{FsStorage, MemoryStorage, S3Config, S3Credentials, S3Storage, Storage};
+use s3db_storage::testing::{ci_script, launch_moto};
 use tempfile::TempDir;
 
 use super::{BackendKind, Result};
@@ -76,22 +75,7 @@ impl Server {
                 started_port: None,
             });
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let output = Command::new("bash")
-            .arg(ci_script("start-s3.sh"))
-            .args(["moto", &port.to_string()])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run .ci/start-s3.sh: {e}"))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let endpoint = stdout.lines().last().unwrap_or_default().trim().to_owned();
-        if !output.status.success() || !endpoint.starts_with("http") {
-            return Err(format!(".ci/start-s3.sh moto {port} failed: {stdout}"));
-        }
+        let (endpoint, port) = launch_moto()?;
         Ok(Server {
             endpoint: Some(endpoint),
             started_port: Some(port),
@@ -140,10 +124,4 @@ impl Drop for Server {
             }
         }
     }
-}
-
-fn ci_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../.ci")
-        .join(name)
 }
