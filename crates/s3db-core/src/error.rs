@@ -160,6 +160,17 @@ pub enum Error {
         /// Why the conversion failed.
         reason: String,
     },
+    /// A plugin cannot be installed (bad slug, or it refused to install).
+    #[error("plugin {slug:?}: {reason}")]
+    InvalidPlugin {
+        /// The plugin's slug.
+        slug: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Every handle on the database was dropped (seen by plugins that hold it weakly).
+    #[error("the database was dropped")]
+    Disconnected,
 }
 
 /// Result alias of the core.

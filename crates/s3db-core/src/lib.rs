@@ -59,7 +59,7 @@ pub mod typed;
 pub mod workload;
 
 pub use behavior::BehaviorKind;
-pub use database::{Database, DatabaseOptions};
+pub use database::{Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
 pub use resource::config::ResourceConfig;
 pub use resource::{ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource};

@@ -3,13 +3,13 @@
 mod store;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use s3db_storage::Storage;
 
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
-use crate::extend::{Event, EventBus, HookPoint, Hooks, Payload};
+use crate::extend::{Event, EventBus, HookPoint, Hooks, Payload, Plugin, PluginContext};
 use crate::metadata::document::{DatabaseDocument, ResourceEntry};
 use crate::partition::Partition;
 use crate::resource::config::ResourceConfig;
@@ -65,6 +65,34 @@ struct Inner {
     /// Hooks and middleware per resource name, created on first use and shared by every
     /// handle on that resource.
     extensions: RwLock<HashMap<String, Extensions>>,
+    /// Installed plugins, in installation order.
+    plugins: Mutex<Vec<Installed>>,
+}
+
+/// A plugin installed on the database, with the context it was given.
+#[derive(Clone)]
+struct Installed {
+    plugin: Arc<dyn Plugin>,
+    ctx: PluginContext,
+}
+
+impl std::fmt::Debug for Installed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.plugin.slug())
+    }
+}
+
+/// A handle on a database that does not keep it alive (for plugins' hooks and tasks).
+#[derive(Clone, Debug)]
+pub struct WeakDatabase {
+    inner: Weak<Inner>,
+}
+
+impl WeakDatabase {
+    /// The database, if some [`Database`] handle on it still exists.
+    pub fn upgrade(&self) -> Option<Database> {
+        self.inner.upgrade().map(|inner| Database { inner })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +143,7 @@ impl Database {
                 hooks,
                 events: EventBus::new(),
                 extensions: RwLock::new(HashMap::new()),
+                plugins: Mutex::new(Vec::new()),
             }),
         };
         db.reload().await?;
@@ -142,21 +171,74 @@ impl Database {
         Ok(())
     }
 
-    /// Ends the session: runs the `beforeDisconnect` hooks, emits
-    /// [`Event::Disconnected`], then runs the `afterDisconnect` hooks. Nothing is held open
-    /// between requests, so the handle stays usable afterwards.
+    /// Ends the session: runs the `beforeDisconnect` hooks, stops the plugins (latest
+    /// installed first; they stay installed, and the first failure is returned after all
+    /// were asked to stop), emits [`Event::Disconnected`], then runs the `afterDisconnect`
+    /// hooks. Nothing is held open between requests, so the handle stays usable afterwards.
     pub async fn disconnect(&self) -> Result<()> {
         let hooks = &self.inner.hooks;
         hooks
             .run(HookPoint::BeforeDisconnect, Payload::None)
             .await?
             .into_none()?;
+        let installed = self.lock_plugins().clone();
+        let mut first_failure = None;
+        for Installed { plugin, ctx } in installed.iter().rev() {
+            if let Err(error) = plugin.stop(ctx).await {
+                tracing::warn!(plugin = plugin.slug(), %error, "plugin failed to stop");
+                first_failure.get_or_insert(error);
+            }
+        }
+        if let Some(error) = first_failure {
+            return Err(error);
+        }
         self.inner.events.emit_with(|| Event::Disconnected);
         hooks
             .run(HookPoint::AfterDisconnect, Payload::None)
             .await?
             .into_none()?;
         Ok(())
+    }
+
+    /// Installs `plugin`: calls its [`Plugin::install`] then [`Plugin::start`] with a
+    /// [`PluginContext`] for its slug. A slug already installed is
+    /// [`Error::InvalidPlugin`]; so is an invalid slug. If install or start fails, the
+    /// plugin is not recorded (hooks it registered before failing stay registered).
+    pub async fn use_plugin(&self, plugin: Arc<dyn Plugin>) -> Result<()> {
+        let slug = plugin.slug().to_owned();
+        if self.plugins().contains(&slug) {
+            return Err(Error::InvalidPlugin {
+                slug,
+                reason: "a plugin with this slug is already installed".into(),
+            });
+        }
+        let ctx = PluginContext::new(self, &slug)?;
+        plugin.install(&ctx).await?;
+        plugin.start(&ctx).await?;
+        self.lock_plugins().push(Installed { plugin, ctx });
+        Ok(())
+    }
+
+    /// Slugs of the installed plugins, in installation order.
+    pub fn plugins(&self) -> Vec<String> {
+        self.lock_plugins()
+            .iter()
+            .map(|installed| installed.plugin.slug().to_owned())
+            .collect()
+    }
+
+    fn lock_plugins(&self) -> std::sync::MutexGuard<'_, Vec<Installed>> {
+        self.inner
+            .plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A handle that does not keep the database alive.
+    pub fn downgrade(&self) -> WeakDatabase {
+        WeakDatabase {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The storage the database lives in.

@@ -1,4 +1,4 @@
-//! Extension points: hooks, events and middleware.
+//! Extension points: hooks, events, middleware, the operation context and plugins.
 //!
 //! Plugins and applications reach into resource and database operations only through these
 //! three doors (see `DESIGN.md` §1):
@@ -9,6 +9,11 @@
 //!   never wait for readers.
 //! - [`Middlewares`]: a `(ctx, next)` chain wrapped around a whole method call, able to
 //!   short-circuit it, time it or rewrite its arguments.
+//!
+//! [`OperationContext`] tells hooks who performs an operation (set it with
+//! [`OperationContext::scope`]), and a [`Plugin`] packages hooks, events, middleware and
+//! background work, installed with `Database::use_plugin` and given its own storage area by
+//! its [`PluginContext`].
 //!
 //! All three cost nothing when unused: hooks and middleware keep a bitmask of the points
 //! that have something registered and the bus counts its subscribers, so the "nobody
@@ -121,14 +126,19 @@
 //! `s3db.json` is saved; `Connected` / `Disconnected` from the database; `Error` for
 //! failures the caller does not see directly (one item of a bulk operation).
 
+mod context;
 mod events;
 mod hooks;
 mod middleware;
 mod operation;
 mod payload;
+mod plugin;
+
+pub use context::OperationContext;
 
 pub use events::{DEFAULT_EVENT_CAPACITY, Event, EventBus, Subscription};
 pub use hooks::{HookContext, HookError, HookId, HookPoint, Hooks, Veto};
 pub use middleware::{MiddlewareContext, Middlewares, Next};
 pub use operation::Operation;
 pub use payload::{Payload, PayloadMismatch};
+pub use plugin::{Plugin, PluginContext};
