@@ -1,0 +1,1 @@
+//! Audit plugin: a trail of every write. (Being built.)

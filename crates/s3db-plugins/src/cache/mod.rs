@@ -1,0 +1,1 @@
+//! Cache plugin: cached reads invalidated by every write. (Being built.)

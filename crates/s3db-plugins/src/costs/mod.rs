@@ -1,0 +1,1 @@
+//! Costs plugin: request counts and estimated dollars. (Being built.)

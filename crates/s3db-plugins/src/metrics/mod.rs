@@ -1,0 +1,1 @@
+//! Metrics plugin: operation counts, errors and latencies in Prometheus text. (Being built.)

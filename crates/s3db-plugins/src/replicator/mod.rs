@@ -1,0 +1,1 @@
+//! Replicator plugin: copies writes to other stores. (Being built.)

@@ -1,0 +1,1 @@
+//! TTL plugin: expiring records. (Being built.)
