@@ -50,56 +50,69 @@ pub fn encode_u128(n: u128) -> String {
 
 /// Appends the base62 digits of `n` to `out` (`0` for zero).
 pub fn push_u128(out: &mut String, n: u128) {
-    match u64::try_from(n) {
-        Ok(small) => push_u64(out, small),
-        Err(_) => push_u128_slow(out, n),
-    }
+    let mut buf = [0u8; U128_DIGITS];
+    let start = fill_digits(&mut buf, n);
+    push_ascii(out, &buf[start..]);
 }
 
 /// Appends the base62 digits of `n` to `out` (`0` for zero), in 64-bit arithmetic.
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 11];
+pub fn push_u64(out: &mut String, n: u64) {
+    push_u128(out, u128::from(n));
+}
+
+/// Base62 digits of the largest `u128`.
+const U128_DIGITS: usize = 22;
+
+/// Writes the digits of `n` at the end of `buf` and returns where they start; 64-bit values
+/// (the common case) are divided in 64-bit arithmetic.
+fn fill_digits(buf: &mut [u8; U128_DIGITS], n: u128) -> usize {
     let mut i = buf.len();
+    let mut small = match u64::try_from(n) {
+        Ok(small) => small,
+        Err(_) => {
+            let mut n = n;
+            while n > u128::from(u64::MAX) {
+                i -= 1;
+                // `n % 62` is below 62, so the index is in range.
+                buf[i] = ALPHABET[(n % 62) as usize];
+                n /= 62;
+            }
+            n as u64
+        }
+    };
     loop {
         i -= 1;
-        // `n % 62` is below 62, so the index is in range.
-        buf[i] = ALPHABET[(n % 62) as usize];
-        n /= 62;
-        if n == 0 {
+        buf[i] = ALPHABET[(small % 62) as usize];
+        small /= 62;
+        if small == 0 {
             break;
         }
     }
-    push_ascii(out, &buf[i..]);
+    i
 }
 
-fn push_u128_slow(out: &mut String, mut n: u128) {
-    let mut buf = [0u8; 22];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = ALPHABET[(n % 62) as usize];
+/// Fills `buf` with the last `buf.len()` base62 digits of `n`, left-padded with `0` (the full
+/// value when it has at most that many digits).
+pub(crate) fn fill_fixed_width(buf: &mut [u8], mut n: u64) {
+    for slot in buf.iter_mut().rev() {
+        *slot = ALPHABET[(n % 62) as usize];
         n /= 62;
-        if n == 0 {
-            break;
-        }
     }
-    push_ascii(out, &buf[i..]);
 }
 
-/// Appends alphabet bytes (always ASCII) to `out`.
-fn push_ascii(out: &mut String, digits: &[u8]) {
-    for &b in digits {
-        out.push(char::from(b));
-    }
+/// Appends alphabet bytes (always ASCII, so valid UTF-8) to `out`.
+pub(crate) fn push_ascii(out: &mut String, digits: &[u8]) {
+    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
 }
 
 /// Appends the base62 digits of `n`, left-padded with `0` to at least `width` characters.
 pub fn push_u128_padded(out: &mut String, n: u128, width: usize) {
-    let start = out.len();
-    push_u128(out, n);
-    for _ in out.len() - start..width {
-        out.insert(start, '0');
+    let mut buf = [0u8; U128_DIGITS];
+    let start = fill_digits(&mut buf, n);
+    for _ in buf.len() - start..width {
+        out.push('0');
     }
+    push_ascii(out, &buf[start..]);
 }
 
 /// Exact value of a non-empty string of base62 digits.

@@ -185,7 +185,14 @@ impl ValueKind {
 
 /// The stored string of a non-null `value` of kind `kind`.
 pub fn encode(kind: &ValueKind, value: &Value) -> Result<String, CodecError> {
-    let mut out = String::new();
+    // Room for the usual stored forms, so that appending rarely regrows: a text is stored at
+    // most as long as it is (or packed shorter), an array takes a few bytes per element.
+    let capacity = match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => 2 + 8 * items.len(),
+        _ => 24,
+    };
+    let mut out = String::with_capacity(capacity);
     encode_into(kind, value, &mut out)?;
     Ok(out)
 }
@@ -310,9 +317,21 @@ pub fn decode(kind: &ValueKind, stored: &str) -> Result<Value, CodecError> {
     })
 }
 
+/// What a packer of a [`PackedText`] kind did with a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Packing {
+    /// The text is not in a packable form; nothing was written.
+    Refused,
+    /// The packed form was written; whether it reads back as the text is not known.
+    Packed,
+    /// The packed form was written and reads back as exactly the text (a canonical form such
+    /// as a lower-case hyphenated UUID), so no read-back check is needed.
+    Exact,
+}
+
 /// Packer, shape test and unpacker of a [`PackedText`] kind.
 type PackedFns = (
-    fn(&mut String, &str) -> bool,
+    fn(&mut String, &str) -> Packing,
     fn(&str) -> bool,
     fn(&str) -> Option<Value>,
 );
@@ -320,7 +339,7 @@ type PackedFns = (
 /// A kind whose text values are packed into a shorter form that s3db.js's reader unpacks only
 /// when the stored text has a certain shape (`form`).
 struct PackedText {
-    pack: fn(&mut String, &str) -> bool,
+    pack: fn(&mut String, &str) -> Packing,
     form: fn(&str) -> bool,
     unpack: fn(&str) -> Option<Value>,
 }
@@ -372,21 +391,24 @@ impl PackedText {
     /// `PT1H30M`); an error when the text can be stored neither way.
     fn encode(&self, out: &mut String, text: &str) -> Result<(), &'static str> {
         let start = out.len();
-        let packed = (self.pack)(out, text);
-        if packed {
-            let exact = (self.unpack)(&out[start..]).is_some_and(|v| v.as_str() == Some(text));
-            if exact || (self.form)(text) {
-                return Ok(());
+        match (self.pack)(out, text) {
+            Packing::Exact => Ok(()),
+            Packing::Packed => {
+                let exact = (self.unpack)(&out[start..]).is_some_and(|v| v.as_str() == Some(text));
+                if !exact && !(self.form)(text) {
+                    out.truncate(start);
+                    out.push_str(text);
+                }
+                Ok(())
             }
-            out.truncate(start);
-            out.push_str(text);
-            return Ok(());
+            Packing::Refused if (self.form)(text) => {
+                Err("s3db.js would read this text back as something else")
+            }
+            Packing::Refused => {
+                out.push_str(text);
+                Ok(())
+            }
         }
-        if (self.form)(text) {
-            return Err("s3db.js would read this text back as something else");
-        }
-        out.push_str(text);
-        Ok(())
     }
 }
 
@@ -405,5 +427,55 @@ fn describe(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => to_js_json(other),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Packs `text` as `kind`; when the packer says `Exact`, the packed form must read back as
+    /// `text` (the check `PackedText::encode` skips).
+    fn exact_reads_back(kind: ValueKind, text: &str) -> Option<bool> {
+        let packed = PackedText::of(&kind).unwrap();
+        let mut out = String::new();
+        match (packed.pack)(&mut out, text) {
+            Packing::Exact => Some((packed.unpack)(&out) == Some(Value::String(text.to_owned()))),
+            _ => None,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn exact_uuids_read_back(n in any::<u128>(), upper in any::<bool>(), hyphen in 0usize..40) {
+            let hex = format!("{n:032x}");
+            let mut text = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]
+            );
+            // The canonical form must take the fast path.
+            prop_assert_eq!(exact_reads_back(ValueKind::Uuid, &text), Some(true));
+            if upper {
+                text = text.to_uppercase();
+            }
+            if hyphen < text.len() {
+                text.insert(hyphen, '-');
+            }
+            prop_assert_ne!(exact_reads_back(ValueKind::Uuid, &text), Some(false));
+        }
+
+        #[test]
+        fn exact_ip4s_read_back(octets in any::<[u8; 4]>(), zeros in any::<[bool; 4]>()) {
+            let canonical = std::net::Ipv4Addr::from(octets).to_string();
+            prop_assert_eq!(exact_reads_back(ValueKind::Ip4, &canonical), Some(true));
+            let padded: Vec<String> = octets
+                .iter()
+                .zip(zeros)
+                .map(|(o, z)| if z && *o < 100 { format!("0{o}") } else { o.to_string() })
+                .collect();
+            prop_assert_ne!(exact_reads_back(ValueKind::Ip4, &padded.join(".")), Some(false));
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Network values: `ip4`/`ip6` (base64 of the address bytes), `mac` (base62 of the 48 bits,
 //! padded to 9), `cidr` (base62 of the IPv4 address padded to 6 + base62 of the prefix).
 //!
-//! The `push_*` packers return `false` when the text is not in a packable form; the caller then
-//! decides whether the raw text can be stored (see `value::encode_into`).
+//! The `push_*` packers return [`Packing::Refused`] when the text is not in a packable form; the
+//! caller then decides whether the raw text can be stored (see `value::encode_into`).
 
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
@@ -11,12 +11,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use super::Packing;
 use crate::base62;
 
-/// Node's `Buffer.from(s, 'base64')` for well-formed input: standard or URL-safe alphabet,
-/// whitespace skipped, padding optional. `None` for any other character.
-fn decode_base64_loose(s: &str) -> Option<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(s.len() * 3 / 4);
+/// Node's `Buffer.from(s, 'base64')` for well-formed input (standard or URL-safe alphabet,
+/// whitespace skipped, padding optional) when it gives exactly `N` bytes. `None` for any other
+/// character or length.
+fn decode_base64_loose<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    let mut len = 0;
     let mut acc: u32 = 0;
     let mut bits = 0;
     for c in s.bytes() {
@@ -34,53 +37,89 @@ fn decode_base64_loose(s: &str) -> Option<Vec<u8>> {
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            bytes.push((acc >> bits) as u8);
+            // One byte too many: the length is not `N` (the rest must still be well-formed).
+            if let Some(slot) = bytes.get_mut(len) {
+                *slot = (acc >> bits) as u8;
+            }
+            len += 1;
             acc &= (1 << bits) - 1;
         }
     }
-    Some(bytes)
+    (len == N).then_some(bytes)
 }
 
-/// JavaScript's IPv4 check (`^\d{1,3}(\.\d{1,3}){3}$`, octets ≤ 255) and the octets.
-fn parse_ip4(s: &str) -> Option<[u8; 4]> {
+/// JavaScript's IPv4 check (`^\d{1,3}(\.\d{1,3}){3}$`, octets ≤ 255), the octets, and whether
+/// the text is canonical (no leading zeros: it is what the reader writes back).
+fn parse_ip4(s: &str) -> Option<([u8; 4], bool)> {
     let mut octets = [0u8; 4];
+    let mut canonical = true;
     let mut parts = s.split('.');
     for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || !part.bytes().all(|c| c.is_ascii_digit()) {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        *octet = part.parse().ok()?;
+        let value = part
+            .iter()
+            .fold(0u16, |acc, &c| acc * 10 + u16::from(c - b'0'));
+        *octet = u8::try_from(value).ok()?;
+        canonical &= part.len() == 1 || part[0] != b'0';
     }
-    parts.next().is_none().then_some(octets)
+    parts.next().is_none().then_some((octets, canonical))
 }
 
 /// Packs a dotted IPv4 address as base64 of its 4 bytes.
-pub(super) fn push_ip4(out: &mut String, s: &str) -> bool {
+pub(super) fn push_ip4(out: &mut String, s: &str) -> Packing {
     match parse_ip4(s) {
-        Some(octets) => {
+        Some((octets, canonical)) => {
             STANDARD.encode_string(octets, out);
-            true
+            if canonical {
+                Packing::Exact
+            } else {
+                Packing::Packed
+            }
         }
-        None => false,
+        None => Packing::Refused,
+    }
+}
+
+/// Appends the decimal digits of a byte.
+fn push_u8(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
+}
+
+/// Appends `a.b.c.d`.
+fn push_dotted(out: &mut String, octets: [u8; 4]) {
+    for (i, octet) in octets.into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u8(out, octet);
     }
 }
 
 /// Reads base64 of 4 bytes as `a.b.c.d`; `None` for anything else (s3db.js keeps the text).
 pub(super) fn decode_ip4(stored: &str) -> Option<Value> {
-    let bytes = decode_base64_loose(stored)?;
-    let [a, b, c, d] = <[u8; 4]>::try_from(bytes).ok()?;
-    Some(Value::String(format!("{a}.{b}.{c}.{d}")))
+    let octets = decode_base64_loose::<4>(stored)?;
+    let mut text = String::with_capacity(15);
+    push_dotted(&mut text, octets);
+    Some(Value::String(text))
 }
 
 /// Packs an IPv6 address as base64 of its 16 bytes.
-pub(super) fn push_ip6(out: &mut String, s: &str) -> bool {
+pub(super) fn push_ip6(out: &mut String, s: &str) -> Packing {
     match s.parse::<Ipv6Addr>() {
         Ok(addr) => {
             STANDARD.encode_string(addr.octets(), out);
-            true
+            Packing::Packed
         }
-        Err(_) => false,
+        Err(_) => Packing::Refused,
     }
 }
 
@@ -91,8 +130,7 @@ pub(super) fn decode_ip6(stored: &str) -> Option<Value> {
     if stored.encode_utf16().count() != 24 && stored.parse::<Ipv6Addr>().is_ok() {
         return None;
     }
-    let bytes = decode_base64_loose(stored)?;
-    let octets = <[u8; 16]>::try_from(bytes).ok()?;
+    let octets = decode_base64_loose::<16>(stored)?;
     let groups: [u16; 8] =
         std::array::from_fn(|i| u16::from_be_bytes([octets[2 * i], octets[2 * i + 1]]));
     Some(Value::String(compress_ip6(&groups)))
@@ -133,17 +171,17 @@ fn compress_ip6(groups: &[u16; 8]) -> String {
 }
 
 /// Packs `aa:bb:cc:dd:ee:ff` (colons optional, 12 hex digits) as base62 padded to 9.
-pub(super) fn push_mac(out: &mut String, s: &str) -> bool {
+pub(super) fn push_mac(out: &mut String, s: &str) -> Packing {
     let hex: String = s.chars().filter(|&c| c != ':').collect();
     if hex.len() != 12 {
-        return false;
+        return Packing::Refused;
     }
     match u64::from_str_radix(&hex, 16) {
         Ok(n) if hex.bytes().all(|c| c.is_ascii_hexdigit()) => {
             base62::push_u128_padded(out, u128::from(n), 9);
-            true
+            Packing::Packed
         }
-        _ => false,
+        _ => Packing::Refused,
     }
 }
 
@@ -168,20 +206,20 @@ pub(super) fn decode_mac(stored: &str) -> Option<Value> {
 }
 
 /// Packs `a.b.c.d/p` (prefix 0–61, a single base62 digit) as 7 characters.
-pub(super) fn push_cidr(out: &mut String, s: &str) -> bool {
+pub(super) fn push_cidr(out: &mut String, s: &str) -> Packing {
     let Some((ip, prefix)) = s.split_once('/') else {
-        return false;
+        return Packing::Refused;
     };
-    let Some(octets) = parse_ip4(ip) else {
-        return false;
+    let Some((octets, _)) = parse_ip4(ip) else {
+        return Packing::Refused;
     };
     let prefix = match prefix.parse::<u8>() {
         Ok(p) if p < 62 && prefix.bytes().all(|c| c.is_ascii_digit()) => p,
-        _ => return false,
+        _ => return Packing::Refused,
     };
     base62::push_u128_padded(out, u128::from(u32::from_be_bytes(octets)), 6);
     base62::push_u128(out, u128::from(prefix));
-    true
+    Packing::Packed
 }
 
 /// Whether s3db.js's reader unpacks this text: 7 UTF-16 units without `.`.
@@ -197,8 +235,10 @@ pub(super) fn decode_cidr(stored: &str) -> Option<Value> {
     let ip = base62::decode_u64(stored.get(..6)?).ok()?;
     let prefix = base62::decode_u64(stored.get(6..)?).ok()?;
     // JavaScript's `>>>` works on the low 32 bits.
-    let [a, b, c, d] = (ip as u32).to_be_bytes();
-    Some(Value::String(format!("{a}.{b}.{c}.{d}/{prefix}")))
+    let mut text = String::with_capacity(18);
+    push_dotted(&mut text, (ip as u32).to_be_bytes());
+    let _ = write!(text, "/{prefix}");
+    Some(Value::String(text))
 }
 
 #[cfg(test)]
@@ -207,9 +247,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn packed(f: fn(&mut String, &str) -> bool, s: &str) -> String {
+    fn packed(f: fn(&mut String, &str) -> Packing, s: &str) -> String {
         let mut out = String::new();
-        assert!(f(&mut out, s), "{s}");
+        assert_ne!(f(&mut out, s), Packing::Refused, "{s}");
         out
     }
 
@@ -243,8 +283,11 @@ mod tests {
         assert_eq!(decode_ip6("2001:db8::1"), None);
         assert_eq!(decode_mac("aa:bb:cc:dd:ee:ff"), None);
         assert_eq!(decode_cidr("10.0.0.0/8"), None);
-        assert!(!push_ip4(&mut String::new(), "256.0.0.1"));
-        assert!(!push_cidr(&mut String::new(), "10.0.0.0/99"));
+        assert_eq!(push_ip4(&mut String::new(), "256.0.0.1"), Packing::Refused);
+        assert_eq!(
+            push_cidr(&mut String::new(), "10.0.0.0/99"),
+            Packing::Refused
+        );
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! Packed identifiers: `uuid`, `semver`, `color`, `ean`, `phone`.
 //!
-//! The `push_*` packers return `false` when the text is not in a packable form; the caller then
-//! decides whether the raw text can be stored (see `value::encode_into`).
-
-use std::fmt::Write as _;
+//! The `push_*` packers return [`Packing::Refused`] when the text is not in a packable form; the
+//! caller then decides whether the raw text can be stored (see `value::encode_into`).
 
 use serde_json::Value;
 
+use super::Packing;
 use super::number::format_js_number;
 use crate::base62;
 
@@ -18,25 +17,62 @@ fn all_hex(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
-/// Packs a UUID (hyphens ignored, 32 hex digits) as four base62 groups of 6.
-pub(super) fn push_uuid(out: &mut String, s: &str) -> bool {
-    let mut nibbles = [0u32; 32];
+/// What a byte is in a UUID text: a lower-case hex digit's value (0–15), an upper-case one's
+/// value + [`UPPER`], [`HYPHEN`] or [`OTHER`].
+const UUID_BYTES: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = UPPER + 10 + i as u8;
+        i += 1;
+    }
+    table[b'-' as usize] = HYPHEN;
+    table
+};
+const UPPER: u8 = 0x10;
+const HYPHEN: u8 = 0x20;
+const OTHER: u8 = 0xff;
+
+/// Packs a UUID (hyphens ignored, 32 hex digits) as four base62 groups of 6. The canonical
+/// lower-case hyphenated form (`8-4-4-4-12`) is [`Packing::Exact`]: it is what the reader writes.
+pub(super) fn push_uuid(out: &mut String, s: &str) -> Packing {
+    let mut groups = [0u32; 4];
     let mut count = 0;
-    for c in s.chars().filter(|&c| c != '-') {
-        let (Some(slot), Some(v)) = (nibbles.get_mut(count), c.to_digit(16)) else {
-            return false;
-        };
-        *slot = v;
-        count += 1;
+    let mut canonical = s.len() == 36;
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        match UUID_BYTES[usize::from(c)] {
+            HYPHEN => canonical &= matches!(i, 8 | 13 | 18 | 23),
+            OTHER => return Packing::Refused,
+            v => {
+                let Some(group) = groups.get_mut(count / 8) else {
+                    return Packing::Refused;
+                };
+                canonical &= v < UPPER;
+                *group = (*group << 4) | u32::from(v & 0xf);
+                count += 1;
+            }
+        }
     }
     if count != 32 {
-        return false;
+        return Packing::Refused;
     }
-    for group in nibbles.chunks_exact(8) {
-        let n = group.iter().fold(0u32, |acc, &v| (acc << 4) | v);
-        base62::push_u128_padded(out, u128::from(n), 6);
+    // A 32-bit group is below 62^6: six digits hold it.
+    let mut packed = [0u8; 24];
+    for (digits, n) in packed.chunks_exact_mut(6).zip(groups) {
+        base62::fill_fixed_width(digits, u64::from(n));
     }
-    true
+    base62::push_ascii(out, &packed);
+    if canonical {
+        Packing::Exact
+    } else {
+        Packing::Packed
+    }
 }
 
 /// Whether s3db.js's reader unpacks this text: 24 UTF-16 units without `-`.
@@ -44,37 +80,46 @@ pub(super) fn uuid_form(stored: &str) -> bool {
     stored.encode_utf16().count() == 24 && !stored.contains('-')
 }
 
-/// Reads 24 characters without `-` as a lower-case hyphenated UUID.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Reads 24 characters without `-` as a lower-case hyphenated UUID: each group of 6 in hex
+/// (at least 8 digits), the first 32 hex digits hyphenated `8-4-4-4-12`.
 pub(super) fn decode_uuid(stored: &str) -> Option<Value> {
-    if !uuid_form(stored) {
+    // Base62 digits are ASCII, so 24 bytes of them are 24 UTF-16 units; a `-` is no digit.
+    if stored.len() != 24 {
         return None;
     }
-    let mut hex = String::with_capacity(36);
+    // A group is below 62^6 < 16^9: at most 9 hex digits.
+    let mut hex = [0u8; 36];
+    let mut len = 0;
     for group in 0..4 {
         let n = base62::decode_u64(stored.get(group * 6..group * 6 + 6)?).ok()?;
-        let _ = write!(hex, "{n:08x}");
+        let digits = (64 - n.leading_zeros()).div_ceil(4).max(8);
+        for k in (0..digits).rev() {
+            *hex.get_mut(len)? = HEX_DIGITS[((n >> (4 * k)) & 0xf) as usize];
+            len += 1;
+        }
     }
-    let h = hex.get(..32)?;
-    Some(Value::String(format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )))
+    let mut text = [b'-'; 36];
+    for (i, &digit) in hex.iter().take(32).enumerate() {
+        // Hyphens before hex digits 8, 12, 16 and 20.
+        let hyphens = [8, 12, 16, 20].iter().filter(|&&at| i >= at).count();
+        text[i + hyphens] = digit;
+    }
+    let text = std::str::from_utf8(&text).ok()?;
+    Some(Value::String(text.to_owned()))
 }
 
 /// Packs `major.minor.patch` (digits only) as base62 of `major·10⁶ + minor·10³ + patch`.
-pub(super) fn push_semver(out: &mut String, s: &str) -> bool {
+pub(super) fn push_semver(out: &mut String, s: &str) -> Packing {
     let mut parts = s.split('.');
     let (Some(major), Some(minor), Some(patch), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return Packing::Refused;
     };
     if !(all_digits(major) && all_digits(minor) && all_digits(patch)) {
-        return false;
+        return Packing::Refused;
     }
     let packed = (|| {
         let major: u64 = major.parse().ok()?;
@@ -88,9 +133,9 @@ pub(super) fn push_semver(out: &mut String, s: &str) -> bool {
     match packed {
         Some(n) => {
             base62::push_u128(out, u128::from(n));
-            true
+            Packing::Packed
         }
-        None => false,
+        None => Packing::Refused,
     }
 }
 
@@ -114,16 +159,16 @@ pub(super) fn decode_semver(stored: &str) -> Option<Value> {
 }
 
 /// Packs `#rrggbb` as base62 padded to 5.
-pub(super) fn push_color(out: &mut String, s: &str) -> bool {
+pub(super) fn push_color(out: &mut String, s: &str) -> Packing {
     match s.strip_prefix('#') {
         Some(hex) if hex.len() == 6 && all_hex(hex) => match u32::from_str_radix(hex, 16) {
             Ok(n) => {
                 base62::push_u128_padded(out, u128::from(n), 5);
-                true
+                Packing::Packed
             }
-            Err(_) => false,
+            Err(_) => Packing::Refused,
         },
-        _ => false,
+        _ => Packing::Refused,
     }
 }
 
@@ -153,17 +198,17 @@ fn ean_tag(len: usize) -> Option<char> {
 }
 
 /// Packs 8, 12, 13 or 14 digits as a length tag + base62.
-pub(super) fn push_ean(out: &mut String, s: &str) -> bool {
+pub(super) fn push_ean(out: &mut String, s: &str) -> Packing {
     let Some(tag) = ean_tag(s.len()).filter(|_| all_digits(s)) else {
-        return false;
+        return Packing::Refused;
     };
     match s.parse::<u64>() {
         Ok(n) => {
             out.push(tag);
             base62::push_u128(out, u128::from(n));
-            true
+            Packing::Packed
         }
-        Err(_) => false,
+        Err(_) => Packing::Refused,
     }
 }
 
@@ -190,16 +235,16 @@ pub(super) fn decode_ean(stored: &str) -> Option<Value> {
 }
 
 /// Packs `+digits` as base62 of the number.
-pub(super) fn push_phone(out: &mut String, s: &str) -> bool {
+pub(super) fn push_phone(out: &mut String, s: &str) -> Packing {
     match s.strip_prefix('+') {
         Some(digits) if all_digits(digits) => match digits.parse::<u64>() {
             Ok(n) => {
                 base62::push_u128(out, u128::from(n));
-                true
+                Packing::Packed
             }
-            Err(_) => false,
+            Err(_) => Packing::Refused,
         },
-        _ => false,
+        _ => Packing::Refused,
     }
 }
 
@@ -226,9 +271,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn packed(f: fn(&mut String, &str) -> bool, s: &str) -> String {
+    fn packed(f: fn(&mut String, &str) -> Packing, s: &str) -> String {
         let mut out = String::new();
-        assert!(f(&mut out, s), "{s}");
+        assert_ne!(f(&mut out, s), Packing::Refused, "{s}");
         out
     }
 
@@ -256,11 +301,16 @@ mod tests {
     #[test]
     fn raw_text_passes_through() {
         assert_eq!(decode_uuid("550e8400-e29b-41d4-a716-446655440000"), None);
+        // A group above 32 bits has 9 hex digits; the first 32 digits are kept, as in s3db.js.
+        assert_eq!(
+            decode_uuid("ZZZZZZ000000000000000000"),
+            Some(json!("d398ed03-f000-0000-0000-000000000000"))
+        );
         assert_eq!(decode_semver("1.2.3-beta"), None);
         assert_eq!(decode_color("#abcdef"), None);
         assert_eq!(decode_ean("123456789"), None);
         assert_eq!(decode_phone("+1 555"), None);
-        assert!(!push_semver(&mut String::new(), "1.2"));
-        assert!(!push_color(&mut String::new(), "red"));
+        assert_eq!(push_semver(&mut String::new(), "1.2"), Packing::Refused);
+        assert_eq!(push_color(&mut String::new(), "red"), Packing::Refused);
     }
 }

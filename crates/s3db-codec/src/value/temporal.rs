@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::Packing;
 use super::number::{format_js_number, js_round};
 use crate::base62;
 use crate::calendar::{civil_from_days, days_from_civil};
@@ -308,12 +309,12 @@ pub(super) fn push_duration_ms(out: &mut String, ms: f64) -> Result<(), &'static
     Ok(())
 }
 
-/// Packs an ISO 8601 duration (`P1DT2H3M4.5S`) or a `1d2h3m4s5ms` text; `false` when neither.
-pub(super) fn push_duration_text(out: &mut String, text: &str) -> bool {
+/// Packs an ISO 8601 duration (`P1DT2H3M4.5S`) or a `1d2h3m4s5ms` text; refused when neither.
+pub(super) fn push_duration_text(out: &mut String, text: &str) -> Packing {
     let ms = iso_duration_ms(text).or_else(|| unit_duration_ms(text));
-    match ms {
-        Some(ms) => push_duration_ms(out, ms).is_ok(),
-        None => false,
+    match ms.map(|ms| push_duration_ms(out, ms)) {
+        Some(Ok(())) => Packing::Packed,
+        _ => Packing::Refused,
     }
 }
 
@@ -520,11 +521,11 @@ mod tests {
         assert_eq!(enc(push_timeonly, json!("10:30")), "2yBvq");
         assert_eq!(decode_timeonly("2yBvq"), json!("10:30:00.000"));
         let mut out = String::new();
-        assert!(push_duration_text(&mut out, "PT1H30M"));
+        assert_eq!(push_duration_text(&mut out, "PT1H30M"), Packing::Packed);
         assert_eq!(out, "mEMM");
         assert_eq!(decode_duration("mEMM"), Some(json!("PT1H30M")));
         out.clear();
-        assert!(push_duration_text(&mut out, "1h30m"));
+        assert_eq!(push_duration_text(&mut out, "1h30m"), Packing::Packed);
         assert_eq!(out, "mEMM");
         assert_eq!(decode_duration("0"), Some(json!("PT0S")));
         assert_eq!(decode_duration("PT5S"), None);
