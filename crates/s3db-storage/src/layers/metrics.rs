@@ -1,7 +1,10 @@
-//! [`Metrics`]: request counting per operation and an S3 cost estimate.
+//! [`Metrics`]: request counting per operation and an S3 cost estimate, optionally also per
+//! group of keys ([`Metrics::grouped`]: per resource, for example).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -101,6 +104,8 @@ struct Counters {
     ops: [OpCounters; 7],
     bytes_written: AtomicU64,
     bytes_read: AtomicU64,
+    /// Per-group counters of a [`Metrics::grouped`] layer, by group name.
+    groups: RwLock<BTreeMap<String, MetricsRecorder>>,
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +149,36 @@ impl MetricsRecorder {
         }
     }
 
+    /// The counts of each group of a [`Metrics::grouped`] layer, by group name (empty for
+    /// an ungrouped layer). A group appears once a request was counted in it.
+    pub fn groups(&self) -> BTreeMap<String, MetricsSnapshot> {
+        self.counters
+            .groups
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, recorder)| (name.clone(), recorder.snapshot()))
+            .collect()
+    }
+
+    /// The recorder of group `name`, created on first use.
+    fn group(&self, name: String) -> MetricsRecorder {
+        let groups = &self.counters.groups;
+        if let Some(found) = groups
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&name)
+        {
+            return found.clone();
+        }
+        groups
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name)
+            .or_default()
+            .clone()
+    }
+
     fn requests(&self, kind: Kind, n: u64) {
         self.counters.ops[kind as usize]
             .requests
@@ -157,13 +192,50 @@ impl MetricsRecorder {
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    fn bytes_written(&self, n: u64) {
+        self.counters.bytes_written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn bytes_read(&self, n: u64) {
+        self.counters.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Names the group a key's requests are counted in (see [`Metrics::grouped`]).
+type KeyGrouper = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// The recorders one request is counted in: the layer's, and its key's group's if the layer
+/// is grouped.
+struct Targets {
+    total: MetricsRecorder,
+    group: Option<MetricsRecorder>,
+}
+
+impl Targets {
+    fn each(&self, count: impl Fn(&MetricsRecorder)) {
+        count(&self.total);
+        if let Some(group) = &self.group {
+            count(group);
+        }
+    }
 }
 
 /// Counts the requests that go through it; read them with [`Metrics::recorder`].
-#[derive(Debug)]
 pub struct Metrics<S> {
     inner: S,
     recorder: MetricsRecorder,
+    grouper: Option<KeyGrouper>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for Metrics<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("inner", &self.inner)
+            .field("recorder", &self.recorder)
+            .field("grouped", &self.grouper.is_some())
+            .finish()
+    }
 }
 
 impl<S: Storage> Metrics<S> {
@@ -172,6 +244,37 @@ impl<S: Storage> Metrics<S> {
         Metrics {
             inner,
             recorder: MetricsRecorder::default(),
+            grouper: None,
+        }
+    }
+
+    /// Wraps `inner` with fresh counters that also count each request in the group
+    /// `grouper` names for its key ([`MetricsRecorder::groups`]). A listing is grouped by
+    /// its prefix, a copy by its destination, and a `delete_many` counts in each group its
+    /// keys fall in one request per batch of that group's keys.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use s3db_storage::layers::Metrics;
+    /// use s3db_storage::{MemoryStorage, Storage, StorageExt};
+    ///
+    /// let first_segment = |key: &str| key.split('/').next().unwrap_or_default().to_owned();
+    /// let layer = Metrics::grouped(MemoryStorage::new(), first_segment);
+    /// layer.put_bytes("a/1", "x").await?;
+    /// layer.put_bytes("a/2", "x").await?;
+    /// layer.put_bytes("b/1", "x").await?;
+    /// let groups = layer.recorder().groups();
+    /// assert_eq!(groups["a"].put.requests, 2);
+    /// assert_eq!(groups["b"].put.requests, 1);
+    /// assert_eq!(layer.recorder().snapshot().put.requests, 3);
+    /// # Ok::<(), s3db_storage::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn grouped(inner: S, grouper: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+        Metrics {
+            inner,
+            recorder: MetricsRecorder::default(),
+            grouper: Some(Arc::new(grouper)),
         }
     }
 
@@ -180,66 +283,100 @@ impl<S: Storage> Metrics<S> {
         self.recorder.clone()
     }
 
-    fn counted<T>(&self, kind: Kind, result: Result<T>) -> Result<T> {
-        self.recorder.outcome(kind, &result);
-        result
+    /// Where a request on `key` is counted.
+    fn targets(&self, key: &str) -> Targets {
+        Targets {
+            total: self.recorder.clone(),
+            group: self
+                .grouper
+                .as_ref()
+                .map(|grouper| self.recorder.group(grouper(key))),
+        }
+    }
+
+    /// Counts one request of `kind` on `key`, runs it, and counts its outcome.
+    async fn counted<T>(
+        &self,
+        kind: Kind,
+        key: &str,
+        request: impl std::future::Future<Output = Result<T>>,
+    ) -> (Targets, Result<T>) {
+        let targets = self.targets(key);
+        targets.each(|r| r.requests(kind, 1));
+        let result = request.await;
+        targets.each(|r| r.outcome(kind, &result));
+        (targets, result)
     }
 }
 
 #[async_trait]
 impl<S: Storage> Storage for Metrics<S> {
     async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String> {
-        self.recorder.requests(Kind::Put, 1);
         let size = payload.body.len() as u64;
-        let result = self.inner.put(key, payload, mode).await;
+        let (targets, result) = self
+            .counted(Kind::Put, key, self.inner.put(key, payload, mode))
+            .await;
         if result.is_ok() {
-            let c = &self.recorder.counters;
-            c.bytes_written.fetch_add(size, Ordering::Relaxed);
+            targets.each(|r| r.bytes_written(size));
         }
-        self.counted(Kind::Put, result)
+        result
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
-        self.recorder.requests(Kind::Get, 1);
-        let result = self.inner.get(key).await;
+        let (targets, result) = self.counted(Kind::Get, key, self.inner.get(key)).await;
         if let Ok(got) = &result {
-            let c = &self.recorder.counters;
-            c.bytes_read
-                .fetch_add(got.body.len() as u64, Ordering::Relaxed);
+            targets.each(|r| r.bytes_read(got.body.len() as u64));
         }
-        self.counted(Kind::Get, result)
+        result
     }
 
     async fn head(&self, key: &str) -> Result<HeadResult> {
-        self.recorder.requests(Kind::Head, 1);
-        let result = self.inner.head(key).await;
-        self.counted(Kind::Head, result)
+        self.counted(Kind::Head, key, self.inner.head(key)).await.1
     }
 
     async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String> {
-        self.recorder.requests(Kind::Copy, 1);
-        let result = self.inner.copy(from, to, options).await;
-        self.counted(Kind::Copy, result)
+        self.counted(Kind::Copy, to, self.inner.copy(from, to, options))
+            .await
+            .1
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.recorder.requests(Kind::Delete, 1);
-        let result = self.inner.delete(key).await;
-        self.counted(Kind::Delete, result)
+        self.counted(Kind::Delete, key, self.inner.delete(key))
+            .await
+            .1
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<()> {
         let batch = self.inner.capabilities().max_delete_batch.max(1);
+        let batches = |n: usize| n.div_ceil(batch) as u64;
         self.recorder
-            .requests(Kind::DeleteMany, keys.len().div_ceil(batch) as u64);
+            .requests(Kind::DeleteMany, batches(keys.len()));
+        let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+        if let Some(grouper) = &self.grouper {
+            for key in keys {
+                *groups.entry(grouper(key)).or_default() += 1;
+            }
+        }
+        let groups: Vec<(MetricsRecorder, usize)> = groups
+            .into_iter()
+            .map(|(name, n)| (self.recorder.group(name), n))
+            .collect();
+        for (group, n) in &groups {
+            group.requests(Kind::DeleteMany, batches(*n));
+        }
         let result = self.inner.delete_many(keys).await;
-        self.counted(Kind::DeleteMany, result)
+        self.recorder.outcome(Kind::DeleteMany, &result);
+        for (group, _) in &groups {
+            group.outcome(Kind::DeleteMany, &result);
+        }
+        result
     }
 
     /// Counts one request for the first page and one more per `page_size` keys after it.
     fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ObjectMeta>> {
         let page = options.page_size.unwrap_or(S3_PAGE).clamp(1, S3_PAGE);
-        self.recorder.requests(Kind::List, 1);
+        let targets = self.targets(&options.prefix);
+        targets.each(|r| r.requests(Kind::List, 1));
         let mut seen = 0usize;
         self.inner
             .list(options)
@@ -247,11 +384,11 @@ impl<S: Storage> Storage for Metrics<S> {
                 match &item {
                     Ok(_) => {
                         if seen > 0 && seen % page == 0 {
-                            self.recorder.requests(Kind::List, 1);
+                            targets.each(|r| r.requests(Kind::List, 1));
                         }
                         seen += 1;
                     }
-                    Err(_) => self.recorder.outcome(Kind::List, &item),
+                    Err(_) => targets.each(|r| r.outcome(Kind::List, &item)),
                 }
                 item
             })
@@ -260,5 +397,71 @@ impl<S: Storage> Storage for Metrics<S> {
 
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ext::StorageExt;
+    use crate::memory::MemoryStorage;
+
+    fn first_segment(key: &str) -> String {
+        key.split('/').next().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn groups_count_each_kind_by_key_and_add_up_to_the_total() {
+        let layer = Metrics::grouped(MemoryStorage::new(), first_segment);
+        for key in ["a/1", "a/2", "b/1"] {
+            layer.put_bytes(key, "xy").await.unwrap();
+        }
+        layer.get_bytes("a/1").await.unwrap();
+        assert!(layer.get_bytes("b/missing").await.is_err());
+        assert!(layer.exists("b/1").await.unwrap());
+        layer
+            .copy("a/1", "c/1", CopyOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(layer.list_keys("a/").await.unwrap().len(), 2);
+        layer.delete("c/1").await.unwrap();
+        layer
+            .delete_many(&["a/1".into(), "a/2".into(), "b/1".into()])
+            .await
+            .unwrap();
+
+        let total = layer.recorder().snapshot();
+        let groups = layer.recorder().groups();
+        assert_eq!(groups.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let (a, b, c) = (groups["a"], groups["b"], groups["c"]);
+        assert_eq!((a.put.requests, b.put.requests, c.put.requests), (2, 1, 0));
+        assert_eq!((a.get.requests, a.get.errors), (1, 0));
+        assert_eq!((b.get.requests, b.get.errors), (1, 1));
+        assert_eq!((a.bytes_written, a.bytes_read, b.bytes_read), (4, 2, 0));
+        assert_eq!(b.head.requests, 1);
+        assert_eq!((c.copy.requests, c.delete.requests), (1, 1));
+        assert_eq!(a.list.requests, 1);
+        // One batch for the whole call; one per group in the groups.
+        assert_eq!(total.delete_many.requests, 1);
+        assert_eq!((a.delete_many.requests, b.delete_many.requests), (1, 1));
+        for kind in [
+            |s: &MetricsSnapshot| s.put,
+            |s: &MetricsSnapshot| s.get,
+            |s: &MetricsSnapshot| s.head,
+            |s: &MetricsSnapshot| s.copy,
+            |s: &MetricsSnapshot| s.delete,
+            |s: &MetricsSnapshot| s.list,
+        ] {
+            let sum: u64 = groups.values().map(|g| kind(g).requests).sum();
+            assert_eq!(sum, kind(&total).requests);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ungrouped_layer_has_no_groups() {
+        let layer = Metrics::new(MemoryStorage::new());
+        layer.put_bytes("a/1", "x").await.unwrap();
+        assert!(layer.recorder().groups().is_empty());
+        assert_eq!(layer.recorder().snapshot().put.requests, 1);
     }
 }
