@@ -401,6 +401,7 @@ impl<S: Storage> Storage for Metrics<S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ext::StorageExt;
