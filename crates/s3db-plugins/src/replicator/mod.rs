@@ -1,1 +1,466 @@
-//! Replicator plugin: copies writes to other stores. (Being built.)
+//! Replicator plugin: copies every write to other stores — PostgreSQL, another s3db
+//! database, a JSONL file or sink, or a [`ReplicationTarget`] of your own.
+//!
+//! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
+//! `afterDelete`; `upsert` and `insert_many` go through them) and a `deleteMany`
+//! middleware put each change on an in-memory queue; the write returns without waiting. A
+//! worker task started by [`Plugin::start`] applies the queue in write order to every
+//! target whose [`Route`] matches the resource, retrying failures with backoff
+//! ([`RetryPolicy`]). A change that still fails becomes a [`DeadLetter`] in the plugin's
+//! storage area (`plugin=replicator/dead-letter/<target>/…`); [`Replicator::retry_dead_letters`]
+//! replays them. [`Replicator::stats`] reports counts, the queue length and the replication
+//! lag (write → target acknowledgement) percentiles.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use s3db_core::{Database, ResourceConfig};
+//! use s3db_plugins::replicator::{DatabaseTarget, Replicator, Route};
+//! use serde_json::json;
+//!
+//! let db = Database::connect("memory://replicator-doc").await?;
+//! let backup = Database::connect("memory://replicator-doc-backup").await?;
+//! let replicator = Arc::new(
+//!     Replicator::builder()
+//!         .target(DatabaseTarget::new(backup.clone()), [Route::all()])
+//!         .build()?,
+//! );
+//! db.use_plugin(replicator.clone()).await?;
+//! let users = db
+//!     .create_resource(ResourceConfig::new("users").attribute("name", "string"))
+//!     .await?;
+//! users.insert(json!({"id": "u1", "name": "Ana"}).as_object().cloned().unwrap_or_default()).await?;
+//! replicator.flush().await?;
+//! assert_eq!(backup.resource("users")?.get("u1").await?["name"], "Ana");
+//! assert_eq!(replicator.stats().replicated, 1);
+//! db.disconnect().await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Limits: `delete_all` and `update_with` run no hooks, so they are not replicated; the
+//! `deleteMany` middleware sees the ids as called (before `beforeDeleteMany` hooks rewrite
+//! them). Changes still queued when the process dies are lost (the queue is in memory).
+
+mod change;
+mod database;
+mod dead_letter;
+mod jsonl;
+mod postgres;
+mod retry;
+mod route;
+mod stats;
+mod target;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use async_trait::async_trait;
+use s3db_core::extend::{HookPoint, Operation, Payload, Plugin, PluginContext};
+use s3db_core::{Record, Resource};
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+pub use change::{ChangeOp, TargetChange};
+pub use database::DatabaseTarget;
+pub use dead_letter::{DEAD_LETTER_PREFIX, DeadLetter};
+pub use jsonl::{JsonlTarget, jsonl_line};
+pub use postgres::PostgresTarget;
+pub use retry::RetryPolicy;
+pub use route::{Route, Transform};
+pub use stats::{LAG_WINDOW, ReplicatorStats};
+pub use target::ReplicationTarget;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::{Error, Result};
+use change::SourceChange;
+use dead_letter::DeadLetterStore;
+use stats::Counters;
+
+/// The plugin's slug: its storage area is `plugin=replicator/`.
+pub const SLUG: &str = "replicator";
+
+/// What the worker receives.
+enum Message {
+    Change(SourceChange),
+    Stop,
+}
+
+/// A target and the routes that feed it.
+struct Destination {
+    target: Arc<dyn ReplicationTarget>,
+    routes: Vec<Route>,
+}
+
+/// State shared by the hooks, the worker and the handle.
+struct Shared {
+    destinations: Vec<Destination>,
+    retry: RetryPolicy,
+    clock: SharedClock,
+    counters: Counters,
+    pending: AtomicUsize,
+    running: AtomicBool,
+    idle: Notify,
+    sender: UnboundedSender<Message>,
+    context: OnceLock<PluginContext>,
+}
+
+impl Shared {
+    fn routed(&self, resource: &str) -> bool {
+        self.destinations
+            .iter()
+            .any(|d| d.routes.iter().any(|r| r.matches(resource)))
+    }
+
+    fn enqueue(&self, change: SourceChange) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.sender.send(Message::Change(change)).is_err() {
+            // The receiver lives as long as the replicator: this cannot happen.
+            self.done();
+        }
+    }
+
+    /// One queued change is processed.
+    fn done(&self) {
+        if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Queues the change a hook saw.
+    fn capture(&self, resource: &Arc<str>, op: ChangeOp, payload: &Payload) {
+        let (id, record) = match (op, payload) {
+            (ChangeOp::Upsert, Payload::Record(record)) => (id_of(record), Some(record.clone())),
+            (ChangeOp::Delete, Payload::Record(record)) => (id_of(record), None),
+            (ChangeOp::Delete, Payload::Id(id)) => (Some(id.clone()), None),
+            _ => (None, None),
+        };
+        let Some(id) = id else {
+            tracing::warn!(%resource, op = op.as_str(), "replicator: a write without an id is not replicated");
+            return;
+        };
+        self.enqueue(SourceChange {
+            resource: resource.clone(),
+            op,
+            id,
+            record,
+            written: std::time::Instant::now(),
+        });
+    }
+}
+
+fn id_of(record: &Record) -> Option<String> {
+    record
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The replicator plugin; build it with [`Replicator::builder`] and install it with
+/// `db.use_plugin(Arc::new(replicator))` (keep an `Arc` to read stats and flush).
+pub struct Replicator {
+    shared: Arc<Shared>,
+    receiver: Mutex<Option<UnboundedReceiver<Message>>>,
+    worker: Mutex<Option<JoinHandle<UnboundedReceiver<Message>>>>,
+}
+
+impl std::fmt::Debug for Replicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let targets: Vec<&str> = self
+            .shared
+            .destinations
+            .iter()
+            .map(|d| d.target.name())
+            .collect();
+        f.debug_struct("Replicator")
+            .field("targets", &targets)
+            .field("retry", &self.shared.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Replicator`].
+pub struct ReplicatorBuilder {
+    destinations: Vec<Destination>,
+    retry: RetryPolicy,
+    clock: SharedClock,
+}
+
+impl ReplicatorBuilder {
+    /// Adds a target fed by `routes` (a resource's writes go to the target once per
+    /// matching route).
+    pub fn target(
+        self,
+        target: impl ReplicationTarget,
+        routes: impl IntoIterator<Item = Route>,
+    ) -> ReplicatorBuilder {
+        self.shared_target(Arc::new(target), routes)
+    }
+
+    /// Adds a target you keep a handle on.
+    pub fn shared_target(
+        mut self,
+        target: Arc<dyn ReplicationTarget>,
+        routes: impl IntoIterator<Item = Route>,
+    ) -> ReplicatorBuilder {
+        self.destinations.push(Destination {
+            target,
+            routes: routes.into_iter().collect(),
+        });
+        self
+    }
+
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> ReplicatorBuilder {
+        self.retry = policy;
+        self
+    }
+
+    /// The clock dating dead letters (default: the system clock).
+    pub fn clock(mut self, clock: SharedClock) -> ReplicatorBuilder {
+        self.clock = clock;
+        self
+    }
+
+    /// The replicator; [`Error::Config`] if a target name is not `[A-Za-z0-9_-]+` or is
+    /// used twice.
+    pub fn build(self) -> Result<Replicator> {
+        let mut names = std::collections::HashSet::new();
+        for destination in &self.destinations {
+            let name = destination.target.name();
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                return Err(config_error(format!(
+                    "target name {name:?} must be made of A-Z, a-z, 0-9, '_' and '-'"
+                )));
+            }
+            if !names.insert(name) {
+                return Err(config_error(format!("two targets are named {name:?}")));
+            }
+        }
+        let (sender, receiver) = unbounded_channel();
+        Ok(Replicator {
+            shared: Arc::new(Shared {
+                destinations: self.destinations,
+                retry: self.retry,
+                clock: self.clock,
+                counters: Counters::default(),
+                pending: AtomicUsize::new(0),
+                running: AtomicBool::new(false),
+                idle: Notify::new(),
+                sender,
+                context: OnceLock::new(),
+            }),
+            receiver: Mutex::new(Some(receiver)),
+            worker: Mutex::new(None),
+        })
+    }
+}
+
+fn config_error(reason: String) -> Error {
+    Error::Config {
+        plugin: SLUG,
+        reason,
+    }
+}
+
+/// What [`Replicator::retry_dead_letters`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetryReport {
+    /// Dead letters applied (or now skipped by their transform) and removed.
+    pub replayed: usize,
+    /// Dead letters that failed again (kept, with their attempts and error updated).
+    pub failed: usize,
+    /// Keys of dead letters that could not be read (kept untouched).
+    pub corrupt: Vec<String>,
+}
+
+impl Replicator {
+    /// A builder with no targets, the default retry policy and the system clock.
+    pub fn builder() -> ReplicatorBuilder {
+        ReplicatorBuilder {
+            destinations: Vec::new(),
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Counters, queue length and lag percentiles.
+    pub fn stats(&self) -> ReplicatorStats {
+        self.shared
+            .counters
+            .snapshot(self.shared.pending.load(Ordering::SeqCst))
+    }
+
+    /// Waits until every change captured so far was applied or dead-lettered. Returns at
+    /// once when the worker is not running (queued changes wait for [`Plugin::start`]).
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.shared.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.shared.pending.load(Ordering::SeqCst) == 0
+                || !self.shared.running.load(Ordering::SeqCst)
+            {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// [`Replicator::wait_idle`], then flushes every target.
+    pub async fn flush(&self) -> Result<()> {
+        self.wait_idle().await;
+        for destination in &self.shared.destinations {
+            destination.target.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Every dead letter, oldest first per target.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        let store = self.dead_letter_store()?;
+        let mut letters = Vec::new();
+        for key in store.keys().await? {
+            letters.push(store.read(&key).await?);
+        }
+        Ok(letters)
+    }
+
+    /// Replays every dead letter (oldest first per target) with the retry policy, and
+    /// removes those that succeed. A replay sends the record's current state — read again
+    /// from the source resource, so an old payload never overwrites a newer write — and
+    /// falls back to the stored payload when the source resource no longer exists.
+    pub async fn retry_dead_letters(&self) -> Result<RetryReport> {
+        let store = self.dead_letter_store()?;
+        let mut report = RetryReport::default();
+        for key in store.keys().await? {
+            let letter = match store.read(&key).await {
+                Ok(letter) => letter,
+                Err(Error::Corrupt { key, .. }) => {
+                    report.corrupt.push(key);
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            if worker::replay(&self.shared, &store, letter).await? {
+                report.replayed += 1;
+            } else {
+                report.failed += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    fn context(&self) -> Result<&PluginContext> {
+        self.shared
+            .context
+            .get()
+            .ok_or_else(|| config_error("the replicator is not installed on a database".into()))
+    }
+
+    fn dead_letter_store(&self) -> Result<DeadLetterStore> {
+        Ok(DeadLetterStore::new(self.context()?.storage()))
+    }
+
+    /// Registers the capturing hooks and middleware on `resource`.
+    fn watch(shared: &Arc<Shared>, resource: &Resource) {
+        let name: Arc<str> = resource.name().into();
+        let points = [
+            (HookPoint::AfterInsert, ChangeOp::Upsert),
+            (HookPoint::AfterUpdate, ChangeOp::Upsert),
+            (HookPoint::AfterPatch, ChangeOp::Upsert),
+            (HookPoint::AfterReplace, ChangeOp::Upsert),
+            (HookPoint::AfterDelete, ChangeOp::Delete),
+        ];
+        for (point, op) in points {
+            let shared = shared.clone();
+            let name = name.clone();
+            resource.hooks().register(point, move |_ctx, payload| {
+                shared.capture(&name, op, &payload);
+                async move { Ok(payload) }
+            });
+        }
+        let shared = shared.clone();
+        resource
+            .middlewares()
+            .register(Operation::DeleteMany, move |ctx, next| {
+                let shared = shared.clone();
+                let name = name.clone();
+                async move {
+                    let ids = match &ctx.args {
+                        Payload::Ids(ids) => ids.clone(),
+                        _ => Vec::new(),
+                    };
+                    let out = next.run(ctx).await?;
+                    for id in ids {
+                        shared.capture(&name, ChangeOp::Delete, &Payload::Id(id));
+                    }
+                    Ok(out)
+                }
+            });
+    }
+}
+
+#[async_trait]
+impl Plugin for Replicator {
+    fn slug(&self) -> &str {
+        SLUG
+    }
+
+    async fn install(&self, ctx: &PluginContext) -> s3db_core::Result<()> {
+        if self.shared.context.set(ctx.clone()).is_err() {
+            return Err(config_error("the replicator is already installed".into()).into());
+        }
+        let shared = self.shared.clone();
+        ctx.for_each_resource(move |resource| {
+            if shared.routed(resource.name()) {
+                Replicator::watch(&shared, &resource);
+            }
+        });
+        Ok(())
+    }
+
+    async fn start(&self, _ctx: &PluginContext) -> s3db_core::Result<()> {
+        let receiver = self
+            .receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(receiver) = receiver else {
+            return Ok(()); // already running
+        };
+        self.shared.running.store(true, Ordering::SeqCst);
+        let handle = tokio::spawn(worker::run(self.shared.clone(), receiver));
+        *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        Ok(())
+    }
+
+    /// Applies what was queued before the call, stops the worker and flushes the targets.
+    async fn stop(&self, _ctx: &PluginContext) -> s3db_core::Result<()> {
+        let handle = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(handle) = handle else {
+            return Ok(());
+        };
+        let _ = self.shared.sender.send(Message::Stop);
+        let receiver = handle
+            .await
+            .map_err(|e| config_error(format!("the replication worker failed: {e}")))?;
+        self.shared.running.store(false, Ordering::SeqCst);
+        self.shared.idle.notify_waiters();
+        *self.receiver.lock().unwrap_or_else(PoisonError::into_inner) = Some(receiver);
+        for destination in &self.shared.destinations {
+            destination.target.flush().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! Dead letters: changes a target refused after every retry, kept in the plugin's storage
+//! area (`plugin=replicator/dead-letter/<target>/<time>-<pid>-<seq>.json`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use s3db_core::Record;
+use s3db_storage::{ListOptions, PutMode, PutPayload, Storage};
+use serde::{Deserialize, Serialize};
+
+use super::change::ChangeOp;
+use crate::{Error, Result};
+
+/// Prefix of the dead letters inside the plugin's storage area.
+pub const DEAD_LETTER_PREFIX: &str = "dead-letter/";
+
+/// A change a target did not acknowledge after every attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    /// Its key in the plugin's storage area (not stored in the object).
+    #[serde(skip)]
+    pub key: String,
+    /// The target's name.
+    pub target: String,
+    /// The resource the write was made on.
+    pub resource: String,
+    /// The table or resource name in the target (after the route's renaming).
+    pub target_resource: String,
+    /// Upsert or delete.
+    pub op: ChangeOp,
+    /// The record id.
+    pub id: String,
+    /// The record that was to be written (upserts), as the target would have received it.
+    pub payload: Option<Record>,
+    /// The last error.
+    pub error: String,
+    /// Attempts made so far (replays included).
+    pub attempts: u32,
+    /// When it was last given up on (ISO 8601).
+    pub failed_at: String,
+}
+
+/// Reads and writes dead letters in a storage area.
+#[derive(Clone)]
+pub(crate) struct DeadLetterStore {
+    storage: Arc<dyn Storage>,
+    seq: Arc<AtomicU64>,
+}
+
+impl DeadLetterStore {
+    /// Dead letters under `storage` (the plugin's area).
+    pub fn new(storage: Arc<dyn Storage>) -> DeadLetterStore {
+        DeadLetterStore {
+            storage,
+            seq: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Stores a new dead letter; its key orders it after the earlier ones of its target.
+    pub async fn add(&self, letter: &DeadLetter, now_millis: i64) -> Result<String> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let key = format!(
+            "{DEAD_LETTER_PREFIX}{}/{:013}-{}-{seq:08}.json",
+            letter.target,
+            now_millis.max(0),
+            std::process::id()
+        );
+        self.put(&key, letter).await?;
+        Ok(key)
+    }
+
+    /// Overwrites the dead letter at `letter.key`.
+    pub async fn update(&self, letter: &DeadLetter) -> Result<()> {
+        self.put(&letter.key, letter).await
+    }
+
+    async fn put(&self, key: &str, letter: &DeadLetter) -> Result<()> {
+        let body = serde_json::to_vec(letter).map_err(|e| Error::Corrupt {
+            key: key.to_owned(),
+            reason: format!("cannot encode the dead letter: {e}"),
+        })?;
+        let payload = PutPayload {
+            body: Bytes::from(body),
+            content_type: Some("application/json".into()),
+            ..PutPayload::default()
+        };
+        self.storage.put(key, payload, PutMode::Overwrite).await?;
+        Ok(())
+    }
+
+    /// The keys of every dead letter, oldest first per target.
+    pub async fn keys(&self) -> Result<Vec<String>> {
+        let options = ListOptions {
+            prefix: DEAD_LETTER_PREFIX.into(),
+            ..ListOptions::default()
+        };
+        Ok(self
+            .storage
+            .list(options)
+            .map_ok(|meta| meta.key)
+            .try_collect()
+            .await?)
+    }
+
+    /// Reads one dead letter; [`Error::Corrupt`] names the key when it cannot be parsed.
+    pub async fn read(&self, key: &str) -> Result<DeadLetter> {
+        let found = self.storage.get(key).await?;
+        let mut letter: DeadLetter =
+            serde_json::from_slice(&found.body).map_err(|e| Error::Corrupt {
+                key: key.to_owned(),
+                reason: e.to_string(),
+            })?;
+        letter.key = key.to_owned();
+        Ok(letter)
+    }
+
+    /// Removes a dead letter.
+    pub async fn remove(&self, key: &str) -> Result<()> {
+        Ok(self.storage.delete(key).await?)
+    }
+}

@@ -1,0 +1,48 @@
+//! The target interface: anything that can apply a change.
+
+use async_trait::async_trait;
+
+use super::change::TargetChange;
+use crate::Result;
+
+/// Where changes are replicated to. Implement it to add a target of your own; the
+/// replicator calls [`ReplicationTarget::apply`] from its worker, one change at a time and
+/// in write order, retrying failures with backoff.
+///
+/// `apply` must be idempotent: a change may be applied again after a failure (an upsert
+/// writes the whole record, deleting a missing record succeeds).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use async_trait::async_trait;
+/// use s3db_plugins::replicator::{ReplicationTarget, TargetChange};
+///
+/// /// Keeps the ids it was given.
+/// #[derive(Default)]
+/// struct Ids(Mutex<Vec<String>>);
+///
+/// #[async_trait]
+/// impl ReplicationTarget for Ids {
+///     fn name(&self) -> &str {
+///         "ids"
+///     }
+///     async fn apply(&self, change: &TargetChange) -> s3db_plugins::Result<()> {
+///         self.0.lock().unwrap().push(change.id.clone());
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait ReplicationTarget: Send + Sync + 'static {
+    /// The target's name (`[A-Za-z0-9_-]+`): it names the target in stats, errors and dead
+    /// letters, so it must be unique among a replicator's targets and stable across runs.
+    fn name(&self) -> &str;
+
+    /// Applies one change; an error is retried, then dead-lettered.
+    async fn apply(&self, change: &TargetChange) -> Result<()>;
+
+    /// Makes everything applied so far durable (flushes buffers). Does nothing by default.
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}

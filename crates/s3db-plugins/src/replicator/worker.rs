@@ -1,0 +1,269 @@
+//! The worker: applies queued changes to their targets, dead-letters what keeps failing,
+//! and replays dead letters.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::change::{ChangeOp, SourceChange, TargetChange};
+use super::dead_letter::{DeadLetter, DeadLetterStore};
+use super::retry::apply_with_retry;
+use super::route::Route;
+use super::stats::Counters;
+use super::{Destination, Message, Shared};
+use crate::clock::iso;
+use crate::{Error, Result};
+
+/// Applies changes until a stop message; hands the receiver back so a later start resumes
+/// with what was queued after the stop.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut receiver: UnboundedReceiver<Message>,
+) -> UnboundedReceiver<Message> {
+    let store = shared
+        .context
+        .get()
+        .map(|ctx| DeadLetterStore::new(ctx.storage()));
+    while let Some(message) = receiver.recv().await {
+        match message {
+            Message::Change(change) => {
+                process(&shared, store.as_ref(), &change).await;
+                shared.done();
+            }
+            Message::Stop => break,
+        }
+    }
+    receiver
+}
+
+/// The source resource's attribute definitions (empty when it is gone).
+fn attributes_of(shared: &Shared, resource: &str) -> Arc<Map<String, Value>> {
+    let attributes = shared
+        .context
+        .get()
+        .and_then(|ctx| ctx.database().ok())
+        .and_then(|db| db.resource(resource).ok())
+        .map(|r| r.attributes().clone())
+        .unwrap_or_default();
+    Arc::new(attributes)
+}
+
+/// The change one route sends to its target; `None` when the transform skips it.
+fn routed(
+    route: &Route,
+    source_resource: &str,
+    op: ChangeOp,
+    id: &str,
+    record: Option<&s3db_core::Record>,
+    attributes: &Arc<Map<String, Value>>,
+) -> Option<TargetChange> {
+    let record = match op {
+        ChangeOp::Upsert => {
+            let mut record = route.apply(record.cloned().unwrap_or_default())?;
+            record.insert("id".into(), Value::String(id.to_owned()));
+            Some(record)
+        }
+        ChangeOp::Delete => None,
+    };
+    Some(TargetChange {
+        resource: route.target_name(source_resource).to_owned(),
+        source_resource: source_resource.to_owned(),
+        op,
+        id: id.to_owned(),
+        record,
+        attributes: attributes.clone(),
+    })
+}
+
+/// Applies one queued change to every matching route of every target.
+async fn process(shared: &Shared, store: Option<&DeadLetterStore>, change: &SourceChange) {
+    let attributes = attributes_of(shared, &change.resource);
+    for destination in &shared.destinations {
+        for route in destination
+            .routes
+            .iter()
+            .filter(|r| r.matches(&change.resource))
+        {
+            let Some(target_change) = routed(
+                route,
+                &change.resource,
+                change.op,
+                &change.id,
+                change.record.as_ref(),
+                &attributes,
+            ) else {
+                Counters::bump(&shared.counters.skipped);
+                continue;
+            };
+            deliver(shared, store, destination, &target_change, change).await;
+        }
+    }
+}
+
+async fn deliver(
+    shared: &Shared,
+    store: Option<&DeadLetterStore>,
+    destination: &Destination,
+    change: &TargetChange,
+    source: &SourceChange,
+) {
+    let target = destination.target.as_ref();
+    let outcome = apply_with_retry(&shared.retry, target, change, |_| {
+        Counters::bump(&shared.counters.failures);
+    })
+    .await;
+    let exhausted = match outcome {
+        Ok(_) => {
+            shared.counters.acknowledged(source.written.elapsed());
+            return;
+        }
+        Err(exhausted) => exhausted,
+    };
+    Counters::bump(&shared.counters.dead_letters);
+    let letter = DeadLetter {
+        key: String::new(),
+        target: target.name().to_owned(),
+        resource: change.source_resource.clone(),
+        target_resource: change.resource.clone(),
+        op: change.op,
+        id: change.id.clone(),
+        payload: change.record.clone(),
+        error: exhausted.error.to_string(),
+        attempts: exhausted.attempts,
+        failed_at: iso(shared.clock.now()),
+    };
+    let stored = match store {
+        Some(store) => store
+            .add(&letter, shared.clock.now_millis())
+            .await
+            .map(drop),
+        None => Err(Error::Config {
+            plugin: super::SLUG,
+            reason: "not installed: nowhere to store dead letters".into(),
+        }),
+    };
+    if let Err(error) = stored {
+        tracing::error!(
+            target = %letter.target,
+            resource = %letter.resource,
+            id = %letter.id,
+            %error,
+            "replicator: a change failed and its dead letter could not be stored"
+        );
+    }
+}
+
+/// Replays one dead letter; `Ok(true)` when it was applied (or is now skipped) and removed,
+/// `Ok(false)` when it failed again (the letter is updated).
+pub(super) async fn replay(
+    shared: &Shared,
+    store: &DeadLetterStore,
+    mut letter: DeadLetter,
+) -> Result<bool> {
+    let Some(destination) = shared
+        .destinations
+        .iter()
+        .find(|d| d.target.name() == letter.target)
+    else {
+        return refail(
+            shared,
+            store,
+            letter,
+            0,
+            "the target is no longer configured",
+        )
+        .await;
+    };
+    let route = destination.routes.iter().find(|r| {
+        r.matches(&letter.resource) && r.target_name(&letter.resource) == letter.target_resource
+    });
+    let Some(route) = route else {
+        return refail(shared, store, letter, 0, "no route leads there any more").await;
+    };
+    let attributes = attributes_of(shared, &letter.resource);
+    let change = match current_state(shared, &letter).await {
+        Ok(Some((op, record))) => routed(
+            route,
+            &letter.resource,
+            op,
+            &letter.id,
+            record.as_ref(),
+            &attributes,
+        ),
+        Ok(None) => Some(TargetChange {
+            resource: letter.target_resource.clone(),
+            source_resource: letter.resource.clone(),
+            op: letter.op,
+            id: letter.id.clone(),
+            record: letter.payload.clone(),
+            attributes,
+        }),
+        Err(error) => {
+            let reason = format!("cannot read the source record: {error}");
+            return refail(shared, store, letter, 0, &reason).await;
+        }
+    };
+    let Some(change) = change else {
+        // The transform now skips the record: nothing is left to deliver.
+        store.remove(&letter.key).await?;
+        Counters::bump(&shared.counters.dead_letters_replayed);
+        return Ok(true);
+    };
+    let target = destination.target.as_ref();
+    let outcome = apply_with_retry(&shared.retry, target, &change, |_| {
+        Counters::bump(&shared.counters.failures);
+    })
+    .await;
+    match outcome {
+        Ok(_) => {
+            store.remove(&letter.key).await?;
+            Counters::bump(&shared.counters.dead_letters_replayed);
+            Counters::bump(&shared.counters.replicated);
+            Ok(true)
+        }
+        Err(exhausted) => {
+            letter.payload = change.record;
+            letter.op = change.op;
+            let reason = exhausted.error.to_string();
+            refail(shared, store, letter, exhausted.attempts, &reason).await
+        }
+    }
+}
+
+/// The record's state now in the source: `Some((Upsert, record))` when it exists,
+/// `Some((Delete, None))` when it does not, `None` when the resource or database is gone
+/// (replay the stored payload).
+async fn current_state(
+    shared: &Shared,
+    letter: &DeadLetter,
+) -> Result<Option<(ChangeOp, Option<s3db_core::Record>)>> {
+    let resource = shared
+        .context
+        .get()
+        .and_then(|ctx| ctx.database().ok())
+        .and_then(|db| db.resource(&letter.resource).ok());
+    let Some(resource) = resource else {
+        return Ok(None);
+    };
+    match resource.get(&letter.id).await {
+        Ok(record) => Ok(Some((ChangeOp::Upsert, Some(record)))),
+        Err(s3db_core::Error::NotFound { .. }) => Ok(Some((ChangeOp::Delete, None))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Records another failure of a dead letter.
+async fn refail(
+    shared: &Shared,
+    store: &DeadLetterStore,
+    mut letter: DeadLetter,
+    attempts: u32,
+    reason: &str,
+) -> Result<bool> {
+    letter.attempts = letter.attempts.saturating_add(attempts);
+    letter.error = reason.to_owned();
+    letter.failed_at = iso(shared.clock.now());
+    store.update(&letter).await?;
+    Ok(false)
+}
