@@ -42,6 +42,18 @@ pub struct Filter {
     conditions: Vec<(String, Condition)>,
 }
 
+/// The values a field may take according to a filter's equality or `$in` condition (what
+/// partition listings can serve).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// The field path.
+    pub path: String,
+    /// The accepted values (one for an equality).
+    pub values: Vec<Value>,
+    /// Whether it comes from an equality (else from `$in`).
+    pub equality: bool,
+}
+
 /// A filter that cannot be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("filter field {field:?}: {reason}")]
@@ -107,6 +119,33 @@ impl Filter {
             Condition::Eq(v) => Some((path.as_str(), v)),
             _ => None,
         })
+    }
+
+    /// One choice per field with an equality or `$in` condition, in the order the fields
+    /// first appear; an equality wins over an `$in` on the same field.
+    pub fn choices(&self) -> Vec<Choice> {
+        let mut choices: Vec<Choice> = Vec::new();
+        for (path, condition) in &self.conditions {
+            let choice = match condition {
+                Condition::Eq(value) => Choice {
+                    path: path.clone(),
+                    values: vec![value.clone()],
+                    equality: true,
+                },
+                Condition::In(values) => Choice {
+                    path: path.clone(),
+                    values: values.clone(),
+                    equality: false,
+                },
+                _ => continue,
+            };
+            match choices.iter_mut().find(|c| c.path == *path) {
+                Some(existing) if !existing.equality && choice.equality => *existing = choice,
+                Some(_) => {}
+                None => choices.push(choice),
+            }
+        }
+        choices
     }
 
     /// The distinct field paths filtered on.
@@ -215,6 +254,22 @@ mod tests {
         ));
         assert!(check(json!({"a": {"$exists": true}}), rec.clone()));
         assert!(!check(json!({"s": {"$gt": 1}}), rec));
+    }
+
+    #[test]
+    fn choices_prefer_equalities_and_keep_in_values() {
+        let filter = Filter::parse(&json!({
+            "s": {"$in": ["a", "b"]},
+            "t": {"$in": [1], "$eq": 2},
+            "u": {"$gt": 1}
+        }))
+        .unwrap();
+        let choices = filter.choices();
+        assert_eq!(choices.len(), 2);
+        assert_eq!(choices[0].values, [json!("a"), json!("b")]);
+        assert!(!choices[0].equality);
+        assert_eq!((choices[1].path.as_str(), choices[1].equality), ("t", true));
+        assert_eq!(choices[1].values, [json!(2)]);
     }
 
     #[test]

@@ -132,6 +132,65 @@ impl Partition {
         }
     }
 
+    /// The selectors of every combination of `choices` (field path, accepted values): one
+    /// per combination, sorted by listing prefix. `None` when an accepted value cannot be a
+    /// key segment (null, for example): records holding it have no reference here, so the
+    /// partition cannot serve the choice.
+    pub fn selectors_for(
+        &self,
+        resource: &str,
+        choices: &[(String, Vec<Value>)],
+    ) -> Option<Vec<Selector>> {
+        for (path, values) in choices {
+            let rule = self.fields.iter().find(|(f, _)| f == path).map(|(_, r)| r);
+            if let Some(rule) = rule {
+                if values.iter().any(|v| segment_value(v, rule).is_none()) {
+                    return None;
+                }
+            }
+        }
+        let mut combinations = vec![Map::new()];
+        for (path, values) in choices {
+            combinations = combinations
+                .iter()
+                .flat_map(|combination| {
+                    values.iter().map(move |value| {
+                        let mut next = combination.clone();
+                        next.insert(path.clone(), value.clone());
+                        next
+                    })
+                })
+                .collect();
+        }
+        let mut selectors: Vec<Selector> = combinations
+            .iter()
+            .map(|values| self.selector(resource, values))
+            .collect();
+        selectors.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+        selectors.dedup();
+        Some(selectors)
+    }
+
+    /// The listing prefix s3db.js builds for these values (`buildPartitionPrefix`): the
+    /// partition root without its trailing `/`, then `/<field>=<value>` for every field with
+    /// a value, in field order. Page cursors carry it.
+    pub fn s3dbjs_prefix(&self, resource: &str, values: &Map<String, Value>) -> String {
+        let mut prefix = format!("resource={resource}/partition={}", self.name);
+        for (path, rule) in &self.fields {
+            let given = values
+                .get(path)
+                .or_else(|| lookup(values, path))
+                .and_then(|v| segment_value(v, rule));
+            if let Some(value) = given {
+                prefix.push('/');
+                prefix.push_str(path);
+                prefix.push('=');
+                prefix.push_str(&value);
+            }
+        }
+        prefix
+    }
+
     /// The reference key of a record, or `None` when any field is null or missing.
     /// `version` is the value of the `_v` field (the `byVersion` partition).
     pub fn reference_key(

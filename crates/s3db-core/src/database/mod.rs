@@ -465,6 +465,62 @@ impl Database {
         }
     }
 
+    /// Removes the partitions of resource `name` that name a field the schema no longer has:
+    /// deletes their references, then drops their definitions from `s3db.json` (a new
+    /// version when the definition hash changes, as s3db.js records it on its next upload).
+    /// Returns the names removed. The write is conditional and re-applied on the fresh
+    /// document after a conflict, like [`Database::create_resource`]'s; the metadata upload
+    /// hooks run and `MetadataUploaded` is emitted.
+    pub async fn remove_orphaned_partitions(&self, name: &str) -> Result<Vec<String>> {
+        let orphaned = self.resource(name)?.find_orphaned_partitions();
+        if orphaned.is_empty() {
+            return Ok(orphaned);
+        }
+        self.resource(name)?
+            .delete_partition_references(&orphaned)
+            .await?;
+        let _writer = self.inner.writer.lock().await;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
+            let now = now_iso();
+            let Some(mut document) = current else {
+                return Ok(orphaned);
+            };
+            let changed = document
+                .resources
+                .get_mut(name)
+                .is_some_and(|entry| Resource::drop_partitions(entry, &orphaned, &now));
+            if !changed {
+                return Ok(orphaned);
+            }
+            document.last_updated = now.clone();
+            self.inner
+                .hooks
+                .run(HookPoint::BeforeUploadMetadata, Payload::None)
+                .await?
+                .into_none()?;
+            match self.inner.store.save(&document, etag.as_deref()).await? {
+                Some(new_etag) => {
+                    self.uploaded(&document).await?;
+                    self.install(document, Some(new_etag));
+                    return Ok(orphaned);
+                }
+                None if attempts < self.inner.options.max_write_attempts => {
+                    let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
+                    self.install(fresh, fresh_etag);
+                }
+                None => {
+                    return Err(Error::Conflict {
+                        what: store::METADATA_KEY.into(),
+                        attempts,
+                    });
+                }
+            }
+        }
+    }
+
     /// [`Database::create_resource`] unless a resource of that name exists, in which case
     /// the existing one is returned unchanged.
     pub async fn create_resource_if_not_exists(&self, config: ResourceConfig) -> Result<Resource> {

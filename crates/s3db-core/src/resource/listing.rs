@@ -11,19 +11,10 @@ use crate::extend::{Event, HookPoint, Operation, Payload};
 const BULK_CONCURRENCY: usize = 10;
 
 impl Resource {
-    /// Every record id, in key order (`resource=<name>/data` listing).
+    /// Every record id, in key order (`resource=<name>/data` listing); the `listIds`
+    /// middleware sees empty options.
     pub async fn list_ids(&self) -> Result<Vec<String>> {
-        let prefix = self.def.data_prefix();
-        let options = ListOptions {
-            prefix: prefix.clone(),
-            ..ListOptions::default()
-        };
-        self.storage
-            .list(options)
-            .map_err(Error::from)
-            .try_filter_map(|meta| async move { Ok(id_of_key(&meta.key).map(str::to_owned)) })
-            .try_collect()
-            .await
+        self.list_ids_by(&ListRequest::all()).await
     }
 
     /// Number of records (a full listing, as in s3db.js without a cache plugin); the
@@ -87,10 +78,24 @@ impl Resource {
         Ok(records)
     }
 
-    /// Every record, in id order.
+    /// Every record, in id order (records vanishing meanwhile are skipped). Runs the
+    /// `getAll` middleware (with empty options), not the `list` or `getMany` hooks.
     pub async fn get_all(&self) -> Result<Vec<Record>> {
-        let ids = self.list_ids().await?;
-        self.get_many(&ids).await
+        if !self.ext.middlewares.has(Operation::GetAll) {
+            return self.get_all_inner().await;
+        }
+        let args = Payload::Options(ListRequest::all().to_options());
+        let out = self
+            .wrapped(Operation::GetAll, args, |this, args| async move {
+                args.into_options()?;
+                Ok(Payload::Records(this.get_all_inner().await?))
+            })
+            .await?;
+        Ok(out.into_records()?)
+    }
+
+    async fn get_all_inner(&self) -> Result<Vec<Record>> {
+        self.stream(&ListRequest::all())?.try_collect().await
     }
 
     /// Inserts every record (each through `insert`'s hooks and middleware); one result per
@@ -162,8 +167,27 @@ impl Resource {
     }
 
     /// Deletes every record object and partition reference of the resource (everything
-    /// under `resource=<name>/`); returns how many record objects there were.
+    /// under `resource=<name>/`); returns how many record objects there were. Runs the
+    /// `deleteAll` middleware and emits `DeletedAll` (with every object deleted, references
+    /// included).
     pub async fn delete_all(&self) -> Result<usize> {
+        if !self.ext.middlewares.has(Operation::DeleteAll) {
+            return self.delete_all_inner().await;
+        }
+        let out = self
+            .wrapped(
+                Operation::DeleteAll,
+                Payload::None,
+                |this, args| async move {
+                    args.into_none()?;
+                    Ok(Payload::Count(this.delete_all_inner().await?))
+                },
+            )
+            .await?;
+        Ok(out.into_count()?)
+    }
+
+    async fn delete_all_inner(&self) -> Result<usize> {
         let options = ListOptions {
             prefix: format!("resource={}/", self.def.name),
             ..ListOptions::default()
@@ -177,10 +201,15 @@ impl Resource {
         let data_prefix = format!("{}/", self.def.data_prefix());
         let records = keys.iter().filter(|k| k.starts_with(&data_prefix)).count();
         match self.storage.delete_many(&keys).await {
-            Ok(()) => Ok(records),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(records),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
         }
+        self.ext.events.emit_with(|| Event::DeletedAll {
+            resource: self.def.name.clone(),
+            count: keys.len(),
+        });
+        Ok(records)
     }
 }
 

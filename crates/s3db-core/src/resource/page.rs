@@ -1,22 +1,28 @@
 //! Cursor pages in s3db.js's cursor format: base64url (no padding) of
-//! `{"v":1,"prefix":…,"token":…,"pageSize":size}`. Our token is the last key of the page
-//! (the listing resumes strictly after it), so a cursor stays valid across processes.
+//! `{"v":1,"prefix":…,"token":…,"pageSize":size}`, where `prefix` is the listing prefix as
+//! s3db.js builds it and `token` is the standard base64 of the page's last key — exactly what
+//! s3db.js's memory and filesystem clients put in their continuation tokens. Cursors pass both
+//! ways with s3db.js on those clients; a cursor holding an S3 server's continuation token
+//! (opaque, meaningful only to that server) is refused with [`Error::InvalidCursor`].
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use futures::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::query::DEFAULT_READ_CONCURRENCY;
+use super::query::{DEFAULT_READ_CONCURRENCY, KeySource, ListRequest};
 use super::{Record, Resource};
 use crate::error::{Error, Result};
+use crate::extend::{Operation, Payload};
 
 /// Which page to read.
 #[derive(Debug, Clone)]
 pub struct PageRequest {
     /// Records per page (at least 1).
     pub size: usize,
-    /// Continue after this cursor (from [`Page::next_cursor`]).
+    /// Continue after this cursor (from [`Page::next_cursor`], or an s3db.js cursor).
     pub cursor: Option<String>,
     /// 1-based page number, used when there is no cursor (walks the keys before it).
     pub page: Option<usize>,
@@ -38,6 +44,54 @@ impl Default for PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The request as page options (`size`, `cursor`, `page`, `partition`,
+    /// `partitionValues`), what the `page` middleware sees.
+    fn to_options(&self) -> Map<String, Value> {
+        let mut options = Map::new();
+        options.insert("size".into(), Value::from(self.size));
+        options.insert(
+            "cursor".into(),
+            self.cursor.clone().map_or(Value::Null, Value::String),
+        );
+        options.insert("page".into(), self.page.map_or(Value::Null, Value::from));
+        if let Some(partition) = &self.partition {
+            options.insert("partition".into(), Value::String(partition.clone()));
+            options.insert("partitionValues".into(), Value::Object(self.values.clone()));
+        }
+        options
+    }
+
+    /// The request page options describe (absent options take their defaults).
+    fn from_options(resource: &str, options: &Map<String, Value>) -> Result<Self> {
+        let listing = ListRequest::from_options(resource, options)?;
+        let bad = |name: &str, expected: &str| Error::Unsupported {
+            resource: resource.to_owned(),
+            reason: format!("option {name:?} must be {expected}"),
+        };
+        let count = |name: &str| match options.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| bad(name, "a non-negative integer")),
+        };
+        let cursor = match options.get("cursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(cursor)) => Some(cursor.clone()),
+            Some(_) => return Err(bad("cursor", "a string")),
+        };
+        Ok(PageRequest {
+            size: count("size")?.unwrap_or(PageRequest::default().size),
+            cursor,
+            page: count("page")?,
+            partition: listing.partition,
+            values: listing.values,
+        })
+    }
+}
+
 /// One page of records.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -51,18 +105,47 @@ pub struct Page {
 
 impl Resource {
     /// Reads one page of records (a listing of `size + 1` keys at most, then the reads).
+    /// Runs the `page` middleware: it sees the request as options and the items as
+    /// records; the next cursor is the one of the listing the chain ran (`None` when a
+    /// middleware answered without running it).
     pub async fn page(&self, request: &PageRequest) -> Result<Page> {
+        if !self.ext.middlewares.has(Operation::Page) {
+            return self.page_inner(request).await;
+        }
+        let slot: Arc<Mutex<Option<String>>> = Arc::default();
+        let next = slot.clone();
+        let out = self
+            .wrapped(
+                Operation::Page,
+                Payload::Options(request.to_options()),
+                |this, args| async move {
+                    let request = PageRequest::from_options(&this.def.name, &args.into_options()?)?;
+                    let page = this.page_inner(&request).await?;
+                    *next.lock().unwrap_or_else(PoisonError::into_inner) = page.next_cursor;
+                    Ok(Payload::Records(page.items))
+                },
+            )
+            .await?;
+        let next_cursor = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        Ok(Page {
+            items: out.into_records()?,
+            next_cursor,
+            page_size: request.size.max(1),
+        })
+    }
+
+    async fn page_inner(&self, request: &PageRequest) -> Result<Page> {
         let size = request.size.max(1);
         let source = self.key_source(request.partition.as_deref(), &request.values)?;
+        let cursor_prefix = self.cursor_prefix(request)?;
         let start_after = match &request.cursor {
-            Some(cursor) => Some(self.decode_cursor(cursor, source.prefix())?),
+            Some(cursor) => self.decode_cursor(cursor, &cursor_prefix, &source)?,
             None => None,
         };
         let skip = match (&request.cursor, request.page) {
             (None, Some(page)) => page.saturating_sub(1).saturating_mul(size),
             _ => 0,
         };
-        let prefix = source.prefix().to_owned();
         let keys: Vec<(String, String)> = self
             .ids_from(source, start_after)
             .skip(skip)
@@ -72,7 +155,7 @@ impl Resource {
         let more = keys.len() > size;
         let page_keys = &keys[..keys.len().min(size)];
         let next_cursor = match page_keys.last() {
-            Some((_, last)) if more => Some(encode_cursor(&prefix, last, size)),
+            Some((_, last)) if more => Some(encode_cursor(&cursor_prefix, last, size)),
             _ => None,
         };
         let ids: Vec<Result<String>> = page_keys.iter().map(|(id, _)| Ok(id.clone())).collect();
@@ -87,34 +170,123 @@ impl Resource {
         })
     }
 
-    /// The last key a cursor of this listing carries.
-    fn decode_cursor(&self, cursor: &str, prefix: &str) -> Result<String> {
+    /// The listing prefix s3db.js puts in the cursors of this request
+    /// (`resource=<r>/data`, or its `buildPartitionPrefix`).
+    fn cursor_prefix(&self, request: &PageRequest) -> Result<String> {
+        Ok(match &request.partition {
+            None => self.def.data_prefix(),
+            Some(name) => self
+                .partition(name)?
+                .s3dbjs_prefix(&self.def.name, &request.values),
+        })
+    }
+
+    /// The key a cursor of this listing resumes after (`None`: from the start). Accepts our
+    /// cursors and s3db.js's when their token is a key (raw, or base64 as s3db.js's memory
+    /// and filesystem clients write it, possibly behind the client's key prefix).
+    fn decode_cursor(
+        &self,
+        cursor: &str,
+        cursor_prefix: &str,
+        source: &KeySource,
+    ) -> Result<Option<String>> {
         let fail = |reason: &str| Error::InvalidCursor {
             resource: self.def.name.clone(),
             reason: reason.to_owned(),
         };
         let bytes = URL_SAFE_NO_PAD
-            .decode(cursor.trim_end_matches('='))
+            .decode(cursor.trim().trim_end_matches('='))
             .map_err(|_| fail("not base64url"))?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|_| fail("not JSON"))?;
         if value["v"] != json!(1) {
             return Err(fail("unsupported cursor version"));
         }
-        if value["prefix"].as_str() != Some(prefix) {
+        let prefix = value["prefix"].as_str();
+        if prefix != Some(cursor_prefix) && prefix != Some(source.prefix()) {
             return Err(fail("the cursor belongs to another listing"));
         }
-        let token = value["token"].as_str().ok_or_else(|| fail("no token"))?;
-        if !token.starts_with(prefix) {
-            return Err(fail(
-                "the token is not a key of this listing (an S3 continuation token of s3db.js?)",
-            ));
+        let token = match &value["token"] {
+            Value::Null => return Ok(None),
+            Value::String(token) => token,
+            _ => return Err(fail("the token is not a string")),
+        };
+        let prefixes = [cursor_prefix, source.prefix()];
+        if let Some(key) = key_of_listing(token, &prefixes) {
+            return Ok(Some(key.to_owned()));
         }
-        Ok(token.to_owned())
+        let decoded = STANDARD_NO_PAD
+            .decode(token.trim_end_matches('='))
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        match decoded
+            .as_deref()
+            .and_then(|d| key_of_listing(d, &prefixes))
+        {
+            Some(key) => Ok(Some(key.to_owned())),
+            None => Err(fail(
+                "the token is an S3 continuation token (s3db.js on an S3 server): it is opaque \
+                 and only that server can resume from it; list from the start or use page numbers",
+            )),
+        }
     }
 }
 
-/// A cursor resuming after `last_key`.
+/// The key of this listing in `text`: `text` itself, or its tail after a key prefix
+/// (`<prefix>/resource=…`), when that starts with one of `prefixes`.
+fn key_of_listing<'t>(text: &'t str, prefixes: &[&str]) -> Option<&'t str> {
+    prefixes.iter().find_map(|prefix| {
+        text.match_indices(prefix)
+            .map(|(at, _)| at)
+            .find(|&at| at == 0 || text[..at].ends_with('/'))
+            .map(|at| &text[at..])
+    })
+}
+
+/// A cursor resuming after `last_key`, in s3db.js's format.
 fn encode_cursor(prefix: &str, last_key: &str, size: usize) -> String {
-    let body = json!({"v": 1, "prefix": prefix, "token": last_key, "pageSize": size});
+    let body =
+        json!({"v": 1, "prefix": prefix, "token": STANDARD.encode(last_key), "pageSize": size});
     URL_SAFE_NO_PAD.encode(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_behind_a_client_key_prefix() {
+        let prefixes = ["resource=a/data"];
+        assert_eq!(
+            key_of_listing("resource=a/data/id=x", &prefixes),
+            Some("resource=a/data/id=x")
+        );
+        assert_eq!(
+            key_of_listing("db/one/resource=a/data/id=x", &prefixes),
+            Some("resource=a/data/id=x")
+        );
+        assert_eq!(key_of_listing("xresource=a/data/id=x", &prefixes), None);
+        assert_eq!(key_of_listing("AbCdEf==", &prefixes), None);
+    }
+
+    #[test]
+    fn page_options_round_trip() {
+        let request = PageRequest {
+            size: 7,
+            cursor: Some("c".into()),
+            page: Some(2),
+            partition: Some("byStatus".into()),
+            values: json!({"status": "open"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let back = PageRequest::from_options("r", &request.to_options()).unwrap();
+        assert_eq!(
+            (back.size, back.cursor, back.page, back.partition),
+            (7, Some("c".into()), Some(2), Some("byStatus".into()))
+        );
+        assert_eq!(back.values, request.values);
+        let bad = json!({"size": "big"});
+        assert!(PageRequest::from_options("r", bad.as_object().unwrap()).is_err());
+    }
 }

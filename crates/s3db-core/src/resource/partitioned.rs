@@ -1,5 +1,6 @@
 //! Partition reads and maintenance: reading a record through one of its references,
-//! orphaned partitions (whose fields left the schema) and `repair`, which reconciles
+//! orphaned partitions (whose fields left the schema; their definitions are dropped from
+//! `s3db.json` by `Database::remove_orphaned_partitions`) and `repair`, which reconciles
 //! references with records after a crash between the record write and the reference writes.
 
 use std::collections::{BTreeSet, HashSet};
@@ -7,10 +8,15 @@ use std::collections::{BTreeSet, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use s3db_storage::{ErrorKind, ListOptions, Metadata, PutMode, PutPayload};
 
+use serde_json::{Map, Value};
+
 use super::query::DEFAULT_READ_CONCURRENCY;
 use super::{Record, Resource};
 use crate::error::{Error, Result};
+use crate::extend::{Operation, Payload};
 use crate::id::validate_id;
+use crate::metadata::document::ResourceEntry;
+use crate::metadata::hash::definition_hash;
 
 /// What [`Resource::repair`] found and fixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +41,48 @@ impl RepairReport {
 impl Resource {
     /// Reads a record through its reference in `partition` for `values` (every field of
     /// the partition needs a value): a HEAD on the reference, then the record.
-    /// [`Error::NotFound`] when either is missing.
+    /// [`Error::NotFound`] when either is missing. Runs the `getFromPartition` middleware
+    /// (options `{"partition", "partitionValues", "id"}`), then the record read runs the
+    /// `get` hooks and emits `Fetched`, as [`Resource::get`] does.
     pub async fn get_from_partition(
+        &self,
+        id: &str,
+        partition: &str,
+        values: &Record,
+    ) -> Result<Record> {
+        if !self.ext.middlewares.has(Operation::GetFromPartition) {
+            return self.get_from_partition_inner(id, partition, values).await;
+        }
+        let mut args = Map::new();
+        args.insert("partition".into(), Value::String(partition.to_owned()));
+        args.insert("partitionValues".into(), Value::Object(values.clone()));
+        args.insert("id".into(), Value::String(id.to_owned()));
+        let out = self
+            .wrapped(
+                Operation::GetFromPartition,
+                Payload::Options(args),
+                |this, args| async move {
+                    let args = args.into_options()?;
+                    let text = |name: &str| match args.get(name) {
+                        Some(Value::String(text)) => Ok(text.clone()),
+                        _ => Err(this.bad_option(name, "a string")),
+                    };
+                    let (id, partition) = (text("id")?, text("partition")?);
+                    let values = match args.get("partitionValues") {
+                        Some(Value::Object(values)) => values.clone(),
+                        _ => return Err(this.bad_option("partitionValues", "an object")),
+                    };
+                    let record = this
+                        .get_from_partition_inner(&id, &partition, &values)
+                        .await?;
+                    Ok(Payload::Record(record))
+                },
+            )
+            .await?;
+        Ok(out.into_record()?)
+    }
+
+    async fn get_from_partition_inner(
         &self,
         id: &str,
         partition: &str,
@@ -55,9 +101,17 @@ impl Resource {
                 ),
             })?;
         match self.storage.head(&key).await {
-            Ok(_) => self.get(id).await,
+            Ok(_) => self.get_inner(id).await,
             Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A middleware argument that is missing or of the wrong type.
+    fn bad_option(&self, name: &str, expected: &str) -> Error {
+        Error::Unsupported {
+            resource: self.def.name.clone(),
+            reason: format!("option {name:?} must be {expected}"),
         }
     }
 
@@ -71,18 +125,55 @@ impl Resource {
             .collect()
     }
 
-    /// Deletes every reference of the orphaned partitions and returns their names. The
-    /// definitions themselves stay in `s3db.json` until the resource is redefined without
-    /// them; orphaned partitions get no new references meanwhile (their field is absent).
-    pub async fn remove_orphaned_partitions(&self) -> Result<Vec<String>> {
-        let orphaned = self.find_orphaned_partitions();
-        for name in &orphaned {
+    /// Deletes every reference of the partitions named (the first half of
+    /// `Database::remove_orphaned_partitions`, which then drops their definitions).
+    pub(crate) async fn delete_partition_references(&self, names: &[String]) -> Result<()> {
+        for name in names {
             let keys = self
                 .list_keys(&self.partition(name)?.root(&self.def.name))
                 .await?;
             self.delete_keys(&keys).await?;
         }
-        Ok(orphaned)
+        Ok(())
+    }
+
+    /// Drops the partitions named from a stored resource entry. The current version's
+    /// definition loses them; when its hash changes (it does unless they were absent), a
+    /// new version is recorded — a copy of the current one with the new partitions and hash,
+    /// as s3db.js's next metadata upload records it. Returns whether the entry changed.
+    pub(crate) fn drop_partitions(entry: &mut ResourceEntry, names: &[String], now: &str) -> bool {
+        let Some(current) = entry.current().cloned() else {
+            return false;
+        };
+        let mut partitions = current.partitions.clone().unwrap_or_default();
+        let before = partitions.len();
+        partitions.retain(|name, _| !names.contains(name));
+        let mut resource_partitions = entry.partitions.clone().unwrap_or_default();
+        resource_partitions.retain(|name, _| !names.contains(name));
+        let resource_changed = entry
+            .partitions
+            .as_ref()
+            .is_some_and(|p| p.len() != resource_partitions.len());
+        if partitions.len() == before && !resource_changed {
+            return false;
+        }
+        let hash = definition_hash(
+            current.attributes.as_ref().unwrap_or(&Map::new()),
+            &current.behavior,
+            &partitions,
+            current.timestamps,
+        );
+        if hash != current.hash {
+            let mut next = current;
+            next.hash = hash;
+            next.partitions = Some(partitions);
+            next.created_at = Some(now.to_owned());
+            let name = entry.next_version_name();
+            entry.versions.insert(name.clone(), next);
+            entry.current_version = name;
+        }
+        entry.partitions = Some(resource_partitions);
+        true
     }
 
     /// Reconciles partition references with records: deletes references whose record is

@@ -1,6 +1,8 @@
 //! Listings with options (partition, limit, offset, read concurrency), record and id
 //! streams, counts and filtered queries planned over partitions.
 
+use std::cmp::Reverse;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::stream::BoxStream;
@@ -11,7 +13,7 @@ use serde_json::Value;
 use super::{Record, Resource};
 use crate::error::{Error, Result};
 use crate::extend::{Event, HookPoint, Operation, Payload};
-use crate::filter::Filter;
+use crate::filter::{Choice, Filter};
 use crate::partition::{Partition, Selector};
 
 /// Record GETs in flight behind a listing unless told otherwise.
@@ -125,6 +127,9 @@ pub(crate) enum KeySource {
     Data(String),
     /// One partition's references.
     Partition(Selector),
+    /// One partition prefix whose keys are kept when any of the selectors (all with that
+    /// prefix) accepts them: `$in` values of a field after the listed ones.
+    AnyOf(Vec<Selector>),
 }
 
 impl KeySource {
@@ -132,6 +137,7 @@ impl KeySource {
         match self {
             KeySource::Data(prefix) => prefix,
             KeySource::Partition(selector) => &selector.prefix,
+            KeySource::AnyOf(selectors) => selectors.first().map_or("", |s| s.prefix.as_str()),
         }
     }
 
@@ -139,6 +145,7 @@ impl KeySource {
         match self {
             KeySource::Data(prefix) => key.strip_prefix(prefix.as_str())?.strip_prefix("id="),
             KeySource::Partition(selector) => selector.id_of(key),
+            KeySource::AnyOf(selectors) => selectors.iter().find_map(|s| s.id_of(key)),
         }
     }
 }
@@ -313,9 +320,29 @@ impl Resource {
         Ok(records)
     }
 
-    /// The ids a request selects, in key order.
+    /// The ids a request selects, in key order. Runs the `listIds` middleware and emits
+    /// `ListedIds`.
     pub async fn list_ids_by(&self, request: &ListRequest) -> Result<Vec<String>> {
-        self.id_stream(request)?.try_collect().await
+        if !self.ext.middlewares.has(Operation::ListIds) {
+            return self.list_ids_inner(request).await;
+        }
+        let args = Payload::Options(request.to_options());
+        let out = self
+            .wrapped(Operation::ListIds, args, |this, args| async move {
+                let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+                Ok(Payload::Ids(this.list_ids_inner(&request).await?))
+            })
+            .await?;
+        Ok(out.into_ids()?)
+    }
+
+    async fn list_ids_inner(&self, request: &ListRequest) -> Result<Vec<String>> {
+        let ids: Vec<String> = self.id_stream(request)?.try_collect().await?;
+        self.ext.events.emit_with(|| Event::ListedIds {
+            resource: self.def.name.clone(),
+            count: ids.len(),
+        });
+        Ok(ids)
     }
 
     /// How many keys a request selects (a listing, no record reads).
@@ -418,8 +445,8 @@ impl Resource {
         options: &QueryOptions,
     ) -> Result<BoxStream<'static, Result<Record>>> {
         let filter = Filter::parse(filter)?;
-        let source = self.plan(&filter, options.allow_scan)?;
-        let ids = self.ids_from(source, None).map_ok(|(id, _)| id).boxed();
+        let sources = self.plan(&filter, options.allow_scan)?;
+        let ids = self.ids_of_sources(sources);
         let matching = self
             .read_all(ids, options.concurrency)
             .try_filter(move |record| std::future::ready(filter.matches(record)))
@@ -430,37 +457,56 @@ impl Resource {
         })
     }
 
-    /// The key source serving a filter.
-    fn plan(&self, filter: &Filter, allow_scan: bool) -> Result<KeySource> {
-        let equal: Record = filter
-            .equalities()
-            .map(|(path, value)| (path.to_owned(), value.clone()))
-            .collect();
+    /// The ids listed from `sources` one after the other. Several sources (or one with
+    /// several selectors) come from `$in` values: an id listed twice (a stale reference
+    /// beside the current one) is kept once.
+    fn ids_of_sources(&self, sources: Vec<KeySource>) -> BoxStream<'static, Result<String>> {
+        let several = sources.len() > 1 || matches!(sources.first(), Some(KeySource::AnyOf(_)));
+        let this = self.clone();
+        let ids = futures::stream::iter(sources)
+            .flat_map(move |source| this.ids_from(source, None))
+            .map_ok(|(id, _)| id);
+        if !several {
+            return ids.boxed();
+        }
+        let mut seen = HashSet::new();
+        ids.try_filter(move |id| std::future::ready(seen.insert(id.clone())))
+            .boxed()
+    }
+
+    /// The key sources serving a filter, in key order: the partition whose fields the
+    /// filter's equality and `$in` conditions cover most (then: covered completely, fewest
+    /// listings, fewest fields), one listing prefix per combination of `$in` values; or the
+    /// record objects when scans are allowed.
+    fn plan(&self, filter: &Filter, allow_scan: bool) -> Result<Vec<KeySource>> {
+        let choices = filter.choices();
         let best = self
             .def
             .partitions
             .iter()
             .filter(|p| !p.is_orphaned(&self.def.schema))
-            .map(|p| {
-                let covered = p
-                    .fields
-                    .iter()
-                    .filter(|(f, _)| equal.contains_key(f))
-                    .count();
-                let complete = covered == p.fields.len();
-                (p, covered, complete)
+            .filter_map(|p| {
+                let used = partition_choices(p, &choices);
+                if used.is_empty() {
+                    return None;
+                }
+                let selectors = p.selectors_for(&self.def.name, &used)?;
+                let complete = used.len() == p.fields.len();
+                Some((p, used.len(), complete, selectors))
             })
-            .filter(|(_, covered, _)| *covered > 0)
-            .max_by_key(|(p, covered, complete)| {
-                (*covered, *complete, usize::MAX - p.fields.len())
+            .max_by_key(|(p, covered, complete, selectors)| {
+                (
+                    *covered,
+                    *complete,
+                    Reverse(selectors.len()),
+                    Reverse(p.fields.len()),
+                )
             });
-        if let Some((partition, _, _)) = best {
-            return Ok(KeySource::Partition(
-                partition.selector(&self.def.name, &equal),
-            ));
+        if let Some((_, _, _, selectors)) = best {
+            return Ok(group_by_prefix(selectors));
         }
         if allow_scan {
-            return self.key_source(None, &equal);
+            return Ok(vec![self.key_source(None, &Record::new())?]);
         }
         let fields = filter.fields();
         let advice = match self
@@ -470,7 +516,8 @@ impl Resource {
             .find(|p| p.fields.iter().any(|(f, _)| fields.contains(f)))
         {
             Some(p) => format!(
-                "partition {:?} covers these fields but only equality conditions can use it",
+                "partition {:?} covers these fields but only equality and $in conditions \
+                 on non-null values can use it",
                 p.name
             ),
             None => format!(
@@ -484,4 +531,44 @@ impl Resource {
             advice,
         })
     }
+}
+
+/// Combinations of `$in` values listed at most by one query; beyond, the `$in` conditions of
+/// that partition are checked on the records instead.
+const MAX_LISTINGS: usize = 64;
+
+/// The filter choices on `partition`'s fields, in field order; `$in` choices are dropped when
+/// their combinations would need more than [`MAX_LISTINGS`] listings.
+fn partition_choices(partition: &Partition, choices: &[Choice]) -> Vec<(String, Vec<Value>)> {
+    let on_fields: Vec<&Choice> = partition
+        .fields
+        .iter()
+        .filter_map(|(f, _)| choices.iter().find(|c| &c.path == f))
+        .collect();
+    let listings = on_fields
+        .iter()
+        .fold(1usize, |n, c| n.saturating_mul(c.values.len()));
+    on_fields
+        .into_iter()
+        .filter(|c| c.equality || listings <= MAX_LISTINGS)
+        .map(|c| (c.path.clone(), c.values.clone()))
+        .collect()
+}
+
+/// One key source per distinct listing prefix, in prefix (hence key) order.
+fn group_by_prefix(selectors: Vec<Selector>) -> Vec<KeySource> {
+    let mut groups: Vec<Vec<Selector>> = Vec::new();
+    for selector in selectors {
+        match groups.last_mut() {
+            Some(group) if group[0].prefix == selector.prefix => group.push(selector),
+            _ => groups.push(vec![selector]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut group| match group.len() {
+            1 => KeySource::Partition(group.remove(0)),
+            _ => KeySource::AnyOf(group),
+        })
+        .collect()
 }
