@@ -100,9 +100,17 @@ pub(crate) fn fill_fixed_width(buf: &mut [u8], mut n: u64) {
     }
 }
 
-/// Appends alphabet bytes (always ASCII, so valid UTF-8) to `out`.
+/// Appends ASCII bytes (alphabet digits, decimal digits, punctuation) to `out`.
 pub(crate) fn push_ascii(out: &mut String, digits: &[u8]) {
-    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+    // A few bytes are cheapest pushed one by one; longer runs go through one UTF-8 check.
+    if digits.len() <= 12 {
+        out.reserve(digits.len());
+        for &b in digits {
+            out.push(char::from(b));
+        }
+    } else {
+        out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+    }
 }
 
 /// Appends the base62 digits of `n`, left-padded with `0` to at least `width` characters.
@@ -168,17 +176,19 @@ pub fn push_js_f64(out: &mut String, n: f64) {
         out.push('0');
         return;
     }
-    let mut n = n;
-    if n < 0.0 {
+    let n = if n < 0.0 {
         out.push('-');
-        n = -n.floor();
-    }
-    let mut n = n.floor();
+        -n.floor()
+    } else {
+        n
+    };
     if n <= 9_007_199_254_740_992.0 {
-        // Exact in 64-bit integers: the same digits as the float loop, much faster.
+        // Exact in 64-bit integers (the cast truncates: `floor` of a non-negative number): the
+        // same digits as the float loop, much faster.
         push_u64(out, n as u64);
         return;
     }
+    let mut n = n.floor();
     // At most 309 decimal digits ~ 173 base62 digits for the largest double.
     let mut buf = [0u8; 180];
     let mut i = buf.len();

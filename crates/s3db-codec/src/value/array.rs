@@ -191,10 +191,12 @@ pub(super) fn decode_fixed_points(stored: &str, precision: u32) -> Value {
         if inner.is_empty() {
             return Value::Array(Vec::new());
         }
-        let items = inner
-            .split(',')
-            .map(|part| element(fixed_element(part) / scale))
-            .collect();
+        let mut items = Vec::with_capacity(inner.bytes().filter(|&b| b == b',').count() + 1);
+        items.extend(
+            inner
+                .split(',')
+                .map(|part| element(fixed_element(part) / scale)),
+        );
         return Value::Array(items);
     }
     let items = pipe_parts(stored)

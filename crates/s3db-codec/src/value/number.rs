@@ -79,14 +79,16 @@ pub(crate) fn float_value(f: f64, kind: &'static str, stored: &str) -> Result<Va
     if !f.is_finite() {
         return Err(CodecError::decode(kind, stored, "not a finite number"));
     }
-    let negative_zero = f == 0.0 && f.is_sign_negative();
-    if f.fract() == 0.0 && !negative_zero {
-        if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
-            // Integral and in range: the conversion is exact.
-            return Ok(Value::from(f as u64));
+    // In range, the casts truncate; a value that survives the round trip is integral.
+    if (0.0..18_446_744_073_709_551_616.0).contains(&f) && !f.is_sign_negative() {
+        let u = f as u64;
+        if u as f64 == f {
+            return Ok(Value::from(u));
         }
-        if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
-            return Ok(Value::from(f as i64));
+    } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+        let i = f as i64;
+        if i as f64 == f {
+            return Ok(Value::from(i));
         }
     }
     Number::from_f64(f)
@@ -311,6 +313,15 @@ fn push_decimal_f64(out: &mut String, f: f64) {
         push_integral(out, negative, a as u128, true);
         return;
     }
+    if let Some((int, frac, places)) = short_fraction(a) {
+        if negative {
+            out.push('-');
+        }
+        base62::push_u64(out, int);
+        out.push('.');
+        push_decimal_digits(out, frac, places);
+        return;
+    }
     let mut text = String::with_capacity(24);
     write_js_number(&mut text, a);
     if a.fract() == 0.0 && !text.contains('.') {
@@ -338,6 +349,62 @@ fn push_decimal_f64(out: &mut String, f: f64) {
             out.push_str(digit);
         }
     }
+}
+
+/// Exact powers of ten as doubles, 10^0 … 10^22.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Below this, `x·10^p` is computed with an error under 0.25, so rounding it finds the integer
+/// it stands for; and decimals with `p` places are more than an ulp of `x` apart, so at most one
+/// of them reads back as `x`.
+const SHORT_LIMIT: f64 = (1u64 << 50) as f64;
+
+/// JavaScript's `String(a)` of a positive non-integral double that prints in plain notation
+/// with few digits (`19.99`, `0.5`, `4.25`), without the general shortest-digits algorithm:
+/// `(integer part, fraction digits as an integer, number of fraction digits)`.
+///
+/// The fewest places `p` such that `m / 10^p` reads back as `a` give the shortest digits. For
+/// `m` below 2^53 and `p` ≤ 22 that division is correctly rounded, so it is exactly what
+/// parsing the decimal `m·10^-p` gives (Clinger's fast path); below [`SHORT_LIMIT`] no other
+/// decimal with `p` places reads back as `a`, so these are also the digits JavaScript picks.
+/// `None` for integers, outside `[1e-6, 2^50)` or when more digits are needed.
+fn short_fraction(a: f64) -> Option<(u64, u64, usize)> {
+    if !(1e-6..SHORT_LIMIT).contains(&a) {
+        return None;
+    }
+    for (places, &scale) in POW10.iter().enumerate().skip(1) {
+        let x = a * scale;
+        if x >= SHORT_LIMIT {
+            return None;
+        }
+        // `x` is positive: adding a half and truncating rounds it.
+        let m = (x + 0.5) as u64;
+        if m as f64 / scale == a {
+            // Above 10^19 the unit exceeds `m` (below 2^50): no integer part.
+            let (int, frac) = match 10u64.checked_pow(places as u32) {
+                Some(unit) => (m / unit, m % unit),
+                None => (0, m),
+            };
+            // A zero fraction: `a` is an integer, printed without a point.
+            return (frac != 0).then_some((int, frac, places));
+        }
+    }
+    None
+}
+
+/// Appends `n` in decimal, left-padded with `0` to at least `width` digits.
+pub(crate) fn push_decimal_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 24];
+    let mut i = buf.len();
+    while n > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    base62::push_ascii(out, &buf[i..]);
 }
 
 /// Appends an integral magnitude `a` with its sign: exact base62 up to 2^53, otherwise the
@@ -468,6 +535,9 @@ pub(crate) fn decode_decimal(stored: &str) -> Option<Num> {
             Num::Float(f) => Num::Float(signed(negative, f)),
         });
     }
+    if let Some(value) = short_decimal_value(int, frac) {
+        return Some(Num::Float(signed(negative, value)));
+    }
     let mut text = String::with_capacity(int_part.len() + frac.len() + 8);
     match int {
         Num::Int(i) if i.unsigned_abs() <= SAFE => {
@@ -479,6 +549,25 @@ pub(crate) fn decode_decimal(stored: &str) -> Option<Num> {
     text.push_str(frac);
     let value = parse_js_number(&text)?;
     Some(Num::Float(signed(negative, value)))
+}
+
+/// `Number(int + '.' + frac)` for a non-negative integer part and a fraction of decimal digits
+/// that together have fewer than 16 digits: `int·10^p + frac` is then an exact double below
+/// 2^53 and dividing by the exact `10^p` rounds correctly, as parsing does (Clinger's fast
+/// path). `None` for anything else.
+fn short_decimal_value(int: Num, frac: &str) -> Option<f64> {
+    let Num::Int(int) = int else {
+        return None;
+    };
+    let scale = *POW10.get(frac.len())?;
+    let mut m = u64::try_from(int).ok().filter(|&i| i < 1 << 53)?;
+    for c in frac.bytes() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        m = m.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    (m < 1 << 53).then(|| m as f64 / scale)
 }
 
 #[cfg(test)]
@@ -549,6 +638,44 @@ mod tests {
         let big = 12_345_678_901_234_567_000.0;
         let s = dec(big);
         assert_eq!(decode_decimal(&s).map(Num::as_f64), Some(big), "{s}");
+    }
+
+    /// Doubles with a few decimals (`m / 10^p`), the case the short paths are for, and any
+    /// other double.
+    fn short_or_any() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u64..1 << 40, 1usize..12).prop_map(|(m, p)| m as f64 / POW10[p]),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn short_fraction_matches_javascript_digits(a in short_or_any()) {
+            let a = a.abs();
+            if let Some((int, frac, places)) = short_fraction(a) {
+                proptest::prop_assert_eq!(format!("{int}.{frac:0places$}"), format_js_number(a));
+            }
+        }
+
+        #[test]
+        fn short_decimal_value_matches_parsing(int in 0i128..1 << 45, frac in "[0-9]{1,12}") {
+            if let Some(value) = short_decimal_value(Num::Int(int), &frac) {
+                proptest::prop_assert_eq!(Some(value), parse_js_number(&format!("{int}.{frac}")));
+            }
+        }
+    }
+
+    #[test]
+    fn short_paths_apply() {
+        assert_eq!(short_fraction(19.99), Some((19, 99, 2)));
+        assert_eq!(short_fraction(0.05), Some((0, 5, 2)));
+        assert_eq!(short_fraction(1.5e-6), Some((0, 15, 7)));
+        assert_eq!(short_fraction(0.1 + 0.2), None);
+        assert_eq!(short_fraction(1.5e-7), None);
+        assert_eq!(short_decimal_value(Num::Int(19), "99"), Some(19.99));
+        assert_eq!(short_decimal_value(Num::Int(1), "5e-7"), None);
     }
 
     #[test]

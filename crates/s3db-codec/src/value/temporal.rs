@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::Packing;
-use super::number::{format_js_number, js_round};
+use super::number::{format_js_number, js_round, push_decimal_digits};
 use crate::base62;
 use crate::calendar::{civil_from_days, days_from_civil};
 
@@ -148,18 +148,25 @@ pub(crate) fn write_iso(out: &mut String, ms: i64) {
     let rem = ms.rem_euclid(MS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
     if (0..=9999).contains(&year) {
-        let _ = write!(out, "{year:04}");
+        push_decimal_digits(out, year.unsigned_abs(), 4);
     } else {
-        let _ = write!(out, "{}{:06}", if year < 0 { '-' } else { '+' }, year.abs());
+        out.push(if year < 0 { '-' } else { '+' });
+        push_decimal_digits(out, year.unsigned_abs(), 6);
     }
-    let _ = write!(
-        out,
-        "-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    );
+    // `rem` is below a day's milliseconds: every part is non-negative.
+    let rem = rem.unsigned_abs();
+    for (separator, value, width) in [
+        ('-', month.unsigned_abs(), 2),
+        ('-', day.unsigned_abs(), 2),
+        ('T', rem / 3_600_000, 2),
+        (':', rem / 60_000 % 60, 2),
+        (':', rem / 1000 % 60, 2),
+        ('.', rem % 1000, 3),
+    ] {
+        out.push(separator);
+        push_decimal_digits(out, value, width);
+    }
+    out.push('Z');
 }
 
 fn push_signed(out: &mut String, n: i64) {
