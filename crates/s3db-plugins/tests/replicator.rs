@@ -1,0 +1,518 @@
+//! Replicator: the s3db database target (memory → file), the JSONL sink, routes with
+//! renaming and transforms, retries, dead letters and the queue off the write path.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use s3db_core::{Database, Record, ResourceConfig};
+use s3db_plugins::clock::ManualClock;
+use s3db_plugins::replicator::{
+    ChangeOp, DatabaseTarget, JsonlTarget, ReplicationTarget, Replicator, RetryPolicy, Route,
+    TargetChange,
+};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn memory_db() -> Database {
+    Database::connect(&format!("memory://{}", unique("replicator")))
+        .await
+        .unwrap()
+}
+
+fn rec(value: Value) -> Record {
+    value.as_object().cloned().unwrap()
+}
+
+async fn users(db: &Database, name: &str) -> s3db_core::Resource {
+    db.create_resource(
+        ResourceConfig::from_json(&json!({
+            "name": name,
+            "attributes": {
+                "name": "string|required",
+                "email": "string|optional",
+                "password": "string|optional",
+                "score": "number|optional",
+                "profile": {"$$type": "object|optional", "city": "string|optional"}
+            },
+            "timestamps": true
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(2),
+    }
+}
+
+fn lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// A scripted sequence of every kind of write on `users`.
+async fn script(users: &s3db_core::Resource) {
+    users
+        .insert(rec(json!({"id": "u1", "name": "Ana", "score": 1})))
+        .await
+        .unwrap();
+    users
+        .insert(rec(
+            json!({"id": "u2", "name": "Bob", "profile": {"city": "Porto"}}),
+        ))
+        .await
+        .unwrap();
+    let many = users
+        .insert_many(vec![
+            rec(json!({"id": "u3", "name": "Cid"})),
+            rec(json!({"id": "u4", "name": "Dee"})),
+        ])
+        .await;
+    assert!(many.iter().all(Result::is_ok));
+    users.update("u1", rec(json!({"score": 2}))).await.unwrap();
+    users
+        .patch("u2", rec(json!({"profile": {"city": "Faro"}})))
+        .await
+        .unwrap();
+    users
+        .replace("u3", rec(json!({"name": "Cid II"})))
+        .await
+        .unwrap();
+    users
+        .upsert(rec(json!({"id": "u5", "name": "Eve"})))
+        .await
+        .unwrap();
+    users
+        .upsert(rec(json!({"id": "u4", "email": "dee@x.io"})))
+        .await
+        .unwrap();
+    users.delete("u3").await.unwrap();
+    users
+        .delete_many(&["u5".to_owned(), "nobody".to_owned()])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_file_database_equals_the_memory_source_after_a_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = Database::connect(&format!("file://{}", dir.path().display()))
+        .await
+        .unwrap();
+    let db = memory_db().await;
+    let replicator = Arc::new(
+        Replicator::builder()
+            .target(DatabaseTarget::new(backup.clone()), [Route::all()])
+            .build()
+            .unwrap(),
+    );
+    db.use_plugin(replicator.clone()).await.unwrap();
+    let source = users(&db, "users").await;
+    script(&source).await;
+    replicator.flush().await.unwrap();
+
+    let copy = backup.resource("users").unwrap();
+    let expected = source.get_all().await.unwrap();
+    assert_eq!(
+        expected
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["u1", "u2", "u4"]
+    );
+    // Timestamps are copied, not re-stamped.
+    assert_eq!(copy.get_all().await.unwrap(), expected);
+    assert_eq!(copy.attributes(), source.attributes());
+    // A fresh handle on the backup's bucket sees the same data.
+    let reopened = Database::connect(&format!("file://{}", dir.path().display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.resource("users").unwrap().get_all().await.unwrap(),
+        expected
+    );
+    db.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_jsonl_sink_has_one_line_per_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("changes.jsonl");
+    let db = memory_db().await;
+    let replicator = Arc::new(
+        Replicator::builder()
+            .target(JsonlTarget::file(&path), [Route::all()])
+            .build()
+            .unwrap(),
+    );
+    db.use_plugin(replicator.clone()).await.unwrap();
+    let source = db
+        .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
+        .await
+        .unwrap();
+    source
+        .insert(rec(json!({"id": "n1", "text": "a"})))
+        .await
+        .unwrap();
+    source
+        .insert(rec(json!({"id": "n2", "text": "b"})))
+        .await
+        .unwrap();
+    source
+        .update("n1", rec(json!({"text": "c"})))
+        .await
+        .unwrap();
+    source
+        .replace("n2", rec(json!({"text": "d"})))
+        .await
+        .unwrap();
+    source.delete("n1").await.unwrap();
+    source.delete_many(&["n2".to_owned()]).await.unwrap();
+    replicator.flush().await.unwrap();
+
+    assert_eq!(
+        lines(&path),
+        [
+            json!({"op": "upsert", "resource": "notes", "id": "n1", "record": {"text": "a", "id": "n1"}}),
+            json!({"op": "upsert", "resource": "notes", "id": "n2", "record": {"text": "b", "id": "n2"}}),
+            json!({"op": "upsert", "resource": "notes", "id": "n1", "record": {"text": "c", "id": "n1"}}),
+            json!({"op": "upsert", "resource": "notes", "id": "n2", "record": {"text": "d", "id": "n2"}}),
+            json!({"op": "delete", "resource": "notes", "id": "n1"}),
+            json!({"op": "delete", "resource": "notes", "id": "n2"}),
+        ]
+    );
+    db.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn routes_rename_transform_and_select_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let all_path = dir.path().join("all.jsonl");
+    let public_path = dir.path().join("public.jsonl");
+    let db = memory_db().await;
+    let replicator = Arc::new(
+        Replicator::builder()
+            .target(
+                JsonlTarget::file(&public_path).named("public"),
+                [Route::resource("users")
+                    .rename("public_users")
+                    .transform(|mut record| {
+                        if record.get("name") == Some(&json!("hidden")) {
+                            return None;
+                        }
+                        record.shift_remove("password");
+                        record.shift_remove("createdAt");
+                        record.shift_remove("updatedAt");
+                        record.insert("source".into(), json!("s3db"));
+                        Some(record)
+                    })],
+            )
+            .target(
+                JsonlTarget::file(&all_path).named("all"),
+                [Route::resource("orders")],
+            )
+            .build()
+            .unwrap(),
+    );
+    db.use_plugin(replicator.clone()).await.unwrap();
+    let users = users(&db, "users").await;
+    let orders = db
+        .create_resource(ResourceConfig::new("orders").attribute("total", "number"))
+        .await
+        .unwrap();
+    let ignored = db
+        .create_resource(ResourceConfig::new("logs").attribute("line", "string"))
+        .await
+        .unwrap();
+    users
+        .insert(rec(
+            json!({"id": "u1", "name": "Ana", "password": "s3cret"}),
+        ))
+        .await
+        .unwrap();
+    users
+        .insert(rec(json!({"id": "u2", "name": "hidden", "password": "x"})))
+        .await
+        .unwrap();
+    orders
+        .insert(rec(json!({"id": "o1", "total": 10})))
+        .await
+        .unwrap();
+    ignored
+        .insert(rec(json!({"id": "l1", "line": "nothing"})))
+        .await
+        .unwrap();
+    users.delete("u2").await.unwrap();
+    replicator.flush().await.unwrap();
+
+    assert_eq!(
+        lines(&public_path),
+        [
+            json!({"op": "upsert", "resource": "public_users", "id": "u1",
+                   "record": {"name": "Ana", "id": "u1", "source": "s3db"}}),
+            json!({"op": "delete", "resource": "public_users", "id": "u2"}),
+        ]
+    );
+    assert_eq!(
+        lines(&all_path),
+        [json!({"op": "upsert", "resource": "orders", "id": "o1",
+                "record": {"total": 10, "id": "o1"}})]
+    );
+    let stats = replicator.stats();
+    assert_eq!((stats.replicated, stats.skipped), (3, 1));
+    db.disconnect().await.unwrap();
+}
+
+/// Fails while `down` is set; records what it applied.
+#[derive(Default)]
+struct Flaky {
+    down: AtomicBool,
+    fail_next: AtomicUsize,
+    applied: Mutex<Vec<(ChangeOp, String, Option<Value>)>>,
+}
+
+#[async_trait]
+impl ReplicationTarget for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+
+    async fn apply(&self, change: &TargetChange) -> s3db_plugins::Result<()> {
+        let transient = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if transient || self.down.load(Ordering::SeqCst) {
+            return Err(s3db_plugins::Error::Target {
+                target: "flaky".into(),
+                reason: "connection refused".into(),
+            });
+        }
+        let name = change.record.as_ref().and_then(|r| r.get("name").cloned());
+        self.applied
+            .lock()
+            .unwrap()
+            .push((change.op, change.id.clone(), name));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried() {
+    let db = memory_db().await;
+    let flaky = Arc::new(Flaky::default());
+    flaky.fail_next.store(2, Ordering::SeqCst);
+    let replicator = Arc::new(
+        Replicator::builder()
+            .shared_target(flaky.clone(), [Route::all()])
+            .retry(fast_retry(3))
+            .build()
+            .unwrap(),
+    );
+    db.use_plugin(replicator.clone()).await.unwrap();
+    let users = users(&db, "users").await;
+    users
+        .insert(rec(json!({"id": "u1", "name": "Ana"})))
+        .await
+        .unwrap();
+    replicator.flush().await.unwrap();
+    let stats = replicator.stats();
+    assert_eq!(
+        (stats.replicated, stats.failures, stats.dead_letters),
+        (1, 2, 0)
+    );
+    assert_eq!(flaky.applied.lock().unwrap().len(), 1);
+    db.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_letters_are_stored_and_replayed_with_the_current_state() {
+    let db = memory_db().await;
+    let flaky = Arc::new(Flaky::default());
+    flaky.down.store(true, Ordering::SeqCst);
+    let clock = Arc::new(ManualClock::at_millis(1_700_000_000_000));
+    let replicator = Arc::new(
+        Replicator::builder()
+            .shared_target(flaky.clone(), [Route::all()])
+            .retry(fast_retry(2))
+            .clock(clock)
+            .build()
+            .unwrap(),
+    );
+    db.use_plugin(replicator.clone()).await.unwrap();
+    let users = users(&db, "users").await;
+    users
+        .insert(rec(json!({"id": "u1", "name": "Ana"})))
+        .await
+        .unwrap();
+    users
+        .insert(rec(json!({"id": "u2", "name": "Bob"})))
+        .await
+        .unwrap();
+    users.delete("u2").await.unwrap();
+    replicator.flush().await.unwrap();
+
+    let letters = replicator.dead_letters().await.unwrap();
+    assert_eq!(letters.len(), 3);
+    let first = &letters[0];
+    assert_eq!(
+        (
+            first.target.as_str(),
+            first.resource.as_str(),
+            first.target_resource.as_str(),
+            first.op,
+            first.id.as_str(),
+            first.attempts,
+        ),
+        ("flaky", "users", "users", ChangeOp::Upsert, "u1", 2)
+    );
+    assert_eq!(first.payload.as_ref().unwrap()["name"], "Ana");
+    assert!(
+        first.error.contains("connection refused"),
+        "{}",
+        first.error
+    );
+    assert_eq!(first.failed_at, "2023-11-14T22:13:20Z");
+    assert_eq!(letters[2].op, ChangeOp::Delete);
+    let stats = replicator.stats();
+    assert_eq!(
+        (stats.replicated, stats.failures, stats.dead_letters),
+        (0, 6, 3)
+    );
+    let raw = db
+        .storage()
+        .get(&format!("plugin=replicator/{}", first.key))
+        .await
+        .unwrap();
+    let stored: Value = serde_json::from_slice(&raw.body).unwrap();
+    assert_eq!(stored["target"], "flaky");
+    assert_eq!(stored["op"], "upsert");
+
+    // Still down: kept, attempts counted.
+    let report = replicator.retry_dead_letters().await.unwrap();
+    assert_eq!((report.replayed, report.failed), (0, 3));
+    assert!(
+        replicator
+            .dead_letters()
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| l.attempts == 4)
+    );
+
+    // A write made meanwhile is what the replay sends, not the old payload.
+    flaky.down.store(false, Ordering::SeqCst);
+    users
+        .update("u1", rec(json!({"name": "Ana Maria"})))
+        .await
+        .unwrap();
+    replicator.flush().await.unwrap();
+    let report = replicator.retry_dead_letters().await.unwrap();
+    assert_eq!((report.replayed, report.failed), (3, 0));
+    assert!(replicator.dead_letters().await.unwrap().is_empty());
+    assert_eq!(
+        *flaky.applied.lock().unwrap(),
+        [
+            (ChangeOp::Upsert, "u1".into(), Some(json!("Ana Maria"))),
+            (ChangeOp::Upsert, "u1".into(), Some(json!("Ana Maria"))),
+            (ChangeOp::Delete, "u2".into(), None),
+            (ChangeOp::Delete, "u2".into(), None),
+        ]
+    );
+    assert_eq!(replicator.stats().dead_letters_replayed, 3);
+    db.disconnect().await.unwrap();
+}
+
+/// Holds every change until a permit is added.
+struct Gate {
+    permits: Semaphore,
+    applied: AtomicUsize,
+}
+
+#[async_trait]
+impl ReplicationTarget for Gate {
+    fn name(&self) -> &str {
+        "gate"
+    }
+
+    async fn apply(&self, _change: &TargetChange) -> s3db_plugins::Result<()> {
+        let permit = self.permits.acquire().await;
+        if let Ok(permit) = permit {
+            permit.forget();
+        }
+        self.applied.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn writes_do_not_wait_for_the_targets_and_stop_drains_the_queue() {
+    let db = memory_db().await;
+    let gate = Arc::new(Gate {
+        permits: Semaphore::new(0),
+        applied: AtomicUsize::new(0),
+    });
+    let replicator = Arc::new(
+        Replicator::builder()
+            .shared_target(gate.clone(), [Route::all()])
+            .build()
+            .unwrap(),
+    );
+    db.use_plugin(replicator.clone()).await.unwrap();
+    let users = users(&db, "users").await;
+    for i in 0..5 {
+        users
+            .insert(rec(json!({"id": format!("u{i}"), "name": "x"})))
+            .await
+            .unwrap();
+    }
+    // Every insert returned while the target holds the first change.
+    assert_eq!(replicator.stats().queue_len, 5);
+    assert_eq!(gate.applied.load(Ordering::SeqCst), 0);
+
+    gate.permits.add_permits(5);
+    // disconnect stops the plugin, which applies everything queued first.
+    db.disconnect().await.unwrap();
+    assert_eq!(gate.applied.load(Ordering::SeqCst), 5);
+    let stats = replicator.stats();
+    assert_eq!((stats.replicated, stats.queue_len), (5, 0));
+    assert_eq!(stats.lag_samples, 5);
+    assert!(stats.lag_p95 >= stats.lag_p50);
+}
+
+#[test]
+fn target_names_must_be_unique_and_plain() {
+    let twice = Replicator::builder()
+        .target(JsonlTarget::file("a.jsonl"), [Route::all()])
+        .target(JsonlTarget::file("b.jsonl"), [Route::all()])
+        .build();
+    assert!(
+        matches!(twice, Err(s3db_plugins::Error::Config { .. })),
+        "{twice:?}"
+    );
+    let slashed = Replicator::builder()
+        .target(JsonlTarget::file("a.jsonl").named("a/b"), [Route::all()])
+        .build();
+    assert!(matches!(slashed, Err(s3db_plugins::Error::Config { .. })));
+}
