@@ -1,0 +1,163 @@
+//! Claims: a sweeper handles an index entry only after creating `claims/<entry key>` with a
+//! conditional create (`If-None-Match: *`), so of several sweepers exactly one wins it.
+//!
+//! The winner deletes the entry before releasing (deleting) its claim; a sweeper that claims
+//! afterwards then finds the entry gone and backs off. A claim older than the timeout is
+//! taken to belong to a sweeper that died and may be taken over with an `If-Match` write on
+//! the claim's ETag, which again only one sweeper wins.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use s3db_storage::{ErrorKind, PutMode, PutPayload, Storage};
+use serde_json::json;
+
+use super::index::Entry;
+use crate::error::{Error, Result};
+
+const CLAIM_PREFIX: &str = "claims/";
+
+/// The outcome of a claim attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This sweeper holds the claim (its key, to release).
+    Won(String),
+    /// Another sweeper holds it.
+    Taken,
+}
+
+/// Makes claims on behalf of one sweeper.
+#[derive(Debug)]
+pub struct Claimer {
+    owner: String,
+    serial: AtomicU64,
+    timeout: Duration,
+}
+
+impl Claimer {
+    /// A claimer whose claims expire after `timeout`. Its owner tag is unique per process
+    /// and claimer, so two claims never have the same body.
+    pub fn new(timeout: Duration) -> Claimer {
+        static CLAIMERS: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let owner = format!(
+            "{:x}-{nanos:x}-{:x}",
+            std::process::id(),
+            CLAIMERS.fetch_add(1, Ordering::Relaxed)
+        );
+        Claimer {
+            owner,
+            serial: AtomicU64::new(0),
+            timeout,
+        }
+    }
+
+    fn body(&self, now_ms: i64) -> PutPayload {
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        let body = json!({"claimedAt": now_ms, "owner": self.owner, "serial": serial});
+        PutPayload {
+            body: Bytes::from(body.to_string()),
+            content_type: Some("application/json".into()),
+            ..PutPayload::default()
+        }
+    }
+
+    /// Tries to claim `entry` in `storage` at `now_ms`.
+    pub async fn claim(
+        &self,
+        storage: &Arc<dyn Storage>,
+        entry: &Entry,
+        now_ms: i64,
+    ) -> Result<Claim> {
+        let key = format!("{CLAIM_PREFIX}{}", entry.key);
+        match storage.put(&key, self.body(now_ms), PutMode::Create).await {
+            Ok(_) => return Ok(Claim::Won(key)),
+            Err(e) if is_lost_race(e.kind()) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let held = match storage.get(&key).await {
+            Ok(held) => held,
+            // Released meanwhile: its holder finished; the next sweep sees what is left.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Claim::Taken),
+            Err(e) => return Err(e.into()),
+        };
+        let claimed_at = serde_json::from_slice::<serde_json::Value>(&held.body)
+            .ok()
+            .and_then(|v| v.get("claimedAt").and_then(serde_json::Value::as_i64))
+            .ok_or_else(|| Error::Corrupt {
+                key: key.clone(),
+                reason: "a TTL claim without a numeric claimedAt".into(),
+            })?;
+        let age = u64::try_from(now_ms.saturating_sub(claimed_at)).unwrap_or(0);
+        let stale = Duration::from_millis(age) > self.timeout;
+        if !stale || !storage.capabilities().conditional_update {
+            return Ok(Claim::Taken);
+        }
+        let mode = PutMode::IfMatch(held.meta.etag);
+        match storage.put(&key, self.body(now_ms), mode).await {
+            Ok(_) => {
+                tracing::warn!(%key, claimed_at, "TTL sweep takes over a stale claim");
+                Ok(Claim::Won(key))
+            }
+            Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => Ok(Claim::Taken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Releases a claim this sweeper won.
+    pub async fn release(&self, storage: &Arc<dyn Storage>, key: &str) -> Result<()> {
+        Ok(storage.delete(key).await?)
+    }
+}
+
+fn is_lost_race(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use s3db_storage::MemoryStorage;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn one_claim_wins_until_released_or_stale() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let entry = Entry::new(5, "a");
+        let (first, second) = (
+            Claimer::new(Duration::from_secs(60)),
+            Claimer::new(Duration::from_secs(60)),
+        );
+        let won = first.claim(&storage, &entry, 1_000).await.unwrap();
+        assert!(matches!(won, Claim::Won(_)));
+        assert_eq!(
+            second.claim(&storage, &entry, 2_000).await.unwrap(),
+            Claim::Taken
+        );
+        // Past the timeout the claim is taken over, once.
+        let late = 1_000 + 61_000;
+        assert!(matches!(
+            second.claim(&storage, &entry, late).await.unwrap(),
+            Claim::Won(_)
+        ));
+        assert_eq!(
+            first.claim(&storage, &entry, late).await.unwrap(),
+            Claim::Taken
+        );
+        if let Claim::Won(key) = won {
+            first.release(&storage, &key).await.unwrap();
+        }
+        assert!(matches!(
+            first.claim(&storage, &entry, late).await.unwrap(),
+            Claim::Won(_)
+        ));
+    }
+}
