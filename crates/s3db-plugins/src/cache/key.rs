@@ -1,0 +1,120 @@
+//! Cache keys: `resource=<name>/gen=<generation>/<operation>-<md5 of the canonical arguments>`.
+//!
+//! The generation is bumped by every write to the resource, so a write makes every earlier
+//! key of the resource unreachable at once (partition-scoped listings included) and a read
+//! that started before the write stores its result under a key nobody asks for any more.
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+use s3db_core::extend::{Operation, Payload};
+
+use super::entry::payload_to_json;
+
+/// The prefix of every key of `resource`, whatever the generation (`resource=<name>/`).
+pub(crate) fn resource_prefix(resource: &str) -> String {
+    format!("resource={}/", escape(resource))
+}
+
+/// The key of `operation` called with `args` on `resource` at `generation`; `None` when the
+/// arguments cannot be written as JSON (binary content).
+pub(crate) fn cache_key(
+    resource: &str,
+    generation: u64,
+    operation: Operation,
+    args: &Payload,
+) -> Option<String> {
+    let (kind, value) = payload_to_json(args)?;
+    let mut canonical = String::from(kind);
+    canonical.push(':');
+    write_canonical(&value, &mut canonical);
+    let digest = hex::encode(Md5::digest(canonical.as_bytes()));
+    Some(format!(
+        "{}gen={generation}/{}-{digest}",
+        resource_prefix(resource),
+        operation.as_str()
+    ))
+}
+
+/// JSON with object keys sorted at every level, so equal arguments give equal keys whatever
+/// the order their options were built in.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// A resource name as one safe path segment: `[A-Za-z0-9_-]` kept, every other byte `%XX`.
+fn escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn options(value: Value) -> Payload {
+        Payload::Options(value.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn key_order_does_not_matter_but_values_operation_and_generation_do() {
+        let a = options(json!({"partition": "byRegion", "values": {"x": 1, "y": [2, 3]}}));
+        let b = options(json!({"values": {"y": [2, 3], "x": 1}, "partition": "byRegion"}));
+        let key = |args: &Payload, generation, op| cache_key("users", generation, op, args);
+        assert_eq!(key(&a, 0, Operation::List), key(&b, 0, Operation::List));
+        let c = options(json!({"values": {"y": [3, 2], "x": 1}, "partition": "byRegion"}));
+        assert_ne!(key(&a, 0, Operation::List), key(&c, 0, Operation::List));
+        assert_ne!(key(&a, 0, Operation::List), key(&a, 1, Operation::List));
+        assert_ne!(key(&a, 0, Operation::List), key(&a, 0, Operation::Count));
+        let listed = key(&a, 3, Operation::List).unwrap();
+        assert!(listed.starts_with("resource=users/gen=3/list-"), "{listed}");
+    }
+
+    #[test]
+    fn an_id_and_a_name_with_the_same_text_differ() {
+        let id = cache_key("r", 0, Operation::Get, &Payload::Id("a".into()));
+        let name = cache_key("r", 0, Operation::Get, &Payload::Name("a".into()));
+        assert_ne!(id, name);
+    }
+
+    #[test]
+    fn resource_names_become_one_safe_segment() {
+        assert_eq!(resource_prefix("users_v2-x"), "resource=users_v2-x/");
+        assert_eq!(resource_prefix("../a/b"), "resource=%2E%2E%2Fa%2Fb/");
+    }
+}

@@ -1,0 +1,67 @@
+//! Cache plugin with the storage driver on a real S3 API (moto): entries live under
+//! `plugin=cache/` of the database's bucket, hits skip the bucket, writes invalidate.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use s3db_core::{Database, ResourceConfig};
+use s3db_plugins::cache::{CacheConfig, CachePlugin};
+use s3db_storage::StorageExt;
+use s3db_storage::layers::Metrics;
+use s3db_storage::testing::fresh_s3_storage;
+use serde_json::json;
+
+#[tokio::test]
+async fn storage_driver_on_s3() {
+    let metrics = Metrics::new(fresh_s3_storage().await.unwrap());
+    let requests = metrics.recorder();
+    let db = Database::open(Arc::new(metrics)).await.unwrap();
+    let cache = Arc::new(CachePlugin::new(CacheConfig::storage()));
+    db.use_plugin(cache.clone()).await.unwrap();
+    let users = db
+        .create_resource(
+            ResourceConfig::from_json(&json!({"name": "users", "attributes": {"name": "string"}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let rec = |name: &str| {
+        json!({"id": "u1", "name": name})
+            .as_object()
+            .cloned()
+            .unwrap()
+    };
+    users.insert(rec("Ana")).await.unwrap();
+
+    assert_eq!(users.get("u1").await.unwrap()["name"], "Ana");
+    let keys = db.storage().list_keys("plugin=cache/").await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("plugin=cache/resource=users/gen="),
+        "{keys:?}"
+    );
+    assert!(keys[0].contains("/get-"), "{keys:?}");
+
+    // A hit is one GET of the entry, never of the record.
+    let before = requests.snapshot();
+    assert_eq!(users.get("u1").await.unwrap()["name"], "Ana");
+    let after = requests.snapshot();
+    assert_eq!(after.get.requests, before.get.requests + 1);
+    assert_eq!(after.requests(), before.requests() + 1);
+    assert_eq!(cache.stats().hits, 1);
+
+    users.replace("u1", rec("Bia")).await.unwrap();
+    assert!(
+        db.storage()
+            .list_keys("plugin=cache/")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(users.get("u1").await.unwrap()["name"], "Bia");
+    assert_eq!(users.count().await.unwrap(), 1);
+    assert_eq!(users.count().await.unwrap(), 1);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses, stats.errors), (2, 3, 0));
+}
