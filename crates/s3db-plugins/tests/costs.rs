@@ -1,5 +1,7 @@
 //! Costs plugin: the counts equal the requests the storage saw, per resource and in total.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use s3db_core::{Database, Record, ResourceConfig};
