@@ -6,13 +6,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use s3db_core::extend::{HookPoint, Payload};
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_plugins::clock::{Clock, ManualClock, iso};
 use s3db_plugins::ttl::{Action, Expiry, FlagValue, SweepLog, SweepReport, TtlConfig, TtlPlugin};
-use s3db_storage::{S3Storage, Storage, testing};
+use s3db_storage::{S3Storage, Storage, StorageExt, testing};
 use serde_json::{Value, json};
 
 const T0: i64 = 1_700_000_000_000;
@@ -423,6 +425,20 @@ async fn concurrent_sweepers(first: Database, second: Database) {
     let a = install(&first, config.clone(), &clock).await;
     let b = install(&second, config, &clock).await;
 
+    // Every archive insert attempt, from either handle: a double archive would show here
+    // even though the second insert of an id fails.
+    let attempts = Arc::new(AtomicUsize::new(0));
+    for db in [&first, &second] {
+        let attempts = attempts.clone();
+        db.resource("archive").unwrap().hooks().register(
+            HookPoint::BeforeInsert,
+            move |_ctx, data: Payload| {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                async move { Ok(data) }
+            },
+        );
+    }
+
     let tokens = first.resource("tokens").unwrap();
     let jobs = second.resource("jobs").unwrap();
     let expired = names("x", N);
@@ -438,6 +454,11 @@ async fn concurrent_sweepers(first: Database, second: Database) {
         "{ra:?} {rb:?}"
     );
     assert_eq!(ra.archived + rb.archived, N, "{ra:?} {rb:?}");
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        N,
+        "one archive insert per record"
+    );
     assert_eq!(ra.callbacks + rb.callbacks, N, "{ra:?} {rb:?}");
 
     let archive = second.resource("archive").unwrap();
@@ -527,4 +548,28 @@ async fn resources_defined_after_install_are_covered() {
     insert_all(&late, &names("l", 2), None).await;
     clock.advance(Duration::from_secs(2));
     assert_eq!(plugin.sweep_now().await.unwrap().hard_deleted, 2);
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_dead_sweeper_is_taken_over_after_the_timeout() {
+    let s = scenario("stale-claim", Action::HardDelete).await;
+    // A sweeper claimed old0's entry (due at T0 + 60 s) and died.
+    let claim = format!(
+        "resource=items/plugin=ttl/claims/expires={:015}/id=old0",
+        T0 + 60_000
+    );
+    let body = json!({"claimedAt": s.clock.now_millis()}).to_string();
+    s.db.storage().put_bytes(&claim, body).await.unwrap();
+
+    let first = s.plugin.sweep_now().await.unwrap();
+    assert_eq!((first.hard_deleted, first.contended), (2, 1), "{first:?}");
+    assert!(s.resource.exists("old0").await.unwrap());
+    s.clock.advance(Duration::from_secs(601)); // past the default ten-minute claim timeout
+    let second = s.plugin.sweep_now().await.unwrap();
+    assert_eq!(
+        second.hard_deleted, 3,
+        "old0 and the two fresh ones: {second:?}"
+    );
+    assert!(!s.resource.exists("old0").await.unwrap());
+    assert!(!s.db.storage().exists(&claim).await.unwrap(), "released");
 }
