@@ -370,6 +370,19 @@ async fn updates_move_the_index_entry_and_deletes_remove_it() {
         vec![(T0 + 90_000, "t0".into())]
     );
 
+    // delete_many (no per-record hooks) removes the entries too.
+    insert_all(&resource, &names("m", 3), Some(json!(T0 + 99_000))).await;
+    let gone = resource
+        .delete_many(&["m0".to_owned(), "m2".to_owned(), "nope".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(gone, 2);
+    assert_eq!(
+        plugin.index_entries("tokens").await.unwrap(),
+        vec![(T0 + 90_000, "t0".into()), (T0 + 99_000, "m1".into())]
+    );
+    resource.delete("m1").await.unwrap();
+
     // A delete removes the entry (and nothing is left to sweep).
     resource.delete("t0").await.unwrap();
     assert_eq!(plugin.index_entries("tokens").await.unwrap(), vec![]);

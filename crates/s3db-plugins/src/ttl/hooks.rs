@@ -6,12 +6,15 @@
 //! - after update/patch/replace (field expiry): move the entry when the expiry changed,
 //!   remove it when the field was cleared or the record was soft-deleted; (fixed lifetime)
 //!   index a record a replace created;
-//! - after delete: remove the entry and the pointer.
+//! - after delete: remove the entry and the pointer;
+//! - around `delete_many` (which runs no per-record hooks), a middleware: remove the
+//!   entries of the ids once the records are deleted.
 
 use std::sync::Arc;
 
+use futures::{StreamExt, TryStreamExt};
 use s3db_core::Resource;
-use s3db_core::extend::{HookContext, HookPoint, Payload, Veto};
+use s3db_core::extend::{HookContext, HookPoint, Operation, Payload, Veto};
 use serde_json::Value;
 
 use super::config::{Expiry, ResourceTtl};
@@ -19,6 +22,9 @@ use super::expiry::{expiry_millis, is_flagged};
 use super::index::{Entry, ExpiryIndex};
 use crate::clock::SharedClock;
 use crate::error::Result;
+
+/// Index removals in flight after a `delete_many`.
+const REMOVALS_IN_FLIGHT: usize = 8;
 
 /// What the hooks of one resource need.
 #[derive(Debug, Clone)]
@@ -37,6 +43,7 @@ impl IndexHooks {
     /// Registers the hooks on `resource`.
     pub fn register(self, resource: &Resource) {
         let this = Arc::new(self);
+        this.register_delete_many(resource);
         let hooks = resource.hooks();
         if let Expiry::Field(_) = this.rule.expiry {
             for point in [
@@ -73,6 +80,32 @@ impl IndexHooks {
                 }
             });
         }
+    }
+
+    /// Removes the entries of the ids `delete_many` deleted.
+    fn register_delete_many(self: &Arc<Self>, resource: &Resource) {
+        let this = self.clone();
+        resource
+            .middlewares()
+            .register(Operation::DeleteMany, move |ctx, next| {
+                let this = this.clone();
+                async move {
+                    let ids = match &ctx.args {
+                        Payload::Ids(ids) => ids.clone(),
+                        _ => Vec::new(),
+                    };
+                    let out = next.run(ctx).await?;
+                    futures::stream::iter(ids)
+                        .map(|id| {
+                            let index = this.index.clone();
+                            async move { index.remove(&id).await }
+                        })
+                        .buffer_unordered(REMOVALS_IN_FLIGHT)
+                        .try_collect::<()>()
+                        .await?;
+                    Ok(out)
+                }
+            });
     }
 
     /// Refuses an unreadable expiry field (field expiry only).
