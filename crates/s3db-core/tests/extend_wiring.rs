@@ -228,3 +228,172 @@ async fn connect_and_disconnect_hooks_run_in_order() {
     );
     assert!(matches!(*sub.recv().await.unwrap(), Event::Disconnected));
 }
+
+async fn tickets(db: &Database) -> Resource {
+    let tickets = db
+        .create_resource(
+            ResourceConfig::from_json(&json!({
+                "name": "tickets",
+                "attributes": {"title": "string", "status": "string"},
+                "partitions": {"byStatus": {"fields": {"status": "string"}}}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    for (id, status) in [("t1", "open"), ("t2", "done"), ("t3", "open")] {
+        tickets
+            .insert(rec(json!({"id": id, "title": id, "status": status})))
+            .await
+            .unwrap();
+    }
+    tickets
+}
+
+#[tokio::test]
+async fn middleware_wraps_partition_reads_listings_pages_and_content() {
+    let db = Database::connect("memory://wiring-more-mw").await.unwrap();
+    let r = tickets(&db).await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    for op in [
+        Operation::GetFromPartition,
+        Operation::ListIds,
+        Operation::Page,
+        Operation::GetAll,
+        Operation::DeleteAll,
+        Operation::Content,
+        Operation::HasContent,
+        Operation::SetContent,
+        Operation::DeleteContent,
+    ] {
+        let log = log.clone();
+        r.middlewares().register(op, move |ctx, next| {
+            let log = log.clone();
+            async move {
+                let entry = format!("{}({})", ctx.operation, ctx.args.kind());
+                let out = next.run(ctx).await?;
+                log.lock().unwrap().push(format!("{entry}->{}", out.kind()));
+                Ok(out)
+            }
+        });
+    }
+    let mut sub = db.events().subscribe();
+    let open = rec(json!({"status": "open"}));
+    assert_eq!(
+        r.get_from_partition("t3", "byStatus", &open).await.unwrap()["title"],
+        "t3"
+    );
+    assert_eq!(r.list_ids().await.unwrap(), ["t1", "t2", "t3"]);
+    let page = r
+        .page(&s3db_core::PageRequest {
+            size: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.next_cursor.is_some(), "the cursor survives the chain");
+    assert_eq!(r.get_all().await.unwrap().len(), 3);
+    r.set_content("t1", bytes::Bytes::from_static(b"hello"), "text/plain")
+        .await
+        .unwrap();
+    assert!(r.has_content("t1").await.unwrap());
+    let content = r.content("t1").await.unwrap().unwrap();
+    assert_eq!(&content.body[..], b"hello");
+    assert_eq!(content.content_type.as_deref(), Some("text/plain"));
+    r.delete_content("t1").await.unwrap();
+    assert_eq!(r.content("t1").await.unwrap(), None);
+    assert_eq!(r.delete_all().await.unwrap(), 3);
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "getFromPartition(options)->record",
+            "listIds(options)->ids",
+            "page(options)->records",
+            "getAll(options)->records",
+            "setContent(content)->no",
+            "hasContent(id)->flag",
+            "content(id)->content",
+            "deleteContent(id)->no",
+            "content(id)->no",
+            "deleteAll(no)->count",
+        ]
+    );
+    let names: Vec<&str> = std::iter::from_fn(|| sub.try_recv())
+        .map(|e| e.name())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "fetched",
+            "listed-ids",
+            "content-set",
+            "content-fetched",
+            "content-deleted",
+            "content-fetched",
+            "deleted-all-data",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn middleware_rewrites_partition_reads_and_filters_pages() {
+    let db = Database::connect("memory://wiring-rewrite-mw")
+        .await
+        .unwrap();
+    let r = tickets(&db).await;
+    r.middlewares()
+        .register(Operation::GetFromPartition, |mut ctx, next| async move {
+            if let Payload::Options(options) = &mut ctx.args {
+                options.insert("id".into(), json!("t1"));
+            }
+            next.run(ctx).await
+        });
+    let open = rec(json!({"status": "open"}));
+    assert_eq!(
+        r.get_from_partition("t3", "byStatus", &open).await.unwrap()["id"],
+        "t1"
+    );
+    // A middleware dropping records from a page keeps the listing's cursor.
+    r.middlewares()
+        .register(Operation::Page, |ctx, next| async move {
+            let mut records = next.run(ctx).await?.into_records()?;
+            records.retain(|r| r["status"] != "done");
+            Ok(Payload::Records(records))
+        });
+    let mut request = s3db_core::PageRequest {
+        size: 2,
+        ..Default::default()
+    };
+    let first = r.page(&request).await.unwrap();
+    assert_eq!(first.items.len(), 1);
+    request.cursor = first.next_cursor;
+    let second = r.page(&request).await.unwrap();
+    assert_eq!(second.items[0]["id"], "t3");
+    assert!(second.next_cursor.is_none());
+    // A short-circuiting content middleware answers without reading.
+    r.middlewares()
+        .register(Operation::HasContent, |_ctx, _next| async move {
+            Ok(Payload::Flag(true))
+        });
+    assert!(r.has_content("nope").await.unwrap());
+}
+
+#[tokio::test]
+async fn listing_events_fire_once_without_middleware() {
+    let db = Database::connect("memory://wiring-list-events")
+        .await
+        .unwrap();
+    let r = tickets(&db).await;
+    let mut sub = db.events().subscribe();
+    r.list_ids().await.unwrap();
+    r.get_all().await.unwrap();
+    r.delete_all().await.unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| sub.try_recv()).collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(&*events[0], Event::ListedIds { count: 3, .. }));
+    // Three records and their three references.
+    assert!(matches!(&*events[1], Event::DeletedAll { count: 6, .. }));
+}

@@ -466,3 +466,333 @@ async fn lists_pages_and_cursors() {
         Err(Error::InvalidCursor { .. })
     ));
 }
+
+#[tokio::test]
+async fn in_queries_list_one_prefix_per_value_without_scanning() {
+    let inner: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let metrics = Metrics::new(inner.clone());
+    let recorder = metrics.recorder();
+    let tasks = tasks(Arc::new(metrics)).await;
+    let records = (0..30)
+        .map(|i| {
+            let status = ["open", "done", "late"][i % 3];
+            let owner = ["ana", "bia"][i % 2];
+            record(
+                json!({"id": format!("t{i:03}"), "title": format!("task {i}"),
+                          "status": status, "owner": owner}),
+            )
+        })
+        .collect();
+    for result in tasks.insert_many(records).await {
+        result.unwrap();
+    }
+    let ids_of = |records: &[Record]| -> Vec<String> {
+        records
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let expected = |statuses: &[&str], owner: Option<&str>| -> Vec<String> {
+        // Key order: the prefixes in order (late < open), then ids.
+        let mut statuses = statuses.to_vec();
+        statuses.sort();
+        statuses
+            .iter()
+            .flat_map(|status| {
+                (0..30)
+                    .filter(move |i| ["open", "done", "late"][i % 3] == *status)
+                    .filter(move |i| owner.is_none_or(|o| ["ana", "bia"][i % 2] == o))
+                    .map(|i| format!("t{i:03}"))
+            })
+            .collect()
+    };
+
+    let before = recorder.snapshot();
+    let found = tasks
+        .query(
+            &json!({"status": {"$in": ["open", "late", "open"]}}),
+            &QueryOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&found), expected(&["open", "late"], None));
+    let used = recorder.snapshot();
+    assert_eq!(
+        used.list.requests - before.list.requests,
+        2,
+        "one per value"
+    );
+
+    // Two fields with $in: the composite partition, one listing per combination.
+    let before = recorder.snapshot();
+    let found = tasks
+        .query(
+            &json!({"status": {"$in": ["late", "open"]}, "owner": {"$in": ["bia"]},
+                    "title": {"$ne": "task 1"}}),
+            &QueryOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&found), expected(&["late", "open"], Some("bia")));
+    let used = recorder.snapshot();
+    assert_eq!(used.list.requests - before.list.requests, 2);
+
+    // Nothing is accepted: no listing, no record.
+    let none = tasks
+        .query(&json!({"status": {"$in": []}}), &QueryOptions::default())
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    // Records with a null status have no reference: $in with null needs a scan.
+    let err = tasks
+        .query(
+            &json!({"status": {"$in": ["open", null]}}),
+            &QueryOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ScanRequired { .. }), "{err}");
+
+    // A stale reference beside the current one (t003 is open) yields the record once.
+    inner
+        .put(
+            "resource=tasks/partition=byStatus/status=late/id=t003",
+            s3db_storage::PutPayload::default(),
+            s3db_storage::PutMode::Overwrite,
+        )
+        .await
+        .unwrap();
+    let found = tasks
+        .query(
+            &json!({"status": {"$in": ["late", "open"]}}),
+            &QueryOptions::default(),
+        )
+        .await
+        .unwrap();
+    let ids = ids_of(&found);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert_eq!(ids.len(), 20);
+}
+
+/// A cursor as s3db.js 21.6.2 builds it (`encodeCursorPayload`).
+fn s3dbjs_cursor(prefix: &str, token: Value, size: usize) -> String {
+    use base64::Engine as _;
+    let body = json!({"v": 1, "prefix": prefix, "token": token, "pageSize": size});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Value {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn standard_base64(text: &str) -> Value {
+    use base64::Engine as _;
+    json!(base64::engine::general_purpose::STANDARD.encode(text))
+}
+
+#[tokio::test]
+async fn s3dbjs_cursors_are_read_and_ours_have_its_shape() {
+    let tasks = filled(25).await;
+    let page_ids = |page: &s3db_core::Page| -> Vec<String> {
+        page.items
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = tasks
+        .page(&PageRequest {
+            size: 10,
+            ..PageRequest::default()
+        })
+        .await
+        .unwrap();
+    // Ours: s3db.js's prefix, the last key in standard base64 (what s3db.js's memory and
+    // filesystem clients use as continuation token), the page size.
+    let ours = decode_cursor(first.next_cursor.as_deref().unwrap());
+    assert_eq!(
+        ours,
+        json!({"v": 1, "prefix": "resource=tasks/data",
+               "token": standard_base64("resource=tasks/data/id=t009"), "pageSize": 10})
+    );
+
+    // s3db.js's cursors: token = base64 of the last key, possibly behind the client's key
+    // prefix; a null token starts over.
+    for token in [
+        standard_base64("resource=tasks/data/id=t009"),
+        standard_base64("databases/one/resource=tasks/data/id=t009"),
+        json!("resource=tasks/data/id=t009"),
+    ] {
+        let request = PageRequest {
+            size: 10,
+            cursor: Some(s3dbjs_cursor("resource=tasks/data", token, 10)),
+            ..PageRequest::default()
+        };
+        let page = tasks.page(&request).await.unwrap();
+        assert_eq!(page_ids(&page).first().map(String::as_str), Some("t010"));
+        assert_eq!(page.items.len(), 10);
+    }
+    let restart = PageRequest {
+        size: 10,
+        cursor: Some(s3dbjs_cursor("resource=tasks/data", Value::Null, 10)),
+        ..PageRequest::default()
+    };
+    assert_eq!(
+        page_ids(&tasks.page(&restart).await.unwrap()),
+        page_ids(&first)
+    );
+
+    // Partition cursors carry s3db.js's partition prefix (no trailing slash).
+    let open = PageRequest {
+        size: 3,
+        partition: Some("byStatus".into()),
+        values: record(json!({"status": "open"})),
+        ..PageRequest::default()
+    };
+    let page = tasks.page(&open).await.unwrap();
+    assert_eq!(page_ids(&page), ["t000", "t003", "t006"]);
+    let cursor = decode_cursor(page.next_cursor.as_deref().unwrap());
+    assert_eq!(
+        cursor["prefix"],
+        "resource=tasks/partition=byStatus/status=open"
+    );
+    let next = PageRequest {
+        cursor: Some(s3dbjs_cursor(
+            "resource=tasks/partition=byStatus/status=open",
+            standard_base64("resource=tasks/partition=byStatus/status=open/id=t006"),
+            3,
+        )),
+        ..open.clone()
+    };
+    assert_eq!(
+        page_ids(&tasks.page(&next).await.unwrap()),
+        ["t009", "t012", "t015"]
+    );
+
+    // An S3 server's continuation token is opaque: refused, and the error says why.
+    let opaque = PageRequest {
+        size: 10,
+        cursor: Some(s3dbjs_cursor(
+            "resource=tasks/data",
+            json!("1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="),
+            10,
+        )),
+        ..PageRequest::default()
+    };
+    match tasks.page(&opaque).await {
+        Err(Error::InvalidCursor { reason, .. }) => {
+            assert!(reason.contains("continuation token"), "{reason}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let elsewhere = PageRequest {
+        size: 10,
+        cursor: Some(s3dbjs_cursor(
+            "resource=other/data",
+            standard_base64("resource=other/data/id=x"),
+            10,
+        )),
+        ..PageRequest::default()
+    };
+    assert!(matches!(
+        tasks.page(&elsewhere).await,
+        Err(Error::InvalidCursor { .. })
+    ));
+}
+
+#[tokio::test]
+async fn removing_orphaned_partitions_persists_to_s3db_json() {
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let tasks = tasks(storage.clone()).await;
+    tasks
+        .insert(record(
+            json!({"id": "t1", "title": "a", "status": "open", "owner": "ana",
+                   "profile": {"country": "BR"}}),
+        ))
+        .await
+        .unwrap();
+    // The stored definition loses `owner` (as s3db.js allows): byOwnerStatus is orphaned.
+    let mut document: Value =
+        serde_json::from_slice(&storage.get("s3db.json").await.unwrap().body).unwrap();
+    document["resources"]["tasks"]["versions"]["v1"]["attributes"]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("owner");
+    storage
+        .put(
+            "s3db.json",
+            s3db_storage::PutPayload {
+                body: document.to_string().into(),
+                ..Default::default()
+            },
+            s3db_storage::PutMode::Overwrite,
+        )
+        .await
+        .unwrap();
+
+    let db = Database::open(storage.clone()).await.unwrap();
+    let tasks = db.resource("tasks").unwrap();
+    assert_eq!(tasks.find_orphaned_partitions(), ["byOwnerStatus"]);
+    let mut sub = db.events().subscribe();
+    assert_eq!(
+        db.remove_orphaned_partitions("tasks").await.unwrap(),
+        ["byOwnerStatus"]
+    );
+    assert!(
+        sub.try_recv()
+            .is_some_and(|e| e.name() == "db:metadata-uploaded")
+    );
+    assert!(
+        storage
+            .list_keys("resource=tasks/partition=byOwnerStatus/")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let stored: Value =
+        serde_json::from_slice(&storage.get("s3db.json").await.unwrap().body).unwrap();
+    let entry = &stored["resources"]["tasks"];
+    assert_eq!(entry["currentVersion"], "v2");
+    assert!(entry["partitions"].get("byOwnerStatus").is_none());
+    assert!(entry["partitions"].get("byStatus").is_some());
+    let (v1, v2) = (&entry["versions"]["v1"], &entry["versions"]["v2"]);
+    assert!(
+        v1["partitions"].get("byOwnerStatus").is_some(),
+        "v1 is kept"
+    );
+    assert!(v2["partitions"].get("byOwnerStatus").is_none());
+    assert_ne!(v1["hash"], v2["hash"]);
+    assert_eq!(v1["attributes"], v2["attributes"]);
+
+    // The handle and a reconnecting database no longer see the partition; the record still
+    // reads and keeps its other references.
+    assert!(
+        db.resource("tasks")
+            .unwrap()
+            .partition("byOwnerStatus")
+            .is_err()
+    );
+    let again = Database::open(storage.clone()).await.unwrap();
+    let tasks = again.resource("tasks").unwrap();
+    assert!(tasks.find_orphaned_partitions().is_empty());
+    assert!(tasks.partition("byOwnerStatus").is_err());
+    assert_eq!(tasks.get("t1").await.unwrap()["status"], "open");
+    let open = ListRequest::partition("byStatus", json!({"status": "open"}));
+    assert_eq!(tasks.list_ids_by(&open).await.unwrap(), ["t1"]);
+    // Nothing left to remove: no new version.
+    assert!(
+        again
+            .remove_orphaned_partitions("tasks")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let stored: Value =
+        serde_json::from_slice(&storage.get("s3db.json").await.unwrap().body).unwrap();
+    assert_eq!(stored["resources"]["tasks"]["currentVersion"], "v2");
+}
