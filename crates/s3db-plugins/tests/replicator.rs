@@ -189,6 +189,13 @@ async fn the_jsonl_sink_has_one_line_per_change() {
         .unwrap();
     source.delete("n1").await.unwrap();
     source.delete_many(&["n2".to_owned()]).await.unwrap();
+    for id in ["n3", "n4"] {
+        source
+            .insert(rec(json!({"id": id, "text": "e"})))
+            .await
+            .unwrap();
+    }
+    assert_eq!(source.delete_all().await.unwrap(), 2);
     replicator.flush().await.unwrap();
 
     assert_eq!(
@@ -200,6 +207,10 @@ async fn the_jsonl_sink_has_one_line_per_change() {
             json!({"op": "upsert", "resource": "notes", "id": "n2", "record": {"text": "d", "id": "n2"}}),
             json!({"op": "delete", "resource": "notes", "id": "n1"}),
             json!({"op": "delete", "resource": "notes", "id": "n2"}),
+            json!({"op": "upsert", "resource": "notes", "id": "n3", "record": {"text": "e", "id": "n3"}}),
+            json!({"op": "upsert", "resource": "notes", "id": "n4", "record": {"text": "e", "id": "n4"}}),
+            json!({"op": "delete", "resource": "notes", "id": "n3"}),
+            json!({"op": "delete", "resource": "notes", "id": "n4"}),
         ]
     );
     db.disconnect().await.unwrap();

@@ -2,8 +2,8 @@
 //! database, a JSONL file or sink, or a [`ReplicationTarget`] of your own.
 //!
 //! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
-//! `afterDelete`; `upsert` and `insert_many` go through them) and a `deleteMany`
-//! middleware put each change on an in-memory queue; the write returns without waiting. A
+//! `afterDelete`; `upsert` and `insert_many` go through them) and `deleteMany` /
+//! `deleteAll` middleware put each change on an in-memory queue; the write returns without waiting. A
 //! worker task started by [`Plugin::start`] applies the queue in write order to every
 //! target whose [`Route`] matches the resource, retrying failures with backoff
 //! ([`RetryPolicy`]). A change that still fails becomes a [`DeadLetter`] in the plugin's
@@ -38,9 +38,10 @@
 //! # }).unwrap();
 //! ```
 //!
-//! Limits: `delete_all` and `update_with` run no hooks, so they are not replicated; the
+//! Limits: `update_with` runs no hook or middleware, so it is not replicated; the
 //! `deleteMany` middleware sees the ids as called (before `beforeDeleteMany` hooks rewrite
-//! them). Changes still queued when the process dies are lost (the queue is in memory).
+//! them); `delete_all` is replicated as one delete per id listed just before it. Changes
+//! still queued when the process dies are lost (the queue is in memory).
 
 mod change;
 mod database;
@@ -57,7 +58,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_trait::async_trait;
-use s3db_core::extend::{HookPoint, Operation, Payload, Plugin, PluginContext};
+use s3db_core::extend::{
+    HookPoint, MiddlewareContext, Next, Operation, Payload, Plugin, PluginContext,
+};
 use s3db_core::{Record, Resource};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -126,6 +129,13 @@ impl Shared {
     fn done(&self) {
         if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.idle.notify_waiters();
+        }
+    }
+
+    /// Queues the deletes of a bulk operation.
+    fn capture_deletes(&self, resource: &Arc<str>, ids: Vec<String>) {
+        for id in ids {
+            self.capture(resource, ChangeOp::Delete, &Payload::Id(id));
         }
     }
 
@@ -386,10 +396,10 @@ impl Replicator {
                 async move { Ok(payload) }
             });
         }
-        let shared = shared.clone();
-        resource
-            .middlewares()
-            .register(Operation::DeleteMany, move |ctx, next| {
+        let delete_many = {
+            let shared = shared.clone();
+            let name = name.clone();
+            move |ctx: MiddlewareContext, next: Next| {
                 let shared = shared.clone();
                 let name = name.clone();
                 async move {
@@ -398,9 +408,34 @@ impl Replicator {
                         _ => Vec::new(),
                     };
                     let out = next.run(ctx).await?;
-                    for id in ids {
-                        shared.capture(&name, ChangeOp::Delete, &Payload::Id(id));
-                    }
+                    shared.capture_deletes(&name, ids);
+                    Ok(out)
+                }
+            }
+        };
+        resource
+            .middlewares()
+            .register(Operation::DeleteMany, delete_many);
+        // `delete_all` names no ids: they are listed first, then deleted one by one in the
+        // targets (a record inserted concurrently with the call may be missed).
+        let shared = shared.clone();
+        let handle = resource.clone();
+        resource
+            .middlewares()
+            .register(Operation::DeleteAll, move |ctx, next| {
+                let shared = shared.clone();
+                let name = name.clone();
+                let handle = handle.clone();
+                async move {
+                    let current = shared
+                        .context
+                        .get()
+                        .and_then(|ctx| ctx.database().ok())
+                        .and_then(|db| db.resource(&name).ok())
+                        .unwrap_or(handle);
+                    let ids = current.list_ids().await?;
+                    let out = next.run(ctx).await?;
+                    shared.capture_deletes(&name, ids);
                     Ok(out)
                 }
             });
