@@ -544,7 +544,10 @@ async fn background_sweeps_run_on_the_interval_until_stopped() {
     insert_all(&resource, &names("b", 1), None).await;
     clock.advance(Duration::from_secs(3_600));
     tokio::time::advance(Duration::from_secs(3_600)).await;
-    tokio::task::yield_now().await;
+    // Enough turns for a sweep on the memory backend, had the task still been running.
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
     assert_eq!(plugin.background_log().borrow().sweeps, sweeps);
     assert_eq!(ids(&resource).await, vec!["b0"]);
 }
