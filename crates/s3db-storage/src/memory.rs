@@ -19,12 +19,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use md5::{Digest, Md5};
 use s3db_codec::budget::S3_METADATA_LIMIT;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::etag::etags_match;
+use crate::etag::{etag_of, etags_match};
 use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
 use crate::storage::Storage;
 use crate::types::{
@@ -79,7 +78,8 @@ struct StoredObject {
     metadata: PackedMetadata,
     body: Bytes,
     content_type: Option<Box<str>>,
-    md5: [u8; 16],
+    /// Quoted hex MD5 of the body, computed once per write.
+    etag: Box<str>,
     last_modified: SystemTime,
 }
 
@@ -101,7 +101,7 @@ impl PackedMetadata {
         } else {
             metadata
         };
-        let mut text = String::new();
+        let mut text = String::with_capacity(metadata.iter().map(|(k, v)| k.len() + v.len()).sum());
         let mut ends = Vec::with_capacity(metadata.len() * 2);
         for (key, value) in &metadata {
             text.push_str(key);
@@ -115,18 +115,22 @@ impl PackedMetadata {
         }
     }
 
+    /// The metadata map again. Entries were packed in key order, so the map is bulk-built
+    /// from the sorted pairs instead of searched once per insert.
     fn unpack(&self) -> Metadata {
-        let mut start = 0;
-        let mut parts = self.ends.iter().map(|&end| {
-            let part = self.text.get(start..end).unwrap_or_default();
-            start = end;
-            part.to_string()
-        });
-        let mut metadata = Metadata::new();
-        while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
-            metadata.insert(key, value);
-        }
-        metadata
+        let part = |start: usize, end: usize| self.text.get(start..end).unwrap_or_default();
+        self.ends
+            .chunks_exact(2)
+            .scan(0, |start, bounds| {
+                let (key_end, value_end) = (bounds[0], bounds[1]);
+                let pair = (
+                    part(*start, key_end).to_string(),
+                    part(key_end, value_end).to_string(),
+                );
+                *start = value_end;
+                Some(pair)
+            })
+            .collect()
     }
 }
 
@@ -423,7 +427,7 @@ impl StoredObject {
     ) -> Self {
         StoredObject {
             metadata: PackedMetadata::new(metadata),
-            md5: Md5::digest(&body).into(),
+            etag: etag_of(&body).into_boxed_str(),
             body,
             content_type: content_type.map(String::into_boxed_str),
             last_modified,
@@ -431,12 +435,12 @@ impl StoredObject {
     }
 
     fn etag(&self) -> String {
-        format!("\"{}\"", hex::encode(self.md5))
+        self.etag.to_string()
     }
 
     /// Whether an `If-Match` value matches this object (`*` matches any object).
     fn matches(&self, etag: &str) -> bool {
-        etag.trim() == "*" || etags_match(etag, &self.etag())
+        etag.trim() == "*" || etags_match(etag, &self.etag)
     }
 
     fn meta(&self, key: &str) -> ObjectMeta {
@@ -552,7 +556,7 @@ impl Storage for MemoryStorage {
             metadata,
             body: source.body.clone(),
             content_type,
-            md5: source.md5,
+            etag: source.etag.clone(),
             last_modified: now_millis(),
         };
         let etag = copy.etag();

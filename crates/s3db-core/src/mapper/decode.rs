@@ -3,7 +3,8 @@
 //! short keys (oversize insert) or plain names and leaked internal fields (after an update),
 //! burned keys of removed attributes, `null`/`undefined` literals.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use s3db_codec::meta::{Decoded, decode_meta};
 use s3db_codec::secret::Secrets;
@@ -50,20 +51,36 @@ enum Raw {
     Body(Value),
 }
 
+/// Where an entry's path comes from: the short-key map (borrowed from it) or the entry's
+/// own key (an unknown or plain-named key, kept as stored).
+enum EntryPath<'k, 'm> {
+    Mapped(&'k str),
+    Plain(Cow<'m, str>),
+}
+
 /// Decodes a stored object. Internal keys (`_*`, `$*`) are dropped; unknown keys keep their
 /// (sanitized) names; short keys win over plain names for the same attribute.
 pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> Result<Unmapped> {
-    let mut raw: Vec<(String, Raw)> = Vec::with_capacity(metadata.len());
+    let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
     if ctx.reads_body && !body.is_empty() {
         if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
-            raw.extend(fields.into_iter().map(|(k, v)| (k, Raw::Body(v))));
+            raw.extend(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), Raw::Body(v))),
+            );
         }
     }
+    let from_body = raw.len();
     for (key, stored) in metadata {
-        let decoded = decode_meta(stored);
-        match raw.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = Raw::Meta(decoded),
-            None => raw.push((key.clone(), Raw::Meta(decoded))),
+        if is_internal(key) {
+            continue;
+        }
+        let decoded = Raw::Meta(decode_meta(stored));
+        // Metadata keys are unique; only body keys can repeat one.
+        match raw[..from_body].iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = decoded,
+            None => raw.push((Cow::Borrowed(key.as_str()), decoded)),
         }
     }
     let own_map = match metadata.get("_map") {
@@ -74,45 +91,49 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> 
 
     // Resolve keys first: a value under a short key wins over the same attribute under its
     // plain name (s3db.js updates leave plain-named copies in user-managed bodies).
-    let resolved: Vec<(String, bool, Raw)> = raw
+    let resolved: Vec<(EntryPath<'_, '_>, Raw)> = raw
         .into_iter()
-        .filter(|(key, _)| !key.starts_with('_') && !key.starts_with('$'))
+        .filter(|(key, _)| !is_internal(key))
         .map(|(key, entry)| match keys.path(&key) {
-            Some(path) => (path.to_owned(), true, entry),
-            None => (key, false, entry),
+            Some(path) => (EntryPath::Mapped(path), entry),
+            None => (EntryPath::Plain(key), entry),
         })
         .collect();
     // Only objects mixing short keys and plain names need the set (s3db.js-updated ones).
-    let mixed = resolved.iter().any(|(_, short, _)| !short);
-    let mapped_paths: std::collections::HashSet<&str> = if mixed {
+    let mixed = resolved
+        .iter()
+        .any(|(path, _)| matches!(path, EntryPath::Plain(_)));
+    let mapped_paths: HashSet<&str> = if mixed {
         resolved
             .iter()
-            .filter(|(_, short, _)| *short)
-            .map(|(path, _, _)| path.as_str())
+            .filter_map(|(path, _)| match path {
+                EntryPath::Mapped(path) => Some(*path),
+                EntryPath::Plain(_) => None,
+            })
             .collect()
     } else {
-        std::collections::HashSet::new()
+        HashSet::new()
     };
     let mut flat: Vec<(String, Value)> = Vec::with_capacity(resolved.len());
     let mut out = Unmapped::default();
-    for (path, short, entry) in &resolved {
-        if !short && mapped_paths.contains(path.as_str()) {
-            continue;
-        }
+    for (path, entry) in resolved {
+        let (path, short) = match &path {
+            EntryPath::Mapped(path) => (*path, true),
+            EntryPath::Plain(key) if mapped_paths.contains(key.as_ref()) => continue,
+            EntryPath::Plain(key) => (key.as_ref(), false),
+        };
         let value = match entry {
             Raw::Meta(Decoded::Undefined) => continue,
             Raw::Meta(Decoded::Null) => Value::Null,
-            Raw::Meta(Decoded::Str(text)) => {
-                decode_text(ctx, path, text.clone(), &mut out.ciphertexts)?
-            }
-            Raw::Body(Value::String(text)) if *short => {
-                decode_text(ctx, path, text.clone(), &mut out.ciphertexts)?
+            Raw::Meta(Decoded::Str(text)) => decode_text(ctx, path, text, &mut out.ciphertexts)?,
+            Raw::Body(Value::String(text)) if short => {
+                decode_text(ctx, path, text, &mut out.ciphertexts)?
             }
             Raw::Body(plain) => {
                 plain_body_value(
                     ctx,
                     path,
-                    plain.clone(),
+                    plain,
                     &mapped_paths,
                     &mut out.ciphertexts,
                     &mut flat,
@@ -121,11 +142,16 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> 
             }
         };
         if let Some(value) = value_or_absent(value) {
-            flat.push((path.clone(), value));
+            flat.push((path.to_owned(), value));
         }
     }
     out.record = unflatten(flat);
     Ok(out)
+}
+
+/// Keys s3db.js keeps for itself (`_v`, `_map`, `$…`), never record fields.
+fn is_internal(key: &str) -> bool {
+    key.starts_with('_') || key.starts_with('$')
 }
 
 /// A plain-named value from a user-managed body (written unmapped by s3db.js's update):
@@ -135,7 +161,7 @@ fn plain_body_value(
     ctx: &ReadContext<'_>,
     path: &str,
     value: Value,
-    mapped_paths: &std::collections::HashSet<&str>,
+    mapped_paths: &HashSet<&str>,
     ciphertexts: &mut HashMap<String, String>,
     flat: &mut Vec<(String, Value)>,
 ) -> Result<()> {

@@ -1,5 +1,7 @@
 //! Record → mapped entries.
 
+use std::borrow::Cow;
+
 use s3db_codec::value::{self, format_js_number, to_js_json};
 use serde_json::{Map, Value};
 
@@ -19,19 +21,19 @@ pub fn map_record(
 ) -> Result<Entries> {
     let mut entries: Entries = Vec::with_capacity(record.len() + 1);
     entries.push(("_v".into(), MappedValue::Text(version.to_owned())));
-    let mut leaves = Vec::new();
+    let mut leaves = Vec::with_capacity(record.len());
     flatten_for_mapping(schema, "", record, &mut leaves);
     for (path, value) in leaves {
         let key = keys
             .short(&path)
-            .map_or_else(|| path.clone(), str::to_owned);
+            .map_or_else(|| path.to_string(), str::to_owned);
         let mapped = match value {
             Value::Null => MappedValue::Null,
             other => match schema.field(&path) {
                 Some(field) => {
                     MappedValue::Text(value::encode(&field.kind, other).map_err(|source| {
                         Error::Codec {
-                            field: path.clone(),
+                            field: path.to_string(),
                             source,
                         }
                     })?)
@@ -63,13 +65,13 @@ fn flatten_for_mapping<'a>(
     schema: &Schema,
     prefix: &str,
     object: &'a Map<String, Value>,
-    out: &mut Vec<(String, &'a Value)>,
+    out: &mut Vec<(Cow<'a, str>, &'a Value)>,
 ) {
     for (key, value) in object {
         let path = if prefix.is_empty() {
-            key.clone()
+            Cow::Borrowed(key.as_str())
         } else {
-            format!("{prefix}.{key}")
+            Cow::Owned(format!("{prefix}.{key}"))
         };
         match value {
             Value::Object(inner) if !inner.is_empty() && schema.field(&path).is_none() => {

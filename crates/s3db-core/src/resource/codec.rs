@@ -102,14 +102,17 @@ pub(crate) fn encode_record(
     oversize: Oversize<'_>,
 ) -> Result<PutPayload> {
     let has_secrets = def.schema.fields().iter().any(|f| f.secret);
-    let entries = if has_secrets {
-        let mut stored = record.clone();
-        encrypt_secrets(def, &mut stored, previous)?;
-        map_record(&def.schema, &def.keys, &def.version, &stored)?
+    let encrypted;
+    let stored = if has_secrets {
+        let mut copy = record.clone();
+        encrypt_secrets(def, &mut copy, previous)?;
+        encrypted = copy;
+        &encrypted
     } else {
-        map_record(&def.schema, &def.keys, &def.version, record)?
+        record
     };
-    let (placement, metadata) = place_within_s3_limit(def, id, entries, oversize)?;
+    let map = || map_record(&def.schema, &def.keys, &def.version, stored);
+    let (placement, metadata) = place_within_s3_limit(def, id, map, oversize)?;
     let json = |text: String| (Bytes::from(text), Some(JSON_CONTENT_TYPE.to_owned()));
     let (body, content_type) = match (placement.body, plan.content) {
         (Some(_), Some(_)) => {
@@ -133,16 +136,17 @@ pub(crate) fn encode_record(
     })
 }
 
-/// Places the entries with the behavior, then checks the *encoded* metadata against S3's
-/// real limit. s3db.js budgets values before the `u:`/`b:` encoding, so non-ASCII data can
-/// pass its check and still be refused by S3 (a defect); when that happens the placement is
-/// redone with the budget lowered by the excess (a few rounds at most), so the behavior cuts
-/// or overflows more. ASCII records fit the first time and are placed exactly as s3db.js
-/// places them.
+/// Places the entries `map` makes with the behavior, then checks the *encoded* metadata
+/// against S3's real limit. s3db.js budgets values before the `u:`/`b:` encoding, so
+/// non-ASCII data can pass its check and still be refused by S3 (a defect); when that happens
+/// the placement is redone with the budget lowered by the excess (a few rounds at most), so
+/// the behavior cuts or overflows more. ASCII records fit the first time and are placed
+/// exactly as s3db.js places them. Each round maps the record afresh, so the common single
+/// round copies no entries.
 fn place_within_s3_limit(
     def: &Definition,
     id: &str,
-    entries: Entries,
+    map: impl Fn() -> Result<Entries>,
     oversize: Oversize<'_>,
 ) -> Result<(Placement, Metadata)> {
     let mut budget = def.metadata_limit;
@@ -156,7 +160,7 @@ fn place_within_s3_limit(
             metadata_limit: budget,
             key_map_json: def.keys.json(),
         };
-        let placement = def.behavior.strategy().place(&ctx, entries.clone())?;
+        let placement = def.behavior.strategy().place(&ctx, map()?)?;
         let metadata: Metadata = placement
             .metadata
             .iter()
@@ -166,7 +170,8 @@ fn place_within_s3_limit(
         if total <= S3_METADATA_LIMIT {
             if def.behavior == BehaviorKind::UserManaged && placement.body.is_some() {
                 oversize.events.emit_with(|| {
-                    let total_size = total_bytes(&entries);
+                    // The record mapped fine a moment ago; mapping is deterministic.
+                    let total_size = map().map_or(0, |entries| total_bytes(&entries));
                     let limit = ctx.effective_limit();
                     Event::ExceedsLimit {
                         resource: def.name.clone(),
