@@ -49,31 +49,46 @@ pub(super) fn push_strings(out: &mut String, value: &Value) -> Result<(), &'stat
     Ok(())
 }
 
-/// Splits on unescaped `|`; `\` + any character is that character (s3db.js `toArray`).
-fn split_pipes(stored: &str) -> Vec<String> {
+/// Splits on unescaped `|`; `\` + any character is that character (s3db.js `toArray`). Each
+/// part goes through `make` (so callers build their element type in one pass).
+fn split_pipes<T>(stored: &str, mut make: impl FnMut(String) -> T) -> Vec<T> {
+    let bytes = stored.as_bytes();
     let mut parts = Vec::new();
     let mut current = String::new();
-    let mut chars = stored.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(next) => current.push(next),
-                None => current.push(c),
+    // Start of the text not yet copied into `current`; `i` only stops on ASCII bytes and
+    // after whole characters, so every slice below is on character boundaries.
+    let mut run = 0;
+    let mut i = 0;
+    while let Some(&c) = bytes.get(i) {
+        if c == b'\\' {
+            current.push_str(&stored[run..i]);
+            i += 1;
+            match stored[i..].chars().next() {
+                Some(next) => {
+                    current.push(next);
+                    i += next.len_utf8();
+                }
+                None => current.push('\\'),
             }
-        } else if c == SEPARATOR {
-            parts.push(std::mem::take(&mut current));
+            run = i;
+        } else if c == SEPARATOR as u8 {
+            current.push_str(&stored[run..i]);
+            parts.push(make(std::mem::take(&mut current)));
+            i += 1;
+            run = i;
         } else {
-            current.push(c);
+            i += 1;
         }
     }
-    parts.push(current);
+    current.push_str(&stored[run..]);
+    parts.push(make(current));
     parts
 }
 
 /// [`split_pipes`] without copying when nothing is escaped.
 fn pipe_parts(stored: &str) -> Vec<Cow<'_, str>> {
     if stored.contains('\\') {
-        split_pipes(stored).into_iter().map(Cow::Owned).collect()
+        split_pipes(stored, Cow::Owned)
     } else {
         stored.split(SEPARATOR).map(Cow::Borrowed).collect()
     }
@@ -100,7 +115,7 @@ pub(super) fn decode_strings(stored: &str) -> Value {
     if let Some(items) = json_array(stored).filter(|items| items.iter().all(Value::is_string)) {
         return Value::Array(items);
     }
-    Value::Array(split_pipes(stored).into_iter().map(Value::String).collect())
+    Value::Array(split_pipes(stored, Value::String))
 }
 
 /// `array|items:number` (decimal base62) or, with `integer`, `…|integer:true` (base62
@@ -235,7 +250,7 @@ pub(super) fn decode_json_array(stored: &str) -> Value {
     if stored.is_empty() {
         return Value::Array(Vec::new());
     }
-    Value::Array(split_pipes(stored).into_iter().map(Value::String).collect())
+    Value::Array(split_pipes(stored, Value::String))
 }
 
 #[cfg(test)]

@@ -7,8 +7,6 @@
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 use super::Packing;
@@ -53,9 +51,9 @@ fn decode_base64_loose<const N: usize>(s: &str) -> Option<[u8; N]> {
 fn parse_ip4(s: &str) -> Option<([u8; 4], bool)> {
     let mut octets = [0u8; 4];
     let mut canonical = true;
-    let mut parts = s.split('.');
+    let mut parts = s.as_bytes().split(|&c| c == b'.');
     for octet in &mut octets {
-        let part = parts.next()?.as_bytes();
+        let part = parts.next()?;
         if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
@@ -68,11 +66,31 @@ fn parse_ip4(s: &str) -> Option<([u8; 4], bool)> {
     parts.next().is_none().then_some((octets, canonical))
 }
 
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Appends the padded standard base64 of `bytes` (as Node's `toString('base64')`).
+fn push_base64(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| chunk.get(i).map_or(0, |&b| u32::from(b));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for k in 0..4 {
+            // Chunk of 1 byte: 2 characters + `==`; of 2 bytes: 3 characters + `=`.
+            let c = if k <= chunk.len() {
+                BASE64[((n >> (18 - 6 * k)) & 63) as usize]
+            } else {
+                b'='
+            };
+            out.push(char::from(c));
+        }
+    }
+}
+
 /// Packs a dotted IPv4 address as base64 of its 4 bytes.
 pub(super) fn push_ip4(out: &mut String, s: &str) -> Packing {
     match parse_ip4(s) {
         Some((octets, canonical)) => {
-            STANDARD.encode_string(octets, out);
+            push_base64(out, &octets);
             if canonical {
                 Packing::Exact
             } else {
@@ -116,7 +134,7 @@ pub(super) fn decode_ip4(stored: &str) -> Option<Value> {
 pub(super) fn push_ip6(out: &mut String, s: &str) -> Packing {
     match s.parse::<Ipv6Addr>() {
         Ok(addr) => {
-            STANDARD.encode_string(addr.octets(), out);
+            push_base64(out, &addr.octets());
             Packing::Packed
         }
         Err(_) => Packing::Refused,
@@ -288,6 +306,16 @@ mod tests {
             push_cidr(&mut String::new(), "10.0.0.0/99"),
             Packing::Refused
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64_matches_the_base64_crate(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)) {
+            use base64::Engine as _;
+            let mut out = String::new();
+            push_base64(&mut out, &bytes);
+            proptest::prop_assert_eq!(out, base64::engine::general_purpose::STANDARD.encode(&bytes));
+        }
     }
 
     #[test]

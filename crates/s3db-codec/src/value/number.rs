@@ -98,8 +98,24 @@ pub(crate) fn float_value(f: f64, kind: &'static str, stored: &str) -> Result<Va
 
 /// JavaScript's `Math.round`: nearest integer, halves toward +∞.
 pub(crate) fn js_round(x: f64) -> f64 {
-    let floor = x.floor();
+    let floor = floor(x);
     if x - floor >= 0.5 { floor + 1.0 } else { floor }
+}
+
+/// `x.floor()` without a call into the C library: below 2^52 in magnitude through a
+/// truncating integer cast; above, every double is an integer (and NaN, ±∞ and ±0 are their
+/// own floor).
+fn floor(x: f64) -> f64 {
+    if x != 0.0 && x.abs() < 4_503_599_627_370_496.0 {
+        let truncated = x as i64 as f64;
+        if truncated > x {
+            truncated - 1.0
+        } else {
+            truncated
+        }
+    } else {
+        x
+    }
 }
 
 /// JavaScript's `String(n)` for a double (`1e+21`, `1.5e-7`, `100`, `0.1`, `NaN`, `-Infinity`).
@@ -396,7 +412,7 @@ fn short_fraction(a: f64) -> Option<(u64, u64, usize)> {
 }
 
 /// Appends `n` in decimal, left-padded with `0` to at least `width` digits.
-pub(crate) fn push_decimal_digits(out: &mut String, mut n: u64, width: usize) {
+fn push_decimal_digits(out: &mut String, mut n: u64, width: usize) {
     let mut buf = [b'0'; 24];
     let mut i = buf.len();
     while n > 0 || buf.len() - i < width {
@@ -524,9 +540,15 @@ pub(crate) fn decode_decimal(stored: &str) -> Option<Num> {
         Some(rest) => (true, rest),
         None => (false, stored),
     };
-    let mut parts = rest.split('.');
-    let int_part = parts.next().unwrap_or("");
-    let frac = parts.next().unwrap_or("");
+    // The integer part ends at the first `.`, the fraction at the next one.
+    let (int_part, frac) = match rest.bytes().position(|c| c == b'.') {
+        Some(point) => {
+            let after = &rest[point + 1..];
+            let end = after.bytes().position(|c| c == b'.').unwrap_or(after.len());
+            (&rest[..point], &after[..end])
+        }
+        None => (rest, ""),
+    };
     let int = decode_integer_digits(int_part)?;
     if frac.is_empty() {
         return Some(match int {
@@ -667,8 +689,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn floor_matches_the_c_library(x in proptest::num::f64::ANY) {
+            let (ours, libm) = (floor(x), x.floor());
+            proptest::prop_assert!(ours.to_bits() == libm.to_bits() || (ours.is_nan() && libm.is_nan()));
+        }
+    }
+
     #[test]
     fn short_paths_apply() {
+        for x in [
+            -0.0,
+            0.0,
+            -0.5,
+            0.5,
+            -1.0,
+            2.5,
+            -2.5,
+            4_503_599_627_370_495.5,
+            -1e300,
+        ] {
+            assert_eq!(floor(x).to_bits(), x.floor().to_bits(), "{x}");
+        }
         assert_eq!(short_fraction(19.99), Some((19, 99, 2)));
         assert_eq!(short_fraction(0.05), Some((0, 5, 2)));
         assert_eq!(short_fraction(1.5e-6), Some((0, 15, 7)));

@@ -86,25 +86,36 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// (at least 8 digits), the first 32 hex digits hyphenated `8-4-4-4-12`.
 pub(super) fn decode_uuid(stored: &str) -> Option<Value> {
     // Base62 digits are ASCII, so 24 bytes of them are 24 UTF-16 units; a `-` is no digit.
-    if stored.len() != 24 {
+    let packed = stored.as_bytes();
+    if packed.len() != 24 {
         return None;
     }
-    // A group is below 62^6 < 16^9: at most 9 hex digits.
+    // A group is below 62^6 < 16^9: at most 9 hex digits, 36 for the four groups.
     let mut hex = [0u8; 36];
     let mut len = 0;
-    for group in 0..4 {
-        let n = base62::decode_u64(stored.get(group * 6..group * 6 + 6)?).ok()?;
-        let digits = (64 - n.leading_zeros()).div_ceil(4).max(8);
-        for k in (0..digits).rev() {
-            *hex.get_mut(len)? = HEX_DIGITS[((n >> (4 * k)) & 0xf) as usize];
-            len += 1;
+    for group in packed.chunks_exact(6) {
+        let mut n = 0u64;
+        for &c in group {
+            n = n * 62 + u64::from(base62::digit_value(c)?);
         }
+        let digits = (64 - n.leading_zeros()).div_ceil(4).max(8) as usize;
+        let end = len + digits;
+        for digit in hex.get_mut(len..end)?.iter_mut().rev() {
+            *digit = HEX_DIGITS[(n & 0xf) as usize];
+            n >>= 4;
+        }
+        len = end;
     }
     let mut text = [b'-'; 36];
-    for (i, &digit) in hex.iter().take(32).enumerate() {
-        // Hyphens before hex digits 8, 12, 16 and 20.
-        let hyphens = [8, 12, 16, 20].iter().filter(|&&at| i >= at).count();
-        text[i + hyphens] = digit;
+    for (from, to) in [
+        (0..8, 0),
+        (8..12, 9),
+        (12..16, 14),
+        (16..20, 19),
+        (20..32, 24),
+    ] {
+        let part = hex.get(from)?;
+        text.get_mut(to..to + part.len())?.copy_from_slice(part);
     }
     let text = std::str::from_utf8(&text).ok()?;
     Some(Value::String(text.to_owned()))

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::Packing;
-use super::number::{format_js_number, js_round, push_decimal_digits};
+use super::number::{format_js_number, js_round};
 use crate::base62;
 use crate::calendar::{civil_from_days, days_from_civil};
 
@@ -145,28 +145,35 @@ pub(crate) fn parse_iso_ms(text: &str) -> Option<i64> {
 /// JavaScript's `new Date(ms).toISOString()`.
 pub(crate) fn write_iso(out: &mut String, ms: i64) {
     let days = ms.div_euclid(MS_PER_DAY);
-    let rem = ms.rem_euclid(MS_PER_DAY);
+    // Below a day's milliseconds: every part is non-negative.
+    let rem = ms.rem_euclid(MS_PER_DAY).unsigned_abs();
     let (year, month, day) = civil_from_days(days);
-    if (0..=9999).contains(&year) {
-        push_decimal_digits(out, year.unsigned_abs(), 4);
+    let mut text = *b"+000000-00-00T00:00:00.000Z";
+    // Years 0–9999 have 4 digits and no sign, others a sign and 6 digits.
+    let start = if (0..=9999).contains(&year) {
+        3
     } else {
-        out.push(if year < 0 { '-' } else { '+' });
-        push_decimal_digits(out, year.unsigned_abs(), 6);
-    }
-    // `rem` is below a day's milliseconds: every part is non-negative.
-    let rem = rem.unsigned_abs();
-    for (separator, value, width) in [
-        ('-', month.unsigned_abs(), 2),
-        ('-', day.unsigned_abs(), 2),
-        ('T', rem / 3_600_000, 2),
-        (':', rem / 60_000 % 60, 2),
-        (':', rem / 1000 % 60, 2),
-        ('.', rem % 1000, 3),
+        if year < 0 {
+            text[0] = b'-';
+        }
+        0
+    };
+    for (range, value) in [
+        (1..7, year.unsigned_abs()),
+        (8..10, month.unsigned_abs()),
+        (11..13, day.unsigned_abs()),
+        (14..16, rem / 3_600_000),
+        (17..19, rem / 60_000 % 60),
+        (20..22, rem / 1000 % 60),
+        (23..26, rem % 1000),
     ] {
-        out.push(separator);
-        push_decimal_digits(out, value, width);
+        let mut n = value;
+        for digit in text[range].iter_mut().rev() {
+            *digit = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
     }
-    out.push('Z');
+    base62::push_ascii(out, &text[start..]);
 }
 
 fn push_signed(out: &mut String, n: i64) {
