@@ -82,13 +82,15 @@ impl Clock for ManualClock {
     }
 }
 
-/// `at` as s3db.js writes timestamps (`2024-01-02T03:04:05.678Z`).
+/// `at` in UTC as s3db.js writes timestamps (`Date.toISOString`: always three fraction
+/// digits, `2024-01-02T03:04:05.000Z`), so timestamps sort as text.
 pub fn iso(at: OffsetDateTime) -> String {
-    let millis = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000);
-    millis
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
 /// Parses an RFC 3339 / ISO-8601 timestamp such as `2024-01-02T03:04:05.678Z`.
@@ -107,6 +109,8 @@ mod tests {
         assert_eq!(text, "2023-11-14T22:13:20.123Z");
         assert_eq!(parse_iso(&text), Some(clock.now()));
         assert_eq!(parse_iso("yesterday"), None);
+        let whole = ManualClock::at_millis(1_700_000_000_000);
+        assert_eq!(iso(whole.now()), "2023-11-14T22:13:20.000Z");
     }
 
     #[test]

@@ -1,0 +1,440 @@
+//! Audit plugin: the trail of a scripted sequence of writes equals the expected list, secrets
+//! never appear in clear (neither in entries nor in any stored object), masking, queries.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use s3db_core::extend::OperationContext;
+use s3db_core::{Database, Record, Resource, ResourceConfig};
+use s3db_plugins::audit::{AuditConfig, AuditEntry, AuditPlugin, DEFAULT_RESOURCE, MASK};
+use s3db_plugins::clock::{ManualClock, iso};
+use s3db_storage::{MemoryStorage, Storage, StorageExt};
+use serde_json::{Value, json};
+
+fn record(value: Value) -> Record {
+    value.as_object().cloned().unwrap()
+}
+
+/// 2024-03-01T10:00:00Z.
+const START_MILLIS: i64 = 1_709_287_200_000;
+
+async fn setup(config: AuditConfig) -> (Database, AuditPlugin, ManualClock, Arc<MemoryStorage>) {
+    let memory = Arc::new(MemoryStorage::new());
+    let db = Database::open(memory.clone()).await.unwrap();
+    let clock = ManualClock::at_millis(START_MILLIS);
+    let audit = AuditPlugin::with_clock(config, Arc::new(clock.clone()));
+    db.use_plugin(Arc::new(audit.clone())).await.unwrap();
+    (db, audit, clock, memory)
+}
+
+async fn users(db: &Database) -> Resource {
+    db.create_resource(
+        ResourceConfig::new("users")
+            .attribute("name", "string")
+            .attribute("city", "string|optional"),
+    )
+    .await
+    .unwrap()
+}
+
+/// (user, operation, record id, before, after) of an entry.
+type Row = (Option<String>, String, String, Option<Value>, Option<Value>);
+
+fn row(entry: &AuditEntry) -> Row {
+    (
+        entry.user.clone(),
+        entry.operation.clone(),
+        entry.record_id.clone(),
+        entry.before.clone().map(Value::Object),
+        entry.after.clone().map(Value::Object),
+    )
+}
+
+fn expected(user: Option<&str>, op: &str, id: &str, before: Value, after: Value) -> Row {
+    let some = |v: Value| (!v.is_null()).then_some(v);
+    (
+        user.map(str::to_owned),
+        op.to_owned(),
+        id.to_owned(),
+        some(before),
+        some(after),
+    )
+}
+
+#[tokio::test]
+async fn the_trail_of_a_scripted_sequence_equals_the_expected_list() {
+    let (db, audit, clock, _) = setup(AuditConfig::default()).await;
+    let users = users(&db).await;
+    let tick = || clock.advance(Duration::from_secs(1));
+    let ana = || OperationContext::user("ana");
+    let bob = || OperationContext::user("bob").with("request", "r-2");
+
+    ana()
+        .scope(users.insert(record(json!({"id": "u1", "name": "Ana"}))))
+        .await
+        .unwrap();
+    tick();
+    bob()
+        .scope(users.insert(record(json!({"id": "u2", "name": "Bob", "city": "Porto"}))))
+        .await
+        .unwrap();
+    tick();
+    ana()
+        .scope(users.update("u1", record(json!({"city": "Lisboa"}))))
+        .await
+        .unwrap();
+    tick();
+    ana()
+        .scope(users.patch("u1", record(json!({"name": "Ana M."}))))
+        .await
+        .unwrap();
+    tick();
+    bob()
+        .scope(users.replace("u2", record(json!({"name": "Roberto"}))))
+        .await
+        .unwrap();
+    tick();
+    // Without a context: no user.
+    users
+        .upsert(record(json!({"id": "u3", "name": "Cy"})))
+        .await
+        .unwrap();
+    tick();
+    ana()
+        .scope(users.upsert(record(json!({"id": "u3", "city": "Faro"}))))
+        .await
+        .unwrap();
+    tick();
+    bob().scope(users.delete("u2")).await.unwrap();
+    tick();
+    ana()
+        .scope(async {
+            let inserted = users
+                .insert_many(vec![
+                    record(json!({"id": "u4", "name": "D"})),
+                    record(json!({"id": "u5", "name": "E"})),
+                ])
+                .await;
+            assert!(inserted.iter().all(Result::is_ok));
+        })
+        .await;
+    tick();
+    let ids = ["u4", "u5", "ghost"].map(String::from);
+    assert_eq!(bob().scope(users.delete_many(&ids)).await.unwrap(), 2);
+    // A failed write is not audited.
+    assert!(
+        users
+            .update("ghost", record(json!({"name": "x"})))
+            .await
+            .is_err()
+    );
+
+    let trail = audit.by_resource("users").await.unwrap();
+    let mut rows: Vec<(String, Row)> = trail
+        .iter()
+        .map(|e| (e.timestamp.clone(), row(e)))
+        .collect();
+    // The trail is in time order; within one bulk call order by record id.
+    assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0));
+    rows.sort_by(|a, b| (&a.0, &a.1.2).cmp(&(&b.0, &b.1.2)));
+    let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+
+    let null = Value::Null;
+    let want = vec![
+        expected(
+            Some("ana"),
+            "insert",
+            "u1",
+            null.clone(),
+            json!({"id": "u1", "name": "Ana"}),
+        ),
+        expected(
+            Some("bob"),
+            "insert",
+            "u2",
+            null.clone(),
+            json!({"id": "u2", "name": "Bob", "city": "Porto"}),
+        ),
+        expected(
+            Some("ana"),
+            "update",
+            "u1",
+            json!({"id": "u1", "name": "Ana"}),
+            json!({"id": "u1", "name": "Ana", "city": "Lisboa"}),
+        ),
+        expected(
+            Some("ana"),
+            "patch",
+            "u1",
+            json!({"id": "u1", "name": "Ana", "city": "Lisboa"}),
+            json!({"id": "u1", "name": "Ana M.", "city": "Lisboa"}),
+        ),
+        expected(
+            Some("bob"),
+            "replace",
+            "u2",
+            json!({"id": "u2", "name": "Bob", "city": "Porto"}),
+            json!({"id": "u2", "name": "Roberto"}),
+        ),
+        expected(
+            None,
+            "insert",
+            "u3",
+            null.clone(),
+            json!({"id": "u3", "name": "Cy"}),
+        ),
+        expected(
+            Some("ana"),
+            "update",
+            "u3",
+            json!({"id": "u3", "name": "Cy"}),
+            json!({"id": "u3", "name": "Cy", "city": "Faro"}),
+        ),
+        expected(
+            Some("bob"),
+            "delete",
+            "u2",
+            json!({"id": "u2", "name": "Roberto"}),
+            null.clone(),
+        ),
+        expected(
+            Some("ana"),
+            "insert",
+            "u4",
+            null.clone(),
+            json!({"id": "u4", "name": "D"}),
+        ),
+        expected(
+            Some("ana"),
+            "insert",
+            "u5",
+            null.clone(),
+            json!({"id": "u5", "name": "E"}),
+        ),
+        expected(
+            Some("bob"),
+            "deleteMany",
+            "u4",
+            json!({"id": "u4", "name": "D"}),
+            null.clone(),
+        ),
+        expected(
+            Some("bob"),
+            "deleteMany",
+            "u5",
+            json!({"id": "u5", "name": "E"}),
+            null.clone(),
+        ),
+    ];
+    assert_eq!(rows, want);
+
+    // Timestamps come from the injected clock; metadata from the context.
+    assert_eq!(trail[0].timestamp, "2024-03-01T10:00:00.000Z");
+    assert_eq!(trail[1].timestamp, "2024-03-01T10:00:01.000Z");
+    assert_eq!(trail[1].metadata["request"], "r-2");
+    assert!(trail[0].metadata.is_empty());
+    assert_eq!(audit.failures(), 0);
+
+    // By record, and never the audit resource itself.
+    let u1: Vec<String> = audit
+        .by_record("users", "u1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.operation)
+        .collect();
+    assert_eq!(u1, ["insert", "update", "patch"]);
+    assert!(
+        audit
+            .by_resource(DEFAULT_RESOURCE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(audit.all().await.unwrap().len(), want.len());
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_clear_in_entries_or_stored_objects() {
+    let (db, audit, _, memory) = setup(AuditConfig::default()).await;
+    let vault = db
+        .create_resource(
+            ResourceConfig::new("vault")
+                .attribute("owner", "string")
+                .attribute("token", "secret")
+                .attribute(
+                    "keys",
+                    json!({"api": "secret|optional", "label": "string|optional"}),
+                ),
+        )
+        .await
+        .unwrap();
+    let plaintexts = ["PLAIN-token-1", "PLAIN-api-1", "PLAIN-token-2"];
+    vault
+        .insert(record(json!({
+            "id": "v1", "owner": "ana", "token": plaintexts[0],
+            "keys": {"api": plaintexts[1], "label": "main"}
+        })))
+        .await
+        .unwrap();
+    vault
+        .update("v1", record(json!({"token": plaintexts[2]})))
+        .await
+        .unwrap();
+    // The resource itself decrypts for its reader.
+    assert_eq!(vault.get("v1").await.unwrap()["token"], plaintexts[2]);
+    vault.delete("v1").await.unwrap();
+
+    let trail = audit.by_record("vault", "v1").await.unwrap();
+    assert_eq!(trail.len(), 3);
+    for entry in &trail {
+        for data in [&entry.before, &entry.after].into_iter().flatten() {
+            assert_eq!(data["token"], MASK);
+            assert_eq!(data["keys"]["api"], MASK);
+            assert_eq!(data["keys"]["label"], "main");
+            assert_eq!(data["owner"], "ana");
+        }
+    }
+
+    // No stored object anywhere in the bucket holds a plaintext: not the audit entries
+    // (metadata or body), not their partition references.
+    let keys = memory.list_keys("").await.unwrap();
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("resource=plugin_audits/"))
+    );
+    for key in keys {
+        let object = memory.get(&key).await.unwrap();
+        let mut raw = String::from_utf8_lossy(&object.body).into_owned();
+        for (name, value) in &object.metadata {
+            raw.push_str(name);
+            raw.push_str(value);
+        }
+        raw.push_str(&key);
+        for plaintext in plaintexts {
+            assert!(!raw.contains(plaintext), "{plaintext} in clear in {key}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn configured_paths_are_masked_everywhere_or_per_resource() {
+    let config = AuditConfig::default()
+        .mask(["email"])
+        .mask_in("people", ["profile.ssn"]);
+    let (db, audit, _, _) = setup(config).await;
+    let people = db
+        .create_resource(
+            ResourceConfig::new("people")
+                .attribute("email", "string")
+                .attribute("profile", json!({"ssn": "string", "city": "string"})),
+        )
+        .await
+        .unwrap();
+    let pets = db
+        .create_resource(
+            ResourceConfig::new("pets")
+                .attribute("email", "string")
+                .attribute("profile", json!({"ssn": "string"})),
+        )
+        .await
+        .unwrap();
+    let doc = json!({"id": "x", "email": "a@b.c", "profile": {"ssn": "123", "city": "Lx"}});
+    people.insert(record(doc)).await.unwrap();
+    pets.insert(record(
+        json!({"id": "y", "email": "p@b.c", "profile": {"ssn": "9"}}),
+    ))
+    .await
+    .unwrap();
+
+    let person = audit.by_record("people", "x").await.unwrap()[0]
+        .after
+        .clone()
+        .unwrap();
+    assert_eq!(
+        Value::Object(person),
+        json!({"id": "x", "email": MASK, "profile": {"ssn": MASK, "city": "Lx"}})
+    );
+    let pet = audit.by_record("pets", "y").await.unwrap()[0]
+        .after
+        .clone()
+        .unwrap();
+    assert_eq!(
+        Value::Object(pet),
+        json!({"id": "y", "email": MASK, "profile": {"ssn": "9"}})
+    );
+}
+
+#[tokio::test]
+async fn entries_are_found_by_time_range_across_days() {
+    let (db, audit, clock, _) = setup(AuditConfig::default()).await;
+    let users = users(&db).await;
+    let start = clock_now(&clock);
+    for i in 0..4 {
+        users
+            .insert(record(json!({"id": format!("u{i}"), "name": "n"})))
+            .await
+            .unwrap();
+        // 10:00 on day 1, 22:00 day 1, 10:00 day 2, 22:00 day 2.
+        clock.advance(Duration::from_secs(12 * 3600));
+    }
+    let hour = time::Duration::hours(1);
+    let ids = |entries: Vec<AuditEntry>| -> Vec<String> {
+        entries.into_iter().map(|e| e.record_id).collect()
+    };
+    let all = audit
+        .between(start, start + time::Duration::days(3))
+        .await
+        .unwrap();
+    assert_eq!(ids(all), ["u0", "u1", "u2", "u3"]);
+    // 21:00 day 1 .. 11:00 day 2 spans midnight.
+    let night = audit
+        .between(start + 11 * hour, start + 25 * hour)
+        .await
+        .unwrap();
+    assert_eq!(ids(night), ["u1", "u2"]);
+    // Bounds are inclusive, to the millisecond.
+    let exact = audit.between(start, start).await.unwrap();
+    assert_eq!(ids(exact), ["u0"]);
+    assert!(audit.between(start + hour, start).await.unwrap().is_empty());
+    assert_eq!(iso(start), "2024-03-01T10:00:00.000Z");
+}
+
+fn clock_now(clock: &ManualClock) -> time::OffsetDateTime {
+    use s3db_plugins::clock::Clock;
+    clock.now()
+}
+
+#[tokio::test]
+async fn without_data_records_who_what_when_only_and_resources_defined_before_are_audited() {
+    let memory = Arc::new(MemoryStorage::new());
+    let db = Database::open(memory.clone() as Arc<dyn Storage>)
+        .await
+        .unwrap();
+    let early = users(&db).await;
+    let audit = AuditPlugin::new(AuditConfig::default().without_data().resource("trail"));
+    db.use_plugin(Arc::new(audit.clone())).await.unwrap();
+    OperationContext::user("ops")
+        .scope(early.insert(record(json!({"id": "e1", "name": "n"}))))
+        .await
+        .unwrap();
+    let trail = audit.by_resource("users").await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        (
+            trail[0].user.as_deref(),
+            trail[0].before.as_ref(),
+            trail[0].after.as_ref()
+        ),
+        (Some("ops"), None, None)
+    );
+    assert!(db.resource_exists("trail"));
+    assert!(!db.resource_exists(DEFAULT_RESOURCE));
+    // Installing the same plugin on a second database is refused.
+    let other = Database::open(Arc::new(MemoryStorage::new()))
+        .await
+        .unwrap();
+    assert!(other.use_plugin(Arc::new(audit.clone())).await.is_err());
+}
