@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use s3db_core::extend::Operation;
-use s3db_core::{Database, ListRequest, QueryOptions, Record, Resource, ResourceConfig};
+use s3db_core::{
+    Database, ListRequest, PageRequest, QueryOptions, Record, Resource, ResourceConfig,
+};
 use s3db_plugins::cache::{CacheConfig, CachePlugin};
 use s3db_plugins::clock::ManualClock;
 use s3db_storage::layers::{Metrics, MetricsRecorder};
@@ -597,5 +599,36 @@ async fn after_disconnect_reads_go_to_storage() {
     let gets = requests.snapshot().get.requests;
     users.get("u1").await.unwrap();
     assert_eq!(requests.snapshot().get.requests, gets + 1);
+    assert_eq!(cache.stats().hits, 0);
+}
+
+/// Pages are not cached (their cursor does not go through middleware), so pagination keeps
+/// working with the plugin installed and sees writes at once.
+#[tokio::test]
+async fn pages_keep_their_cursor_and_see_writes() {
+    let db = Database::connect(&format!("memory://{}", unique("page")))
+        .await
+        .unwrap();
+    let cache = install(&db, CacheConfig::memory(100)).await;
+    let users = create_users(&db).await;
+    seed(&users).await;
+    let first = PageRequest {
+        size: 2,
+        ..PageRequest::default()
+    };
+    for _ in 0..2 {
+        let page = users.page(&first).await.unwrap();
+        assert_eq!(page.items.len(), 2);
+        let next = PageRequest {
+            cursor: page.next_cursor.clone(),
+            ..first.clone()
+        };
+        assert!(next.cursor.is_some());
+        let rest = users.page(&next).await.unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.next_cursor, None);
+    }
+    users.delete("u1").await.unwrap();
+    assert_eq!(users.page(&first).await.unwrap().items[0]["id"], "u2");
     assert_eq!(cache.stats().hits, 0);
 }

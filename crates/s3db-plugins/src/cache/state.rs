@@ -29,8 +29,10 @@ use super::key::{cache_key, resource_prefix};
 use super::stats::{CacheStats, Counters};
 use crate::clock::SharedClock;
 
-/// Reads whose results are cached.
-pub(crate) const READ_OPERATIONS: [Operation; 11] = [
+/// Reads whose results are cached. Not `page`: its middleware result carries the items
+/// only, and core leaves the next cursor empty when a middleware answers without running
+/// the listing, so a cached page would end the pagination.
+pub(crate) const READ_OPERATIONS: [Operation; 10] = [
     Operation::Get,
     Operation::HasContent,
     Operation::GetMany,
@@ -40,7 +42,6 @@ pub(crate) const READ_OPERATIONS: [Operation; 11] = [
     Operation::ListIds,
     Operation::GetAll,
     Operation::Count,
-    Operation::Page,
     Operation::Query,
 ];
 
