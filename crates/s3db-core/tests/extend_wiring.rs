@@ -373,6 +373,18 @@ async fn middleware_rewrites_partition_reads_and_filters_pages() {
     let second = r.page(&request).await.unwrap();
     assert_eq!(second.items[0]["id"], "t3");
     assert!(second.next_cursor.is_none());
+    // Rewritten get-all options are used.
+    r.middlewares()
+        .register(Operation::GetAll, |mut ctx, next| async move {
+            if let Payload::Options(options) = &mut ctx.args {
+                options.insert("partition".into(), json!("byStatus"));
+                options.insert("partitionValues".into(), json!({"status": "done"}));
+            }
+            next.run(ctx).await
+        });
+    let done = r.get_all().await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["id"], "t2");
     // A short-circuiting content middleware answers without reading.
     r.middlewares()
         .register(Operation::HasContent, |_ctx, _next| async move {

@@ -79,23 +79,26 @@ impl Resource {
     }
 
     /// Every record, in id order (records vanishing meanwhile are skipped). Runs the
-    /// `getAll` middleware (with empty options), not the `list` or `getMany` hooks.
+    /// `getAll` middleware with the options of [`ListRequest::all`] (a middleware may
+    /// rewrite them, e.g. to a partition), not the `list` or `getMany` hooks.
     pub async fn get_all(&self) -> Result<Vec<Record>> {
+        let all = ListRequest::all();
         if !self.ext.middlewares.has(Operation::GetAll) {
-            return self.get_all_inner().await;
+            return self.stream(&all)?.try_collect().await;
         }
-        let args = Payload::Options(ListRequest::all().to_options());
         let out = self
-            .wrapped(Operation::GetAll, args, |this, args| async move {
-                args.into_options()?;
-                Ok(Payload::Records(this.get_all_inner().await?))
-            })
+            .wrapped(
+                Operation::GetAll,
+                Payload::Options(all.to_options()),
+                |this, args| async move {
+                    let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+                    Ok(Payload::Records(
+                        this.stream(&request)?.try_collect().await?,
+                    ))
+                },
+            )
             .await?;
         Ok(out.into_records()?)
-    }
-
-    async fn get_all_inner(&self) -> Result<Vec<Record>> {
-        self.stream(&ListRequest::all())?.try_collect().await
     }
 
     /// Inserts every record (each through `insert`'s hooks and middleware); one result per
