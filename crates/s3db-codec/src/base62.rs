@@ -106,7 +106,8 @@ pub(crate) fn push_ascii(out: &mut String, digits: &[u8]) {
     if digits.len() <= 12 {
         out.reserve(digits.len());
         for &b in digits {
-            out.push(char::from(b));
+            // The mask keeps ASCII as it is and tells the compiler each is one UTF-8 byte.
+            out.push(char::from(b & 0x7f));
         }
     } else {
         out.push_str(std::str::from_utf8(digits).unwrap_or_default());

@@ -40,7 +40,16 @@ pub(super) fn push_fixed_digits(out: &mut String, x: f64, scale: f64) -> Result<
     if !scaled.is_finite() {
         return Err("value too large for its precision");
     }
-    base62::push_js_f64(out, if scaled == 0.0 { 0.0 } else { scaled });
+    let magnitude = scaled.abs();
+    if magnitude <= 9_007_199_254_740_992.0 {
+        // An integer up to 2^53: exact in 64 bits, the digits `push_js_f64` would write.
+        if scaled < 0.0 {
+            out.push('-');
+        }
+        base62::push_u64(out, magnitude as u64);
+    } else {
+        base62::push_js_f64(out, scaled);
+    }
     Ok(())
 }
 
