@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use s3db_core::extend::Payload;
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::cache::{
-    CacheConfig, CacheDriver, CachePlugin, Entry, FsDriver, MemoryDriver, StorageDriver,
+    CacheConfig, CacheDriver, CachePlugin, Entry, FsDriver, MemoryBound, MemoryDriver,
+    StorageDriver,
 };
 use s3db_storage::MemoryStorage;
 use serde_json::json;
@@ -59,10 +60,39 @@ async fn prefix_and_clear(driver: &dyn CacheDriver) {
 
 #[tokio::test]
 async fn every_driver_removes_by_prefix_and_clears() {
-    prefix_and_clear(&MemoryDriver::new(100, None)).await;
+    prefix_and_clear(&MemoryDriver::new(MemoryBound::Entries(100), None)).await;
     let dir = tempfile::tempdir().unwrap();
     prefix_and_clear(&FsDriver::new(dir.path().join("cache"))).await;
     prefix_and_clear(&StorageDriver::new(Arc::new(MemoryStorage::new()))).await;
+}
+
+#[tokio::test]
+async fn a_byte_bound_memory_driver_stays_within_its_bytes() {
+    let driver = MemoryDriver::new(MemoryBound::Bytes(20_000), None);
+    let big = |i: usize| Entry {
+        stored_at: 0,
+        value: Payload::Record(
+            json!({"id": i, "text": "x".repeat(1_000)})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        ),
+    };
+    for i in 0..100 {
+        driver
+            .put(&format!("resource=a/gen=0/get-{i}"), big(i))
+            .await
+            .unwrap();
+    }
+    let (entries, bytes) = driver.usage().await;
+    assert!(bytes <= 20_000, "{bytes} bytes held");
+    assert!((10..=20).contains(&entries), "{entries} entries held");
+
+    let counted = MemoryDriver::new(MemoryBound::Entries(5), None);
+    for i in 0..50 {
+        counted.put(&format!("k{i}"), big(i)).await.unwrap();
+    }
+    assert_eq!(counted.usage().await.0, 5);
 }
 
 #[tokio::test]
@@ -157,7 +187,7 @@ impl CacheDriver for HeldPut {
 #[tokio::test]
 async fn a_write_landing_during_the_store_removes_the_entry_again() {
     let driver = Arc::new(HeldPut {
-        inner: MemoryDriver::new(100, None),
+        inner: MemoryDriver::new(MemoryBound::Entries(100), None),
         hold: Mutex::new(false),
         entered: Notify::new(),
         release: Notify::new(),

@@ -7,16 +7,13 @@ use std::time::Duration;
 
 use crate::clock::{SharedClock, SystemClock};
 
-use super::driver::CacheDriver;
+use super::driver::{CacheDriver, MemoryBound};
 
 /// Where the entries go.
 #[derive(Debug, Clone)]
 pub enum DriverConfig {
-    /// In process memory (moka), at most `max_entries` results.
-    Memory {
-        /// Entries kept before the least recently used are evicted.
-        max_entries: u64,
-    },
+    /// In process memory (moka), within a number of results or of bytes.
+    Memory(MemoryBound),
     /// JSON files under a local directory.
     Filesystem {
         /// The directory (created on first write).
@@ -41,7 +38,12 @@ pub struct CacheConfig {
 impl CacheConfig {
     /// Entries in memory, at most `max_entries` of them; no TTL.
     pub fn memory(max_entries: u64) -> CacheConfig {
-        CacheConfig::with_driver(DriverConfig::Memory { max_entries })
+        CacheConfig::with_driver(DriverConfig::Memory(MemoryBound::Entries(max_entries)))
+    }
+
+    /// Entries in memory, at most about `max_bytes` of them (estimated JSON size); no TTL.
+    pub fn memory_bytes(max_bytes: u64) -> CacheConfig {
+        CacheConfig::with_driver(DriverConfig::Memory(MemoryBound::Bytes(max_bytes)))
     }
 
     /// Entries as files under `dir`; no TTL.

@@ -25,6 +25,14 @@ impl Entry {
         serde_json::to_vec(&doc).ok()
     }
 
+    /// About how many bytes the value takes (its JSON size; binary content by length).
+    pub fn approx_bytes(&self) -> usize {
+        match &self.value {
+            Payload::Content { id, body, .. } => id.len() + body.len(),
+            other => payload_to_json(other).map_or(0, |(_, value)| json_size(&value)),
+        }
+    }
+
     /// Reads an entry written by [`Entry::to_bytes`]; [`Error::Corrupt`] names `key`.
     pub fn from_bytes(key: &str, bytes: &[u8]) -> Result<Entry> {
         let corrupt = |reason: String| Error::Corrupt {
@@ -40,6 +48,26 @@ impl Entry {
             .ok_or_else(|| corrupt("no kind".into()))?;
         let value = payload_from_json(kind, &doc["value"]).map_err(corrupt)?;
         Ok(Entry { stored_at, value })
+    }
+}
+
+/// The length of `value` written as compact JSON, without writing it.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => {
+            let commas = items.len().saturating_sub(1);
+            2 + commas + items.iter().map(json_size).sum::<usize>()
+        }
+        Value::Object(map) => {
+            let commas = map.len().saturating_sub(1);
+            let members: usize = map.iter().map(|(k, v)| k.len() + 3 + json_size(v)).sum();
+            2 + commas + members
+        }
     }
 }
 
@@ -139,6 +167,21 @@ mod tests {
             let bytes = entry.to_bytes().unwrap();
             assert_eq!(Entry::from_bytes("k", &bytes).unwrap(), entry);
         }
+    }
+
+    #[test]
+    fn the_size_estimate_is_the_compact_json_length() {
+        let value = json!({"id": "a", "n": -1.5, "ok": true, "none": null, "list": [1, "x", {}], "o": {"k": []}});
+        assert_eq!(json_size(&value), serde_json::to_vec(&value).unwrap().len());
+        let entry = Entry {
+            stored_at: 0,
+            value: Payload::Records(vec![record("a"), record("b")]),
+        };
+        let (_, as_json) = payload_to_json(&entry.value).unwrap();
+        assert_eq!(
+            entry.approx_bytes(),
+            serde_json::to_vec(&as_json).unwrap().len()
+        );
     }
 
     #[test]

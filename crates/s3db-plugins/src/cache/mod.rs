@@ -64,7 +64,7 @@ use async_trait::async_trait;
 use s3db_core::extend::{Plugin, PluginContext};
 
 pub use config::{CacheConfig, DriverConfig};
-pub use driver::{CacheDriver, FsDriver, MemoryDriver, StorageDriver};
+pub use driver::{CacheDriver, FsDriver, MemoryBound, MemoryDriver, StorageDriver};
 pub use entry::Entry;
 pub use stats::CacheStats;
 
@@ -117,9 +117,7 @@ impl CachePlugin {
 
     fn driver(&self, ctx: &PluginContext) -> Arc<dyn CacheDriver> {
         match &self.config.driver {
-            DriverConfig::Memory { max_entries } => {
-                Arc::new(MemoryDriver::new(*max_entries, self.config.ttl))
-            }
+            DriverConfig::Memory(bound) => Arc::new(MemoryDriver::new(*bound, self.config.ttl)),
             DriverConfig::Filesystem { dir } => Arc::new(FsDriver::new(dir.clone())),
             DriverConfig::Storage => Arc::new(StorageDriver::new(ctx.storage())),
             DriverConfig::Custom(driver) => driver.clone(),

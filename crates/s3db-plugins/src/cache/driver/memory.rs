@@ -10,19 +10,37 @@ use super::CacheDriver;
 use crate::cache::entry::Entry;
 use crate::{Error, Result};
 
-/// Entries in process memory, evicted least-recently-used past `max_entries`.
+/// What bounds a [`MemoryDriver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryBound {
+    /// At most this many results.
+    Entries(u64),
+    /// At most about this many bytes of keys and results (estimated from their JSON size).
+    Bytes(u64),
+}
+
+/// Entries in process memory, the least recently used evicted past the bound.
 #[derive(Debug, Clone)]
 pub struct MemoryDriver {
     entries: Cache<String, Arc<Entry>>,
 }
 
 impl MemoryDriver {
-    /// A cache of at most `max_entries` results, each dropped after `ttl` of wall-clock time
-    /// if given (the plugin also checks its own clock, which is what tests move).
-    pub fn new(max_entries: u64, ttl: Option<Duration>) -> MemoryDriver {
-        let mut builder = Cache::builder()
-            .max_capacity(max_entries)
-            .support_invalidation_closures();
+    /// A cache held within `bound`, each result dropped after `ttl` of wall-clock time if
+    /// given (the plugin also checks its own clock, which is what tests move).
+    pub fn new(bound: MemoryBound, ttl: Option<Duration>) -> MemoryDriver {
+        let mut builder = Cache::builder().support_invalidation_closures();
+        builder = match bound {
+            MemoryBound::Entries(max) => builder.max_capacity(max),
+            MemoryBound::Bytes(max) => {
+                builder
+                    .max_capacity(max)
+                    .weigher(|key: &String, entry: &Arc<Entry>| {
+                        u32::try_from(key.len().saturating_add(entry.approx_bytes()))
+                            .unwrap_or(u32::MAX)
+                    })
+            }
+        };
         if let Some(ttl) = ttl {
             builder = builder.time_to_live(ttl);
         }
@@ -31,9 +49,11 @@ impl MemoryDriver {
         }
     }
 
-    /// Entries held now (approximate until moka runs its pending maintenance).
-    pub fn entry_count(&self) -> u64 {
-        self.entries.entry_count()
+    /// Results held and their weight (entries, or estimated bytes for a byte bound), after
+    /// pending evictions are applied.
+    pub async fn usage(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks().await;
+        (self.entries.entry_count(), self.entries.weighted_size())
     }
 }
 

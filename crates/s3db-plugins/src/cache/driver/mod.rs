@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 pub use fs::FsDriver;
-pub use memory::MemoryDriver;
+pub use memory::{MemoryBound, MemoryDriver};
 pub use storage::StorageDriver;
 
 use super::entry::Entry;
