@@ -438,3 +438,39 @@ async fn without_data_records_who_what_when_only_and_resources_defined_before_ar
         .unwrap();
     assert!(other.use_plugin(Arc::new(audit.clone())).await.is_err());
 }
+
+#[tokio::test]
+async fn delete_all_records_one_entry_per_record_without_before() {
+    let (db, audit, _, _) = setup(AuditConfig::default()).await;
+    let mut config = ResourceConfig::new("temp").attribute("x", "string");
+    config.paranoid = false;
+    let temp = db.create_resource(config).await.unwrap();
+    for id in ["t1", "t2"] {
+        temp.insert(record(json!({"id": id, "x": "v"})))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        OperationContext::user("root")
+            .scope(temp.delete_all())
+            .await
+            .unwrap(),
+        2
+    );
+    let deletes: Vec<Row> = audit
+        .by_resource("temp")
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.operation == "deleteAll")
+        .map(row)
+        .collect();
+    let null = Value::Null;
+    assert_eq!(
+        deletes,
+        [
+            expected(Some("root"), "deleteAll", "t1", null.clone(), null.clone()),
+            expected(Some("root"), "deleteAll", "t2", null.clone(), null.clone()),
+        ]
+    );
+}

@@ -3,7 +3,7 @@
 //! [`AuditPlugin`] (slug `audit`) creates the audit resource (`plugin_audits` by default,
 //! partitioned by day and by audited resource) when installed and wraps the writes of every
 //! other resource, present and future, in a middleware: `insert`, `update`, `patch`,
-//! `replace`, `delete` and `deleteMany`. `upsert` and `insertMany` are recorded as the
+//! `replace`, `delete`, `deleteMany` and `deleteAll`. `upsert` and `insertMany` are recorded as the
 //! inserts and updates they make. Each write that succeeds adds one [`AuditEntry`] per record
 //! **before the call returns**:
 //!
@@ -15,7 +15,8 @@
 //!   that very write emitted (the plugin subscribes for the duration of the call, so no extra
 //!   request is made and the value is exactly what was overwritten, also under concurrent
 //!   writers); `before` of a delete comes from its `Deleted` event; `deleteMany` reads the
-//!   records before deleting them (one GET per id) and records those that existed.
+//!   records before deleting them (one GET per id) and records those that existed;
+//!   `deleteAll` lists the ids first and records each without `before`.
 //!
 //! Values at configured paths ([`AuditConfig::mask`], [`AuditConfig::mask_in`]) and every
 //! `secret` and `password` field of the resource's schema are replaced by
@@ -24,8 +25,7 @@
 //!
 //! A failed audit write is logged, counted ([`AuditPlugin::failures`]) and, unless
 //! [`AuditConfig::strict`], does not fail the write it audits (the write has happened).
-//! `deleteAll` runs no middleware and is not audited. Writes to the audit resource itself are
-//! never audited.
+//! Writes to the audit resource itself are never audited.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -17,13 +17,14 @@ use crate::clock::{SharedClock, iso};
 use crate::error::{Error, Result};
 
 /// The writes audited, each through a middleware on its operation.
-pub(crate) const AUDITED: [Operation; 6] = [
+pub(crate) const AUDITED: [Operation; 7] = [
     Operation::Insert,
     Operation::Update,
     Operation::Patch,
     Operation::Replace,
     Operation::Delete,
     Operation::DeleteMany,
+    Operation::DeleteAll,
 ];
 
 /// What one audited write changed.
@@ -111,6 +112,7 @@ impl Recorder {
         let args = call.args.clone();
         let doomed = match (&args, operation) {
             (Payload::Ids(ids), Operation::DeleteMany) => self.read_existing(&resource, ids).await,
+            (_, Operation::DeleteAll) => self.existing_ids(&resource).await,
             _ => Vec::new(),
         };
         let out = next.run(call).await?;
@@ -148,13 +150,13 @@ impl Recorder {
                     after: None,
                 }]
             }
-            (Operation::DeleteMany, _) => doomed
+            (Operation::DeleteMany | Operation::DeleteAll, _) => doomed
                 .into_iter()
-                .map(|before| Change {
+                .map(|(record_id, before)| Change {
                     resource: resource.clone(),
                     operation,
-                    record_id: id_of(&before),
-                    before: Some(before),
+                    record_id,
+                    before,
                     after: None,
                 })
                 .collect(),
@@ -172,15 +174,15 @@ impl Recorder {
         Ok(out)
     }
 
-    /// The records of `ids` that exist now (read before a `deleteMany`).
-    async fn read_existing(&self, resource: &str, ids: &[String]) -> Vec<Record> {
+    /// The ids and records of `ids` that exist now (read before a `deleteMany`).
+    async fn read_existing(&self, resource: &str, ids: &[String]) -> Vec<(String, Option<Record>)> {
         let Ok(handle) = self.database().and_then(|db| Ok(db.resource(resource)?)) else {
             return Vec::new();
         };
         let mut found = Vec::new();
         for id in ids {
             match handle.get(id).await {
-                Ok(record) => found.push(record),
+                Ok(record) => found.push((id.clone(), Some(record))),
                 Err(s3db_core::Error::NotFound { .. }) => {}
                 Err(error) => {
                     tracing::warn!(%error, %id, "audit could not read a record before deleteMany")
@@ -188,6 +190,22 @@ impl Recorder {
             }
         }
         found
+    }
+
+    /// The ids of every record of `resource` (listed before a `deleteAll`, which is
+    /// recorded without `before`: reading every record first would cost a GET each).
+    async fn existing_ids(&self, resource: &str) -> Vec<(String, Option<Record>)> {
+        let listed = match self.database().and_then(|db| Ok(db.resource(resource)?)) {
+            Ok(handle) => handle.list_ids().await.map_err(Error::from),
+            Err(error) => Err(error),
+        };
+        match listed {
+            Ok(ids) => ids.into_iter().map(|id| (id, None)).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "audit could not list the records before deleteAll");
+                Vec::new()
+            }
+        }
     }
 
     /// Writes the entry of one change to the audit resource.
