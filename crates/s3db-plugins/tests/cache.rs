@@ -632,3 +632,26 @@ async fn pages_keep_their_cursor_and_see_writes() {
     assert_eq!(users.page(&first).await.unwrap().items[0]["id"], "u2");
     assert_eq!(cache.stats().hits, 0);
 }
+
+/// Writes made behind the database's back (another `Database` on the same bucket here) are
+/// not seen until the TTL or an explicit `invalidate`.
+#[tokio::test]
+async fn invalidate_drops_a_resource_written_elsewhere() {
+    let bucket = unique("elsewhere");
+    let db = Database::connect(&format!("memory://{bucket}"))
+        .await
+        .unwrap();
+    let cache = install(&db, CacheConfig::memory(100)).await;
+    let users = create_users(&db).await;
+    seed(&users).await;
+    assert_eq!(users.count().await.unwrap(), 3);
+
+    let other = Database::connect(&format!("memory://{bucket}"))
+        .await
+        .unwrap();
+    other.resource("users").unwrap().delete("u9").await.unwrap();
+    assert_eq!(users.count().await.unwrap(), 3, "served from the cache");
+    cache.invalidate("users").await;
+    assert_eq!(users.count().await.unwrap(), 2);
+    cache.invalidate("never-cached").await;
+}
