@@ -474,3 +474,43 @@ async fn delete_all_records_one_entry_per_record_without_before() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_each_record_the_version_they_replaced() {
+    let (db, audit, _, _) = setup(AuditConfig::default()).await;
+    let counters = db
+        .create_resource(ResourceConfig::new("counters").attribute("n", "number"))
+        .await
+        .unwrap();
+    counters
+        .insert(record(json!({"id": "c", "n": 0})))
+        .await
+        .unwrap();
+    let writers: Vec<_> = (1..=8)
+        .map(|n| {
+            let counters = counters.clone();
+            tokio::spawn(async move { counters.update("c", record(json!({"n": n}))).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    let updates: Vec<AuditEntry> = audit
+        .by_record("counters", "c")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.operation == "update")
+        .collect();
+    assert_eq!(updates.len(), 8);
+    // The writes form one chain: every version but the last was replaced exactly once.
+    let n = |r: &Option<Record>| r.as_ref().unwrap()["n"].as_i64().unwrap();
+    let mut replaced: Vec<i64> = updates.iter().map(|e| n(&e.before)).collect();
+    let mut written: Vec<i64> = updates.iter().map(|e| n(&e.after)).collect();
+    let last = counters.get("c").await.unwrap()["n"].as_i64().unwrap();
+    written.retain(|v| *v != last);
+    written.push(0);
+    replaced.sort_unstable();
+    written.sort_unstable();
+    assert_eq!(replaced, written);
+}
