@@ -186,43 +186,55 @@ impl CacheDriver for HeldPut {
 /// take its entry out again, so nothing stale stays in a (possibly shared) driver.
 #[tokio::test]
 async fn a_write_landing_during_the_store_removes_the_entry_again() {
-    let driver = Arc::new(HeldPut {
-        inner: MemoryDriver::new(MemoryBound::Entries(100), None),
-        hold: Mutex::new(false),
-        entered: Notify::new(),
-        release: Notify::new(),
-        log: Mutex::default(),
-    });
-    let db = Database::connect("memory://cache-drivers-held")
-        .await
-        .unwrap();
-    let cache = Arc::new(CachePlugin::new(CacheConfig::custom(driver.clone())));
-    db.use_plugin(cache.clone()).await.unwrap();
-    let notes = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "notes", "attributes": {"t": "string"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let rec = |t: &str| json!({"id": "n1", "t": t}).as_object().cloned().unwrap();
-    notes.insert(rec("old")).await.unwrap();
+    // `replace` goes through write middleware; `update_with` is seen only by its event.
+    for event_only in [false, true] {
+        let driver = Arc::new(HeldPut {
+            inner: MemoryDriver::new(MemoryBound::Entries(100), None),
+            hold: Mutex::new(false),
+            entered: Notify::new(),
+            release: Notify::new(),
+            log: Mutex::default(),
+        });
+        let db = Database::connect(&format!("memory://cache-drivers-held-{event_only}"))
+            .await
+            .unwrap();
+        let cache = Arc::new(CachePlugin::new(CacheConfig::custom(driver.clone())));
+        db.use_plugin(cache.clone()).await.unwrap();
+        let notes = db
+            .create_resource(
+                ResourceConfig::from_json(&json!({"name": "notes", "attributes": {"t": "string"}}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let rec = |t: &str| json!({"id": "n1", "t": t}).as_object().cloned().unwrap();
+        notes.insert(rec("old")).await.unwrap();
 
-    *driver.hold.lock().unwrap() = true;
-    let reader = {
-        let notes = notes.clone();
-        tokio::spawn(async move { notes.get("n1").await.unwrap() })
-    };
-    driver.entered.notified().await;
-    notes.replace("n1", rec("new")).await.unwrap();
-    driver.release.notify_one();
-    assert_eq!(reader.await.unwrap()["t"], "old");
+        *driver.hold.lock().unwrap() = true;
+        let reader = {
+            let notes = notes.clone();
+            tokio::spawn(async move { notes.get("n1").await.unwrap() })
+        };
+        driver.entered.notified().await;
+        if event_only {
+            notes
+                .update_with("n1", |_| {
+                    Ok(json!({"t": "new"}).as_object().cloned().unwrap())
+                })
+                .await
+                .unwrap();
+        } else {
+            notes.replace("n1", rec("new")).await.unwrap();
+        }
+        driver.release.notify_one();
+        assert_eq!(reader.await.unwrap()["t"], "old");
 
-    let log = driver.log.lock().unwrap().clone();
-    assert_eq!(log.len(), 2, "{log:?}");
-    let key = log[0].strip_prefix("put ").unwrap();
-    assert_eq!(log[1], format!("remove {key}"));
-    assert_eq!(driver.inner.get(key).await.unwrap(), None);
-    assert_eq!(notes.get("n1").await.unwrap()["t"], "new");
-    assert_eq!(cache.stats().stale_skips, 1);
+        let log = driver.log.lock().unwrap().clone();
+        assert_eq!(log.len(), 2, "event_only={event_only}: {log:?}");
+        let key = log[0].strip_prefix("put ").unwrap();
+        assert_eq!(log[1], format!("remove {key}"));
+        assert_eq!(driver.inner.get(key).await.unwrap(), None);
+        assert_eq!(notes.get("n1").await.unwrap()["t"], "new");
+        assert_eq!(cache.stats().stale_skips, 1);
+    }
 }

@@ -1,7 +1,7 @@
 //! Cached values: a read's result and the time it was read, with their JSON form for the
 //! shared (filesystem and storage) drivers.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::{Error, Result};
 use s3db_core::extend::Payload;
@@ -39,14 +39,15 @@ impl Entry {
             key: key.to_owned(),
             reason,
         };
-        let doc: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let mut doc: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         let stored_at = doc["storedAt"]
             .as_i64()
             .ok_or_else(|| corrupt("no storedAt".into()))?;
+        let value = doc.get_mut("value").map(Value::take).unwrap_or_default();
         let kind = doc["kind"]
             .as_str()
             .ok_or_else(|| corrupt("no kind".into()))?;
-        let value = payload_from_json(kind, &doc["value"]).map_err(corrupt)?;
+        let value = payload_from_json(kind, value).map_err(corrupt)?;
         Ok(Entry { stored_at, value })
     }
 }
@@ -87,34 +88,44 @@ pub(crate) fn payload_to_json(payload: &Payload) -> Option<(&'static str, Value)
     Some((payload.kind(), value))
 }
 
-fn payload_from_json(kind: &str, value: &Value) -> std::result::Result<Payload, String> {
-    let object = |v: &Value| -> std::result::Result<Map<String, Value>, String> {
-        v.as_object()
-            .cloned()
-            .ok_or_else(|| format!("{kind}: expected an object"))
+fn payload_from_json(kind: &str, value: Value) -> std::result::Result<Payload, String> {
+    let object = |v: Value| match v {
+        Value::Object(map) => Ok(map),
+        _ => Err(format!("{kind}: expected an object")),
     };
-    let string = |v: &Value| -> std::result::Result<String, String> {
-        v.as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{kind}: expected a string"))
+    let string = |v: Value| match v {
+        Value::String(text) => Ok(text),
+        _ => Err(format!("{kind}: expected a string")),
     };
-    let array = |v: &Value| -> std::result::Result<Vec<Value>, String> {
-        v.as_array()
-            .cloned()
-            .ok_or_else(|| format!("{kind}: expected an array"))
+    let array = |v: Value| match v {
+        Value::Array(items) => Ok(items),
+        _ => Err(format!("{kind}: expected an array")),
     };
     Ok(match kind {
         "no" => Payload::None,
         "record" => Payload::Record(object(value)?),
         "options" => Payload::Options(object(value)?),
-        "records" => Payload::Records(array(value)?.iter().map(object).collect::<Result<_, _>>()?),
+        "records" => Payload::Records(
+            array(value)?
+                .into_iter()
+                .map(object)
+                .collect::<Result<_, _>>()?,
+        ),
         "id" => Payload::Id(string(value)?),
         "name" => Payload::Name(string(value)?),
-        "ids" => Payload::Ids(array(value)?.iter().map(string).collect::<Result<_, _>>()?),
-        "change" => Payload::Change {
-            id: string(&value["id"])?,
-            record: object(&value["record"])?,
-        },
+        "ids" => Payload::Ids(
+            array(value)?
+                .into_iter()
+                .map(string)
+                .collect::<Result<_, _>>()?,
+        ),
+        "change" => {
+            let mut change = object(value)?;
+            Payload::Change {
+                id: string(change.remove("id").unwrap_or_default())?,
+                record: object(change.remove("record").unwrap_or_default())?,
+            }
+        }
         "count" => Payload::Count(
             value
                 .as_u64()
@@ -135,7 +146,7 @@ fn payload_from_json(kind: &str, value: &Value) -> std::result::Result<Payload, 
 mod tests {
     use super::*;
 
-    fn record(text: &str) -> Map<String, Value> {
+    fn record(text: &str) -> serde_json::Map<String, Value> {
         json!({"id": text, "n": 1, "nested": {"b": [1, 2]}})
             .as_object()
             .cloned()

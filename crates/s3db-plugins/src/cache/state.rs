@@ -232,6 +232,7 @@ impl CacheState {
             Ok(()) => Counters::bump(&state.counters.stores),
             Err(error) => self.failed(state, key, &error),
         }
+        self.take_events(None);
         if state.generation() != generation {
             // A write landed while storing: the entry is unreachable here, but a shared
             // driver would keep it for a process starting at this generation.
