@@ -119,19 +119,20 @@ impl PackedMetadata {
     }
 
     /// The metadata map again. Entries were packed in key order, so the map is bulk-built
-    /// from the sorted pairs instead of searched once per insert.
+    /// from the sorted pairs (an exactly sized iterator) instead of searched once per insert.
     fn unpack(&self) -> Metadata {
         let part = |start: usize, end: usize| self.text.get(start..end).unwrap_or_default();
+        // Each key starts where the previous value ended.
+        let key_starts = std::iter::once(0).chain(self.ends.iter().copied().skip(1).step_by(2));
         self.ends
             .chunks_exact(2)
-            .scan(0, |start, bounds| {
+            .zip(key_starts)
+            .map(|(bounds, key_start)| {
                 let (key_end, value_end) = (bounds[0], bounds[1]);
-                let pair = (
-                    part(*start, key_end).to_string(),
+                (
+                    part(key_start, key_end).to_string(),
                     part(key_end, value_end).to_string(),
-                );
-                *start = value_end;
-                Some(pair)
+                )
             })
             .collect()
     }

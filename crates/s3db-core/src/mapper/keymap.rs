@@ -1,6 +1,6 @@
 //! The short-key map of a resource version: attribute path ⇄ metadata key.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use s3db_codec::base62::base36_key;
 use serde_json::{Map, Value};
@@ -8,10 +8,12 @@ use serde_json::{Map, Value};
 use super::entries::js_order;
 
 /// Attribute path ⇄ short metadata key, plus the map's `JSON.stringify` form (`_map`).
+///
+/// Ordered maps: the keys are short strings, where a few comparisons beat hashing them.
 #[derive(Debug, Clone, Default)]
 pub struct KeyMap {
-    to_short: HashMap<String, String>,
-    to_path: HashMap<String, String>,
+    to_short: BTreeMap<String, String>,
+    to_path: BTreeMap<String, String>,
     json: String,
 }
 
