@@ -33,6 +33,10 @@ pub mod versioning {}
 #[doc = include_str!("../../../docs/extending.md")]
 pub mod extending {}
 
+/// `docs/plugins.md`.
+#[doc = include_str!("../../../docs/plugins.md")]
+pub mod plugins {}
+
 /// `docs/streams.md`.
 #[doc = include_str!("../../../docs/streams.md")]
 pub mod streams {}
