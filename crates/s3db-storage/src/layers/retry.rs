@@ -11,6 +11,12 @@
 //! layer compares body ETag and metadata instead. The write id is removed from what `get` and
 //! `head` return through this layer.
 //!
+//! Servers that drop metadata names containing `_` (moto's web server) lose the write id; the
+//! layer then recognises its write by the body's ETag, which is only sound when distinct
+//! writes have distinct bodies — `s3db-core` adds a random `_w` nonce to every conditional
+//! update's body for this. Callers writing identical bodies on such servers should use
+//! another `write_id_key` the server keeps.
+//!
 //! Known limit: if another writer replaces the object between our landed write and our HEAD,
 //! the landing is invisible and the caller sees the condition failure (S3 keeps no history).
 
