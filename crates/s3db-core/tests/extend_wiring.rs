@@ -309,7 +309,7 @@ async fn middleware_wraps_partition_reads_listings_pages_and_content() {
         [
             "getFromPartition(options)->record",
             "listIds(options)->ids",
-            "page(options)->records",
+            "page(options)->options",
             "getAll(options)->records",
             "setContent(content)->no",
             "hasContent(id)->flag",
@@ -359,9 +359,11 @@ async fn middleware_rewrites_partition_reads_and_filters_pages() {
     // A middleware dropping records from a page keeps the listing's cursor.
     r.middlewares()
         .register(Operation::Page, |ctx, next| async move {
-            let mut records = next.run(ctx).await?.into_records()?;
-            records.retain(|r| r["status"] != "done");
-            Ok(Payload::Records(records))
+            let mut page = next.run(ctx).await?.into_options()?;
+            if let Some(Value::Array(items)) = page.get_mut("items") {
+                items.retain(|r| r["status"] != "done");
+            }
+            Ok(Payload::Options(page))
         });
     let mut request = s3db_core::PageRequest {
         size: 2,

@@ -68,7 +68,8 @@
 //! | `DeleteMany` | `Ids` | `Count` |
 //! | `DeleteAll` | `None` | `Count` |
 //! | `InsertMany` | `Records` | `Records` |
-//! | `List`, `GetAll`, `Query`, `Page` | `Options` (filter, limit, offset, partition…) | `Records` |
+//! | `List`, `GetAll`, `Query` | `Options` (filter, limit, offset, partition…) | `Records` |
+//! | `Page` | `Options` (`size`, `cursor`, `page`, `partition`, `partitionValues`) | `Options` (`items`, `nextCursor`, `pageSize`) |
 //! | `ListIds` | `Options` | `Ids` |
 //! | `Count` | `Options` | `Count` |
 //! | `Content` | `Id` | `Content { .. }`, or `None` when there is none |

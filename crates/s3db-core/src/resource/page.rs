@@ -5,8 +5,6 @@
 //! ways with s3db.js on those clients; a cursor holding an S3 server's continuation token
 //! (opaque, meaningful only to that server) is refused with [`Error::InvalidCursor`].
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use futures::{StreamExt, TryStreamExt};
@@ -103,17 +101,64 @@ pub struct Page {
     pub page_size: usize,
 }
 
+impl Page {
+    /// The page as the `page` middleware's result: `{items, nextCursor, pageSize}`.
+    fn to_options(&self) -> Map<String, Value> {
+        let mut options = Map::new();
+        options.insert(
+            "items".into(),
+            Value::Array(self.items.iter().cloned().map(Value::Object).collect()),
+        );
+        options.insert(
+            "nextCursor".into(),
+            self.next_cursor.clone().map_or(Value::Null, Value::String),
+        );
+        options.insert("pageSize".into(), Value::from(self.page_size));
+        options
+    }
+
+    /// The page a middleware's result describes.
+    fn from_options(resource: &str, mut options: Map<String, Value>) -> Result<Page> {
+        let bad = |reason: &str| Error::Unsupported {
+            resource: resource.to_owned(),
+            reason: format!("a page middleware result needs {reason}"),
+        };
+        let items = match options.remove("items") {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(record) => Ok(record),
+                    _ => Err(bad("records in \"items\"")),
+                })
+                .collect::<Result<Vec<_>>>()?,
+            _ => return Err(bad("an \"items\" array")),
+        };
+        let next_cursor = match options.remove("nextCursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(cursor)) => Some(cursor),
+            Some(_) => return Err(bad("a string or null \"nextCursor\"")),
+        };
+        let page_size = match options.get("pageSize").map(Value::as_u64) {
+            None => items.len(),
+            Some(Some(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+            Some(None) => return Err(bad("an integer \"pageSize\"")),
+        };
+        Ok(Page {
+            items,
+            next_cursor,
+            page_size,
+        })
+    }
+}
+
 impl Resource {
     /// Reads one page of records (a listing of `size + 1` keys at most, then the reads).
-    /// Runs the `page` middleware: it sees the request as options and the items as
-    /// records; the next cursor is the one of the listing the chain ran (`None` when a
-    /// middleware answered without running it).
+    /// Runs the `page` middleware: it sees the request as options and the page as options
+    /// `{items, nextCursor, pageSize}`.
     pub async fn page(&self, request: &PageRequest) -> Result<Page> {
         if !self.ext.middlewares.has(Operation::Page) {
             return self.page_inner(request).await;
         }
-        let slot: Arc<Mutex<Option<String>>> = Arc::default();
-        let next = slot.clone();
         let out = self
             .wrapped(
                 Operation::Page,
@@ -121,17 +166,11 @@ impl Resource {
                 |this, args| async move {
                     let request = PageRequest::from_options(&this.def.name, &args.into_options()?)?;
                     let page = this.page_inner(&request).await?;
-                    *next.lock().unwrap_or_else(PoisonError::into_inner) = page.next_cursor;
-                    Ok(Payload::Records(page.items))
+                    Ok(Payload::Options(page.to_options()))
                 },
             )
             .await?;
-        let next_cursor = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-        Ok(Page {
-            items: out.into_records()?,
-            next_cursor,
-            page_size: request.size.max(1),
-        })
+        Page::from_options(&self.def.name, out.into_options()?)
     }
 
     async fn page_inner(&self, request: &PageRequest) -> Result<Page> {

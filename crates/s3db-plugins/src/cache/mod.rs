@@ -1,6 +1,6 @@
 //! Cache plugin: caches `get`, `getMany`, `getFromPartition`, `exists`, `hasContent`, `list`,
-//! `listIds`, `getAll`, `count` and `query` results (not `page`: see
-//! `docs/plugins-cache.md`), and invalidates a resource's entries on
+//! `listIds`, `getAll`, `count`, `query` and `page` results (a page with its next cursor),
+//! and invalidates a resource's entries on
 //! every write made through it (`insert`, `update`, `patch`, `replace`, `upsert`, `delete`,
 //! `insertMany`, `deleteMany`, `deleteAll`, content writes, partition-scoped listings
 //! included).

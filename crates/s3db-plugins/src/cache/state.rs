@@ -29,11 +29,10 @@ use super::key::{cache_key, resource_prefix};
 use super::stats::{CacheStats, Counters};
 use crate::clock::SharedClock;
 
-/// Reads whose results are cached. Not `page`: its middleware result carries the items
-/// only, and core leaves the next cursor empty when a middleware answers without running
-/// the listing, so a cached page would end the pagination.
-pub(crate) const READ_OPERATIONS: [Operation; 10] = [
+/// Reads whose results are cached (a page's result carries its next cursor).
+pub(crate) const READ_OPERATIONS: [Operation; 11] = [
     Operation::Get,
+    Operation::Page,
     Operation::HasContent,
     Operation::GetMany,
     Operation::GetFromPartition,
