@@ -411,3 +411,37 @@ async fn listing_events_fire_once_without_middleware() {
     // Three records and their three references.
     assert!(matches!(&*events[1], Event::DeletedAll { count: 6, .. }));
 }
+
+#[tokio::test]
+async fn update_with_runs_after_update_hooks() {
+    let db = Database::connect("memory://wiring-update-with")
+        .await
+        .unwrap();
+    let r = people(&db).await;
+    r.insert(rec(json!({"id": "a", "name": "Ana", "age": 1})))
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    r.hooks()
+        .register(HookPoint::AfterUpdate, move |_, data: Payload| {
+            let log = log.clone();
+            async move {
+                if let Payload::Record(record) = &data {
+                    log.lock().unwrap().push(record["age"].clone());
+                }
+                Ok(data)
+            }
+        });
+    let stored = r
+        .update_with("a", |current| {
+            let mut next = current.clone();
+            let age = current["age"].as_i64().unwrap_or(0);
+            next.insert("age".into(), json!(age + 1));
+            Ok(next)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored["age"], 2);
+    assert_eq!(*seen.lock().unwrap(), [json!(2)]);
+}

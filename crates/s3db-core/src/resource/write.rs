@@ -304,13 +304,21 @@ impl Resource {
     /// Applies `change` to the freshly read record and writes the result only if the object
     /// did not change meanwhile; on conflict, re-reads and calls `change` again (bounded;
     /// then [`Error::Conflict`]). Use it for updates computed from the current value, such
-    /// as counters. Emits `Updated`; no hooks run (there are no changes to show them).
+    /// as counters. Runs the `afterUpdate` hooks on the stored record and emits `Updated`
+    /// (so plugins that follow writes see it); `beforeUpdate` hooks and the `update`
+    /// middleware do not run, as there are no changes to show them — the change is a closure.
     pub async fn update_with(
         &self,
         id: &str,
         change: impl Fn(&Record) -> Result<Record>,
     ) -> Result<Record> {
         let (previous, next) = self.cas_update(Operation::Update, id, change).await?;
+        let next = self
+            .ext
+            .hooks
+            .run(HookPoint::AfterUpdate, Payload::Record(next))
+            .await?
+            .into_record()?;
         self.emit_updated(id, Some(previous), &next);
         Ok(next)
     }
