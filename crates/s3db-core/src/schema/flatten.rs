@@ -86,8 +86,16 @@ fn segment(text: &str) -> Segment {
 pub fn unflatten(entries: impl IntoIterator<Item = (String, Value)>) -> Map<String, Value> {
     let mut root = Value::Object(Map::new());
     for (path, value) in entries {
-        let segments: Vec<&str> = path.split('.').collect();
-        insert_path(&mut root, &segments, value);
+        match &mut root {
+            // Top-level fields, the common case: the key moves in, nothing is split.
+            Value::Object(map) if !path.contains('.') => {
+                map.insert(path, value);
+            }
+            _ => {
+                let segments: Vec<&str> = path.split('.').collect();
+                insert_path(&mut root, &segments, value);
+            }
+        }
     }
     match root {
         Value::Object(map) => map,
