@@ -404,7 +404,7 @@ async fn dead_letters_are_stored_and_replayed_with_the_current_state() {
         "{}",
         first.error
     );
-    assert_eq!(first.failed_at, "2023-11-14T22:13:20Z");
+    assert_eq!(first.failed_at, "2023-11-14T22:13:20.000Z");
     assert_eq!(letters[2].op, ChangeOp::Delete);
     let stats = replicator.stats();
     assert_eq!(
