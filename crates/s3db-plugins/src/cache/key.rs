@@ -5,9 +5,8 @@
 //! that started before the write stores its result under a key nobody asks for any more.
 
 use md5::{Digest, Md5};
-use serde_json::Value;
-
 use s3db_core::extend::{Operation, Payload};
+use s3db_core::metadata::hash::stable_stringify;
 
 use super::entry::payload_to_json;
 
@@ -25,47 +24,15 @@ pub(crate) fn cache_key(
     args: &Payload,
 ) -> Option<String> {
     let (kind, value) = payload_to_json(args)?;
-    let mut canonical = String::from(kind);
-    canonical.push(':');
-    write_canonical(&value, &mut canonical);
+    // Object keys sorted at every level: equal arguments give equal keys whatever the
+    // order their options were built in.
+    let canonical = format!("{kind}:{}", stable_stringify(&value));
     let digest = hex::encode(Md5::digest(canonical.as_bytes()));
     Some(format!(
         "{}gen={generation}/{}-{digest}",
         resource_prefix(resource),
         operation.as_str()
     ))
-}
-
-/// JSON with object keys sorted at every level, so equal arguments give equal keys whatever
-/// the order their options were built in.
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
 }
 
 /// A resource name as one safe path segment: `[A-Za-z0-9_-]` kept, every other byte `%XX`.
@@ -85,7 +52,7 @@ fn escape(name: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn options(value: Value) -> Payload {
         Payload::Options(value.as_object().cloned().unwrap_or_default())
