@@ -324,70 +324,94 @@ impl Database {
             id_generator: Some(config.id_generator.clone()),
             metadata_limit: self.inner.options.metadata_limit,
         };
+        self.write_state(|s| s.local.insert(config.name.clone(), local));
+        let mut old_version = None;
+        let saved = self
+            .edit_document(|document, now| {
+                old_version = document
+                    .resources
+                    .get(&config.name)
+                    .map(|e| e.current_version.clone());
+                apply_definition(
+                    document,
+                    &config,
+                    &attributes,
+                    &partitions,
+                    &hash,
+                    &schema,
+                    now,
+                )
+            })
+            .await?;
+        match saved {
+            Some(document) => {
+                let new_version = document
+                    .resources
+                    .get(&config.name)
+                    .map(|e| e.current_version.clone());
+                self.defined(&config.name, old_version, new_version);
+            }
+            // Unchanged: recompile with the local settings given now.
+            None => {
+                let (document, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
+                if let Some(document) = document {
+                    self.install(document, etag);
+                }
+            }
+        }
+        let resource = self.resource(&config.name)?;
+        self.inner
+            .hooks
+            .run(
+                HookPoint::AfterCreateResource,
+                Payload::Name(config.name.clone()),
+            )
+            .await?
+            .into_name()?;
+        Ok(resource)
+    }
+
+    /// Applies `edit` to the current `s3db.json` and saves it conditionally, re-applying the
+    /// edit on the fresh document after a conflict (bounded: [`Error::Conflict`]). Runs the
+    /// metadata upload hooks around the write and installs what was saved. Returns the saved
+    /// document, or `None` when `edit` changed nothing.
+    async fn edit_document(
+        &self,
+        mut edit: impl FnMut(&mut DatabaseDocument, &str) -> bool,
+    ) -> Result<Option<DatabaseDocument>> {
         let _writer = self.inner.writer.lock().await;
         let mut attempts = 0;
         loop {
             attempts += 1;
             let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
             let now = now_iso();
-            let old_version = current
-                .as_ref()
-                .and_then(|d| d.resources.get(&config.name))
-                .map(|e| e.current_version.clone());
             let mut document = current.unwrap_or_else(|| DatabaseDocument::blank(&now));
-            let changed = apply_definition(
-                &mut document,
-                &config,
-                &attributes,
-                &partitions,
-                &hash,
-                &schema,
-                &now,
-            );
-            if changed {
-                document.last_updated = now.clone();
-                self.inner
-                    .hooks
-                    .run(HookPoint::BeforeUploadMetadata, Payload::None)
-                    .await?
-                    .into_none()?;
-                match self.inner.store.save(&document, etag.as_deref()).await? {
-                    Some(new_etag) => {
-                        let new_version = document
-                            .resources
-                            .get(&config.name)
-                            .map(|e| e.current_version.clone());
-                        self.write_state(|s| s.local.insert(config.name.clone(), local.clone()));
-                        self.uploaded(&document).await?;
-                        self.install(document, Some(new_etag));
-                        self.defined(&config.name, old_version, new_version);
-                    }
-                    None if attempts < self.inner.options.max_write_attempts => {
-                        let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
-                        self.install(fresh, fresh_etag);
-                        continue;
-                    }
-                    None => {
-                        return Err(Error::Conflict {
-                            what: store::METADATA_KEY.into(),
-                            attempts,
-                        });
-                    }
-                }
-            } else {
-                self.write_state(|s| s.local.insert(config.name.clone(), local.clone()));
-                self.install(document, etag);
+            if !edit(&mut document, &now) {
+                return Ok(None);
             }
-            let resource = self.resource(&config.name)?;
+            document.last_updated = now.clone();
             self.inner
                 .hooks
-                .run(
-                    HookPoint::AfterCreateResource,
-                    Payload::Name(config.name.clone()),
-                )
+                .run(HookPoint::BeforeUploadMetadata, Payload::None)
                 .await?
-                .into_name()?;
-            return Ok(resource);
+                .into_none()?;
+            match self.inner.store.save(&document, etag.as_deref()).await? {
+                Some(new_etag) => {
+                    self.uploaded(&document).await?;
+                    self.install(document.clone(), Some(new_etag));
+                    return Ok(Some(document));
+                }
+                None if attempts < self.inner.options.max_write_attempts => {
+                    let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
+                    self.install(fresh, fresh_etag);
+                }
+                None => {
+                    return Err(Error::Conflict {
+                        what: store::METADATA_KEY.into(),
+                        attempts,
+                    });
+                }
+            }
         }
     }
 
@@ -479,46 +503,14 @@ impl Database {
         self.resource(name)?
             .delete_partition_references(&orphaned)
             .await?;
-        let _writer = self.inner.writer.lock().await;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
-            let now = now_iso();
-            let Some(mut document) = current else {
-                return Ok(orphaned);
-            };
-            let changed = document
+        self.edit_document(|document, now| {
+            document
                 .resources
                 .get_mut(name)
-                .is_some_and(|entry| Resource::drop_partitions(entry, &orphaned, &now));
-            if !changed {
-                return Ok(orphaned);
-            }
-            document.last_updated = now.clone();
-            self.inner
-                .hooks
-                .run(HookPoint::BeforeUploadMetadata, Payload::None)
-                .await?
-                .into_none()?;
-            match self.inner.store.save(&document, etag.as_deref()).await? {
-                Some(new_etag) => {
-                    self.uploaded(&document).await?;
-                    self.install(document, Some(new_etag));
-                    return Ok(orphaned);
-                }
-                None if attempts < self.inner.options.max_write_attempts => {
-                    let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
-                    self.install(fresh, fresh_etag);
-                }
-                None => {
-                    return Err(Error::Conflict {
-                        what: store::METADATA_KEY.into(),
-                        attempts,
-                    });
-                }
-            }
-        }
+                .is_some_and(|entry| Resource::drop_partitions(entry, &orphaned, now))
+        })
+        .await?;
+        Ok(orphaned)
     }
 
     /// [`Database::create_resource`] unless a resource of that name exists, in which case
