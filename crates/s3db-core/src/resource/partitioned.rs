@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
-use s3db_storage::{ErrorKind, ListOptions, Metadata, PutMode, PutPayload};
+use s3db_storage::{ErrorKind, Metadata, PutMode, PutPayload, StorageExt};
 
 use serde_json::{Map, Value};
 
@@ -259,16 +259,7 @@ impl Resource {
     }
 
     async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
-        let options = ListOptions {
-            prefix: prefix.to_owned(),
-            ..ListOptions::default()
-        };
-        Ok(self
-            .storage
-            .list(options)
-            .map_ok(|meta| meta.key)
-            .try_collect()
-            .await?)
+        Ok(self.storage.list_keys(prefix).await?)
     }
 
     async fn delete_keys(&self, keys: &[String]) -> Result<()> {

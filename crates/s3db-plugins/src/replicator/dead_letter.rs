@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use futures::TryStreamExt;
 use s3db_core::Record;
-use s3db_storage::{ListOptions, PutMode, PutPayload, Storage};
+use s3db_storage::{PutMode, PutPayload, Storage, StorageExt};
 use serde::{Deserialize, Serialize};
 
 use super::change::ChangeOp;
@@ -93,16 +92,7 @@ impl DeadLetterStore {
 
     /// The keys of every dead letter, oldest first per target.
     pub async fn keys(&self) -> Result<Vec<String>> {
-        let options = ListOptions {
-            prefix: DEAD_LETTER_PREFIX.into(),
-            ..ListOptions::default()
-        };
-        Ok(self
-            .storage
-            .list(options)
-            .map_ok(|meta| meta.key)
-            .try_collect()
-            .await?)
+        Ok(self.storage.list_keys(DEAD_LETTER_PREFIX).await?)
     }
 
     /// Reads one dead letter; [`Error::Corrupt`] names the key when it cannot be parsed.
