@@ -83,6 +83,24 @@ impl Operation {
         Operation::GetFromPartition,
     ];
 
+    /// Whether the operation writes (creates, changes or deletes records or content).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Operation::Insert
+                | Operation::Update
+                | Operation::Patch
+                | Operation::Replace
+                | Operation::Upsert
+                | Operation::Delete
+                | Operation::InsertMany
+                | Operation::DeleteMany
+                | Operation::DeleteAll
+                | Operation::SetContent
+                | Operation::DeleteContent
+        )
+    }
+
     /// The s3db.js method name (`"getMany"`).
     pub fn as_str(self) -> &'static str {
         match self {

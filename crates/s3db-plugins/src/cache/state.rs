@@ -44,21 +44,6 @@ pub(crate) const READ_OPERATIONS: [Operation; 11] = [
     Operation::Query,
 ];
 
-/// Writes that invalidate the resource's entries.
-pub(crate) const WRITE_OPERATIONS: [Operation; 11] = [
-    Operation::Insert,
-    Operation::Update,
-    Operation::Patch,
-    Operation::Replace,
-    Operation::Upsert,
-    Operation::Delete,
-    Operation::InsertMany,
-    Operation::DeleteMany,
-    Operation::DeleteAll,
-    Operation::SetContent,
-    Operation::DeleteContent,
-];
-
 type CoreResult<T> = s3db_core::Result<T>;
 
 /// The cache state of one resource.
@@ -146,7 +131,8 @@ impl CacheState {
                     async move { cache.read(&state, ctx, next).await }
                 });
         }
-        for operation in WRITE_OPERATIONS {
+        // Every write invalidates the resource's entries.
+        for operation in Operation::ALL.into_iter().filter(|op| op.is_write()) {
             let (cache, state) = (self.clone(), state.clone());
             resource
                 .middlewares()
