@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL cluster on 127.0.0.1 (installing PostgreSQL first if missing).
 #
-#   start-postgres.sh [PORT]        # default port: $S3DB_TEST_POSTGRES_PORT or 55432
+#   start-postgres.sh [PORT]        # default port: $S3DB_TEST_POSTGRES_PORT or 25432
 #
 # Prints the connection URL (postgres://postgres@127.0.0.1:PORT/s3db_test) on stdout as its
 # last line. Stop it with: stop-postgres.sh [PORT] [--keep]
@@ -13,12 +13,12 @@
 # cluster is created fresh.
 #
 # Environment (all optional):
-#   S3DB_TEST_POSTGRES_PORT  port (default 55432) when no PORT argument is given
+#   S3DB_TEST_POSTGRES_PORT  port (default 25432) when no PORT argument is given
 #   PG_TEST_HOME             scratch root (default ${TMPDIR:-/tmp}/s3db-test-servers)
 #   PG_TEST_DATABASE         database created in the cluster (default s3db_test)
 set -euo pipefail
 
-port="${1:-${S3DB_TEST_POSTGRES_PORT:-55432}}"
+port="${1:-${S3DB_TEST_POSTGRES_PORT:-25432}}"
 H="${PG_TEST_HOME:-${TMPDIR:-/tmp}/s3db-test-servers}"
 dbname="${PG_TEST_DATABASE:-s3db_test}"
 root="$H/pg-$port"

@@ -4,7 +4,7 @@
 #   stop-postgres.sh [PORT] [--keep]   (--keep leaves the data directory, so the next
 #                                       start-postgres.sh PORT brings back the same tables)
 set -euo pipefail
-port="${1:-${S3DB_TEST_POSTGRES_PORT:-55432}}"
+port="${1:-${S3DB_TEST_POSTGRES_PORT:-25432}}"
 H="${PG_TEST_HOME:-${TMPDIR:-/tmp}/s3db-test-servers}"
 root="$H/pg-$port"
 data="$root/data"

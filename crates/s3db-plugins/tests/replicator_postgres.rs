@@ -18,7 +18,7 @@ use s3db_core::{Database, Record, ResourceConfig};
 use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, RetryPolicy, Route};
 use serde_json::{Value, json};
 
-const DEFAULT_PORT: u16 = 55432;
+const DEFAULT_PORT: u16 = 25432;
 
 fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
