@@ -237,3 +237,34 @@ async fn the_typed_facade_round_trips_structs() {
     assert_eq!(changed.size, Some(2.5));
     assert_eq!(items.get_all().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn any_fields_keep_every_json_value() {
+    let db = Database::connect("memory://crud-any").await.unwrap();
+    let things = db
+        .create_resource(
+            ResourceConfig::from_json(&json!({
+                "name": "things", "attributes": {"v": "any|optional"}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let values = [
+        json!(5),
+        json!(-1.5),
+        json!("5"),
+        json!("plain"),
+        json!(true),
+        json!({"a": [1, "x"]}),
+        json!([1, 2]),
+    ];
+    for (i, value) in values.iter().enumerate() {
+        let id = format!("t{i}");
+        things
+            .insert(record(json!({"id": id, "v": value})))
+            .await
+            .unwrap();
+        assert_eq!(&things.get(&id).await.unwrap()["v"], value, "{value}");
+    }
+}

@@ -154,6 +154,10 @@ fn mapped_kind(def: &str) -> ValueKind {
         ValueKind::Duration
     } else if is("ean") {
         ValueKind::Ean
+    } else if is("any") {
+        // s3db.js stores `String(value)` (a number comes back as a string); JSON text keeps
+        // any value exact and strings stay as they are.
+        ValueKind::Json
     } else {
         ValueKind::String
     }
@@ -217,6 +221,8 @@ mod tests {
             ("embedding:8", FixedPointArray { precision: 6 }),
             ("object|optional", Object),
             ("json", Json),
+            ("any", Json),
+            ("any|optional", Json),
             ("secret|optional", Secret),
             ("password", String),
             ("ip4|optional", Ip4),

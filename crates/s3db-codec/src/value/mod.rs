@@ -139,8 +139,8 @@ impl ValueKind {
     /// `money`/`crypto`, `decimal`, `text` (exact or `text|…`), `geo:lat`, `geo:lon`,
     /// `geo:point`, `number`, `bool`, `json`, `object`. Then the mapper's own types: `uuid`,
     /// `timeonly`, `mac`, `cidr`, `semver`, `phone`, `color`, `duration`, `ean` (exact name or
-    /// name followed by `|`), `datetime`, `dateonly` (substrings). Anything else is a plain
-    /// string. `password` and `text` are plain strings here (s3db.js hashes passwords in its
+    /// name followed by `|`), `datetime`, `dateonly` (substrings); `any` is stored as JSON
+    /// text (strings as they are). Anything else is a plain string. `password` and `text` are plain strings here (s3db.js hashes passwords in its
     /// validator and cannot store `text`); `buffer`/`bits`, broken in s3db.js, are kept as JSON.
     pub fn from_definition(def: &str) -> ValueKind {
         definition::kind_of(def)
