@@ -4,15 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::{connect, define, memory_db, memory_url, rec, walk};
 use s3db_core::extend::Operation;
-use s3db_core::{
-    Database, ListRequest, PageRequest, QueryOptions, Record, Resource, ResourceConfig,
-};
+use s3db_core::{Database, ListRequest, PageRequest, QueryOptions, Resource};
 use s3db_plugins::cache::{CacheConfig, CachePlugin};
 use s3db_plugins::clock::ManualClock;
 use s3db_storage::layers::{Metrics, MetricsRecorder};
@@ -20,31 +21,16 @@ use s3db_storage::{MemoryStorage, StorageExt};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-fn rec(value: Value) -> Record {
-    value.as_object().cloned().unwrap()
-}
-
-fn unique(name: &str) -> String {
-    use std::sync::atomic::AtomicUsize;
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "cache-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 async fn create_users(db: &Database) -> Resource {
-    db.create_resource(
-        ResourceConfig::from_json(&json!({
+    define(
+        db,
+        json!({
             "name": "users",
             "attributes": {"name": "string", "region": "string", "n": "number|optional"},
             "partitions": {"byRegion": {"fields": {"region": "string"}}}
-        }))
-        .unwrap(),
+        }),
     )
     .await
-    .unwrap()
 }
 
 async fn seed(users: &Resource) {
@@ -71,6 +57,15 @@ async fn install(db: &Database, config: CacheConfig) -> Arc<CachePlugin> {
     let cache = Arc::new(CachePlugin::new(config));
     db.use_plugin(cache.clone()).await.unwrap();
     cache
+}
+
+/// The file driver in `dir` when `fs`, else a memory driver of 100 entries.
+fn memory_or_fs(fs: bool, dir: &Path) -> CacheConfig {
+    if fs {
+        CacheConfig::filesystem(dir)
+    } else {
+        CacheConfig::memory(100)
+    }
 }
 
 /// Every cached read of `users`, as one JSON value (errors as their text).
@@ -216,10 +211,19 @@ async fn check_every_write(cached: &Resource, truth: &Resource, cache: &CachePlu
     }
 }
 
-async fn file_db(dir: &Path) -> Database {
-    Database::connect(&format!("file://{}", dir.display()))
-        .await
-        .unwrap()
+fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
+}
+
+/// Installs the cache with `config` on the database at `url`, seeds `users` and checks every
+/// kind of write against a second database on the same storage.
+async fn check_every_write_at(url: &str, config: CacheConfig) {
+    let db = connect(url).await;
+    let cache = install(&db, config).await;
+    let users = create_users(&db).await;
+    seed(&users).await;
+    let truth = connect(url).await;
+    check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
 }
 
 #[tokio::test]
@@ -245,70 +249,37 @@ async fn a_hit_after_a_miss_does_not_touch_storage() {
 
 #[tokio::test]
 async fn every_write_invalidates_memory_database_memory_driver() {
-    let bucket = unique("mm");
-    let db = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
-    let cache = install(&db, CacheConfig::memory(1_000)).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
-    let truth = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
-    check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
+    let url = memory_url("cache-mm");
+    check_every_write_at(&url, CacheConfig::memory(1_000)).await;
 }
 
 #[tokio::test]
 async fn every_write_invalidates_memory_database_fs_driver() {
-    let bucket = unique("mf");
+    let url = memory_url("cache-mf");
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
-    let cache = install(&db, CacheConfig::filesystem(dir.path())).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
-    let truth = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
-    check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
+    check_every_write_at(&url, CacheConfig::filesystem(dir.path())).await;
 }
 
 #[tokio::test]
 async fn every_write_invalidates_memory_database_storage_driver() {
-    let bucket = unique("ms");
-    let db = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
-    let cache = install(&db, CacheConfig::storage()).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
-    let truth = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
-    check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
+    let url = memory_url("cache-ms");
+    check_every_write_at(&url, CacheConfig::storage()).await;
 }
 
 #[tokio::test]
 async fn every_write_invalidates_file_database_memory_driver() {
     let dir = tempfile::tempdir().unwrap();
-    let db = file_db(dir.path()).await;
-    let cache = install(&db, CacheConfig::memory(1_000)).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
-    let truth = file_db(dir.path()).await;
-    check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
+    check_every_write_at(&file_url(dir.path()), CacheConfig::memory(1_000)).await;
 }
 
 #[tokio::test]
 async fn every_write_invalidates_file_database_fs_driver() {
     let (data, entries) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let db = file_db(data.path()).await;
-    let cache = install(&db, CacheConfig::filesystem(entries.path())).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
-    let truth = file_db(data.path()).await;
-    check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
+    check_every_write_at(
+        &file_url(data.path()),
+        CacheConfig::filesystem(entries.path()),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -342,28 +313,9 @@ async fn fs_driver_keeps_entries_in_its_directory_and_a_write_removes_them() {
     assert_eq!(walk(&resource_dir).len(), 1);
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in read.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn storage_driver_keeps_entries_under_plugin_cache() {
-    let bucket = unique("sd");
-    let db = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
+    let db = memory_db("cache-sd").await;
     let cache = install(&db, CacheConfig::storage()).await;
     let users = create_users(&db).await;
     seed(&users).await;
@@ -394,11 +346,7 @@ async fn ttl_expiry_follows_the_injected_clock() {
     for fs in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::at_millis(1_700_000_000_000);
-        let config = if fs {
-            CacheConfig::filesystem(dir.path())
-        } else {
-            CacheConfig::memory(100)
-        };
+        let config = memory_or_fs(fs, dir.path());
         let (db, requests) = metered_db().await;
         let cache = install(
             &db,
@@ -442,13 +390,11 @@ async fn an_excluded_resource_is_not_cached() {
     let (db, requests) = metered_db().await;
     let cache = install(&db, CacheConfig::memory(100).exclude("logs")).await;
     let users = create_users(&db).await;
-    let logs = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "logs", "attributes": {"line": "string"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let logs = define(
+        &db,
+        json!({"name": "logs", "attributes": {"line": "string"}}),
+    )
+    .await;
     logs.insert(rec(json!({"id": "l1", "line": "boot"})))
         .await
         .unwrap();
@@ -471,20 +417,12 @@ async fn an_excluded_resource_is_not_cached() {
 
 #[tokio::test]
 async fn stats_count_per_resource_and_in_total() {
-    let db = Database::connect(&format!("memory://{}", unique("stats")))
-        .await
-        .unwrap();
+    let db = memory_db("cache-stats").await;
     let users = create_users(&db).await;
     // Installed after the resource exists: existing resources are covered too.
     let cache = install(&db, CacheConfig::memory(100)).await;
     seed(&users).await;
-    let notes = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "notes", "attributes": {"t": "string"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let notes = define(&db, json!({"name": "notes", "attributes": {"t": "string"}})).await;
     notes
         .insert(rec(json!({"id": "n1", "t": "x"})))
         .await
@@ -515,14 +453,8 @@ async fn stats_count_per_resource_and_in_total() {
 async fn a_read_overtaken_by_a_write_does_not_store_the_old_value() {
     for fs in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::connect(&format!("memory://{}", unique("race")))
-            .await
-            .unwrap();
-        let config = if fs {
-            CacheConfig::filesystem(dir.path())
-        } else {
-            CacheConfig::memory(100)
-        };
+        let db = memory_db("cache-race").await;
+        let config = memory_or_fs(fs, dir.path());
         let cache = install(&db, config).await;
         let users = create_users(&db).await;
         seed(&users).await;
@@ -578,12 +510,8 @@ async fn a_read_overtaken_by_a_write_does_not_store_the_old_value() {
 #[tokio::test]
 async fn a_second_install_of_the_same_plugin_is_refused() {
     let cache = Arc::new(CachePlugin::new(CacheConfig::memory(10)));
-    let a = Database::connect(&format!("memory://{}", unique("a")))
-        .await
-        .unwrap();
-    let b = Database::connect(&format!("memory://{}", unique("b")))
-        .await
-        .unwrap();
+    let a = memory_db("cache-a").await;
+    let b = memory_db("cache-b").await;
     a.use_plugin(cache.clone()).await.unwrap();
     assert!(b.use_plugin(cache).await.is_err());
 }
@@ -606,9 +534,7 @@ async fn after_disconnect_reads_go_to_storage() {
 /// working with the plugin installed and sees writes at once.
 #[tokio::test]
 async fn pages_are_cached_with_their_cursor_and_see_writes() {
-    let db = Database::connect(&format!("memory://{}", unique("page")))
-        .await
-        .unwrap();
+    let db = memory_db("cache-page").await;
     let cache = install(&db, CacheConfig::memory(100)).await;
     let users = create_users(&db).await;
     seed(&users).await;
@@ -639,18 +565,14 @@ async fn pages_are_cached_with_their_cursor_and_see_writes() {
 /// not seen until the TTL or an explicit `invalidate`.
 #[tokio::test]
 async fn invalidate_drops_a_resource_written_elsewhere() {
-    let bucket = unique("elsewhere");
-    let db = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
+    let url = memory_url("cache-elsewhere");
+    let db = connect(&url).await;
     let cache = install(&db, CacheConfig::memory(100)).await;
     let users = create_users(&db).await;
     seed(&users).await;
     assert_eq!(users.count().await.unwrap(), 3);
 
-    let other = Database::connect(&format!("memory://{bucket}"))
-        .await
-        .unwrap();
+    let other = connect(&url).await;
     other.resource("users").unwrap().delete("u9").await.unwrap();
     assert_eq!(users.count().await.unwrap(), 3, "served from the cache");
     cache.invalidate("users").await;
