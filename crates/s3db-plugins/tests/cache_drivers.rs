@@ -3,11 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use common::{connect, define, rec, walk};
+use s3db_core::Resource;
 use s3db_core::extend::Payload;
-use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::cache::{
     CacheConfig, CacheDriver, CachePlugin, Entry, FsDriver, MemoryBound, MemoryDriver,
     StorageDriver,
@@ -15,6 +18,15 @@ use s3db_plugins::cache::{
 use s3db_storage::MemoryStorage;
 use serde_json::json;
 use tokio::sync::Notify;
+
+/// Installs a cache with `config` on the memory database `bucket` and defines `notes`.
+async fn cached_notes(bucket: &str, config: CacheConfig) -> (Arc<CachePlugin>, Resource) {
+    let db = connect(&format!("memory://{bucket}")).await;
+    let cache = Arc::new(CachePlugin::new(config));
+    db.use_plugin(cache.clone()).await.unwrap();
+    let notes = define(&db, json!({"name": "notes", "attributes": {"t": "string"}})).await;
+    (cache, notes)
+}
 
 fn entry(n: usize) -> Entry {
     Entry {
@@ -71,12 +83,7 @@ async fn a_byte_bound_memory_driver_stays_within_its_bytes() {
     let driver = MemoryDriver::new(MemoryBound::Bytes(20_000), None);
     let big = |i: usize| Entry {
         stored_at: 0,
-        value: Payload::Record(
-            json!({"id": i, "text": "x".repeat(1_000)})
-                .as_object()
-                .cloned()
-                .unwrap(),
-        ),
+        value: Payload::Record(rec(json!({"id": i, "text": "x".repeat(1_000)}))),
     };
     for i in 0..100 {
         driver
@@ -108,20 +115,10 @@ async fn a_corrupt_file_is_an_error_naming_its_key_and_reads_go_through() {
     );
 
     // Through the plugin: a corrupt entry is counted and the record is read from storage.
-    let db = Database::connect("memory://cache-drivers-corrupt")
-        .await
-        .unwrap();
-    let cache = Arc::new(CachePlugin::new(CacheConfig::filesystem(dir.path())));
-    db.use_plugin(cache.clone()).await.unwrap();
-    let notes = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "notes", "attributes": {"t": "string"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let (cache, notes) =
+        cached_notes("cache-drivers-corrupt", CacheConfig::filesystem(dir.path())).await;
     notes
-        .insert(json!({"id": "n1", "t": "x"}).as_object().cloned().unwrap())
+        .insert(rec(json!({"id": "n1", "t": "x"})))
         .await
         .unwrap();
     notes.get("n1").await.unwrap();
@@ -131,19 +128,6 @@ async fn a_corrupt_file_is_an_error_naming_its_key_and_reads_go_through() {
     assert_eq!(notes.get("n1").await.unwrap()["t"], "x");
     let stats = cache.stats();
     assert_eq!((stats.errors, stats.hits, stats.misses), (1, 0, 2));
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// A memory driver whose next `put` waits until released, recording puts and removals.
@@ -195,20 +179,13 @@ async fn a_write_landing_during_the_store_removes_the_entry_again() {
             release: Notify::new(),
             log: Mutex::default(),
         });
-        let db = Database::connect(&format!("memory://cache-drivers-held-{event_only}"))
-            .await
-            .unwrap();
-        let cache = Arc::new(CachePlugin::new(CacheConfig::custom(driver.clone())));
-        db.use_plugin(cache.clone()).await.unwrap();
-        let notes = db
-            .create_resource(
-                ResourceConfig::from_json(&json!({"name": "notes", "attributes": {"t": "string"}}))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let rec = |t: &str| json!({"id": "n1", "t": t}).as_object().cloned().unwrap();
-        notes.insert(rec("old")).await.unwrap();
+        let (cache, notes) = cached_notes(
+            &format!("cache-drivers-held-{event_only}"),
+            CacheConfig::custom(driver.clone()),
+        )
+        .await;
+        let note = |t: &str| rec(json!({"id": "n1", "t": t}));
+        notes.insert(note("old")).await.unwrap();
 
         *driver.hold.lock().unwrap() = true;
         let reader = {
@@ -218,13 +195,11 @@ async fn a_write_landing_during_the_store_removes_the_entry_again() {
         driver.entered.notified().await;
         if event_only {
             notes
-                .update_with("n1", |_| {
-                    Ok(json!({"t": "new"}).as_object().cloned().unwrap())
-                })
+                .update_with("n1", |_| Ok(rec(json!({"t": "new"}))))
                 .await
                 .unwrap();
         } else {
-            notes.replace("n1", rec("new")).await.unwrap();
+            notes.replace("n1", note("new")).await.unwrap();
         }
         driver.release.notify_one();
         assert_eq!(reader.await.unwrap()["t"], "old");

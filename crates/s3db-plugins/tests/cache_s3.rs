@@ -3,9 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
-use s3db_core::{Database, ResourceConfig};
+use common::{define, rec};
+use s3db_core::Database;
 use s3db_plugins::cache::{CacheConfig, CachePlugin};
 use s3db_storage::StorageExt;
 use s3db_storage::layers::Metrics;
@@ -19,20 +22,13 @@ async fn storage_driver_on_s3() {
     let db = Database::open(Arc::new(metrics)).await.unwrap();
     let cache = Arc::new(CachePlugin::new(CacheConfig::storage()));
     db.use_plugin(cache.clone()).await.unwrap();
-    let users = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "users", "attributes": {"name": "string"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let rec = |name: &str| {
-        json!({"id": "u1", "name": name})
-            .as_object()
-            .cloned()
-            .unwrap()
-    };
-    users.insert(rec("Ana")).await.unwrap();
+    let users = define(
+        &db,
+        json!({"name": "users", "attributes": {"name": "string"}}),
+    )
+    .await;
+    let user = |name: &str| rec(json!({"id": "u1", "name": name}));
+    users.insert(user("Ana")).await.unwrap();
 
     assert_eq!(users.get("u1").await.unwrap()["name"], "Ana");
     let keys = db.storage().list_keys("plugin=cache/").await.unwrap();
@@ -51,7 +47,7 @@ async fn storage_driver_on_s3() {
     assert_eq!(after.requests(), before.requests() + 1);
     assert_eq!(cache.stats().hits, 1);
 
-    users.replace("u1", rec("Bia")).await.unwrap();
+    users.replace("u1", user("Bia")).await.unwrap();
     assert!(
         db.storage()
             .list_keys("plugin=cache/")
