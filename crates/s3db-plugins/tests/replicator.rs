@@ -3,12 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use s3db_core::{Database, Record, ResourceConfig};
+use common::{define, insert_each, insert_many_ok, install_replicator, rec};
+use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::replicator::{
     ChangeOp, DatabaseTarget, JsonlTarget, ReplicationTarget, Replicator, RetryPolicy, Route,
@@ -17,28 +20,14 @@ use s3db_plugins::replicator::{
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 async fn memory_db() -> Database {
-    Database::connect(&format!("memory://{}", unique("replicator")))
-        .await
-        .unwrap()
-}
-
-fn rec(value: Value) -> Record {
-    value.as_object().cloned().unwrap()
+    common::memory_db("replicator").await
 }
 
 async fn users(db: &Database, name: &str) -> s3db_core::Resource {
-    db.create_resource(
-        ResourceConfig::from_json(&json!({
+    define(
+        db,
+        json!({
             "name": name,
             "attributes": {
                 "name": "string|required",
@@ -48,11 +37,9 @@ async fn users(db: &Database, name: &str) -> s3db_core::Resource {
                 "profile": {"$$type": "object|optional", "city": "string|optional"}
             },
             "timestamps": true
-        }))
-        .unwrap(),
+        }),
     )
     .await
-    .unwrap()
 }
 
 fn fast_retry(max_attempts: u32) -> RetryPolicy {
@@ -73,23 +60,22 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
 
 /// A scripted sequence of every kind of write on `users`.
 async fn script(users: &s3db_core::Resource) {
-    users
-        .insert(rec(json!({"id": "u1", "name": "Ana", "score": 1})))
-        .await
-        .unwrap();
-    users
-        .insert(rec(
+    insert_each(
+        users,
+        [
+            json!({"id": "u1", "name": "Ana", "score": 1}),
             json!({"id": "u2", "name": "Bob", "profile": {"city": "Porto"}}),
-        ))
-        .await
-        .unwrap();
-    let many = users
-        .insert_many(vec![
-            rec(json!({"id": "u3", "name": "Cid"})),
-            rec(json!({"id": "u4", "name": "Dee"})),
-        ])
-        .await;
-    assert!(many.iter().all(Result::is_ok));
+        ],
+    )
+    .await;
+    insert_many_ok(
+        users,
+        [
+            json!({"id": "u3", "name": "Cid"}),
+            json!({"id": "u4", "name": "Dee"}),
+        ],
+    )
+    .await;
     users.update("u1", rec(json!({"score": 2}))).await.unwrap();
     users
         .patch("u2", rec(json!({"profile": {"city": "Faro"}})))
@@ -121,13 +107,11 @@ async fn a_file_database_equals_the_memory_source_after_a_script() {
         .await
         .unwrap();
     let db = memory_db().await;
-    let replicator = Arc::new(
-        Replicator::builder()
-            .target(DatabaseTarget::new(backup.clone()), [Route::all()])
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder().target(DatabaseTarget::new(backup.clone()), [Route::all()]),
+    )
+    .await;
     let source = users(&db, "users").await;
     script(&source).await;
     replicator.flush().await.unwrap();
@@ -160,25 +144,23 @@ async fn the_jsonl_sink_has_one_line_per_change() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("changes.jsonl");
     let db = memory_db().await;
-    let replicator = Arc::new(
-        Replicator::builder()
-            .target(JsonlTarget::file(&path), [Route::all()])
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder().target(JsonlTarget::file(&path), [Route::all()]),
+    )
+    .await;
     let source = db
         .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
         .await
         .unwrap();
-    source
-        .insert(rec(json!({"id": "n1", "text": "a"})))
-        .await
-        .unwrap();
-    source
-        .insert(rec(json!({"id": "n2", "text": "b"})))
-        .await
-        .unwrap();
+    insert_each(
+        &source,
+        [
+            json!({"id": "n1", "text": "a"}),
+            json!({"id": "n2", "text": "b"}),
+        ],
+    )
+    .await;
     source
         .update("n1", rec(json!({"text": "c"})))
         .await
@@ -189,12 +171,11 @@ async fn the_jsonl_sink_has_one_line_per_change() {
         .unwrap();
     source.delete("n1").await.unwrap();
     source.delete_many(&["n2".to_owned()]).await.unwrap();
-    for id in ["n3", "n4"] {
-        source
-            .insert(rec(json!({"id": id, "text": "e"})))
-            .await
-            .unwrap();
-    }
+    insert_each(
+        &source,
+        ["n3", "n4"].map(|id| json!({"id": id, "text": "e"})),
+    )
+    .await;
     assert_eq!(source.delete_all().await.unwrap(), 2);
     replicator.flush().await.unwrap();
 
@@ -222,7 +203,8 @@ async fn routes_rename_transform_and_select_resources() {
     let all_path = dir.path().join("all.jsonl");
     let public_path = dir.path().join("public.jsonl");
     let db = memory_db().await;
-    let replicator = Arc::new(
+    let replicator = install_replicator(
+        &db,
         Replicator::builder()
             .target(
                 JsonlTarget::file(&public_path).named("public"),
@@ -242,11 +224,9 @@ async fn routes_rename_transform_and_select_resources() {
             .target(
                 JsonlTarget::file(&all_path).named("all"),
                 [Route::resource("orders")],
-            )
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+            ),
+    )
+    .await;
     let users = users(&db, "users").await;
     let orders = db
         .create_resource(ResourceConfig::new("orders").attribute("total", "number"))
@@ -256,24 +236,16 @@ async fn routes_rename_transform_and_select_resources() {
         .create_resource(ResourceConfig::new("logs").attribute("line", "string"))
         .await
         .unwrap();
-    users
-        .insert(rec(
+    insert_each(
+        &users,
+        [
             json!({"id": "u1", "name": "Ana", "password": "s3cret"}),
-        ))
-        .await
-        .unwrap();
-    users
-        .insert(rec(json!({"id": "u2", "name": "hidden", "password": "x"})))
-        .await
-        .unwrap();
-    orders
-        .insert(rec(json!({"id": "o1", "total": 10})))
-        .await
-        .unwrap();
-    ignored
-        .insert(rec(json!({"id": "l1", "line": "nothing"})))
-        .await
-        .unwrap();
+            json!({"id": "u2", "name": "hidden", "password": "x"}),
+        ],
+    )
+    .await;
+    insert_each(&orders, [json!({"id": "o1", "total": 10})]).await;
+    insert_each(&ignored, [json!({"id": "l1", "line": "nothing"})]).await;
     users.delete("u2").await.unwrap();
     replicator.flush().await.unwrap();
 
@@ -334,19 +306,15 @@ async fn transient_failures_are_retried() {
     let db = memory_db().await;
     let flaky = Arc::new(Flaky::default());
     flaky.fail_next.store(2, Ordering::SeqCst);
-    let replicator = Arc::new(
+    let replicator = install_replicator(
+        &db,
         Replicator::builder()
             .shared_target(flaky.clone(), [Route::all()])
-            .retry(fast_retry(3))
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+            .retry(fast_retry(3)),
+    )
+    .await;
     let users = users(&db, "users").await;
-    users
-        .insert(rec(json!({"id": "u1", "name": "Ana"})))
-        .await
-        .unwrap();
+    insert_each(&users, [json!({"id": "u1", "name": "Ana"})]).await;
     replicator.flush().await.unwrap();
     let stats = replicator.stats();
     assert_eq!(
@@ -363,24 +331,23 @@ async fn dead_letters_are_stored_and_replayed_with_the_current_state() {
     let flaky = Arc::new(Flaky::default());
     flaky.down.store(true, Ordering::SeqCst);
     let clock = Arc::new(ManualClock::at_millis(1_700_000_000_000));
-    let replicator = Arc::new(
+    let replicator = install_replicator(
+        &db,
         Replicator::builder()
             .shared_target(flaky.clone(), [Route::all()])
             .retry(fast_retry(2))
-            .clock(clock)
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+            .clock(clock),
+    )
+    .await;
     let users = users(&db, "users").await;
-    users
-        .insert(rec(json!({"id": "u1", "name": "Ana"})))
-        .await
-        .unwrap();
-    users
-        .insert(rec(json!({"id": "u2", "name": "Bob"})))
-        .await
-        .unwrap();
+    insert_each(
+        &users,
+        [
+            json!({"id": "u1", "name": "Ana"}),
+            json!({"id": "u2", "name": "Bob"}),
+        ],
+    )
+    .await;
     users.delete("u2").await.unwrap();
     replicator.flush().await.unwrap();
 
@@ -484,19 +451,14 @@ async fn writes_do_not_wait_for_the_targets_and_stop_drains_the_queue() {
         permits: Semaphore::new(0),
         applied: AtomicUsize::new(0),
     });
-    let replicator = Arc::new(
-        Replicator::builder()
-            .shared_target(gate.clone(), [Route::all()])
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder().shared_target(gate.clone(), [Route::all()]),
+    )
+    .await;
     let users = users(&db, "users").await;
     for i in 0..5 {
-        users
-            .insert(rec(json!({"id": format!("u{i}"), "name": "x"})))
-            .await
-            .unwrap();
+        insert_each(&users, [json!({"id": format!("u{i}"), "name": "x"})]).await;
     }
     // Every insert returned while the target holds the first change.
     assert_eq!(replicator.stats().queue_len, 5);

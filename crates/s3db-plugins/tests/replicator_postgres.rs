@@ -8,13 +8,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use s3db_core::{Database, Record, ResourceConfig};
+use common::{define, insert_each, insert_many_ok, install_replicator, rec};
+use s3db_core::Database;
 use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, RetryPolicy, Route};
 use serde_json::{Value, json};
 
@@ -100,10 +103,6 @@ fn unique(prefix: &str) -> String {
     )
 }
 
-fn rec(value: Value) -> Record {
-    value.as_object().cloned().unwrap()
-}
-
 async fn sql_client(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
@@ -149,8 +148,9 @@ async fn resource_rows(db: &Database, resource: &str) -> Vec<(String, Value)> {
 }
 
 async fn people(db: &Database, name: &str) -> s3db_core::Resource {
-    db.create_resource(
-        ResourceConfig::from_json(&json!({
+    define(
+        db,
+        json!({
             "name": name,
             "attributes": {
                 "name": "string|required",
@@ -159,53 +159,44 @@ async fn people(db: &Database, name: &str) -> s3db_core::Resource {
                 "address": {"$$type": "object|optional", "city": "string|optional"}
             },
             "timestamps": true
-        }))
-        .unwrap(),
+        }),
     )
     .await
-    .unwrap()
 }
 
 #[tokio::test]
 async fn the_table_equals_the_resource_after_every_kind_of_write() {
     let url = postgres_url();
-    let db = Database::connect(&format!("memory://{}", unique("pg-eq")))
-        .await
-        .unwrap();
+    let db = common::memory_db("pg-eq").await;
     let resource_name = unique("people");
     let table = unique("people_copy");
-    let replicator = Arc::new(
-        Replicator::builder()
-            .target(
-                PostgresTarget::new(url.clone()),
-                [Route::resource(resource_name.clone()).rename(table.clone())],
-            )
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder().target(
+            PostgresTarget::new(url.clone()),
+            [Route::resource(resource_name.clone()).rename(table.clone())],
+        ),
+    )
+    .await;
     let people = people(&db, &resource_name).await;
 
-    people
-        .insert(rec(
+    insert_each(
+        &people,
+        [
             json!({"id": "ana", "name": "Ana", "age": 31, "tags": ["a", "b"]}),
-        ))
-        .await
-        .unwrap();
-    people
-        .insert(rec(
             json!({"id": "bob", "name": "Bob", "address": {"city": "Porto"}}),
-        ))
-        .await
-        .unwrap();
-    let many = people
-        .insert_many(vec![
-            rec(json!({"id": "cid", "name": "Cid", "age": 7.5})),
-            rec(json!({"id": "dee", "name": "Dee"})),
-            rec(json!({"id": "eve", "name": "Eve"})),
-        ])
-        .await;
-    assert!(many.iter().all(Result::is_ok));
+        ],
+    )
+    .await;
+    insert_many_ok(
+        &people,
+        [
+            json!({"id": "cid", "name": "Cid", "age": 7.5}),
+            json!({"id": "dee", "name": "Dee"}),
+            json!({"id": "eve", "name": "Eve"}),
+        ],
+    )
+    .await;
     people.update("ana", rec(json!({"age": 32}))).await.unwrap();
     people
         .patch("bob", rec(json!({"address": {"city": "Lisboa"}})))
@@ -255,11 +246,10 @@ async fn a_stopped_server_ends_in_dead_letters_that_replay_when_it_is_back() {
     let url = start_cluster(port);
     let target_url = format!("{url}?connect_timeout=5");
 
-    let db = Database::connect(&format!("memory://{}", unique("pg-dead")))
-        .await
-        .unwrap();
+    let db = common::memory_db("pg-dead").await;
     let resource_name = unique("orders");
-    let replicator = Arc::new(
+    let replicator = install_replicator(
+        &db,
         Replicator::builder()
             .target(
                 PostgresTarget::new(target_url).named("pg-second"),
@@ -269,29 +259,24 @@ async fn a_stopped_server_ends_in_dead_letters_that_replay_when_it_is_back() {
                 max_attempts: 3,
                 initial_backoff: Duration::from_millis(1),
                 max_backoff: Duration::from_millis(5),
-            })
-            .build()
-            .unwrap(),
-    );
-    db.use_plugin(replicator.clone()).await.unwrap();
+            }),
+    )
+    .await;
     let orders = people(&db, &resource_name).await;
-    orders
-        .insert(rec(json!({"id": "o1", "name": "first"})))
-        .await
-        .unwrap();
-    orders
-        .insert(rec(json!({"id": "o2", "name": "second"})))
-        .await
-        .unwrap();
+    insert_each(
+        &orders,
+        [
+            json!({"id": "o1", "name": "first"}),
+            json!({"id": "o2", "name": "second"}),
+        ],
+    )
+    .await;
     replicator.flush().await.unwrap();
     assert_eq!(table_rows(&url, &resource_name).await.len(), 2);
 
     // The server goes away: every change fails and is dead-lettered.
     stop_cluster(port, true);
-    orders
-        .insert(rec(json!({"id": "o3", "name": "third"})))
-        .await
-        .unwrap();
+    insert_each(&orders, [json!({"id": "o3", "name": "third"})]).await;
     orders
         .update("o1", rec(json!({"name": "first, changed"})))
         .await
@@ -369,10 +354,7 @@ async fn a_stopped_server_ends_in_dead_letters_that_replay_when_it_is_back() {
     assert_eq!(replicator.stats().dead_letters_replayed, 3);
 
     // Later writes flow again through a fresh connection.
-    orders
-        .insert(rec(json!({"id": "o4", "name": "fourth"})))
-        .await
-        .unwrap();
+    insert_each(&orders, [json!({"id": "o4", "name": "fourth"})]).await;
     replicator.flush().await.unwrap();
     assert_eq!(
         table_rows(&url, &resource_name).await,

@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use s3db_core::{Database, Record, Resource, ResourceConfig};
+use s3db_plugins::replicator::{Replicator, ReplicatorBuilder};
 use serde_json::Value;
 
 /// A record from a JSON object literal.
@@ -44,6 +46,28 @@ pub async fn define(db: &Database, config: Value) -> Resource {
     db.create_resource(ResourceConfig::from_json(&config).unwrap())
         .await
         .unwrap()
+}
+
+/// Inserts each record, one at a time.
+pub async fn insert_each(resource: &Resource, records: impl IntoIterator<Item = Value>) {
+    for record in records {
+        resource.insert(rec(record)).await.unwrap();
+    }
+}
+
+/// Inserts the records in one `insert_many`, asserting that every one succeeded.
+pub async fn insert_many_ok(resource: &Resource, records: impl IntoIterator<Item = Value>) {
+    let results = resource
+        .insert_many(records.into_iter().map(rec).collect())
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+}
+
+/// Builds the replicator and installs it on `db`.
+pub async fn install_replicator(db: &Database, builder: ReplicatorBuilder) -> Arc<Replicator> {
+    let replicator = Arc::new(builder.build().unwrap());
+    db.use_plugin(replicator.clone()).await.unwrap();
+    replicator
 }
 
 /// Every file below `dir` (none when it does not exist).
