@@ -123,24 +123,44 @@ pub enum Command {
         /// Only this resource.
         resource: Option<String>,
     },
-    /// Copy every resource (definitions and records) into a backup directory.
-    Backup {
-        /// The backup directory (created).
-        dir: PathBuf,
-        /// Gzip the record files (`RESOURCE.jsonl.gz`).
-        #[arg(long)]
-        compress: bool,
-    },
+    /// Copy resources (definitions and records) into a backup directory.
+    Backup(BackupArgs),
     /// Load a backup directory into the database (definitions first, then records).
-    Restore {
-        /// The backup directory.
-        dir: PathBuf,
-        /// Requests in flight.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
-        concurrency: u16,
-    },
+    Restore(RestoreArgs),
     /// Create a small sample database (idempotent) and print what was done.
     Demo,
+}
+
+/// `backup` arguments.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup directory (created).
+    pub dir: PathBuf,
+    /// Gzip the record files (`RESOURCE.jsonl.gz`).
+    #[arg(long)]
+    pub compress: bool,
+    /// Only these resources (comma-separated; default: every resource).
+    #[arg(long, value_delimiter = ',')]
+    pub resources: Vec<String>,
+    /// Leave the resource schemas out of `s3db.json` (records and stats only).
+    #[arg(long)]
+    pub no_schemas: bool,
+}
+
+/// `restore` arguments.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup directory.
+    pub dir: PathBuf,
+    /// Only these resources of the backup (comma-separated; default: all of them).
+    #[arg(long, value_delimiter = ',')]
+    pub resources: Vec<String>,
+    /// Delete the existing records of each restored resource first.
+    #[arg(long)]
+    pub clear: bool,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 /// `objects` subcommands.

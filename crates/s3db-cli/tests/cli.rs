@@ -389,6 +389,90 @@ fn backup_then_restore_into_a_fresh_store_is_equal() {
     }
 }
 
+#[test]
+fn backup_and_restore_a_subset_without_schemas_and_clear_first() {
+    let ws = Workspace::new();
+    ws.with_people("source");
+    let file = ws.write(
+        "people.jsonl",
+        &jsonl(&(0..6).map(person).collect::<Vec<_>>()),
+    );
+    ws.s3db("source")
+        .args(["import", "people"])
+        .arg(&file)
+        .assert()
+        .success();
+    ws.s3db("source").arg("demo").assert().success();
+    let dir = ws.path("subset");
+    let dir_arg = dir.to_str().unwrap();
+
+    ws.s3db("source")
+        .args(["backup", dir_arg, "--resources", "people,nope"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no resource \"nope\""));
+    assert!(!dir.join("s3db.json").exists());
+
+    let summary = ws.json(
+        "source",
+        &["backup", dir_arg, "--resources", "people", "--no-schemas"],
+    );
+    assert_eq!(summary["resources"], 1);
+    assert_eq!(summary["records"], 6);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s3db.json")).unwrap()).unwrap();
+    let resources = manifest["resources"].as_object().unwrap();
+    assert_eq!(resources.keys().collect::<Vec<_>>(), ["people"]);
+    assert!(resources["people"].get("schema").is_none());
+    assert_eq!(resources["people"]["stats"]["recordCount"], 6);
+    assert!(!dir.join("users.jsonl").exists());
+
+    // No schema in the backup and no resource in the target: refused, naming it.
+    ws.s3db("target")
+        .args(["restore", dir_arg])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("\"people\""));
+    ws.s3db("target")
+        .args(["restore", dir_arg, "--resources", "users"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no resource \"users\""));
+
+    // Into an existing resource: stale records go with --clear.
+    ws.with_people("target");
+    ws.s3db("target")
+        .args(["insert", "people", "--data"])
+        .arg(json!({"id": "stale", "name": "Old", "email": "old@example.com", "address": {"city": "faro"}}).to_string())
+        .assert()
+        .success();
+    let report = ws.json("target", &["restore", dir_arg, "--clear"]);
+    assert_eq!(
+        report["resources"],
+        json!([{"resource": "people", "cleared": 1, "restored": 6, "failed": 0}])
+    );
+    assert_eq!(report["restored"], 6);
+    assert_eq!(report["errors"], json!([]));
+    assert_eq!(ws.export("target", "people"), ws.export("source", "people"));
+
+    // For people: a table with one row per resource and a total row.
+    let out = Command::cargo_bin("s3db")
+        .unwrap()
+        .env(
+            "S3DB_CONNECTION_STRING",
+            format!("file://{}", ws.path("target").display()),
+        )
+        .env_remove("S3DB_PASSPHRASE")
+        .args(["restore", dir_arg, "--resources", "people"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "resource       cleared  restored  failed");
+    assert!(lines[2].starts_with("people") && lines[2].ends_with("0        6         0"));
+    assert!(lines[3].starts_with("(1 resources)"));
+}
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/s3dbjs-21.6.2")
 }

@@ -31,10 +31,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Export(args) => transfer::export(s, args).await,
         Command::Import(args) => transfer::import(s, args).await,
         Command::Stats { resource } => stats::run(s, resource).await,
-        Command::Backup { dir, compress } => backup::backup(s, &dir, compress).await,
-        Command::Restore { dir, concurrency } => {
-            backup::restore(s, &dir, usize::from(concurrency)).await
-        }
+        Command::Backup(args) => backup::backup(s, args).await,
+        Command::Restore(args) => backup::restore(s, args).await,
         Command::Demo => demo::run(s).await,
     }
 }
