@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{define, insert_each, insert_many_ok, install_replicator, rec};
+use common::{Write, define_timestamped, insert_each, install_replicator, rec, run_writes};
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::replicator::{
@@ -25,21 +25,14 @@ async fn memory_db() -> Database {
 }
 
 async fn users(db: &Database, name: &str) -> s3db_core::Resource {
-    define(
-        db,
-        json!({
-            "name": name,
-            "attributes": {
-                "name": "string|required",
-                "email": "string|optional",
-                "password": "string|optional",
-                "score": "number|optional",
-                "profile": {"$$type": "object|optional", "city": "string|optional"}
-            },
-            "timestamps": true
-        }),
-    )
-    .await
+    let attributes = json!({
+        "name": "string|required",
+        "email": "string|optional",
+        "password": "string|optional",
+        "score": "number|optional",
+        "profile": {"$$type": "object|optional", "city": "string|optional"}
+    });
+    define_timestamped(db, name, attributes).await
 }
 
 fn fast_retry(max_attempts: u32) -> RetryPolicy {
@@ -60,44 +53,25 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
 
 /// A scripted sequence of every kind of write on `users`.
 async fn script(users: &s3db_core::Resource) {
-    insert_each(
+    run_writes(
         users,
         [
-            json!({"id": "u1", "name": "Ana", "score": 1}),
-            json!({"id": "u2", "name": "Bob", "profile": {"city": "Porto"}}),
+            Write::Insert(json!({"id": "u1", "name": "Ana", "score": 1})),
+            Write::Insert(json!({"id": "u2", "name": "Bob", "profile": {"city": "Porto"}})),
+            Write::InsertMany(vec![
+                json!({"id": "u3", "name": "Cid"}),
+                json!({"id": "u4", "name": "Dee"}),
+            ]),
+            Write::Update("u1", json!({"score": 2})),
+            Write::Patch("u2", json!({"profile": {"city": "Faro"}})),
+            Write::Replace("u3", json!({"name": "Cid II"})),
+            Write::Upsert(json!({"id": "u5", "name": "Eve"})),
+            Write::Upsert(json!({"id": "u4", "email": "dee@x.io"})),
+            Write::Delete("u3"),
+            Write::DeleteMany(&["u5", "nobody"]),
         ],
     )
     .await;
-    insert_many_ok(
-        users,
-        [
-            json!({"id": "u3", "name": "Cid"}),
-            json!({"id": "u4", "name": "Dee"}),
-        ],
-    )
-    .await;
-    users.update("u1", rec(json!({"score": 2}))).await.unwrap();
-    users
-        .patch("u2", rec(json!({"profile": {"city": "Faro"}})))
-        .await
-        .unwrap();
-    users
-        .replace("u3", rec(json!({"name": "Cid II"})))
-        .await
-        .unwrap();
-    users
-        .upsert(rec(json!({"id": "u5", "name": "Eve"})))
-        .await
-        .unwrap();
-    users
-        .upsert(rec(json!({"id": "u4", "email": "dee@x.io"})))
-        .await
-        .unwrap();
-    users.delete("u3").await.unwrap();
-    users
-        .delete_many(&["u5".to_owned(), "nobody".to_owned()])
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -153,27 +127,18 @@ async fn the_jsonl_sink_has_one_line_per_change() {
         .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
         .await
         .unwrap();
-    insert_each(
+    run_writes(
         &source,
         [
-            json!({"id": "n1", "text": "a"}),
-            json!({"id": "n2", "text": "b"}),
+            Write::Insert(json!({"id": "n1", "text": "a"})),
+            Write::Insert(json!({"id": "n2", "text": "b"})),
+            Write::Update("n1", json!({"text": "c"})),
+            Write::Replace("n2", json!({"text": "d"})),
+            Write::Delete("n1"),
+            Write::DeleteMany(&["n2"]),
+            Write::Insert(json!({"id": "n3", "text": "e"})),
+            Write::Insert(json!({"id": "n4", "text": "e"})),
         ],
-    )
-    .await;
-    source
-        .update("n1", rec(json!({"text": "c"})))
-        .await
-        .unwrap();
-    source
-        .replace("n2", rec(json!({"text": "d"})))
-        .await
-        .unwrap();
-    source.delete("n1").await.unwrap();
-    source.delete_many(&["n2".to_owned()]).await.unwrap();
-    insert_each(
-        &source,
-        ["n3", "n4"].map(|id| json!({"id": id, "text": "e"})),
     )
     .await;
     assert_eq!(source.delete_all().await.unwrap(), 2);

@@ -12,11 +12,11 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{define, insert_each, insert_many_ok, install_replicator, rec};
+use common::{Write, define_timestamped, insert_each, install_replicator, run_writes};
 use s3db_core::Database;
 use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, RetryPolicy, Route};
 use serde_json::{Value, json};
@@ -148,20 +148,13 @@ async fn resource_rows(db: &Database, resource: &str) -> Vec<(String, Value)> {
 }
 
 async fn people(db: &Database, name: &str) -> s3db_core::Resource {
-    define(
-        db,
-        json!({
-            "name": name,
-            "attributes": {
-                "name": "string|required",
-                "age": "number|optional",
-                "tags": "array|items:string|optional",
-                "address": {"$$type": "object|optional", "city": "string|optional"}
-            },
-            "timestamps": true
-        }),
-    )
-    .await
+    let attributes = json!({
+        "name": "string|required",
+        "age": "number|optional",
+        "tags": "array|items:string|optional",
+        "address": {"$$type": "object|optional", "city": "string|optional"}
+    });
+    define_timestamped(db, name, attributes).await
 }
 
 #[tokio::test]
@@ -180,45 +173,26 @@ async fn the_table_equals_the_resource_after_every_kind_of_write() {
     .await;
     let people = people(&db, &resource_name).await;
 
-    insert_each(
+    run_writes(
         &people,
         [
-            json!({"id": "ana", "name": "Ana", "age": 31, "tags": ["a", "b"]}),
-            json!({"id": "bob", "name": "Bob", "address": {"city": "Porto"}}),
+            Write::Insert(json!({"id": "ana", "name": "Ana", "age": 31, "tags": ["a", "b"]})),
+            Write::Insert(json!({"id": "bob", "name": "Bob", "address": {"city": "Porto"}})),
+            Write::InsertMany(vec![
+                json!({"id": "cid", "name": "Cid", "age": 7.5}),
+                json!({"id": "dee", "name": "Dee"}),
+                json!({"id": "eve", "name": "Eve"}),
+            ]),
+            Write::Update("ana", json!({"age": 32})),
+            Write::Patch("bob", json!({"address": {"city": "Lisboa"}})),
+            Write::Replace("cid", json!({"name": "Cid II"})),
+            Write::Upsert(json!({"id": "dee", "tags": ["z"]})),
+            Write::Upsert(json!({"id": "fay", "name": "Fay"})),
+            Write::Delete("eve"),
+            Write::DeleteMany(&["dee", "missing"]),
         ],
     )
     .await;
-    insert_many_ok(
-        &people,
-        [
-            json!({"id": "cid", "name": "Cid", "age": 7.5}),
-            json!({"id": "dee", "name": "Dee"}),
-            json!({"id": "eve", "name": "Eve"}),
-        ],
-    )
-    .await;
-    people.update("ana", rec(json!({"age": 32}))).await.unwrap();
-    people
-        .patch("bob", rec(json!({"address": {"city": "Lisboa"}})))
-        .await
-        .unwrap();
-    people
-        .replace("cid", rec(json!({"name": "Cid II"})))
-        .await
-        .unwrap();
-    people
-        .upsert(rec(json!({"id": "dee", "tags": ["z"]})))
-        .await
-        .unwrap();
-    people
-        .upsert(rec(json!({"id": "fay", "name": "Fay"})))
-        .await
-        .unwrap();
-    people.delete("eve").await.unwrap();
-    people
-        .delete_many(&["dee".to_owned(), "missing".to_owned()])
-        .await
-        .unwrap();
     replicator.flush().await.unwrap();
 
     let expected = resource_rows(&db, &resource_name).await;
@@ -276,12 +250,15 @@ async fn a_stopped_server_ends_in_dead_letters_that_replay_when_it_is_back() {
 
     // The server goes away: every change fails and is dead-lettered.
     stop_cluster(port, true);
-    insert_each(&orders, [json!({"id": "o3", "name": "third"})]).await;
-    orders
-        .update("o1", rec(json!({"name": "first, changed"})))
-        .await
-        .unwrap();
-    orders.delete("o2").await.unwrap();
+    run_writes(
+        &orders,
+        [
+            Write::Insert(json!({"id": "o3", "name": "third"})),
+            Write::Update("o1", json!({"name": "first, changed"})),
+            Write::Delete("o2"),
+        ],
+    )
+    .await;
     replicator.flush().await.unwrap();
 
     let stats = replicator.stats();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_plugins::replicator::{Replicator, ReplicatorBuilder};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A record from a JSON object literal.
 pub fn rec(value: Value) -> Record {
@@ -46,6 +46,64 @@ pub async fn define(db: &Database, config: Value) -> Resource {
     db.create_resource(ResourceConfig::from_json(&config).unwrap())
         .await
         .unwrap()
+}
+
+/// Creates `name` with `attributes` and s3db.js timestamps.
+pub async fn define_timestamped(db: &Database, name: &str, attributes: Value) -> Resource {
+    define(
+        db,
+        json!({"name": name, "attributes": attributes, "timestamps": true}),
+    )
+    .await
+}
+
+/// One write of a scripted sequence; records are JSON object literals.
+pub enum Write {
+    /// `insert`.
+    Insert(Value),
+    /// `insert_many`, every record expected to succeed.
+    InsertMany(Vec<Value>),
+    /// `update` of the id with the fields.
+    Update(&'static str, Value),
+    /// `patch` of the id with the fields.
+    Patch(&'static str, Value),
+    /// `replace` of the id with the record.
+    Replace(&'static str, Value),
+    /// `upsert`.
+    Upsert(Value),
+    /// `delete`.
+    Delete(&'static str),
+    /// `delete_many` (missing ids included).
+    DeleteMany(&'static [&'static str]),
+}
+
+/// Runs the writes on `resource` in order, each expected to succeed.
+pub async fn run_writes(resource: &Resource, writes: impl IntoIterator<Item = Write>) {
+    for write in writes {
+        match write {
+            Write::Insert(record) => {
+                resource.insert(rec(record)).await.unwrap();
+            }
+            Write::InsertMany(records) => insert_many_ok(resource, records).await,
+            Write::Update(id, fields) => {
+                resource.update(id, rec(fields)).await.unwrap();
+            }
+            Write::Patch(id, fields) => {
+                resource.patch(id, rec(fields)).await.unwrap();
+            }
+            Write::Replace(id, record) => {
+                resource.replace(id, rec(record)).await.unwrap();
+            }
+            Write::Upsert(record) => {
+                resource.upsert(rec(record)).await.unwrap();
+            }
+            Write::Delete(id) => resource.delete(id).await.unwrap(),
+            Write::DeleteMany(ids) => {
+                let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+                resource.delete_many(&ids).await.unwrap();
+            }
+        }
+    }
 }
 
 /// Inserts each record, one at a time.
