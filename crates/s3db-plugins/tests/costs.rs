@@ -2,17 +2,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
-use s3db_core::{Database, Record, ResourceConfig};
+use common::rec;
+use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::costs::CostsPlugin;
 use s3db_storage::layers::{Metrics, MetricsRecorder, MetricsSnapshot, Prices};
 use s3db_storage::{MemoryStorage, Storage, StorageExt};
-use serde_json::{Value, json};
-
-fn record(value: Value) -> Record {
-    value.as_object().cloned().unwrap()
-}
+use serde_json::json;
 
 /// A database on `costs ∘ metrics ∘ memory`: the plain metrics layer is the reference.
 async fn setup() -> (Database, CostsPlugin, MetricsRecorder) {
@@ -58,7 +57,7 @@ async fn counts_equal_the_requests_the_storage_saw() {
     // exists, an update that moves the partition, a delete, a count.
     for (id, city) in [("u1", "Lx"), ("u2", "Porto"), ("u3", "Lx")] {
         users
-            .insert(record(json!({"id": id, "name": id, "city": city})))
+            .insert(rec(json!({"id": id, "name": id, "city": city})))
             .await
             .unwrap();
     }
@@ -66,14 +65,14 @@ async fn counts_equal_the_requests_the_storage_saw() {
     assert!(users.get("nope").await.is_err());
     assert!(users.exists("u2").await.unwrap());
     users
-        .update("u2", record(json!({"city": "Lx"})))
+        .update("u2", rec(json!({"city": "Lx"})))
         .await
         .unwrap();
     users.delete("u3").await.unwrap();
     assert_eq!(users.count().await.unwrap(), 2);
     // notes: one insert, one get.
     notes
-        .insert(record(json!({"id": "n1", "text": "hi"})))
+        .insert(rec(json!({"id": "n1", "text": "hi"})))
         .await
         .unwrap();
     notes.get("n1").await.unwrap();

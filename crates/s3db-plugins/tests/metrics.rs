@@ -3,21 +3,20 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::rec;
 use s3db_core::extend::{HookPoint, Operation};
-use s3db_core::{Database, Record, ResourceConfig};
+use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::costs::CostsPlugin;
 use s3db_plugins::metrics::{LATENCY_BUCKETS, MetricsPlugin};
 use s3db_storage::MemoryStorage;
-use serde_json::{Value, json};
-
-fn record(value: Value) -> Record {
-    value.as_object().cloned().unwrap()
-}
+use serde_json::json;
 
 /// One sample of the exposition text: name, labels, value.
 #[derive(Debug)]
@@ -126,7 +125,7 @@ async fn operation_counts_equal_the_requests_the_storage_saw() {
     let start = storage_saw();
     for i in 0..5 {
         users
-            .insert(record(json!({"id": format!("u{i}"), "name": "x"})))
+            .insert(rec(json!({"id": format!("u{i}"), "name": "x"})))
             .await
             .unwrap();
     }
@@ -188,7 +187,7 @@ async fn latencies_land_in_their_buckets_and_the_text_parses_back() {
             async move { Ok(data) }
         });
     notes
-        .insert(record(json!({"id": "n1", "text": "a"})))
+        .insert(rec(json!({"id": "n1", "text": "a"})))
         .await
         .unwrap();
     notes.get("n1").await.unwrap();
@@ -273,7 +272,7 @@ async fn resources_defined_before_the_plugin_are_measured_too() {
         .unwrap();
     let metrics = MetricsPlugin::new();
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
-    early.insert(record(json!({"x": "1"}))).await.unwrap();
+    early.insert(rec(json!({"x": "1"}))).await.unwrap();
     assert_eq!(
         metrics.stats_of("early", Operation::Insert).unwrap().count,
         1
@@ -303,7 +302,7 @@ mod http {
             .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
             .await
             .unwrap();
-        notes.insert(record(json!({"text": "a"}))).await.unwrap();
+        notes.insert(rec(json!({"text": "a"}))).await.unwrap();
 
         let server = MetricsServer::bind(metrics.clone(), 0).await.unwrap();
         assert!(server.local_addr().ip().is_loopback());
