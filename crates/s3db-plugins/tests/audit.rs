@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::rec;
+use common::{create, rec};
 use s3db_core::extend::OperationContext;
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_plugins::audit::{AuditConfig, AuditEntry, AuditPlugin, DEFAULT_RESOURCE, MASK};
@@ -29,13 +29,13 @@ async fn setup(config: AuditConfig) -> (Database, AuditPlugin, ManualClock, Arc<
 }
 
 async fn users(db: &Database) -> Resource {
-    db.create_resource(
+    create(
+        db,
         ResourceConfig::new("users")
             .attribute("name", "string")
             .attribute("city", "string|optional"),
     )
     .await
-    .unwrap()
 }
 
 /// (user, operation, record id, before, after) of an entry.
@@ -189,18 +189,17 @@ async fn the_trail_of_a_scripted_sequence_equals_the_expected_list() {
 #[tokio::test]
 async fn secrets_never_appear_in_clear_in_entries_or_stored_objects() {
     let (db, audit, _, memory) = setup(AuditConfig::default()).await;
-    let vault = db
-        .create_resource(
-            ResourceConfig::new("vault")
-                .attribute("owner", "string")
-                .attribute("token", "secret")
-                .attribute(
-                    "keys",
-                    json!({"api": "secret|optional", "label": "string|optional"}),
-                ),
-        )
-        .await
-        .unwrap();
+    let vault = create(
+        &db,
+        ResourceConfig::new("vault")
+            .attribute("owner", "string")
+            .attribute("token", "secret")
+            .attribute(
+                "keys",
+                json!({"api": "secret|optional", "label": "string|optional"}),
+            ),
+    )
+    .await;
     let plaintexts = ["PLAIN-token-1", "PLAIN-api-1", "PLAIN-token-2"];
     vault
         .insert(rec(json!({
@@ -255,22 +254,20 @@ async fn configured_paths_are_masked_everywhere_or_per_resource() {
         .mask(["email"])
         .mask_in("people", ["profile.ssn"]);
     let (db, audit, _, _) = setup(config).await;
-    let people = db
-        .create_resource(
-            ResourceConfig::new("people")
-                .attribute("email", "string")
-                .attribute("profile", json!({"ssn": "string", "city": "string"})),
-        )
-        .await
-        .unwrap();
-    let pets = db
-        .create_resource(
-            ResourceConfig::new("pets")
-                .attribute("email", "string")
-                .attribute("profile", json!({"ssn": "string"})),
-        )
-        .await
-        .unwrap();
+    let people = create(
+        &db,
+        ResourceConfig::new("people")
+            .attribute("email", "string")
+            .attribute("profile", json!({"ssn": "string", "city": "string"})),
+    )
+    .await;
+    let pets = create(
+        &db,
+        ResourceConfig::new("pets")
+            .attribute("email", "string")
+            .attribute("profile", json!({"ssn": "string"})),
+    )
+    .await;
     let doc = json!({"id": "x", "email": "a@b.c", "profile": {"ssn": "123", "city": "Lx"}});
     people.insert(rec(doc)).await.unwrap();
     pets.insert(rec(
@@ -374,7 +371,7 @@ async fn delete_all_records_one_entry_per_record_without_before() {
     let (db, audit, _, _) = setup(AuditConfig::default()).await;
     let mut config = ResourceConfig::new("temp").attribute("x", "string");
     config.paranoid = false;
-    let temp = db.create_resource(config).await.unwrap();
+    let temp = create(&db, config).await;
     for id in ["t1", "t2"] {
         temp.insert(rec(json!({"id": id, "x": "v"}))).await.unwrap();
     }
@@ -406,10 +403,11 @@ async fn delete_all_records_one_entry_per_record_without_before() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_each_record_the_version_they_replaced() {
     let (db, audit, _, _) = setup(AuditConfig::default()).await;
-    let counters = db
-        .create_resource(ResourceConfig::new("counters").attribute("n", "number"))
-        .await
-        .unwrap();
+    let counters = create(
+        &db,
+        ResourceConfig::new("counters").attribute("n", "number"),
+    )
+    .await;
     counters
         .insert(rec(json!({"id": "c", "n": 0})))
         .await

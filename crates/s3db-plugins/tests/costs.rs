@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::rec;
+use common::{create, rec};
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::costs::CostsPlugin;
 use s3db_storage::layers::{Metrics, MetricsRecorder, MetricsSnapshot, Prices};
@@ -38,19 +38,19 @@ fn by_kind(s: &MetricsSnapshot) -> [u64; 7] {
 #[tokio::test]
 async fn counts_equal_the_requests_the_storage_saw() {
     let (db, costs, reference) = setup().await;
-    let users = db
-        .create_resource(
-            ResourceConfig::new("users")
-                .attribute("name", "string")
-                .attribute("city", "string")
-                .partition("byCity", [("city", "string")]),
-        )
-        .await
-        .unwrap();
-    let notes = db
-        .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
-        .await
-        .unwrap();
+    let users = create(
+        &db,
+        ResourceConfig::new("users")
+            .attribute("name", "string")
+            .attribute("city", "string")
+            .partition("byCity", [("city", "string")]),
+    )
+    .await;
+    let notes = create(
+        &db,
+        ResourceConfig::new("notes").attribute("text", "string"),
+    )
+    .await;
     let after_setup = costs.report();
 
     // users: 3 inserts (record + partition reference each), 2 gets (one missing), an
@@ -128,10 +128,7 @@ async fn prices_are_configurable_and_the_report_is_json() {
     });
     let db = Database::open(storage.clone()).await.unwrap();
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
-    let idle = db
-        .create_resource(ResourceConfig::new("idle").attribute("x", "string"))
-        .await
-        .unwrap();
+    let idle = create(&db, ResourceConfig::new("idle").attribute("x", "string")).await;
     let before = costs.report();
     // Plugin areas are billed to the plugin (database-wide) or to the resource.
     storage.put_bytes("plugin=cache/a", "x").await.unwrap();
@@ -165,9 +162,7 @@ async fn installed_plugin_lists_unused_resources_with_zero_usage() {
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     let report = costs.report();
     assert!(report.resources.is_empty());
-    db.create_resource(ResourceConfig::new("later").attribute("x", "string"))
-        .await
-        .unwrap();
+    create(&db, ResourceConfig::new("later").attribute("x", "string")).await;
     // Defining it wrote s3db.json only: the resource is listed, unused.
     assert_eq!(costs.report().resources["later"].requests, 0);
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::rec;
+use common::{create, rec};
 use s3db_core::extend::{HookPoint, Operation};
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
@@ -115,10 +115,11 @@ async fn operation_counts_equal_the_requests_the_storage_saw() {
     let metrics = MetricsPlugin::new();
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
-    let users = db
-        .create_resource(ResourceConfig::new("users").attribute("name", "string"))
-        .await
-        .unwrap();
+    let users = create(
+        &db,
+        ResourceConfig::new("users").attribute("name", "string"),
+    )
+    .await;
     let storage_saw = || costs.report().resources["users"];
 
     // Each phase uses one kind of request only: inserts PUT, gets GET, exists HEAD.
@@ -167,10 +168,11 @@ async fn latencies_land_in_their_buckets_and_the_text_parses_back() {
     let db = Database::connect("memory://metrics-latency").await.unwrap();
     let metrics = MetricsPlugin::with_clock(Arc::new(clock.clone()));
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
-    let notes = db
-        .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
-        .await
-        .unwrap();
+    let notes = create(
+        &db,
+        ResourceConfig::new("notes").attribute("text", "string"),
+    )
+    .await;
     // Each get "takes" 30 ms, each insert 2 s.
     let tick = clock.clone();
     notes
@@ -266,10 +268,7 @@ async fn resources_defined_before_the_plugin_are_measured_too() {
     let db = Database::connect("memory://metrics-existing")
         .await
         .unwrap();
-    let early = db
-        .create_resource(ResourceConfig::new("early").attribute("x", "string"))
-        .await
-        .unwrap();
+    let early = create(&db, ResourceConfig::new("early").attribute("x", "string")).await;
     let metrics = MetricsPlugin::new();
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
     early.insert(rec(json!({"x": "1"}))).await.unwrap();
@@ -298,10 +297,11 @@ mod http {
         let db = Database::connect("memory://metrics-http").await.unwrap();
         let metrics = MetricsPlugin::new();
         db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
-        let notes = db
-            .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
-            .await
-            .unwrap();
+        let notes = create(
+            &db,
+            ResourceConfig::new("notes").attribute("text", "string"),
+        )
+        .await;
         notes.insert(rec(json!({"text": "a"}))).await.unwrap();
 
         let server = MetricsServer::bind(metrics.clone(), 0).await.unwrap();

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{Write, define_timestamped, insert_each, install_replicator, rec, run_writes};
+use common::{Write, create, define_timestamped, insert_each, install_replicator, rec, run_writes};
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::replicator::{
@@ -123,10 +123,11 @@ async fn the_jsonl_sink_has_one_line_per_change() {
         Replicator::builder().target(JsonlTarget::file(&path), [Route::all()]),
     )
     .await;
-    let source = db
-        .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
-        .await
-        .unwrap();
+    let source = create(
+        &db,
+        ResourceConfig::new("notes").attribute("text", "string"),
+    )
+    .await;
     run_writes(
         &source,
         [
@@ -193,14 +194,12 @@ async fn routes_rename_transform_and_select_resources() {
     )
     .await;
     let users = users(&db, "users").await;
-    let orders = db
-        .create_resource(ResourceConfig::new("orders").attribute("total", "number"))
-        .await
-        .unwrap();
-    let ignored = db
-        .create_resource(ResourceConfig::new("logs").attribute("line", "string"))
-        .await
-        .unwrap();
+    let orders = create(
+        &db,
+        ResourceConfig::new("orders").attribute("total", "number"),
+    )
+    .await;
+    let ignored = create(&db, ResourceConfig::new("logs").attribute("line", "string")).await;
     insert_each(
         &users,
         [

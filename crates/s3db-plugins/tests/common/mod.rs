@@ -41,11 +41,14 @@ pub async fn memory_db(prefix: &str) -> Database {
     connect(&memory_url(prefix)).await
 }
 
+/// Creates the resource `config` describes.
+pub async fn create(db: &Database, config: ResourceConfig) -> Resource {
+    db.create_resource(config).await.unwrap()
+}
+
 /// Creates the resource `config` (s3db.js JSON form) describes.
 pub async fn define(db: &Database, config: Value) -> Resource {
-    db.create_resource(ResourceConfig::from_json(&config).unwrap())
-        .await
-        .unwrap()
+    create(db, ResourceConfig::from_json(&config).unwrap()).await
 }
 
 /// Creates `name` with `attributes` and s3db.js timestamps.
