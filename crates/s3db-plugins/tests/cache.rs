@@ -11,13 +11,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{connect, define, memory_db, memory_url, rec, walk};
+use common::{
+    assert_no_cache_entries, assert_one_users_cache_entry, connect, define, memory_db, memory_url,
+    rec, walk,
+};
 use s3db_core::extend::Operation;
 use s3db_core::{Database, ListRequest, PageRequest, QueryOptions, Resource};
 use s3db_plugins::cache::{CacheConfig, CachePlugin};
 use s3db_plugins::clock::ManualClock;
 use s3db_storage::layers::{Metrics, MetricsRecorder};
-use s3db_storage::{MemoryStorage, StorageExt};
+use s3db_storage::MemoryStorage;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -320,24 +323,12 @@ async fn storage_driver_keeps_entries_under_plugin_cache() {
     let users = create_users(&db).await;
     seed(&users).await;
     users.count().await.unwrap();
-    let keys = db.storage().list_keys("plugin=cache/").await.unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(
-        keys[0].starts_with("plugin=cache/resource=users/gen="),
-        "{keys:?}"
-    );
-    assert!(keys[0].contains("/count-"), "{keys:?}");
+    assert_one_users_cache_entry(&db, "count").await;
     assert_eq!(users.count().await.unwrap(), 3);
     assert_eq!(cache.stats().hits, 1);
 
     users.delete("u9").await.unwrap();
-    assert!(
-        db.storage()
-            .list_keys("plugin=cache/")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_no_cache_entries(&db).await;
     assert_eq!(users.count().await.unwrap(), 2);
 }
 

@@ -7,10 +7,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{define, rec};
+use common::{assert_no_cache_entries, assert_one_users_cache_entry, define, rec};
 use s3db_core::Database;
 use s3db_plugins::cache::{CacheConfig, CachePlugin};
-use s3db_storage::StorageExt;
 use s3db_storage::layers::Metrics;
 use s3db_storage::testing::fresh_s3_storage;
 use serde_json::json;
@@ -31,13 +30,7 @@ async fn storage_driver_on_s3() {
     users.insert(user("Ana")).await.unwrap();
 
     assert_eq!(users.get("u1").await.unwrap()["name"], "Ana");
-    let keys = db.storage().list_keys("plugin=cache/").await.unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(
-        keys[0].starts_with("plugin=cache/resource=users/gen="),
-        "{keys:?}"
-    );
-    assert!(keys[0].contains("/get-"), "{keys:?}");
+    assert_one_users_cache_entry(&db, "get").await;
 
     // A hit is one GET of the entry, never of the record.
     let before = requests.snapshot();
@@ -48,13 +41,7 @@ async fn storage_driver_on_s3() {
     assert_eq!(cache.stats().hits, 1);
 
     users.replace("u1", user("Bia")).await.unwrap();
-    assert!(
-        db.storage()
-            .list_keys("plugin=cache/")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_no_cache_entries(&db).await;
     assert_eq!(users.get("u1").await.unwrap()["name"], "Bia");
     assert_eq!(users.count().await.unwrap(), 1);
     assert_eq!(users.count().await.unwrap(), 1);

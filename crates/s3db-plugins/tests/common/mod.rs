@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_plugins::replicator::{Replicator, ReplicatorBuilder};
+use s3db_storage::StorageExt;
 use serde_json::{Value, json};
 
 /// A record from a JSON object literal.
@@ -129,6 +130,23 @@ pub async fn install_replicator(db: &Database, builder: ReplicatorBuilder) -> Ar
     let replicator = Arc::new(builder.build().unwrap());
     db.use_plugin(replicator.clone()).await.unwrap();
     replicator
+}
+
+/// Asserts that the cache's storage driver holds one entry, a `kind` read of `users`.
+pub async fn assert_one_users_cache_entry(db: &Database, kind: &str) {
+    let keys = db.storage().list_keys("plugin=cache/").await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("plugin=cache/resource=users/gen="),
+        "{keys:?}"
+    );
+    assert!(keys[0].contains(&format!("/{kind}-")), "{keys:?}");
+}
+
+/// Asserts that the cache's storage driver holds no entry.
+pub async fn assert_no_cache_entries(db: &Database) {
+    let keys = db.storage().list_keys("plugin=cache/").await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
 }
 
 /// Every file below `dir` (none when it does not exist).
