@@ -19,8 +19,8 @@ use s3db_core::extend::Operation;
 use s3db_core::{Database, ListRequest, PageRequest, QueryOptions, Resource};
 use s3db_plugins::cache::{CacheConfig, CachePlugin};
 use s3db_plugins::clock::ManualClock;
-use s3db_storage::layers::{Metrics, MetricsRecorder};
 use s3db_storage::MemoryStorage;
+use s3db_storage::layers::{Metrics, MetricsRecorder};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -60,6 +60,14 @@ async fn install(db: &Database, config: CacheConfig) -> Arc<CachePlugin> {
     let cache = Arc::new(CachePlugin::new(config));
     db.use_plugin(cache.clone()).await.unwrap();
     cache
+}
+
+/// Installs the cache with `config`, then defines and seeds `users`.
+async fn cached_users(db: &Database, config: CacheConfig) -> (Arc<CachePlugin>, Resource) {
+    let cache = install(db, config).await;
+    let users = create_users(db).await;
+    seed(&users).await;
+    (cache, users)
 }
 
 /// The file driver in `dir` when `fs`, else a memory driver of 100 entries.
@@ -222,9 +230,7 @@ fn file_url(dir: &Path) -> String {
 /// kind of write against a second database on the same storage.
 async fn check_every_write_at(url: &str, config: CacheConfig) {
     let db = connect(url).await;
-    let cache = install(&db, config).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, config).await;
     let truth = connect(url).await;
     check_every_write(&users, &truth.resource("users").unwrap(), &cache).await;
 }
@@ -232,9 +238,7 @@ async fn check_every_write_at(url: &str, config: CacheConfig) {
 #[tokio::test]
 async fn a_hit_after_a_miss_does_not_touch_storage() {
     let (db, requests) = metered_db().await;
-    let cache = install(&db, CacheConfig::memory(1_000)).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, CacheConfig::memory(1_000)).await;
 
     let first = reads(&users).await;
     let before = requests.snapshot();
@@ -289,9 +293,7 @@ async fn every_write_invalidates_file_database_fs_driver() {
 async fn fs_driver_keeps_entries_in_its_directory_and_a_write_removes_them() {
     let entries = tempfile::tempdir().unwrap();
     let (db, requests) = metered_db().await;
-    let cache = install(&db, CacheConfig::filesystem(entries.path())).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, CacheConfig::filesystem(entries.path())).await;
     users.get("u1").await.unwrap();
     let before = requests.snapshot().requests();
     assert_eq!(users.get("u1").await.unwrap()["name"], "Ana");
@@ -319,9 +321,7 @@ async fn fs_driver_keeps_entries_in_its_directory_and_a_write_removes_them() {
 #[tokio::test]
 async fn storage_driver_keeps_entries_under_plugin_cache() {
     let db = memory_db("cache-sd").await;
-    let cache = install(&db, CacheConfig::storage()).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, CacheConfig::storage()).await;
     users.count().await.unwrap();
     assert_one_users_cache_entry(&db, "count").await;
     assert_eq!(users.count().await.unwrap(), 3);
@@ -339,15 +339,13 @@ async fn ttl_expiry_follows_the_injected_clock() {
         let clock = ManualClock::at_millis(1_700_000_000_000);
         let config = memory_or_fs(fs, dir.path());
         let (db, requests) = metered_db().await;
-        let cache = install(
+        let (cache, users) = cached_users(
             &db,
             config
                 .ttl(Duration::from_secs(60))
                 .clock(Arc::new(clock.clone())),
         )
         .await;
-        let users = create_users(&db).await;
-        seed(&users).await;
 
         users.get("u1").await.unwrap();
         clock.advance(Duration::from_secs(59));
@@ -446,9 +444,7 @@ async fn a_read_overtaken_by_a_write_does_not_store_the_old_value() {
         let dir = tempfile::tempdir().unwrap();
         let db = memory_db("cache-race").await;
         let config = memory_or_fs(fs, dir.path());
-        let cache = install(&db, config).await;
-        let users = create_users(&db).await;
-        seed(&users).await;
+        let (cache, users) = cached_users(&db, config).await;
 
         let hold = Arc::new(AtomicBool::new(true));
         let (read_done, write_done) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
@@ -510,9 +506,7 @@ async fn a_second_install_of_the_same_plugin_is_refused() {
 #[tokio::test]
 async fn after_disconnect_reads_go_to_storage() {
     let (db, requests) = metered_db().await;
-    let cache = install(&db, CacheConfig::memory(10)).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, CacheConfig::memory(10)).await;
     users.get("u1").await.unwrap();
     db.disconnect().await.unwrap();
     let gets = requests.snapshot().get.requests;
@@ -526,9 +520,7 @@ async fn after_disconnect_reads_go_to_storage() {
 #[tokio::test]
 async fn pages_are_cached_with_their_cursor_and_see_writes() {
     let db = memory_db("cache-page").await;
-    let cache = install(&db, CacheConfig::memory(100)).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, CacheConfig::memory(100)).await;
     let first = PageRequest {
         size: 2,
         ..PageRequest::default()
@@ -558,9 +550,7 @@ async fn pages_are_cached_with_their_cursor_and_see_writes() {
 async fn invalidate_drops_a_resource_written_elsewhere() {
     let url = memory_url("cache-elsewhere");
     let db = connect(&url).await;
-    let cache = install(&db, CacheConfig::memory(100)).await;
-    let users = create_users(&db).await;
-    seed(&users).await;
+    let (cache, users) = cached_users(&db, CacheConfig::memory(100)).await;
     assert_eq!(users.count().await.unwrap(), 3);
 
     let other = connect(&url).await;
