@@ -20,6 +20,8 @@ enum Sink {
 pub struct OutputFile {
     sink: Sink,
     name: PathBuf,
+    /// Stdout whose reader went away (`s3db list r --json | head`).
+    closed: bool,
 }
 
 impl std::fmt::Debug for OutputFile {
@@ -39,6 +41,7 @@ impl OutputFile {
         Ok(OutputFile {
             sink: Sink::Plain(BufWriter::new(create_file(path)?)),
             name: path.to_owned(),
+            closed: false,
         })
     }
 
@@ -48,6 +51,7 @@ impl OutputFile {
         Ok(OutputFile {
             sink: Sink::Gzip(GzEncoder::new(file, Compression::default())),
             name: path.to_owned(),
+            closed: false,
         })
     }
 
@@ -56,6 +60,7 @@ impl OutputFile {
         OutputFile {
             sink: Sink::Stdout(BufWriter::new(io::stdout())),
             name: PathBuf::from("-"),
+            closed: false,
         }
     }
 
@@ -64,9 +69,22 @@ impl OutputFile {
         matches!(self.sink, Sink::Stdout(_))
     }
 
-    /// Writes raw bytes.
+    /// Whether this is stdout and its reader has gone: later writes are dropped, and
+    /// a writer may stop producing.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Writes raw bytes. A closed pipe on stdout is not an error (see [`Self::is_closed`]).
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.write_all(bytes).map_err(|e| self.failed(e))
+        match self.write_all(bytes) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe && self.is_stdout() => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(self.failed(e)),
+        }
     }
 
     /// Writes `value` as one line of compact JSON.
@@ -93,6 +111,45 @@ impl OutputFile {
 
     fn failed(&self, e: io::Error) -> CliError {
         write_error(&self.name, e)
+    }
+}
+
+/// A JSON array written element by element (`[`, one compact element per line, `]`), so
+/// long listings print as they are read, in constant memory.
+#[derive(Debug)]
+pub struct JsonArrayWriter<'a> {
+    out: &'a mut OutputFile,
+    count: u64,
+}
+
+impl<'a> JsonArrayWriter<'a> {
+    /// Writes the opening `[` to `out`.
+    pub fn start(out: &'a mut OutputFile) -> Result<Self> {
+        out.write_bytes(b"[")?;
+        Ok(JsonArrayWriter { out, count: 0 })
+    }
+
+    /// Writes one element.
+    pub fn push(&mut self, value: &impl Serialize) -> Result<()> {
+        let text = serde_json::to_vec(value)
+            .map_err(|e| CliError::context(ExitKind::Failure, "cannot serialize an element", e))?;
+        self.out
+            .write_bytes(if self.count == 0 { b"\n" } else { b",\n" })?;
+        self.out.write_bytes(&text)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Whether the output has gone (see [`OutputFile::is_closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.out.is_closed()
+    }
+
+    /// Writes the closing `]` (and a newline); returns how many elements were written.
+    pub fn end(self) -> Result<u64> {
+        self.out
+            .write_bytes(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
+        Ok(self.count)
     }
 }
 
@@ -131,4 +188,37 @@ fn write_error(name: &Path, e: io::Error) -> CliError {
         format!("cannot write {}", name.display()),
         e,
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn written(elements: &[Value]) -> (String, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        let mut out = OutputFile::create(&path).unwrap();
+        let mut array = JsonArrayWriter::start(&mut out).unwrap();
+        for element in elements {
+            array.push(element).unwrap();
+        }
+        let count = array.end().unwrap();
+        out.finish().unwrap();
+        (std::fs::read_to_string(&path).unwrap(), count)
+    }
+
+    #[test]
+    fn json_arrays_are_written_one_element_per_line() {
+        let elements = [json!({"id": "a"}), json!({"id": "b", "n": [1, 2]})];
+        let (text, count) = written(&elements);
+        assert_eq!(count, 2);
+        assert_eq!(text, "[\n{\"id\":\"a\"},\n{\"id\":\"b\",\"n\":[1,2]}\n]\n");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            json!(elements)
+        );
+        assert_eq!(written(&[]), ("[]\n".to_owned(), 0));
+    }
 }

@@ -473,6 +473,49 @@ fn backup_and_restore_a_subset_without_schemas_and_clear_first() {
     assert!(lines[3].starts_with("(1 resources)"));
 }
 
+#[test]
+fn json_listings_stream_and_a_closed_stdout_is_not_an_error() {
+    let ws = Workspace::new();
+    ws.with_people("store");
+    let file = ws.write(
+        "people.jsonl",
+        &jsonl(&(0..120).map(person).collect::<Vec<_>>()),
+    );
+    ws.s3db("store")
+        .args(["import", "people"])
+        .arg(&file)
+        .assert()
+        .success();
+    let out = ws.s3db("store").args(["list", "people"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // One element per line, so readers can follow it as it is written.
+    assert_eq!(text.lines().count(), 122);
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 120);
+    assert_eq!(listed[0]["id"], "p000");
+    let empty = ws.json("store", &["objects", "list", "--prefix", "nothing/"]);
+    assert_eq!(empty, json!([]));
+
+    // More than the output buffer holds, so writes meet the closed pipe.
+    for args in [&["list", "people"][..], &["objects", "list"][..]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("s3db"))
+            .current_dir(ws.path(""))
+            .env(
+                "S3DB_CONNECTION_STRING",
+                format!("file://{}", ws.path("store").display()),
+            )
+            .arg("--json")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{args:?}");
+    }
+}
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/s3dbjs-21.6.2")
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
@@ -16,7 +16,7 @@ use crate::args::{Format, ObjectsCommand};
 use crate::csv_columns::ColumnKinds;
 use crate::error::{CliError, Result};
 use crate::input;
-use crate::output_file::OutputFile;
+use crate::output_file::{JsonArrayWriter, OutputFile};
 use crate::progress::Progress;
 use crate::session::Session;
 use s3db::storage::{ErrorKind, ListOptions, Metadata, PutMode, PutPayload};
@@ -132,27 +132,45 @@ async fn import(session: &Session, file: &Path, concurrency: usize) -> Result<()
     tally.into_result("objects")
 }
 
-/// Lists keys: one per line for people (streamed), or a JSON array of `{key, size, etag}`.
+/// One element of `objects list --json`.
+#[derive(Debug, Serialize)]
+struct ListedObject<'a> {
+    key: &'a str,
+    size: u64,
+    etag: &'a str,
+}
+
+/// Lists keys: one per line for people, or a JSON array of `{key, size, etag}`; both are
+/// written while the listing is read.
 async fn list(session: &Session, prefix: String) -> Result<()> {
     let options = ListOptions {
         prefix,
         ..ListOptions::default()
     };
-    let mut listing = session.storage().list(options);
-    if !session.output.is_json() {
-        let mut out = OutputFile::stdout();
-        while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(CliError::from)?;
-            out.write_bytes(format!("{}\n", meta.key).as_bytes())?;
+    let mut listing = session.storage().list(options).map_err(CliError::from);
+    let mut out = OutputFile::stdout();
+    if session.output.is_json() {
+        let mut array = JsonArrayWriter::start(&mut out)?;
+        while let Some(meta) = listing.try_next().await? {
+            array.push(&ListedObject {
+                key: &meta.key,
+                size: meta.size,
+                etag: &meta.etag,
+            })?;
+            if array.is_closed() {
+                break;
+            }
         }
-        return out.finish();
+        array.end()?;
+    } else {
+        while let Some(meta) = listing.try_next().await? {
+            out.write_bytes(format!("{}\n", meta.key).as_bytes())?;
+            if out.is_closed() {
+                break;
+            }
+        }
     }
-    let mut rows = Vec::new();
-    while let Some(meta) = listing.next().await {
-        let meta = meta.map_err(CliError::from)?;
-        rows.push(vec![json!(meta.key), json!(meta.size), json!(meta.etag)]);
-    }
-    session.output.rows(&["key", "size", "etag"], &rows)
+    out.finish()
 }
 
 #[cfg(test)]

@@ -4,12 +4,15 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::apply::{apply, into_record};
-use s3db::core::{ListRequest, QueryOptions};
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use s3db::core::{ListRequest, QueryOptions, Record};
 
 use crate::args::{InsertArgs, ListArgs, QueryArgs};
 use crate::csv_columns::ColumnKinds;
 use crate::error::{CliError, ExitKind, Result};
 use crate::input::{self, Item, Position};
+use crate::output_file::{JsonArrayWriter, OutputFile};
 use crate::progress::Progress;
 use crate::session::Session;
 
@@ -102,8 +105,26 @@ pub async fn list(session: &Session, args: ListArgs) -> Result<()> {
     if let Some(limit) = args.limit {
         request = request.limit(limit);
     }
+    if session.output.is_json() {
+        return stream_records(resource.stream(&request)?).await;
+    }
     let records = resource.list(&request).await?;
     session.output.records(&into_values(records))
+}
+
+/// Prints records as a JSON array written element by element while they are read.
+async fn stream_records(records: BoxStream<'static, s3db::core::Result<Record>>) -> Result<()> {
+    let mut records = records.map_err(CliError::from);
+    let mut out = OutputFile::stdout();
+    let mut array = JsonArrayWriter::start(&mut out)?;
+    while let Some(record) = records.try_next().await? {
+        array.push(&record)?;
+        if array.is_closed() {
+            break;
+        }
+    }
+    array.end()?;
+    out.finish()
 }
 
 /// `query R --filter JSON [--scan] [--limit N] [--offset K]`.
@@ -160,7 +181,7 @@ fn parse_values(text: &str) -> Result<Map<String, Value>> {
     Ok(values)
 }
 
-fn into_values(records: Vec<s3db::core::Record>) -> Vec<Value> {
+fn into_values(records: Vec<Record>) -> Vec<Value> {
     records.into_iter().map(Value::Object).collect()
 }
 

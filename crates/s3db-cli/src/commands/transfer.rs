@@ -13,7 +13,7 @@ use crate::args::{ExportArgs, Format, ImportArgs};
 use crate::csv_columns::ColumnKinds;
 use crate::error::{CliError, ExitKind, Result};
 use crate::input::{self, Item};
-use crate::output_file::OutputFile;
+use crate::output_file::{JsonArrayWriter, OutputFile};
 use crate::progress::Progress;
 use crate::session::Session;
 
@@ -72,17 +72,12 @@ pub async fn write_records(
             }
         }
         Format::Json => {
-            out.write_bytes(b"[")?;
+            let mut array = JsonArrayWriter::start(out)?;
             while let Some(record) = records.try_next().await? {
-                out.write_bytes(if count == 0 { b"\n" } else { b",\n" })?;
-                let text = serde_json::to_vec(&record).map_err(|e| {
-                    CliError::context(ExitKind::Failure, "cannot serialize a record", e)
-                })?;
-                out.write_bytes(&text)?;
-                count += 1;
+                array.push(&record)?;
                 progress.inc();
             }
-            out.write_bytes(b"\n]\n")?;
+            count = array.end()?;
         }
         Format::Csv => {
             let columns = ColumnKinds::from_attributes(resource.attributes());
