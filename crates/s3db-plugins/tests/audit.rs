@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{create, rec};
+use common::{Write, create, rec, run_writes};
 use s3db_core::extend::OperationContext;
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_plugins::audit::{AuditConfig, AuditEntry, AuditPlugin, DEFAULT_RESOURCE, MASK};
@@ -73,56 +73,44 @@ async fn the_trail_of_a_scripted_sequence_equals_the_expected_list() {
     let ana = || OperationContext::user("ana");
     let bob = || OperationContext::user("bob").with("request", "r-2");
 
-    ana()
-        .scope(users.insert(rec(json!({"id": "u1", "name": "Ana"}))))
-        .await
-        .unwrap();
-    tick();
-    bob()
-        .scope(users.insert(rec(json!({"id": "u2", "name": "Bob", "city": "Porto"}))))
-        .await
-        .unwrap();
-    tick();
-    ana()
-        .scope(users.update("u1", rec(json!({"city": "Lisboa"}))))
-        .await
-        .unwrap();
-    tick();
-    ana()
-        .scope(users.patch("u1", rec(json!({"name": "Ana M."}))))
-        .await
-        .unwrap();
-    tick();
-    bob()
-        .scope(users.replace("u2", rec(json!({"name": "Roberto"}))))
-        .await
-        .unwrap();
-    tick();
-    // Without a context: no user.
-    users
-        .upsert(rec(json!({"id": "u3", "name": "Cy"})))
-        .await
-        .unwrap();
-    tick();
-    ana()
-        .scope(users.upsert(rec(json!({"id": "u3", "city": "Faro"}))))
-        .await
-        .unwrap();
-    tick();
-    bob().scope(users.delete("u2")).await.unwrap();
-    tick();
-    ana()
-        .scope(async {
-            let inserted = users
-                .insert_many(vec![
-                    rec(json!({"id": "u4", "name": "D"})),
-                    rec(json!({"id": "u5", "name": "E"})),
-                ])
-                .await;
-            assert!(inserted.iter().all(Result::is_ok));
-        })
-        .await;
-    tick();
+    // `None`: without a context, so no user.
+    let script = [
+        (
+            Some(ana()),
+            Write::Insert(json!({"id": "u1", "name": "Ana"})),
+        ),
+        (
+            Some(bob()),
+            Write::Insert(json!({"id": "u2", "name": "Bob", "city": "Porto"})),
+        ),
+        (Some(ana()), Write::Update("u1", json!({"city": "Lisboa"}))),
+        (Some(ana()), Write::Patch("u1", json!({"name": "Ana M."}))),
+        (
+            Some(bob()),
+            Write::Replace("u2", json!({"name": "Roberto"})),
+        ),
+        (None, Write::Upsert(json!({"id": "u3", "name": "Cy"}))),
+        (
+            Some(ana()),
+            Write::Upsert(json!({"id": "u3", "city": "Faro"})),
+        ),
+        (Some(bob()), Write::Delete("u2")),
+        (
+            Some(ana()),
+            Write::InsertMany(vec![
+                json!({"id": "u4", "name": "D"}),
+                json!({"id": "u5", "name": "E"}),
+            ]),
+        ),
+    ];
+    for (context, write) in script {
+        let write = run_writes(&users, [write]);
+        match context {
+            Some(context) => context.scope(write).await,
+            None => write.await,
+        }
+        tick();
+    }
     let ids = ["u4", "u5", "ghost"].map(String::from);
     assert_eq!(bob().scope(users.delete_many(&ids)).await.unwrap(), 2);
     // A failed write is not audited.

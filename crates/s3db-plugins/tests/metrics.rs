@@ -174,20 +174,16 @@ async fn latencies_land_in_their_buckets_and_the_text_parses_back() {
     )
     .await;
     // Each get "takes" 30 ms, each insert 2 s.
-    let tick = clock.clone();
-    notes
-        .hooks()
-        .register(HookPoint::BeforeGet, move |_ctx, data| {
-            tick.advance(Duration::from_millis(30));
+    for (point, takes) in [
+        (HookPoint::BeforeGet, Duration::from_millis(30)),
+        (HookPoint::BeforeInsert, Duration::from_secs(2)),
+    ] {
+        let tick = clock.clone();
+        notes.hooks().register(point, move |_ctx, data| {
+            tick.advance(takes);
             async move { Ok(data) }
         });
-    let tick = clock.clone();
-    notes
-        .hooks()
-        .register(HookPoint::BeforeInsert, move |_ctx, data| {
-            tick.advance(Duration::from_secs(2));
-            async move { Ok(data) }
-        });
+    }
     notes
         .insert(rec(json!({"id": "n1", "text": "a"})))
         .await
