@@ -264,22 +264,23 @@ async fn configured_paths_are_masked_everywhere_or_per_resource() {
     .await
     .unwrap();
 
-    let person = audit.by_record("people", "x").await.unwrap()[0]
-        .after
-        .clone()
-        .unwrap();
-    assert_eq!(
-        Value::Object(person),
-        json!({"id": "x", "email": MASK, "profile": {"ssn": MASK, "city": "Lx"}})
-    );
-    let pet = audit.by_record("pets", "y").await.unwrap()[0]
-        .after
-        .clone()
-        .unwrap();
-    assert_eq!(
-        Value::Object(pet),
-        json!({"id": "y", "email": MASK, "profile": {"ssn": "9"}})
-    );
+    for (resource, id, want) in [
+        (
+            "people",
+            "x",
+            json!({"id": "x", "email": MASK, "profile": {"ssn": MASK, "city": "Lx"}}),
+        ),
+        (
+            "pets",
+            "y",
+            json!({"id": "y", "email": MASK, "profile": {"ssn": "9"}}),
+        ),
+    ] {
+        let after = audit.by_record(resource, id).await.unwrap()[0]
+            .after
+            .clone();
+        assert_eq!(after.map(Value::Object), Some(want), "{resource}");
+    }
 }
 
 #[tokio::test]

@@ -5,11 +5,14 @@
 //! Expiry time comes from a `ManualClock`; the interval from tokio's paused time.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::rec;
 use s3db_core::extend::{HookPoint, Payload};
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_plugins::clock::{Clock, ManualClock, iso};
@@ -18,10 +21,6 @@ use s3db_storage::{S3Storage, Storage, StorageExt, testing};
 use serde_json::{Value, json};
 
 const T0: i64 = 1_700_000_000_000;
-
-fn rec(value: Value) -> Record {
-    value.as_object().cloned().unwrap()
-}
 
 fn memory_url(test: &str) -> String {
     format!("memory://ttl-{test}-{}", testing::unique_bucket_name())
@@ -341,11 +340,15 @@ async fn updates_move_the_index_entry_and_deletes_remove_it() {
         vec![(T0 + 10_000, "t0".into()), (T0 + 10_000, "t1".into())]
     );
 
+    let expire_t0 = async |at: Value| {
+        resource
+            .update("t0", rec(json!({"expiresAt": at})))
+            .await
+            .unwrap();
+    };
+
     // Moving expiresAt moves the entry; the old slot is empty.
-    resource
-        .update("t0", rec(json!({"expiresAt": T0 + 50_000})))
-        .await
-        .unwrap();
+    expire_t0(json!(T0 + 50_000)).await;
     assert_eq!(
         plugin.index_entries("tokens").await.unwrap(),
         vec![(T0 + 10_000, "t1".into()), (T0 + 50_000, "t0".into())]
@@ -356,15 +359,9 @@ async fn updates_move_the_index_entry_and_deletes_remove_it() {
     assert!(!resource.exists("t1").await.unwrap());
 
     // Clearing the field takes the record out of the index; setting it puts it back.
-    resource
-        .update("t0", rec(json!({"expiresAt": null})))
-        .await
-        .unwrap();
+    expire_t0(json!(null)).await;
     assert_eq!(plugin.index_entries("tokens").await.unwrap(), vec![]);
-    resource
-        .update("t0", rec(json!({"expiresAt": T0 + 90_000})))
-        .await
-        .unwrap();
+    expire_t0(json!(T0 + 90_000)).await;
     assert_eq!(
         plugin.index_entries("tokens").await.unwrap(),
         vec![(T0 + 90_000, "t0".into())]
