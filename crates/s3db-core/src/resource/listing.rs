@@ -87,16 +87,11 @@ impl Resource {
             return self.stream(&all)?.try_collect().await;
         }
         let out = self
-            .wrapped(
-                Operation::GetAll,
-                Payload::Options(all.to_options()),
-                |this, args| async move {
-                    let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
-                    Ok(Payload::Records(
-                        this.stream(&request)?.try_collect().await?,
-                    ))
-                },
-            )
+            .wrapped_listing(Operation::GetAll, &all, |this, request| async move {
+                Ok(Payload::Records(
+                    this.stream(&request)?.try_collect().await?,
+                ))
+            })
             .await?;
         Ok(out.into_records()?)
     }

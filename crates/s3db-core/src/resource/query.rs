@@ -282,27 +282,54 @@ impl Resource {
         if !self.ext.middlewares.has(Operation::List) {
             return self.list_inner(request).await;
         }
-        let args = Payload::Options(request.to_options());
         let out = self
-            .wrapped(Operation::List, args, |this, args| async move {
-                let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+            .wrapped_listing(Operation::List, request, |this, request| async move {
                 Ok(Payload::Records(this.list_inner(&request).await?))
             })
             .await?;
         Ok(out.into_records()?)
     }
 
-    async fn list_inner(&self, request: &ListRequest) -> Result<Vec<Record>> {
-        let rewritten = self.before(HookPoint::BeforeList, || {
-            Payload::Options(request.to_options())
-        });
-        let rewritten = match rewritten.await? {
-            Some(payload) => Some(ListRequest::from_options(
+    /// Runs `inner` through the middleware of `operation`, which sees `request` as options
+    /// and may rewrite them.
+    pub(super) async fn wrapped_listing<F, Fut>(
+        &self,
+        operation: Operation,
+        request: &ListRequest,
+        inner: F,
+    ) -> Result<Payload>
+    where
+        F: FnOnce(Resource, ListRequest) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Payload>> + Send + 'static,
+    {
+        let args = Payload::Options(request.to_options());
+        self.wrapped(operation, args, |this, args| async move {
+            let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+            inner(this, request).await
+        })
+        .await
+    }
+
+    /// `request` as the `point` before-hooks rewrote it; `None` when none is registered.
+    async fn hooked_request(
+        &self,
+        point: HookPoint,
+        request: &ListRequest,
+    ) -> Result<Option<ListRequest>> {
+        match self
+            .before(point, || Payload::Options(request.to_options()))
+            .await?
+        {
+            Some(payload) => Ok(Some(ListRequest::from_options(
                 &self.def.name,
                 &payload.into_options()?,
-            )?),
-            None => None,
-        };
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_inner(&self, request: &ListRequest) -> Result<Vec<Record>> {
+        let rewritten = self.hooked_request(HookPoint::BeforeList, request).await?;
         let request = rewritten.as_ref().unwrap_or(request);
         let records: Vec<Record> = self.stream(request)?.try_collect().await?;
         let records = self
@@ -326,10 +353,8 @@ impl Resource {
         if !self.ext.middlewares.has(Operation::ListIds) {
             return self.list_ids_inner(request).await;
         }
-        let args = Payload::Options(request.to_options());
         let out = self
-            .wrapped(Operation::ListIds, args, |this, args| async move {
-                let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+            .wrapped_listing(Operation::ListIds, request, |this, request| async move {
                 Ok(Payload::Ids(this.list_ids_inner(&request).await?))
             })
             .await?;
@@ -350,10 +375,8 @@ impl Resource {
         if !self.ext.middlewares.has(Operation::Count) {
             return self.count_inner(request).await;
         }
-        let args = Payload::Options(request.to_options());
         let out = self
-            .wrapped(Operation::Count, args, |this, args| async move {
-                let request = ListRequest::from_options(&this.def.name, &args.into_options()?)?;
+            .wrapped_listing(Operation::Count, request, |this, request| async move {
                 Ok(Payload::Count(this.count_inner(&request).await?))
             })
             .await?;
@@ -361,16 +384,7 @@ impl Resource {
     }
 
     async fn count_inner(&self, request: &ListRequest) -> Result<usize> {
-        let rewritten = self.before(HookPoint::BeforeCount, || {
-            Payload::Options(request.to_options())
-        });
-        let rewritten = match rewritten.await? {
-            Some(payload) => Some(ListRequest::from_options(
-                &self.def.name,
-                &payload.into_options()?,
-            )?),
-            None => None,
-        };
+        let rewritten = self.hooked_request(HookPoint::BeforeCount, request).await?;
         let request = rewritten.as_ref().unwrap_or(request);
         let count = self
             .id_stream(request)?
