@@ -106,16 +106,37 @@ pub fn s3_endpoint() -> Result<String> {
 
 /// A configuration for `bucket` on the test server (path-style, static test credentials).
 pub fn s3_config(bucket: &str) -> Result<S3Config> {
+    Ok(s3_config_at(s3_endpoint()?, bucket))
+}
+
+/// The configuration of `bucket` on the test server at `endpoint` (path-style, credentials
+/// from `S3_ACCESS_KEY` / `S3_SECRET_KEY` or the test defaults).
+pub fn s3_config_at(endpoint: String, bucket: &str) -> S3Config {
     let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-    Ok(S3Config {
-        endpoint: Some(s3_endpoint()?),
+    S3Config {
+        endpoint: Some(endpoint),
         force_path_style: true,
         credentials: Some(S3Credentials {
             access_key_id: env("S3_ACCESS_KEY", "s3dbtest"),
             secret_access_key: env("S3_SECRET_KEY", "s3dbtestsecret"),
         }),
         ..S3Config::new(bucket)
-    })
+    }
+}
+
+/// Creates the bucket `config` names.
+pub async fn create_bucket(config: &S3Config) -> Result<()> {
+    config
+        .client()
+        .await
+        .create_bucket()
+        .bucket(&config.bucket)
+        .send()
+        .await
+        .map_err(|e| {
+            unavailable(format!("cannot create bucket {}", config.bucket)).with_source(e)
+        })?;
+    Ok(())
 }
 
 /// A unique bucket name (`s3db-test-<pid>-<time>-<n>`).
@@ -131,16 +152,7 @@ pub fn unique_bucket_name() -> String {
 /// Creates a new empty bucket on the test server; returns its configuration.
 pub async fn fresh_s3_bucket() -> Result<S3Config> {
     let config = s3_config(&unique_bucket_name())?;
-    config
-        .client()
-        .await
-        .create_bucket()
-        .bucket(&config.bucket)
-        .send()
-        .await
-        .map_err(|e| {
-            unavailable(format!("cannot create bucket {}", config.bucket)).with_source(e)
-        })?;
+    create_bucket(&config).await?;
     Ok(config)
 }
 

@@ -5,8 +5,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, Stack};
-use s3db::storage::{FsStorage, MemoryStorage, S3Config, S3Credentials, S3Storage, Storage};
-use s3db_storage::testing::{ci_script, launch_moto};
+use s3db::storage::{FsStorage, MemoryStorage, S3Storage, Storage};
+use s3db_storage::testing::{self, ci_script, launch_moto};
 use tempfile::TempDir;
 
 use super::{BackendKind, Result};
@@ -88,25 +88,10 @@ impl Server {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let env =
-            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-        let config = S3Config {
-            endpoint: Some(endpoint),
-            force_path_style: true,
-            credentials: Some(S3Credentials {
-                access_key_id: env("S3_ACCESS_KEY", "s3dbtest"),
-                secret_access_key: env("S3_SECRET_KEY", "s3dbtestsecret"),
-            }),
-            ..S3Config::new(format!("s3db-bench-{nanos:x}"))
-        };
-        config
-            .client()
+        let config = testing::s3_config_at(endpoint, &format!("s3db-bench-{nanos:x}"));
+        testing::create_bucket(&config)
             .await
-            .create_bucket()
-            .bucket(&config.bucket)
-            .send()
-            .await
-            .map_err(|e| format!("cannot create bucket {}: {e}", config.bucket))?;
+            .map_err(|e| format!("{e}"))?;
         Ok(S3Storage::connect(&config).await)
     }
 }
