@@ -94,6 +94,21 @@ impl Partition {
             })
     }
 
+    /// Whether every record with the `covered` field values has a reference here. A record
+    /// with a null or missing partition field has none, so each field not covered must be
+    /// `_v` or a required, non-nullable top-level attribute of `schema`.
+    pub fn indexes_all_records(&self, schema: &Schema, covered: &[(String, Vec<Value>)]) -> bool {
+        self.fields
+            .iter()
+            .filter(|(path, _)| !covered.iter().any(|(c, _)| c == path))
+            .all(|(path, _)| {
+                path == "_v"
+                    || schema
+                        .field(path)
+                        .is_some_and(|f| !f.optional && !f.nullable && !path.contains('.'))
+            })
+    }
+
     /// `resource=<r>/partition=<p>/`: every reference of the partition lives below it.
     pub fn root(&self, resource: &str) -> String {
         format!("resource={resource}/partition={}/", self.name)

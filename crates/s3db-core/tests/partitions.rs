@@ -420,6 +420,116 @@ async fn queries_use_the_best_partition_and_refuse_unserved_scans() {
     assert_eq!(ids, ["t001", "t002"]);
 }
 
+/// A record with no value for a partition field has no reference in that partition, so a
+/// filter fixing only some of a composite partition's fields may use it only when the rest
+/// are required.
+#[tokio::test]
+async fn a_composite_partition_serves_a_partial_filter_only_over_required_fields() {
+    let db = Database::open(Arc::new(MemoryStorage::new()))
+        .await
+        .unwrap();
+    let shops = db
+        .create_resource(
+            ResourceConfig::from_json(&json!({
+                "name": "shops",
+                "attributes": {"region": "string", "kind": "string", "tag": "string|optional"},
+                "partitions": {
+                    "byRegionTag": {"fields": {"region": "string", "tag": "string"}},
+                    "byKindRegion": {"fields": {"kind": "string", "region": "string"}}
+                }
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    for (id, region, kind, tag) in [
+        ("s1", "eu", "cafe", Some("new")),
+        ("s2", "eu", "bar", None),
+        ("s3", "us", "cafe", None),
+    ] {
+        let mut shop = json!({"id": id, "region": region, "kind": kind});
+        if let Some(tag) = tag {
+            shop["tag"] = json!(tag);
+        }
+        shops.insert(record(shop)).await.unwrap();
+    }
+    let ids = |records: Vec<Record>| -> Vec<String> {
+        records
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // `region` alone: byKindRegion's other field is required, so it serves the filter
+    // (byRegionTag would miss s2, which has no tag). Key order: kind=bar before kind=cafe.
+    let eu = shops
+        .query(&json!({"region": "eu"}), &QueryOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(eu), ["s2", "s1"]);
+
+    // `tag` alone: `region` is required, so byRegionTag serves it.
+    let new = shops
+        .query(&json!({"tag": "new"}), &QueryOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(new), ["s1"]);
+
+    // `kind` alone: byKindRegion, whose `region` is required.
+    let cafes = shops
+        .query(&json!({"kind": "cafe"}), &QueryOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(cafes), ["s1", "s3"]);
+}
+
+/// A filter fixing only the required field of a partition whose other field is optional
+/// needs a scan, which then finds the records without a reference.
+#[tokio::test]
+async fn a_partial_filter_over_an_optional_field_needs_a_scan() {
+    let db = Database::open(Arc::new(MemoryStorage::new()))
+        .await
+        .unwrap();
+    let shops = db
+        .create_resource(
+            ResourceConfig::from_json(&json!({
+                "name": "shops",
+                "attributes": {"region": "string", "tag": "string|optional"},
+                "partitions": {"byRegionTag": {"fields": {"region": "string", "tag": "string"}}}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    shops
+        .insert(record(json!({"id": "s1", "region": "eu", "tag": "new"})))
+        .await
+        .unwrap();
+    shops
+        .insert(record(json!({"id": "s2", "region": "eu"})))
+        .await
+        .unwrap();
+    let err = shops
+        .query(&json!({"region": "eu"}), &QueryOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ScanRequired { .. }), "{err}");
+    assert!(err.to_string().contains("byRegionTag"), "{err}");
+    let eu = shops
+        .query(&json!({"region": "eu"}), &QueryOptions::scanning())
+        .await
+        .unwrap();
+    assert_eq!(eu.len(), 2);
+    let tagged = shops
+        .query(
+            &json!({"region": "eu", "tag": "new"}),
+            &QueryOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tagged.len(), 1);
+}
+
 #[tokio::test]
 async fn lists_pages_and_cursors() {
     let tasks = filled(25).await;

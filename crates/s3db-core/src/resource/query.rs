@@ -488,8 +488,9 @@ impl Resource {
             .boxed()
     }
 
-    /// The key sources serving a filter, in key order: the partition whose fields the
-    /// filter's equality and `$in` conditions cover most (then: covered completely, fewest
+    /// The key sources serving a filter, in key order: of the partitions holding a reference
+    /// to every record the filter can match (see [`Partition::indexes_all_records`]), the
+    /// one whose fields the filter's equality and `$in` conditions cover most (then: covered completely, fewest
     /// listings, fewest fields), one listing prefix per combination of `$in` values; or the
     /// record objects when scans are allowed.
     fn plan(&self, filter: &Filter, allow_scan: bool) -> Result<Vec<KeySource>> {
@@ -501,7 +502,7 @@ impl Resource {
             .filter(|p| !p.is_orphaned(&self.def.schema))
             .filter_map(|p| {
                 let used = partition_choices(p, &choices);
-                if used.is_empty() {
+                if used.is_empty() || !p.indexes_all_records(&self.def.schema, &used) {
                     return None;
                 }
                 let selectors = p.selectors_for(&self.def.name, &used)?;
@@ -530,8 +531,9 @@ impl Resource {
             .find(|p| p.fields.iter().any(|(f, _)| fields.contains(f)))
         {
             Some(p) => format!(
-                "partition {:?} covers these fields but only equality and $in conditions \
-                 on non-null values can use it",
+                "partition {:?} holds these fields but cannot serve this filter: only \
+                 equality and $in conditions on non-null values use a partition, and they \
+                 must fix each of its optional fields",
                 p.name
             ),
             None => format!(
