@@ -420,11 +420,9 @@ async fn queries_use_the_best_partition_and_refuse_unserved_scans() {
     assert_eq!(ids, ["t001", "t002"]);
 }
 
-/// A record with no value for a partition field has no reference in that partition, so a
-/// filter fixing only some of a composite partition's fields may use it only when the rest
-/// are required.
-#[tokio::test]
-async fn a_composite_partition_serves_a_partial_filter_only_over_required_fields() {
+/// A `shops` resource (`region` and `kind` required, `tag` optional) with these partitions
+/// and records, in memory.
+async fn shops(partitions: Value, records: &[Value]) -> s3db_core::Resource {
     let db = Database::open(Arc::new(MemoryStorage::new()))
         .await
         .unwrap();
@@ -433,26 +431,33 @@ async fn a_composite_partition_serves_a_partial_filter_only_over_required_fields
             ResourceConfig::from_json(&json!({
                 "name": "shops",
                 "attributes": {"region": "string", "kind": "string", "tag": "string|optional"},
-                "partitions": {
-                    "byRegionTag": {"fields": {"region": "string", "tag": "string"}},
-                    "byKindRegion": {"fields": {"kind": "string", "region": "string"}}
-                }
+                "partitions": partitions
             }))
             .unwrap(),
         )
         .await
         .unwrap();
-    for (id, region, kind, tag) in [
-        ("s1", "eu", "cafe", Some("new")),
-        ("s2", "eu", "bar", None),
-        ("s3", "us", "cafe", None),
-    ] {
-        let mut shop = json!({"id": id, "region": region, "kind": kind});
-        if let Some(tag) = tag {
-            shop["tag"] = json!(tag);
-        }
-        shops.insert(record(shop)).await.unwrap();
+    for shop in records {
+        shops.insert(record(shop.clone())).await.unwrap();
     }
+    shops
+}
+
+/// A record with no value for a partition field has no reference in that partition, so a
+/// filter fixing only some of a composite partition's fields may use it only when the rest
+/// are required.
+#[tokio::test]
+async fn a_composite_partition_serves_a_partial_filter_only_over_required_fields() {
+    let shops = shops(
+        json!({"byRegionTag": {"fields": {"region": "string", "tag": "string"}},
+               "byKindRegion": {"fields": {"kind": "string", "region": "string"}}}),
+        &[
+            json!({"id": "s1", "region": "eu", "kind": "cafe", "tag": "new"}),
+            json!({"id": "s2", "region": "eu", "kind": "bar"}),
+            json!({"id": "s3", "region": "us", "kind": "cafe"}),
+        ],
+    )
+    .await;
     let ids = |records: Vec<Record>| -> Vec<String> {
         records
             .iter()
@@ -487,28 +492,14 @@ async fn a_composite_partition_serves_a_partial_filter_only_over_required_fields
 /// needs a scan, which then finds the records without a reference.
 #[tokio::test]
 async fn a_partial_filter_over_an_optional_field_needs_a_scan() {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
-        .await
-        .unwrap();
-    let shops = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({
-                "name": "shops",
-                "attributes": {"region": "string", "tag": "string|optional"},
-                "partitions": {"byRegionTag": {"fields": {"region": "string", "tag": "string"}}}
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    shops
-        .insert(record(json!({"id": "s1", "region": "eu", "tag": "new"})))
-        .await
-        .unwrap();
-    shops
-        .insert(record(json!({"id": "s2", "region": "eu"})))
-        .await
-        .unwrap();
+    let shops = shops(
+        json!({"byRegionTag": {"fields": {"region": "string", "tag": "string"}}}),
+        &[
+            json!({"id": "s1", "region": "eu", "kind": "cafe", "tag": "new"}),
+            json!({"id": "s2", "region": "eu", "kind": "bar"}),
+        ],
+    )
+    .await;
     let err = shops
         .query(&json!({"region": "eu"}), &QueryOptions::default())
         .await
