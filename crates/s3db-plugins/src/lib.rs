@@ -18,6 +18,7 @@ pub mod cache;
 pub mod clock;
 pub mod costs;
 mod error;
+mod json_object;
 pub mod metrics;
 pub mod replicator;
 pub mod ttl;

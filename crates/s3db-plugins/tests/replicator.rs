@@ -1,5 +1,6 @@
 //! Replicator: the s3db database target (memory → file), the JSONL sink, routes with
-//! renaming and transforms, retries, dead letters and the queue off the write path.
+//! renaming and transforms, retries, dead letters, the queue off the write path and the
+//! journal replayed after a process died.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,6 +18,7 @@ use s3db_plugins::replicator::{
     ChangeOp, DatabaseTarget, JsonlTarget, ReplicationTarget, Replicator, RetryPolicy, Route,
     TargetChange,
 };
+use s3db_storage::StorageExt;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
@@ -436,6 +438,81 @@ async fn writes_do_not_wait_for_the_targets_and_stop_drains_the_queue() {
     assert_eq!((stats.replicated, stats.queue_len), (5, 0));
     assert_eq!(stats.lag_samples, 5);
     assert!(stats.lag_p95 >= stats.lag_p50);
+}
+
+/// The journal entries left in the replicator's storage area.
+async fn pending(db: &Database) -> Vec<String> {
+    db.storage()
+        .list_keys("plugin=replicator/pending/")
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_journal_replays_what_a_dead_process_left() {
+    // A first process journals its changes, but its target never acknowledges them and
+    // it dies (is dropped) with all of them queued.
+    let first = memory_db().await;
+    let gate = Arc::new(Gate {
+        permits: Semaphore::new(0),
+        applied: AtomicUsize::new(0),
+    });
+    install_replicator(
+        &first,
+        Replicator::builder()
+            .journal(true)
+            .shared_target(gate.clone(), [Route::all()]),
+    )
+    .await;
+    let source = users(&first, "users").await;
+    run_writes(
+        &source,
+        [
+            Write::Insert(json!({"id": "u1", "name": "Ana"})),
+            Write::Insert(json!({"id": "u2", "name": "Bob"})),
+            Write::Insert(json!({"id": "u3", "name": "Cid"})),
+            Write::Update("u1", json!({"score": 2})),
+            Write::Delete("u2"),
+        ],
+    )
+    .await;
+    assert_eq!(pending(&first).await.len(), 5, "one entry per change");
+    assert_eq!(gate.applied.load(Ordering::SeqCst), 0);
+    let storage = first.storage().clone();
+    drop(source);
+    drop(first);
+
+    // The next process on the same bucket replays each record once, from its current state.
+    let second = Database::open(storage).await.unwrap();
+    let backup = common::memory_db("replicator-journal-backup").await;
+    let replicator = install_replicator(
+        &second,
+        Replicator::builder()
+            .journal(true)
+            .target(DatabaseTarget::new(backup.clone()), [Route::all()]),
+    )
+    .await;
+    replicator.flush().await.unwrap();
+    assert_eq!(replicator.stats().recovered, 3, "u1, u2 and u3");
+    assert!(pending(&second).await.is_empty());
+    let copies = backup.resource("users").unwrap();
+    let u1 = copies.get("u1").await.unwrap();
+    assert_eq!((&u1["name"], &u1["score"]), (&json!("Ana"), &json!(2)));
+    assert_eq!(copies.get("u3").await.unwrap()["name"], "Cid");
+    assert!(matches!(
+        copies.get("u2").await,
+        Err(s3db_core::Error::NotFound { .. })
+    ));
+
+    // Its own changes are journaled and their entries removed once delivered.
+    let users = second.resource("users").unwrap();
+    insert_each(&users, [json!({"id": "u4", "name": "Dee"})]).await;
+    replicator.flush().await.unwrap();
+    assert!(pending(&second).await.is_empty());
+    assert_eq!(copies.get("u4").await.unwrap()["name"], "Dee");
+    let stats = replicator.stats();
+    assert_eq!((stats.replicated, stats.journal_failures), (4, 0));
+    second.disconnect().await.unwrap();
 }
 
 #[test]

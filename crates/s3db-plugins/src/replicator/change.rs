@@ -69,6 +69,9 @@ pub(crate) struct SourceChange {
     pub id: String,
     /// The record as stored (upserts only).
     pub record: Option<Record>,
-    /// When the write completed: the start of the replication lag.
+    /// When the write completed (or the change was recovered from the journal): the start
+    /// of the replication lag.
     pub written: Instant,
+    /// Its journal entry, removed once the change is handled (journal on).
+    pub journal_key: Option<String>,
 }

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use s3db_core::Record;
-use s3db_storage::{PutMode, PutPayload, Storage, StorageExt};
+use s3db_storage::{Storage, StorageExt};
 use serde::{Deserialize, Serialize};
 
 use super::change::ChangeOp;
-use crate::{Error, Result};
+use crate::Result;
+use crate::json_object::{get_json, put_json};
 
 /// Prefix of the dead letters inside the plugin's storage area.
 pub const DEAD_LETTER_PREFIX: &str = "dead-letter/";
@@ -77,17 +77,7 @@ impl DeadLetterStore {
     }
 
     async fn put(&self, key: &str, letter: &DeadLetter) -> Result<()> {
-        let body = serde_json::to_vec(letter).map_err(|e| Error::Corrupt {
-            key: key.to_owned(),
-            reason: format!("cannot encode the dead letter: {e}"),
-        })?;
-        let payload = PutPayload {
-            body: Bytes::from(body),
-            content_type: Some("application/json".into()),
-            ..PutPayload::default()
-        };
-        self.storage.put(key, payload, PutMode::Overwrite).await?;
-        Ok(())
+        put_json(self.storage.as_ref(), key, letter).await
     }
 
     /// The keys of every dead letter, oldest first per target.
@@ -97,12 +87,7 @@ impl DeadLetterStore {
 
     /// Reads one dead letter; [`Error::Corrupt`] names the key when it cannot be parsed.
     pub async fn read(&self, key: &str) -> Result<DeadLetter> {
-        let found = self.storage.get(key).await?;
-        let mut letter: DeadLetter =
-            serde_json::from_slice(&found.body).map_err(|e| Error::Corrupt {
-                key: key.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let mut letter: DeadLetter = get_json(self.storage.as_ref(), key).await?;
         letter.key = key.to_owned();
         Ok(letter)
     }

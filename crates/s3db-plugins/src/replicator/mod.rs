@@ -11,6 +11,12 @@
 //! replays them. [`Replicator::stats`] reports counts, the queue length and the replication
 //! lag (write → target acknowledgement) percentiles.
 //!
+//! The queue is in memory. With [`ReplicatorBuilder::journal`] on, each captured change
+//! is also written to the plugin's storage area (`plugin=replicator/pending/…`) before the
+//! write call returns, and removed once handled: when a process dies with changes queued,
+//! the next replicator started on the database replays them from the records' current
+//! state (one PUT and one DELETE more per write).
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -40,12 +46,14 @@
 //!
 //! Limits: `update_with` runs no hook or middleware, so it is not replicated; the
 //! `deleteMany` middleware sees the ids as called (before `beforeDeleteMany` hooks rewrite
-//! them); `delete_all` is replicated as one delete per id listed just before it. Changes
-//! still queued when the process dies are lost (the queue is in memory).
+//! them); `delete_all` is replicated as one delete per id listed just before it. Without the
+//! journal, changes still queued when the process dies are lost; with it, only a process
+//! dying between a record's write and its journal entry loses that change.
 
 mod change;
 mod database;
 mod dead_letter;
+mod journal;
 mod jsonl;
 mod postgres;
 mod retry;
@@ -69,6 +77,7 @@ use tokio::task::JoinHandle;
 pub use change::{ChangeOp, TargetChange};
 pub use database::DatabaseTarget;
 pub use dead_letter::{DEAD_LETTER_PREFIX, DeadLetter};
+pub use journal::PENDING_PREFIX;
 pub use jsonl::{JsonlTarget, jsonl_line};
 pub use postgres::PostgresTarget;
 pub use retry::RetryPolicy;
@@ -80,6 +89,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::{Error, Result};
 use change::SourceChange;
 use dead_letter::DeadLetterStore;
+use journal::{Journal, PendingEntry};
 use stats::Counters;
 
 /// The plugin's slug: its storage area is `plugin=replicator/`.
@@ -108,6 +118,12 @@ struct Shared {
     idle: Notify,
     sender: UnboundedSender<Message>,
     context: OnceLock<PluginContext>,
+    /// Whether changes are journaled ([`ReplicatorBuilder::journal`]).
+    journaled: bool,
+    /// This instance's token in journal keys.
+    instance: String,
+    /// The journal, once installed (journaled replicators only).
+    journal: OnceLock<Journal>,
 }
 
 impl Shared {
@@ -133,14 +149,15 @@ impl Shared {
     }
 
     /// Queues the deletes of a bulk operation.
-    fn capture_deletes(&self, resource: &Arc<str>, ids: Vec<String>) {
+    async fn capture_deletes(&self, resource: &Arc<str>, ids: Vec<String>) {
         for id in ids {
-            self.capture(resource, ChangeOp::Delete, &Payload::Id(id));
+            self.capture(resource, ChangeOp::Delete, &Payload::Id(id))
+                .await;
         }
     }
 
-    /// Queues the change a hook saw.
-    fn capture(&self, resource: &Arc<str>, op: ChangeOp, payload: &Payload) {
+    /// Queues the change a hook saw, after writing its journal entry (journal on).
+    async fn capture(&self, resource: &Arc<str>, op: ChangeOp, payload: &Payload) {
         let (id, record) = match (op, payload) {
             (ChangeOp::Upsert, Payload::Record(record)) => (id_of(record), Some(record.clone())),
             (ChangeOp::Delete, Payload::Record(record)) => (id_of(record), None),
@@ -151,13 +168,33 @@ impl Shared {
             tracing::warn!(%resource, op = op.as_str(), "replicator: a write without an id is not replicated");
             return;
         };
+        let journal_key = self.journal_entry(resource, &id).await;
         self.enqueue(SourceChange {
             resource: resource.clone(),
             op,
             id,
             record,
             written: std::time::Instant::now(),
+            journal_key,
         });
+    }
+
+    /// Writes the journal entry of a change: `None` when the journal is off, or when the
+    /// entry could not be written (then the change is only in memory; logged and counted).
+    async fn journal_entry(&self, resource: &str, id: &str) -> Option<String> {
+        let journal = self.journal.get()?;
+        let entry = PendingEntry {
+            resource: resource.to_owned(),
+            id: id.to_owned(),
+        };
+        match journal.add(&entry, self.clock.now_millis()).await {
+            Ok(key) => Some(key),
+            Err(error) => {
+                Counters::bump(&self.counters.journal_failures);
+                tracing::error!(%resource, %id, %error, "replicator: the journal entry of a change could not be written");
+                None
+            }
+        }
     }
 }
 
@@ -196,6 +233,7 @@ pub struct ReplicatorBuilder {
     destinations: Vec<Destination>,
     retry: RetryPolicy,
     clock: SharedClock,
+    journaled: bool,
 }
 
 impl ReplicatorBuilder {
@@ -228,9 +266,17 @@ impl ReplicatorBuilder {
         self
     }
 
-    /// The clock dating dead letters (default: the system clock).
+    /// The clock dating dead letters and journal entries (default: the system clock).
     pub fn clock(mut self, clock: SharedClock) -> ReplicatorBuilder {
         self.clock = clock;
+        self
+    }
+
+    /// Journals every captured change in the plugin's storage area until it is handled, so
+    /// that changes queued by a process that died are replayed by the next replicator
+    /// started on the database (default: off; costs one PUT and one DELETE per write).
+    pub fn journal(mut self, on: bool) -> ReplicatorBuilder {
+        self.journaled = on;
         self
     }
 
@@ -265,6 +311,9 @@ impl ReplicatorBuilder {
                 idle: Notify::new(),
                 sender,
                 context: OnceLock::new(),
+                journaled: self.journaled,
+                instance: s3db_core::id::nanoid(12),
+                journal: OnceLock::new(),
             }),
             receiver: Mutex::new(Some(receiver)),
             worker: Mutex::new(None),
@@ -297,6 +346,7 @@ impl Replicator {
             destinations: Vec::new(),
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
+            journaled: false,
         }
     }
 
@@ -392,8 +442,12 @@ impl Replicator {
             let shared = shared.clone();
             let name = name.clone();
             resource.hooks().register(point, move |_ctx, payload| {
-                shared.capture(&name, op, &payload);
-                async move { Ok(payload) }
+                let shared = shared.clone();
+                let name = name.clone();
+                async move {
+                    shared.capture(&name, op, &payload).await;
+                    Ok(payload)
+                }
             });
         }
         let delete_many = {
@@ -408,7 +462,7 @@ impl Replicator {
                         _ => Vec::new(),
                     };
                     let out = next.run(ctx).await?;
-                    shared.capture_deletes(&name, ids);
+                    shared.capture_deletes(&name, ids).await;
                     Ok(out)
                 }
             }
@@ -435,7 +489,7 @@ impl Replicator {
                         .unwrap_or(handle);
                     let ids = current.list_ids().await?;
                     let out = next.run(ctx).await?;
-                    shared.capture_deletes(&name, ids);
+                    shared.capture_deletes(&name, ids).await;
                     Ok(out)
                 }
             });
@@ -451,6 +505,10 @@ impl Plugin for Replicator {
     async fn install(&self, ctx: &PluginContext) -> s3db_core::Result<()> {
         if self.shared.context.set(ctx.clone()).is_err() {
             return Err(config_error("the replicator is already installed".into()).into());
+        }
+        if self.shared.journaled {
+            let journal = Journal::new(ctx.storage(), self.shared.instance.clone());
+            let _ = self.shared.journal.set(journal);
         }
         let shared = self.shared.clone();
         ctx.for_each_resource(move |resource| {
@@ -471,6 +529,10 @@ impl Plugin for Replicator {
             return Ok(()); // already running
         };
         self.shared.running.store(true, Ordering::SeqCst);
+        if self.shared.journal.get().is_some() {
+            // The worker first replays what dead processes left in the journal.
+            self.shared.pending.fetch_add(1, Ordering::SeqCst);
+        }
         let handle = tokio::spawn(worker::run(self.shared.clone(), receiver));
         *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         Ok(())

@@ -22,6 +22,10 @@ pub struct ReplicatorStats {
     pub dead_letters: u64,
     /// Dead letters replayed successfully by `retry_dead_letters`.
     pub dead_letters_replayed: u64,
+    /// Records replayed at start from journal entries other (dead) instances left.
+    pub recovered: u64,
+    /// Changes whose journal entry could not be written (they were queued in memory only).
+    pub journal_failures: u64,
     /// Changes captured but not processed yet.
     pub queue_len: usize,
     /// Median time from the write to the target's acknowledgement (recent window).
@@ -40,6 +44,8 @@ pub(crate) struct Counters {
     pub failures: AtomicU64,
     pub dead_letters: AtomicU64,
     pub dead_letters_replayed: AtomicU64,
+    pub recovered: AtomicU64,
+    pub journal_failures: AtomicU64,
     lags: Mutex<VecDeque<Duration>>,
 }
 
@@ -75,6 +81,8 @@ impl Counters {
             failures: self.failures.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             dead_letters_replayed: self.dead_letters_replayed.load(Ordering::Relaxed),
+            recovered: self.recovered.load(Ordering::Relaxed),
+            journal_failures: self.journal_failures.load(Ordering::Relaxed),
             queue_len,
             lag_p50: percentile(&lags, 50),
             lag_p95: percentile(&lags, 95),

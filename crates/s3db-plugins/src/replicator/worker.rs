@@ -1,13 +1,16 @@
-//! The worker: applies queued changes to their targets, dead-letters what keeps failing,
-//! and replays dead letters.
+//! The worker: replays what dead processes left in the journal, applies queued changes to
+//! their targets, dead-letters what keeps failing, and replays dead letters.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::change::{ChangeOp, SourceChange, TargetChange};
 use super::dead_letter::{DeadLetter, DeadLetterStore};
+use super::journal::Journal;
 use super::retry::apply_with_retry;
 use super::route::Route;
 use super::stats::Counters;
@@ -15,8 +18,8 @@ use super::{Destination, Message, Shared};
 use crate::clock::iso;
 use crate::{Error, Result};
 
-/// Applies changes until a stop message; hands the receiver back so a later start resumes
-/// with what was queued after the stop.
+/// Replays the journal (journal on), then applies changes until a stop message; hands the
+/// receiver back so a later start resumes with what was queued after the stop.
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut receiver: UnboundedReceiver<Message>,
@@ -25,16 +28,86 @@ pub(super) async fn run(
         .context
         .get()
         .map(|ctx| DeadLetterStore::new(ctx.storage()));
+    if let Some(journal) = shared.journal.get() {
+        recover(&shared, store.as_ref(), journal).await;
+        shared.done();
+    }
     while let Some(message) = receiver.recv().await {
         match message {
             Message::Change(change) => {
                 process(&shared, store.as_ref(), &change).await;
+                settle(&shared, &change).await;
                 shared.done();
             }
             Message::Stop => break,
         }
     }
     receiver
+}
+
+/// Removes the journal entry of a handled change.
+async fn settle(shared: &Shared, change: &SourceChange) {
+    let (Some(journal), Some(key)) = (shared.journal.get(), &change.journal_key) else {
+        return;
+    };
+    if let Err(error) = journal.remove(key).await {
+        tracing::warn!(%key, %error, "replicator: a handled change's journal entry could not be removed");
+    }
+}
+
+/// Replays, oldest first, the journal entries other instances left: each record once, from
+/// its current state in the source (upsert when it exists, delete when it does not), through
+/// the same routes, retries and dead letters as a live change. An entry is removed once
+/// replayed (or when its resource no longer exists); one that cannot be read, or whose
+/// record cannot be read now, is logged and kept for the next start.
+async fn recover(shared: &Shared, store: Option<&DeadLetterStore>, journal: &Journal) {
+    let keys = match journal.foreign_keys().await {
+        Ok(keys) => keys,
+        Err(error) => {
+            tracing::error!(%error, "replicator: the journal could not be listed");
+            return;
+        }
+    };
+    let mut replayed = HashSet::new();
+    for key in keys {
+        let entry = match journal.read(&key).await {
+            Ok(entry) => entry,
+            Err(error) => {
+                // Gone (another instance replayed it) or unreadable: left as it is.
+                tracing::warn!(%key, %error, "replicator: a journal entry was not replayed");
+                continue;
+            }
+        };
+        if replayed.insert((entry.resource.clone(), entry.id.clone())) {
+            match current_state(shared, &entry.resource, &entry.id).await {
+                Ok(Some((op, record))) => {
+                    let change = SourceChange {
+                        resource: entry.resource.as_str().into(),
+                        op,
+                        id: entry.id.clone(),
+                        record,
+                        written: Instant::now(),
+                        journal_key: None,
+                    };
+                    process(shared, store, &change).await;
+                    Counters::bump(&shared.counters.recovered);
+                }
+                Ok(None) => tracing::warn!(
+                    resource = %entry.resource,
+                    id = %entry.id,
+                    "replicator: a journal entry names a resource that no longer exists"
+                ),
+                Err(error) => {
+                    tracing::warn!(%key, %error, "replicator: a journaled record could not be read");
+                    replayed.remove(&(entry.resource, entry.id));
+                    continue;
+                }
+            }
+        }
+        if let Err(error) = journal.remove(&key).await {
+            tracing::warn!(%key, %error, "replicator: a replayed journal entry could not be removed");
+        }
+    }
 }
 
 /// The source resource's attribute definitions (empty when it is gone).
@@ -182,7 +255,7 @@ pub(super) async fn replay(
         return refail(shared, store, letter, 0, "no route leads there any more").await;
     };
     let attributes = attributes_of(shared, &letter.resource);
-    let change = match current_state(shared, &letter).await {
+    let change = match current_state(shared, &letter.resource, &letter.id).await {
         Ok(Some((op, record))) => routed(
             route,
             &letter.resource,
@@ -236,17 +309,18 @@ pub(super) async fn replay(
 /// (replay the stored payload).
 async fn current_state(
     shared: &Shared,
-    letter: &DeadLetter,
+    resource: &str,
+    id: &str,
 ) -> Result<Option<(ChangeOp, Option<s3db_core::Record>)>> {
     let resource = shared
         .context
         .get()
         .and_then(|ctx| ctx.database().ok())
-        .and_then(|db| db.resource(&letter.resource).ok());
+        .and_then(|db| db.resource(resource).ok());
     let Some(resource) = resource else {
         return Ok(None);
     };
-    match resource.get(&letter.id).await {
+    match resource.get(id).await {
         Ok(record) => Ok(Some((ChangeOp::Upsert, Some(record)))),
         Err(s3db_core::Error::NotFound { .. }) => Ok(Some((ChangeOp::Delete, None))),
         Err(error) => Err(error.into()),

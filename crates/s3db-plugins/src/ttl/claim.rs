@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use s3db_storage::{ErrorKind, PutMode, PutPayload, Storage};
 use serde_json::json;
 
 use super::index::Entry;
 use crate::error::{Error, Result};
+use crate::json_object::json_payload;
 
 const CLAIM_PREFIX: &str = "claims/";
 
@@ -59,11 +59,7 @@ impl Claimer {
     fn body(&self, now_ms: i64) -> PutPayload {
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
         let body = json!({"claimedAt": now_ms, "owner": self.owner, "serial": serial});
-        PutPayload {
-            body: Bytes::from(body.to_string()),
-            content_type: Some("application/json".into()),
-            ..PutPayload::default()
-        }
+        json_payload(body.to_string())
     }
 
     /// Tries to claim `entry` in `storage` at `now_ms`.

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use s3db_storage::{ErrorKind, PutMode, PutPayload, Storage, StorageExt};
+use s3db_storage::{ErrorKind, PutMode, Storage, StorageExt};
 
 use super::CacheDriver;
 use crate::Result;
 use crate::cache::entry::Entry;
+use crate::json_object::json_payload;
 
 /// Entries as JSON objects of a storage.
 #[derive(Debug, Clone)]
@@ -40,12 +40,9 @@ impl CacheDriver for StorageDriver {
         let Some(bytes) = entry.to_bytes() else {
             return Ok(());
         };
-        let payload = PutPayload {
-            body: Bytes::from(bytes),
-            content_type: Some("application/json".into()),
-            ..PutPayload::default()
-        };
-        self.storage.put(key, payload, PutMode::Overwrite).await?;
+        self.storage
+            .put(key, json_payload(bytes), PutMode::Overwrite)
+            .await?;
         Ok(())
     }
 
