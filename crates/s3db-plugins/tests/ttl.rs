@@ -564,6 +564,54 @@ async fn resources_defined_after_install_are_covered() {
 }
 
 #[tokio::test]
+async fn a_slow_action_renews_its_claim_so_it_is_not_taken_over() {
+    let url = memory_url("renew");
+    let first = Database::connect(&url).await.unwrap();
+    let second = Database::connect(&url).await.unwrap();
+    let jobs = define(&first, "jobs").await;
+    define(&second, "jobs").await;
+    let clock = ManualClock::at_millis(T0);
+    // The first call blocks until released; a second call would be a double handling.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let action = {
+        let (calls, started, release) = (calls.clone(), started.clone(), release.clone());
+        Action::callback(move |_expired| {
+            let (calls, started, release) = (calls.clone(), started.clone(), release.clone());
+            async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    started.notify_one();
+                    release.notified().await;
+                }
+                Ok(())
+            }
+        })
+    };
+    let config = TtlConfig::new()
+        .resource("jobs", Expiry::after_secs(60), action)
+        .claim_timeout(Duration::from_millis(300));
+    let a = install(&first, config.clone(), &clock).await;
+    let b = install(&second, config, &clock).await;
+    insert_all(&jobs, &names("j", 1), None).await;
+    clock.advance(Duration::from_secs(120));
+
+    let slow = tokio::spawn(async move { a.sweep_now().await });
+    started.notified().await;
+    // While the first sweeper acts, its claim's age passes the timeout on the clock; it
+    // renews the claim every 100 ms (real time), dating it from the clock.
+    clock.advance(Duration::from_secs(10));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let other = b.sweep_now().await.unwrap();
+    assert_eq!((other.callbacks, other.contended), (0, 1), "{other:?}");
+
+    release.notify_one();
+    let done = slow.await.unwrap().unwrap();
+    assert_eq!(done.callbacks, 1, "{done:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "called once");
+}
+
+#[tokio::test]
 async fn a_claim_left_by_a_dead_sweeper_is_taken_over_after_the_timeout() {
     let s = scenario("stale-claim", Action::HardDelete).await;
     // A sweeper claimed old0's entry (due at T0 + 60 s) and died.

@@ -2,9 +2,10 @@
 //! conditional create (`If-None-Match: *`), so of several sweepers exactly one wins it.
 //!
 //! The winner deletes the entry before releasing (deleting) its claim; a sweeper that claims
-//! afterwards then finds the entry gone and backs off. A claim older than the timeout is
-//! taken to belong to a sweeper that died and may be taken over with an `If-Match` write on
-//! the claim's ETag, which again only one sweeper wins.
+//! afterwards then finds the entry gone and backs off. While it works, the winner renews its
+//! claim (an `If-Match` write on its ETag) every third of the timeout, so a claim older than
+//! the timeout belongs to a sweeper that died or stalled: it may be taken over with an
+//! `If-Match` write on the claim's ETag, which again only one sweeper wins.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,10 +23,19 @@ const CLAIM_PREFIX: &str = "claims/";
 /// The outcome of a claim attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This sweeper holds the claim (its key, to release).
-    Won(String),
+    /// This sweeper holds the claim (to renew and release).
+    Won(HeldClaim),
     /// Another sweeper holds it.
     Taken,
+}
+
+/// A claim this sweeper holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldClaim {
+    /// The claim object's key.
+    pub key: String,
+    /// Its ETag as this sweeper last wrote it.
+    etag: String,
 }
 
 /// Makes claims on behalf of one sweeper.
@@ -71,7 +81,7 @@ impl Claimer {
     ) -> Result<Claim> {
         let key = format!("{CLAIM_PREFIX}{}", entry.key);
         match storage.put(&key, self.body(now_ms), PutMode::Create).await {
-            Ok(_) => return Ok(Claim::Won(key)),
+            Ok(etag) => return Ok(Claim::Won(HeldClaim { key, etag })),
             Err(e) if is_lost_race(e.kind()) => {}
             Err(e) => return Err(e.into()),
         }
@@ -95,18 +105,42 @@ impl Claimer {
         }
         let mode = PutMode::IfMatch(held.meta.etag);
         match storage.put(&key, self.body(now_ms), mode).await {
-            Ok(_) => {
+            Ok(etag) => {
                 tracing::warn!(%key, claimed_at, "TTL sweep takes over a stale claim");
-                Ok(Claim::Won(key))
+                Ok(Claim::Won(HeldClaim { key, etag }))
             }
             Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => Ok(Claim::Taken),
             Err(e) => Err(e.into()),
         }
     }
 
+    /// How often a held claim is renewed: a third of the timeout (at least 1 ms).
+    pub fn renew_period(&self) -> Duration {
+        (self.timeout / 3).max(Duration::from_millis(1))
+    }
+
+    /// Renews a held claim as of `now_ms`: `Ok(false)` when another sweeper took it over
+    /// (or it is gone), so this sweeper no longer holds it.
+    pub async fn renew(
+        &self,
+        storage: &Arc<dyn Storage>,
+        held: &mut HeldClaim,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let mode = PutMode::IfMatch(held.etag.clone());
+        match storage.put(&held.key, self.body(now_ms), mode).await {
+            Ok(etag) => {
+                held.etag = etag;
+                Ok(true)
+            }
+            Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Releases a claim this sweeper won.
-    pub async fn release(&self, storage: &Arc<dyn Storage>, key: &str) -> Result<()> {
-        Ok(storage.delete(key).await?)
+    pub async fn release(&self, storage: &Arc<dyn Storage>, held: &HeldClaim) -> Result<()> {
+        Ok(storage.delete(&held.key).await?)
     }
 }
 
@@ -123,6 +157,27 @@ mod tests {
     use s3db_storage::MemoryStorage;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_renewed_claim_stays_fresh() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let entry = Entry::new(5, "a");
+        let (first, second) = (
+            Claimer::new(Duration::from_secs(60)),
+            Claimer::new(Duration::from_secs(60)),
+        );
+        let Claim::Won(mut held) = first.claim(&storage, &entry, 1_000).await.unwrap() else {
+            panic!("an unclaimed entry is won")
+        };
+        assert!(first.renew(&storage, &mut held, 50_000).await.unwrap());
+        assert!(first.renew(&storage, &mut held, 100_000).await.unwrap());
+        // 99 s after the first claim, 0 s after the last renewal: still held.
+        assert_eq!(
+            second.claim(&storage, &entry, 100_000).await.unwrap(),
+            Claim::Taken
+        );
+        assert_eq!(first.renew_period(), Duration::from_secs(20));
+    }
 
     #[tokio::test]
     async fn one_claim_wins_until_released_or_stale() {
@@ -148,9 +203,12 @@ mod tests {
             first.claim(&storage, &entry, late).await.unwrap(),
             Claim::Taken
         );
-        if let Claim::Won(key) = won {
-            first.release(&storage, &key).await.unwrap();
-        }
+        // The taken-over claim cannot be renewed by its former holder.
+        let Claim::Won(mut held) = won else {
+            panic!("the first claim was won")
+        };
+        assert!(!first.renew(&storage, &mut held, late).await.unwrap());
+        first.release(&storage, &held).await.unwrap();
         assert!(matches!(
             first.claim(&storage, &entry, late).await.unwrap(),
             Claim::Won(_)

@@ -161,8 +161,8 @@ pub struct TtlConfig {
     pub interval: Duration,
     /// Expired records handled at once by one sweep (default 8).
     pub concurrency: usize,
-    /// A claim older than this is taken to belong to a sweeper that died, and may be taken
-    /// over (default ten minutes). Keep it well above the time one record takes.
+    /// A claim not renewed for this long is taken to belong to a sweeper that died, and may
+    /// be taken over (default ten minutes). Holders renew their claims every third of it.
     pub claim_timeout: Duration,
 }
 

@@ -199,6 +199,7 @@ impl Shared {
                 rule,
                 index: index_of(ctx, name),
                 claimer: &self.claimer,
+                clock: &self.clock,
                 now_ms: self.clock.now_millis(),
                 concurrency: self.config.concurrency,
             };

@@ -1,16 +1,16 @@
 //! One sweep of one resource: list the due index entries, claim each, check it against
-//! the record, act, drop the entry, release the claim.
+//! the record, act (renewing the claim meanwhile), drop the entry, release the claim.
 
 use futures::StreamExt;
 use s3db_core::{Database, Record, Resource};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::claim::{Claim, Claimer};
+use super::claim::{Claim, Claimer, HeldClaim};
 use super::config::{Action, Expired, Expiry, FlagValue, ResourceTtl};
 use super::expiry::{expiry_millis, is_flagged};
 use super::index::{Entry, ExpiryIndex};
-use crate::clock::iso;
+use crate::clock::{SharedClock, iso};
 use crate::error::{Error, Result};
 
 /// What one sweep did: how many records each action handled, and what it skipped.
@@ -97,6 +97,8 @@ pub struct ResourceSweep<'a> {
     pub index: ExpiryIndex,
     /// The sweeper's claims.
     pub claimer: &'a Claimer,
+    /// The clock dating claim renewals.
+    pub clock: &'a SharedClock,
     /// Now, epoch milliseconds.
     pub now_ms: i64,
     /// Entries handled at once.
@@ -143,15 +145,43 @@ impl ResourceSweep<'_> {
     /// Claims the entry, handles it, releases the claim.
     async fn handle(&self, entry: &Entry) -> Result<Outcome> {
         let storage = self.index.storage();
-        let claim = match self.claimer.claim(storage, entry, self.now_ms).await? {
-            Claim::Won(key) => key,
+        let mut claim = match self.claimer.claim(storage, entry, self.now_ms).await? {
+            Claim::Won(held) => held,
             Claim::Taken => return Ok(Outcome::Contended),
         };
-        let outcome = self.handle_claimed(entry).await;
+        let outcome = self.renewing(&mut claim, self.handle_claimed(entry)).await;
         let released = self.claimer.release(storage, &claim).await;
         let outcome = outcome?;
         released?;
         Ok(outcome)
+    }
+
+    /// Runs `work`, renewing `claim` every [`Claimer::renew_period`] meanwhile, so that a
+    /// slow action keeps its claim and only a sweeper that stopped for a whole timeout
+    /// loses it. A lost claim (taken over) is logged and no longer renewed.
+    async fn renewing<T>(&self, claim: &mut HeldClaim, work: impl Future<Output = T>) -> T {
+        let storage = self.index.storage();
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                () = tokio::time::sleep(self.claimer.renew_period()) => {}
+            }
+            match self
+                .claimer
+                .renew(storage, claim, self.clock.now_millis())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(key = %claim.key, "TTL sweep lost its claim to another sweeper while acting");
+                    return work.await;
+                }
+                Err(error) => {
+                    tracing::warn!(key = %claim.key, %error, "TTL sweep could not renew its claim");
+                }
+            }
+        }
     }
 
     async fn handle_claimed(&self, entry: &Entry) -> Result<Outcome> {
