@@ -356,7 +356,7 @@ async fn without_data_records_who_what_when_only_and_resources_defined_before_ar
 }
 
 #[tokio::test]
-async fn delete_all_records_one_entry_per_record_without_before() {
+async fn delete_all_records_one_entry_per_record_with_before() {
     let (db, audit, _, _) = setup(AuditConfig::default()).await;
     let mut config = ResourceConfig::new("temp").attribute("x", "string");
     config.paranoid = false;
@@ -382,8 +382,8 @@ async fn delete_all_records_one_entry_per_record_without_before() {
     assert_eq!(
         deletes,
         [
-            json!(["root", "deleteAll", "t1", null, null]),
-            json!(["root", "deleteAll", "t2", null, null]),
+            json!(["root", "deleteAll", "t1", {"id": "t1", "x": "v"}, null]),
+            json!(["root", "deleteAll", "t2", {"id": "t2", "x": "v"}, null]),
         ]
         .map(expected)
     );

@@ -16,7 +16,8 @@
 //!   request is made and the value is exactly what was overwritten, also under concurrent
 //!   writers); `before` of a delete comes from its `Deleted` event; `deleteMany` reads the
 //!   records before deleting them (one GET per id) and records those that existed;
-//!   `deleteAll` lists the ids first and records each without `before`.
+//!   `deleteAll` reads every record first (`get_all`, one GET each; only the ids with
+//!   [`AuditConfig::without_data`]).
 //!
 //! Values at configured paths ([`AuditConfig::mask`], [`AuditConfig::mask_in`]) and every
 //! `secret` and `password` field of the resource's schema are replaced by

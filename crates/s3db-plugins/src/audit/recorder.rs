@@ -112,7 +112,7 @@ impl Recorder {
         let args = call.args.clone();
         let doomed = match (&args, operation) {
             (Payload::Ids(ids), Operation::DeleteMany) => self.read_existing(&resource, ids).await,
-            (_, Operation::DeleteAll) => self.existing_ids(&resource).await,
+            (_, Operation::DeleteAll) => self.existing_records(&resource).await,
             _ => Vec::new(),
         };
         let out = next.run(call).await?;
@@ -192,14 +192,31 @@ impl Recorder {
         found
     }
 
-    /// The ids of every record of `resource` (listed before a `deleteAll`, which is
-    /// recorded without `before`: reading every record first would cost a GET each).
-    async fn existing_ids(&self, resource: &str) -> Vec<(String, Option<Record>)> {
-        let listed = match self.database().and_then(|db| Ok(db.resource(resource)?)) {
-            Ok(handle) => handle.list_ids().await.map_err(Error::from),
-            Err(error) => Err(error),
+    /// Every record of `resource` before a `deleteAll`: read whole (one GET each, run
+    /// concurrently) when entries carry data, else only its id. Records that cannot be read
+    /// are listed by id and recorded without `before`.
+    async fn existing_records(&self, resource: &str) -> Vec<(String, Option<Record>)> {
+        let handle = match self.database().and_then(|db| Ok(db.resource(resource)?)) {
+            Ok(handle) => handle,
+            Err(error) => {
+                tracing::warn!(%error, "audit could not find the records before deleteAll");
+                return Vec::new();
+            }
         };
-        match listed {
+        if self.config.include_data {
+            match handle.get_all().await {
+                Ok(records) => {
+                    return records
+                        .into_iter()
+                        .map(|record| (id_of(&record), Some(record)))
+                        .collect();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "audit could not read the records before deleteAll; recorded without before");
+                }
+            }
+        }
+        match handle.list_ids().await {
             Ok(ids) => ids.into_iter().map(|id| (id, None)).collect(),
             Err(error) => {
                 tracing::warn!(%error, "audit could not list the records before deleteAll");
