@@ -10,6 +10,8 @@
 //!   acknowledgement) includes the time a change waits in the queue behind earlier ones.
 //! - `paced`: each insert waits for the replicator to be idle before the next; the lag is
 //!   the cost of one change alone (queue hand-off + one upsert round trip).
+//! - `burst-journal`, `paced-journal`: the same with the journal on (each change is also
+//!   stored, then removed, under `plugin=replicator/pending/`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,14 +26,20 @@ fn millis(d: Option<Duration>) -> f64 {
     d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
 }
 
-async fn run(url: &str, mode: &str, inserts: usize) -> Result<serde_json::Value, Failure> {
+async fn run(
+    url: &str,
+    mode: &str,
+    journal: bool,
+    inserts: usize,
+) -> Result<serde_json::Value, Failure> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis();
     let db = Database::connect(&format!("memory://replicator-lag-{mode}-{stamp}")).await?;
-    let table = format!("lag_{mode}_{stamp}");
+    let table = format!("lag_{}_{stamp}", mode.replace('-', "_"));
     let replicator = Arc::new(
         Replicator::builder()
+            .journal(journal)
             .target(
                 PostgresTarget::new(url),
                 [Route::resource("events").rename(table)],
@@ -60,7 +68,7 @@ async fn run(url: &str, mode: &str, inserts: usize) -> Result<serde_json::Value,
         events
             .insert(record.as_object().cloned().unwrap_or_default())
             .await?;
-        if mode == "paced" {
+        if mode.starts_with("paced") {
             replicator.wait_idle().await;
         }
     }
@@ -93,8 +101,13 @@ async fn main() -> Result<(), Failure> {
         Some(n) => n.parse()?,
         None => 1_000,
     };
-    for mode in ["burst", "paced"] {
-        println!("{}", run(&url, mode, inserts).await?);
+    for (mode, journal) in [
+        ("burst", false),
+        ("paced", false),
+        ("burst-journal", true),
+        ("paced-journal", true),
+    ] {
+        println!("{}", run(&url, mode, journal, inserts).await?);
     }
     Ok(())
 }
