@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{Write, create, define_timestamped, insert_each, install_replicator, rec, run_writes};
+use s3db_core::extend::{Plugin, PluginContext};
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::replicator::{
@@ -438,6 +439,80 @@ async fn writes_do_not_wait_for_the_targets_and_stop_drains_the_queue() {
     assert_eq!((stats.replicated, stats.queue_len), (5, 0));
     assert_eq!(stats.lag_samples, 5);
     assert!(stats.lag_p95 >= stats.lag_p50);
+}
+
+/// Takes batches of up to three. Records the ids of each call, and refuses batches
+/// holding the id `poison`.
+#[derive(Default)]
+struct Batches {
+    calls: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait]
+impl ReplicationTarget for Batches {
+    fn name(&self) -> &str {
+        "batches"
+    }
+
+    async fn apply(&self, change: &TargetChange) -> s3db_plugins::Result<()> {
+        self.apply_batch(std::slice::from_ref(change)).await
+    }
+
+    fn max_batch(&self) -> usize {
+        3
+    }
+
+    async fn apply_batch(&self, changes: &[TargetChange]) -> s3db_plugins::Result<()> {
+        let ids: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        if ids.len() > 1 && ids.iter().any(|id| id == "poison") {
+            return Err(s3db_plugins::Error::Target {
+                target: "batches".into(),
+                reason: "refused".into(),
+            });
+        }
+        self.calls.lock().unwrap().push(ids);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn changes_queued_together_go_in_batches_and_a_refused_batch_one_by_one() {
+    let db = memory_db().await;
+    let target = Arc::new(Batches::default());
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder().shared_target(target.clone(), [Route::all()]),
+    )
+    .await;
+    let users = users(&db, "users").await;
+    // Stopped, the replicator queues the changes; started, it finds all seven queued.
+    let ctx = PluginContext::new(&db, "replicator").unwrap();
+    replicator.stop(&ctx).await.unwrap();
+    for id in ["a", "b", "c", "d", "poison", "e", "f"] {
+        insert_each(&users, [json!({"id": id, "name": "x"})]).await;
+    }
+    replicator.start(&ctx).await.unwrap();
+    replicator.flush().await.unwrap();
+    let calls = target.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [
+            vec!["a", "b", "c"],
+            // [d, poison, e] was refused whole, then applied one by one.
+            vec!["d"],
+            vec!["poison"],
+            vec!["e"],
+            vec!["f"],
+        ]
+    );
+    let stats = replicator.stats();
+    assert_eq!(
+        (stats.replicated, stats.batches, stats.batch_failures),
+        (7, 1, 1)
+    );
+    assert_eq!(stats.failures, 0, "a refused batch is not a failed attempt");
+    assert_eq!(stats.lag_samples, 7);
+    db.disconnect().await.unwrap();
 }
 
 /// The journal entries left in the replicator's storage area.

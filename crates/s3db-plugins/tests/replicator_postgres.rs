@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use common::{Write, define_timestamped, insert_each, install_replicator, run_writes};
 use s3db_core::Database;
+use s3db_core::extend::{Plugin, PluginContext};
 use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, RetryPolicy, Route};
 use serde_json::{Value, json};
 
@@ -206,7 +207,66 @@ async fn the_table_equals_the_resource_after_every_kind_of_write() {
         (stats.failures, stats.dead_letters, stats.queue_len),
         (0, 0, 0)
     );
+    // The script's changes were queued together: at least one transaction held several.
+    assert!(stats.batches >= 1, "{stats:?}");
+    assert_eq!(stats.batch_failures, 0);
     assert!(stats.lag_p50.is_some() && stats.lag_p95 >= stats.lag_p50);
+    db.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_is_one_transaction_and_a_refused_change_is_isolated() {
+    let url = postgres_url();
+    let db = common::memory_db("pg-batch").await;
+    let resource_name = unique("people");
+    let table = unique("people_batch");
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder()
+            .target(
+                PostgresTarget::new(url.clone()),
+                [Route::resource(resource_name.clone()).rename(table.clone())],
+            )
+            .retry(RetryPolicy {
+                max_attempts: 2,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(1),
+            }),
+    )
+    .await;
+    let people = people(&db, &resource_name).await;
+    // Queued while stopped, the three changes reach PostgreSQL as one batch. jsonb refuses
+    // the NUL character, so the transaction fails whole and nothing of it is left.
+    let ctx = PluginContext::new(&db, "replicator").unwrap();
+    replicator.stop(&ctx).await.unwrap();
+    insert_each(
+        &people,
+        [
+            json!({"id": "a", "name": "Ana"}),
+            json!({"id": "b", "name": "B\u{0}b"}),
+            json!({"id": "c", "name": "Cid"}),
+        ],
+    )
+    .await;
+    replicator.start(&ctx).await.unwrap();
+    replicator.flush().await.unwrap();
+
+    // Then each change was applied alone: a and c made it, b is a dead letter.
+    let ids: Vec<String> = table_rows(&url, &table)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, ["a", "c"]);
+    let stats = replicator.stats();
+    assert_eq!(
+        (stats.batch_failures, stats.replicated, stats.dead_letters),
+        (1, 2, 1),
+        "{stats:?}"
+    );
+    let letters = replicator.dead_letters().await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].id, "b");
     db.disconnect().await.unwrap();
 }
 

@@ -5,8 +5,9 @@
 //! `afterDelete`; `upsert` and `insert_many` go through them) and `deleteMany` /
 //! `deleteAll` middleware put each change on an in-memory queue; the write returns without waiting. A
 //! worker task started by [`Plugin::start`] applies the queue in write order to every
-//! target whose [`Route`] matches the resource, retrying failures with backoff
-//! ([`RetryPolicy`]). A change that still fails becomes a [`DeadLetter`] in the plugin's
+//! target whose [`Route`] matches the resource (changes queued together in one batch to a
+//! target that takes batches, see [`ReplicationTarget::max_batch`]), retrying failures
+//! with backoff ([`RetryPolicy`]). A change that still fails becomes a [`DeadLetter`] in the plugin's
 //! storage area (`plugin=replicator/dead-letter/<target>/…`); [`Replicator::retry_dead_letters`]
 //! replays them. [`Replicator::stats`] reports counts, the queue length and the replication
 //! lag (write → target acknowledgement) percentiles.
@@ -118,6 +119,9 @@ struct Shared {
     idle: Notify,
     sender: UnboundedSender<Message>,
     context: OnceLock<PluginContext>,
+    /// The most changes the worker takes from the queue at once (the largest
+    /// [`ReplicationTarget::max_batch`]).
+    batch_limit: usize,
     /// Whether changes are journaled ([`ReplicatorBuilder::journal`]).
     journaled: bool,
     /// This instance's token in journal keys.
@@ -299,6 +303,13 @@ impl ReplicatorBuilder {
                 return Err(config_error(format!("two targets are named {name:?}")));
             }
         }
+        let batch_limit = self
+            .destinations
+            .iter()
+            .map(|d| d.target.max_batch())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let (sender, receiver) = unbounded_channel();
         Ok(Replicator {
             shared: Arc::new(Shared {
@@ -311,6 +322,7 @@ impl ReplicatorBuilder {
                 idle: Notify::new(),
                 sender,
                 context: OnceLock::new(),
+                batch_limit,
                 journaled: self.journaled,
                 instance: s3db_core::id::nanoid(12),
                 journal: OnceLock::new(),

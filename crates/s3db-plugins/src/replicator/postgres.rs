@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, GenericClient, NoTls, Statement};
 
 use super::change::{ChangeOp, TargetChange};
 use super::target::ReplicationTarget;
@@ -17,6 +17,8 @@ use crate::{Error, Result};
 /// whole in `data`, so new attributes need no `ALTER TABLE` and nested objects keep their
 /// shape (query them with `data->>'name'`, or add generated columns and indexes yourself).
 /// An upsert is `INSERT .. ON CONFLICT (id) DO UPDATE`, a delete is `DELETE .. WHERE id`.
+/// Changes queued together (up to [`PostgresTarget::batch`], 128 by default) are applied
+/// in one transaction, their statements pipelined on the connection.
 ///
 /// The connection is opened on first use and reopened after any error, so a server that
 /// went away and came back is picked up by the next retry.
@@ -31,6 +33,7 @@ use crate::{Error, Result};
 pub struct PostgresTarget {
     name: String,
     url: String,
+    batch: usize,
     session: Mutex<Option<Session>>,
 }
 
@@ -61,6 +64,7 @@ impl PostgresTarget {
         PostgresTarget {
             name: "postgres".into(),
             url: url.into(),
+            batch: 128,
             session: Mutex::new(None),
         }
     }
@@ -68,6 +72,12 @@ impl PostgresTarget {
     /// Renames the target (the name of its stats and dead letters).
     pub fn named(mut self, name: impl Into<String>) -> PostgresTarget {
         self.name = name.into();
+        self
+    }
+
+    /// The most changes applied in one transaction (at least 1; 1 applies each alone).
+    pub fn batch(mut self, changes: usize) -> PostgresTarget {
+        self.batch = changes.max(1);
         self
     }
 
@@ -126,34 +136,69 @@ impl PostgresTarget {
         Ok(())
     }
 
-    async fn execute(&self, session: &mut Session, change: &TargetChange) -> Result<()> {
-        self.prepare(session, &change.resource).await?;
-        let Some(statements) = session.tables.get(&change.resource) else {
+    /// Applies `changes` on the session: one alone, several in one transaction.
+    async fn execute(&self, session: &mut Session, changes: &[TargetChange]) -> Result<()> {
+        for change in changes {
+            self.prepare(session, &change.resource).await?;
+        }
+        let Session { client, tables } = session;
+        if let [change] = changes {
+            return self.execute_one(&*client, tables, change).await;
+        }
+        let transaction = client
+            .transaction()
+            .await
+            .map_err(|e| self.fail("begin", e))?;
+        // Issued together, the statements are pipelined: one round trip, not one each.
+        let statements = changes
+            .iter()
+            .map(|change| self.execute_one(&transaction, tables, change));
+        futures::future::try_join_all(statements).await?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| self.fail("commit", e))
+    }
+
+    async fn execute_one(
+        &self,
+        client: &impl GenericClient,
+        tables: &HashMap<String, TableStatements>,
+        change: &TargetChange,
+    ) -> Result<()> {
+        let Some(statements) = tables.get(&change.resource) else {
             return Err(self.fail(&change.resource, "statements missing after prepare"));
         };
-        match change.op {
+        let outcome = match change.op {
             ChangeOp::Upsert => {
                 let data = change.data().unwrap_or_default();
                 let json = serde_json::Value::Object(data).to_string();
-                session
-                    .client
+                client
                     .execute(&statements.upsert, &[&change.id, &json])
                     .await
-                    .map_err(|e| {
-                        self.fail(&format!("upsert {}/{}", change.resource, change.id), e)
-                    })?;
             }
-            ChangeOp::Delete => {
-                session
-                    .client
-                    .execute(&statements.delete, &[&change.id])
-                    .await
-                    .map_err(|e| {
-                        self.fail(&format!("delete {}/{}", change.resource, change.id), e)
-                    })?;
-            }
+            ChangeOp::Delete => client.execute(&statements.delete, &[&change.id]).await,
+        };
+        outcome.map(drop).map_err(|e| {
+            let op = change.op.as_str();
+            self.fail(&format!("{op} {}/{}", change.resource, change.id), e)
+        })
+    }
+
+    /// Runs `changes` on the open session (connecting first if needed).
+    async fn run(&self, changes: &[TargetChange]) -> Result<()> {
+        let mut guard = self.session.lock().await;
+        let mut session = match guard.take() {
+            Some(session) if !session.client.is_closed() => session,
+            _ => self.connect().await?,
+        };
+        let outcome = self.execute(&mut session, changes).await;
+        // After an error the session may be broken (server gone, table dropped): the next
+        // attempt starts from a fresh connection and re-creates the table if needed.
+        if outcome.is_ok() {
+            *guard = Some(session);
         }
-        Ok(())
+        outcome
     }
 }
 
@@ -164,18 +209,15 @@ impl ReplicationTarget for PostgresTarget {
     }
 
     async fn apply(&self, change: &TargetChange) -> Result<()> {
-        let mut guard = self.session.lock().await;
-        let mut session = match guard.take() {
-            Some(session) if !session.client.is_closed() => session,
-            _ => self.connect().await?,
-        };
-        let outcome = self.execute(&mut session, change).await;
-        // After an error the session may be broken (server gone, table dropped): the next
-        // attempt starts from a fresh connection and re-creates the table if needed.
-        if outcome.is_ok() {
-            *guard = Some(session);
-        }
-        outcome
+        self.run(std::slice::from_ref(change)).await
+    }
+
+    fn max_batch(&self) -> usize {
+        self.batch
+    }
+
+    async fn apply_batch(&self, changes: &[TargetChange]) -> Result<()> {
+        self.run(changes).await
     }
 }
 

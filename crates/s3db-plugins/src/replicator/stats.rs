@@ -18,6 +18,10 @@ pub struct ReplicatorStats {
     pub skipped: u64,
     /// Failed attempts (each retry that failed counts).
     pub failures: u64,
+    /// Batches of several changes a target applied in one call.
+    pub batches: u64,
+    /// Batches a target refused as a whole (their changes were then applied one by one).
+    pub batch_failures: u64,
     /// Changes given up on and written as dead letters.
     pub dead_letters: u64,
     /// Dead letters replayed successfully by `retry_dead_letters`.
@@ -42,6 +46,8 @@ pub(crate) struct Counters {
     pub replicated: AtomicU64,
     pub skipped: AtomicU64,
     pub failures: AtomicU64,
+    pub batches: AtomicU64,
+    pub batch_failures: AtomicU64,
     pub dead_letters: AtomicU64,
     pub dead_letters_replayed: AtomicU64,
     pub recovered: AtomicU64,
@@ -79,6 +85,8 @@ impl Counters {
             replicated: self.replicated.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            batch_failures: self.batch_failures.load(Ordering::Relaxed),
             dead_letters: self.dead_letters.load(Ordering::Relaxed),
             dead_letters_replayed: self.dead_letters_replayed.load(Ordering::Relaxed),
             recovered: self.recovered.load(Ordering::Relaxed),

@@ -7,7 +7,9 @@ use crate::Result;
 
 /// Where changes are replicated to. Implement it to add a target of your own; the
 /// replicator calls [`ReplicationTarget::apply`] from its worker, one change at a time and
-/// in write order, retrying failures with backoff.
+/// in write order, retrying failures with backoff. A target that can apply several changes
+/// at once (one transaction, one request) says so with [`ReplicationTarget::max_batch`]
+/// and gets the changes queued together through [`ReplicationTarget::apply_batch`].
 ///
 /// `apply` must be idempotent: a change may be applied again after a failure (an upsert
 /// writes the whole record, deleting a missing record succeeds).
@@ -40,6 +42,23 @@ pub trait ReplicationTarget: Send + Sync + 'static {
 
     /// Applies one change; an error is retried, then dead-lettered.
     async fn apply(&self, change: &TargetChange) -> Result<()>;
+
+    /// The most changes [`ReplicationTarget::apply_batch`] takes at once. 1 (the default):
+    /// the target gets every change alone through `apply`.
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    /// Applies up to [`ReplicationTarget::max_batch`] changes, in write order, all or
+    /// nothing. Called with the changes that were queued together. On an error none of them
+    /// counts as applied: the worker then applies each alone through `apply`, with retries
+    /// and dead letters. The default applies them one by one through `apply`.
+    async fn apply_batch(&self, changes: &[TargetChange]) -> Result<()> {
+        for change in changes {
+            self.apply(change).await?;
+        }
+        Ok(())
+    }
 
     /// Makes everything applied so far durable (flushes buffers). Does nothing by default.
     async fn flush(&self) -> Result<()> {

@@ -18,8 +18,9 @@ use super::{Destination, Message, Shared};
 use crate::clock::iso;
 use crate::{Error, Result};
 
-/// Replays the journal (journal on), then applies changes until a stop message; hands the
-/// receiver back so a later start resumes with what was queued after the stop.
+/// Replays the journal (journal on), then applies changes until a stop message, taking up to
+/// [`Shared::batch_limit`] queued changes at a time; hands the receiver back so a later
+/// start resumes with what was queued after the stop.
 pub(super) async fn run(
     shared: Arc<Shared>,
     mut receiver: UnboundedReceiver<Message>,
@@ -32,14 +33,26 @@ pub(super) async fn run(
         recover(&shared, store.as_ref(), journal).await;
         shared.done();
     }
-    while let Some(message) = receiver.recv().await {
-        match message {
-            Message::Change(change) => {
-                process(&shared, store.as_ref(), &change).await;
-                settle(&shared, &change).await;
-                shared.done();
+    while let Some(Message::Change(first)) = receiver.recv().await {
+        let mut changes = vec![first];
+        let mut stop = false;
+        while changes.len() < shared.batch_limit {
+            match receiver.try_recv() {
+                Ok(Message::Change(change)) => changes.push(change),
+                Ok(Message::Stop) => {
+                    stop = true;
+                    break;
+                }
+                Err(_) => break,
             }
-            Message::Stop => break,
+        }
+        process(&shared, store.as_ref(), &changes).await;
+        for change in &changes {
+            settle(&shared, change).await;
+            shared.done();
+        }
+        if stop {
+            break;
         }
     }
     receiver
@@ -89,7 +102,7 @@ async fn recover(shared: &Shared, store: Option<&DeadLetterStore>, journal: &Jou
                         written: Instant::now(),
                         journal_key: None,
                     };
-                    process(shared, store, &change).await;
+                    process(shared, store, std::slice::from_ref(&change)).await;
                     Counters::bump(&shared.counters.recovered);
                 }
                 Ok(None) => tracing::warn!(
@@ -149,27 +162,68 @@ fn routed(
     })
 }
 
-/// Applies one queued change to every matching route of every target.
-async fn process(shared: &Shared, store: Option<&DeadLetterStore>, change: &SourceChange) {
-    let attributes = attributes_of(shared, &change.resource);
+/// Applies queued changes, in order, to every matching route of every target: in batches
+/// of up to [`ReplicationTarget::max_batch`](super::ReplicationTarget::max_batch) where the
+/// target takes them, each change alone (with retries and dead letters) otherwise or when
+/// its batch failed.
+async fn process(shared: &Shared, store: Option<&DeadLetterStore>, changes: &[SourceChange]) {
     for destination in &shared.destinations {
-        for route in destination
-            .routes
-            .iter()
-            .filter(|r| r.matches(&change.resource))
-        {
-            let Some(target_change) = routed(
-                route,
-                &change.resource,
-                change.op,
-                &change.id,
-                change.record.as_ref(),
-                &attributes,
-            ) else {
-                Counters::bump(&shared.counters.skipped);
+        let mut targeted = Vec::new();
+        let mut sources = Vec::new();
+        for change in changes {
+            let attributes = attributes_of(shared, &change.resource);
+            for route in destination
+                .routes
+                .iter()
+                .filter(|r| r.matches(&change.resource))
+            {
+                match routed(
+                    route,
+                    &change.resource,
+                    change.op,
+                    &change.id,
+                    change.record.as_ref(),
+                    &attributes,
+                ) {
+                    Some(target_change) => {
+                        targeted.push(target_change);
+                        sources.push(change);
+                    }
+                    None => Counters::bump(&shared.counters.skipped),
+                }
+            }
+        }
+        let size = destination.target.max_batch().max(1);
+        for (batch, batch_sources) in targeted.chunks(size).zip(sources.chunks(size)) {
+            if batch.len() > 1 && apply_batch(shared, destination, batch, batch_sources).await {
                 continue;
-            };
-            deliver(shared, store, destination, &target_change, change).await;
+            }
+            for (change, source) in batch.iter().zip(batch_sources) {
+                deliver(shared, store, destination, change, source).await;
+            }
+        }
+    }
+}
+
+/// Applies a batch in one call; `false` (counted and logged) when the target refused it.
+async fn apply_batch(
+    shared: &Shared,
+    destination: &Destination,
+    batch: &[TargetChange],
+    sources: &[&SourceChange],
+) -> bool {
+    match destination.target.apply_batch(batch).await {
+        Ok(()) => {
+            Counters::bump(&shared.counters.batches);
+            for source in sources {
+                shared.counters.acknowledged(source.written.elapsed());
+            }
+            true
+        }
+        Err(error) => {
+            Counters::bump(&shared.counters.batch_failures);
+            tracing::debug!(target = destination.target.name(), changes = batch.len(), %error, "a replication batch failed; applying its changes one by one");
+            false
         }
     }
 }
