@@ -2,6 +2,7 @@
 
 pub mod conformance;
 pub mod connection;
+pub mod dump;
 pub mod error;
 pub mod etag;
 pub mod ext;
@@ -17,6 +18,7 @@ pub mod storage;
 pub mod testing;
 pub mod types;
 
+pub use dump::DumpedObject;
 pub use error::{Error, ErrorKind, Operation, Result};
 pub use ext::StorageExt;
 #[cfg(unix)]

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use s3db_codec::budget::S3_METADATA_LIMIT;
-use serde::{Deserialize, Serialize};
 
+use crate::dump::DumpedObject;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::etag::{etag_of, etags_match};
 use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
@@ -190,24 +190,6 @@ impl Default for MemoryStorage {
     }
 }
 
-/// One line of a saved bucket: the format of the s3db.js fixture `objects.jsonl`.
-#[derive(Serialize, Deserialize)]
-struct SavedObject {
-    key: String,
-    #[serde(default)]
-    metadata: Metadata,
-    #[serde(default)]
-    body_base64: String,
-    #[serde(default)]
-    content_type: Option<String>,
-    #[serde(default, skip_deserializing)]
-    etag: String,
-    #[serde(default, skip_deserializing)]
-    size: u64,
-    #[serde(default)]
-    last_modified_ms: Option<u64>,
-}
-
 fn registry() -> &'static Mutex<HashMap<String, Arc<Bucket>>> {
     static SHARED: OnceLock<Mutex<HashMap<String, Arc<Bucket>>>> = OnceLock::new();
     SHARED.get_or_init(Mutex::default)
@@ -297,7 +279,7 @@ impl MemoryStorage {
         let snapshot = self.snapshot();
         let mut out = BufWriter::new(File::create(&tmp).map_err(io_error)?);
         for (key, object) in &snapshot.state.objects {
-            let line = SavedObject {
+            let line = DumpedObject {
                 key: key.to_string(),
                 metadata: object.metadata.unpack(),
                 body_base64: BASE64.encode(&object.body),
@@ -347,11 +329,9 @@ impl MemoryStorage {
             if line.trim().is_empty() {
                 continue;
             }
-            let saved: SavedObject =
+            let saved: DumpedObject =
                 serde_json::from_str(&line).map_err(|e| corrupt(e.to_string()))?;
-            let body = BASE64
-                .decode(saved.body_base64.as_bytes())
-                .map_err(|e| corrupt(format!("body_base64 of {:?}: {e}", saved.key)))?;
+            let body = saved.body().map_err(corrupt)?;
             let last_modified = saved
                 .last_modified_ms
                 .map_or_else(now_millis, |ms| UNIX_EPOCH + Duration::from_millis(ms));
@@ -611,12 +591,6 @@ impl Storage for MemoryStorage {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            conditional_create: true,
-            conditional_update: true,
-            copy: true,
-            max_metadata_bytes: self.max_metadata_bytes,
-            max_delete_batch: DEFAULT_PAGE_SIZE,
-        }
+        Capabilities::conditional(self.max_metadata_bytes, DEFAULT_PAGE_SIZE)
     }
 }

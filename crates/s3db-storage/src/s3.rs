@@ -513,12 +513,6 @@ impl Storage for S3Storage {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            conditional_create: true,
-            conditional_update: true,
-            copy: true,
-            max_metadata_bytes: self.max_metadata_bytes,
-            max_delete_batch: DELETE_BATCH,
-        }
+        Capabilities::conditional(self.max_metadata_bytes, DELETE_BATCH)
     }
 }

@@ -104,3 +104,16 @@ pub struct Capabilities {
     /// Maximum keys per `delete_many` request.
     pub max_delete_batch: usize,
 }
+
+impl Capabilities {
+    /// A backend with atomic conditional creates and updates and server-side copy.
+    pub fn conditional(max_metadata_bytes: Option<usize>, max_delete_batch: usize) -> Self {
+        Capabilities {
+            conditional_create: true,
+            conditional_update: true,
+            copy: true,
+            max_metadata_bytes,
+            max_delete_batch,
+        }
+    }
+}

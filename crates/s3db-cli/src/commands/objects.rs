@@ -5,10 +5,8 @@
 
 use std::path::Path;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::TryStreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, json};
 
 use crate::apply::apply;
@@ -19,30 +17,7 @@ use crate::input;
 use crate::output_file::{JsonArrayWriter, OutputFile};
 use crate::progress::Progress;
 use crate::session::Session;
-use s3db::storage::{ErrorKind, ListOptions, Metadata, PutMode, PutPayload};
-
-/// One line of an export.
-#[derive(Debug, Serialize)]
-struct ExportLine<'a> {
-    key: &'a str,
-    metadata: &'a Metadata,
-    body_base64: String,
-    content_type: Option<&'a str>,
-    etag: &'a str,
-    size: u64,
-}
-
-/// One line of an import (unknown fields are ignored).
-#[derive(Debug, Deserialize)]
-struct ImportLine {
-    key: String,
-    #[serde(default)]
-    metadata: Metadata,
-    #[serde(default)]
-    body_base64: String,
-    #[serde(default)]
-    content_type: Option<String>,
-}
+use s3db::storage::{DumpedObject, ErrorKind, ListOptions, PutMode, PutPayload};
 
 /// Runs an `objects` command.
 pub async fn run(session: &Session, command: ObjectsCommand) -> Result<()> {
@@ -81,15 +56,7 @@ async fn export(session: &Session, file: &Path, prefix: String, concurrency: usi
     let mut exported = 0u64;
     while let Some(found) = objects.try_next().await? {
         let Some(found) = found else { continue };
-        let line = ExportLine {
-            key: &found.meta.key,
-            metadata: &found.metadata,
-            body_base64: BASE64.encode(&found.body),
-            content_type: found.content_type.as_deref(),
-            etag: &found.meta.etag,
-            size: found.meta.size,
-        };
-        out.write_json_line(&line)?;
+        out.write_json_line(&DumpedObject::from_get(&found))?;
         exported += 1;
         progress.inc();
     }
@@ -110,11 +77,9 @@ async fn import(session: &Session, file: &Path, concurrency: usize) -> Result<()
     let items = input::spawn_reader(input::open(file)?, Format::Jsonl, ColumnKinds::default());
     let progress = Progress::new(&session.output, "objects imported");
     let tally = apply(items, concurrency, &progress, |value| async move {
-        let line: ImportLine =
+        let line: DumpedObject =
             serde_json::from_value(value).map_err(|e| format!("not an object line: {e}"))?;
-        let body = BASE64
-            .decode(line.body_base64.as_bytes())
-            .map_err(|e| format!("key {:?}: body_base64: {e}", line.key))?;
+        let body = line.body()?;
         let payload = PutPayload {
             metadata: line.metadata,
             body: body.into(),
@@ -171,23 +136,4 @@ async fn list(session: &Session, prefix: String) -> Result<()> {
         }
     }
     out.finish()
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fixture_lines_parse_and_extra_fields_are_ignored() {
-        let line: ImportLine = serde_json::from_value(json!({
-            "key": "resource=a/data/id=1", "metadata": {"_v": "v1"}, "body_base64": "aGk=",
-            "content_type": null, "content_type_sent": null, "etag": "\"x\"", "size": 2
-        }))
-        .unwrap();
-        assert_eq!(line.metadata["_v"], "v1");
-        assert_eq!(BASE64.decode(line.body_base64).unwrap(), b"hi");
-        let bare: ImportLine = serde_json::from_value(json!({"key": "k"})).unwrap();
-        assert!(bare.metadata.is_empty() && bare.content_type.is_none());
-    }
 }

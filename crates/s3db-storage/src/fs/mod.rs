@@ -474,12 +474,6 @@ impl Storage for FsStorage {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            conditional_create: true,
-            conditional_update: true,
-            copy: true,
-            max_metadata_bytes: self.inner.options.max_metadata_bytes,
-            max_delete_batch: DELETE_BATCH,
-        }
+        Capabilities::conditional(self.inner.options.max_metadata_bytes, DELETE_BATCH)
     }
 }
