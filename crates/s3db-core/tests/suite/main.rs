@@ -1,0 +1,24 @@
+//! s3db-core tests: every integration test of the crate in one binary (one link, less disk).
+
+#![allow(clippy::unwrap_used)]
+
+mod array_shorthand;
+mod bad_input;
+mod common;
+mod concurrency;
+mod crud;
+mod database;
+mod extend_events;
+mod extend_hooks;
+mod extend_middleware;
+mod extend_plugins;
+mod extend_points;
+mod extend_wiring;
+mod fixtures_read;
+mod fixtures_write;
+mod id_validate;
+mod partitions;
+mod schema_parse;
+mod schema_validate;
+mod streams;
+mod versioning;

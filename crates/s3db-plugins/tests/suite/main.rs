@@ -1,0 +1,14 @@
+//! s3db-plugins tests: every integration test of the crate in one binary (one link, less disk).
+
+#![allow(clippy::unwrap_used)]
+
+mod audit;
+mod cache;
+mod cache_drivers;
+mod cache_s3;
+mod common;
+mod costs;
+mod metrics;
+mod replicator;
+mod replicator_postgres;
+mod ttl;
