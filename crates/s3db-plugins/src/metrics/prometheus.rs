@@ -11,7 +11,7 @@ pub const ERRORS_TOTAL: &str = "s3db_operation_errors_total";
 /// Name of the latency histogram.
 pub const DURATION_SECONDS: &str = "s3db_operation_duration_seconds";
 
-/// The content type of [`render`]'s text.
+/// The content type of [`MetricsPlugin::render`](super::MetricsPlugin::render)'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// `stats` in the Prometheus text format: two counters and a histogram, each with its

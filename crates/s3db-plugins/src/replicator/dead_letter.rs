@@ -85,7 +85,7 @@ impl DeadLetterStore {
         Ok(self.storage.list_keys(DEAD_LETTER_PREFIX).await?)
     }
 
-    /// Reads one dead letter; [`Error::Corrupt`] names the key when it cannot be parsed.
+    /// Reads one dead letter; [`crate::Error::Corrupt`] names the key when it cannot be parsed.
     pub async fn read(&self, key: &str) -> Result<DeadLetter> {
         let mut letter: DeadLetter = get_json(self.storage.as_ref(), key).await?;
         letter.key = key.to_owned();

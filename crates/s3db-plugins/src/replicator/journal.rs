@@ -63,7 +63,7 @@ impl Journal {
             .collect())
     }
 
-    /// Reads one entry; [`Error::Corrupt`] names the key when it cannot be parsed.
+    /// Reads one entry; [`crate::Error::Corrupt`] names the key when it cannot be parsed.
     pub async fn read(&self, key: &str) -> Result<PendingEntry> {
         get_json(self.storage.as_ref(), key).await
     }

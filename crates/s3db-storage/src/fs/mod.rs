@@ -6,13 +6,13 @@
 //!   object files (`<leaf>#obj`), directories, lock files and temporary files live in
 //!   disjoint name spaces. Plain segments map to themselves, so opening
 //!   `<root>/tenants/acme` gives exactly the keys under `tenants/acme/` of `<root>`.
-//! * **Object files** ([`object_file`]): a small header (ETag, size, time, content type,
+//! * **Object files** (`object_file`): a small header (ETag, size, time, content type,
 //!   metadata) followed by the body, so body and metadata change together.
 //! * **Crash safety**: a write goes to a temporary file in the object's directory, is
 //!   fsynced, renamed over the object file and the directory is fsynced. A killed writer
 //!   leaves the old or the new object, never a torn one (at most a stray `#tmp-` file,
 //!   which listings ignore).
-//! * **Concurrency** ([`lock`]): every put and delete of a key holds an exclusive `flock`
+//! * **Concurrency** (`lock`): every put and delete of a key holds an exclusive `flock`
 //!   on the key's lock file, so conditional writes are atomic across threads and
 //!   processes. Reads take no lock (renames are atomic).
 //! * **S3 likeness**: quoted MD5 ETags, metadata keys lower-cased, the 2 KB metadata
