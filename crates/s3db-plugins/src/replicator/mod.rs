@@ -3,11 +3,12 @@
 //!
 //! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
 //! `afterDelete`; `upsert` and `insert_many` go through them) and `deleteMany` /
-//! `deleteAll` middleware put each change on an in-memory queue; the write returns without waiting. A
-//! worker task started by [`Plugin::start`] applies the queue in write order to every
-//! target whose [`Route`] matches the resource (changes queued together in one batch to a
-//! target that takes batches, see [`ReplicationTarget::max_batch`]), retrying failures
-//! with backoff ([`RetryPolicy`]). A change that still fails becomes a [`DeadLetter`] in the plugin's
+//! `deleteAll` middleware put each change on the in-memory queue of every target whose
+//! [`Route`] matches the resource; the write returns without waiting. Each target has a
+//! worker task, started by [`Plugin::start`], that applies its queue in write order (changes
+//! queued together in one batch to a target that takes batches, see
+//! [`ReplicationTarget::max_batch`]), retrying failures with backoff ([`RetryPolicy`]), so a
+//! slow or failing target delays no other. A change that still fails becomes a [`DeadLetter`] in the plugin's
 //! storage area (`plugin=replicator/dead-letter/<target>/…`); [`Replicator::retry_dead_letters`]
 //! replays them. [`Replicator::stats`] reports counts, the queue length and the replication
 //! lag (write → target acknowledgement) percentiles.
@@ -96,10 +97,17 @@ use stats::Counters;
 /// The plugin's slug: its storage area is `plugin=replicator/`.
 pub const SLUG: &str = "replicator";
 
-/// What the worker receives.
+/// What a target's worker receives.
 enum Message {
-    Change(SourceChange),
+    Change(Arc<Queued>),
     Stop,
+}
+
+/// A captured change on its way to the workers of the targets it is routed to.
+struct Queued {
+    change: SourceChange,
+    /// Workers that have not handled it yet; the last one settles its journal entry.
+    remaining: AtomicUsize,
 }
 
 /// A target and the routes that feed it.
@@ -108,20 +116,18 @@ struct Destination {
     routes: Vec<Route>,
 }
 
-/// State shared by the hooks, the worker and the handle.
+/// State shared by the hooks, the workers and the handle.
 struct Shared {
     destinations: Vec<Destination>,
+    /// The queue of each destination's worker, in the order of `destinations`.
+    lanes: Vec<UnboundedSender<Message>>,
     retry: RetryPolicy,
     clock: SharedClock,
     counters: Counters,
     pending: AtomicUsize,
     running: AtomicBool,
     idle: Notify,
-    sender: UnboundedSender<Message>,
     context: OnceLock<PluginContext>,
-    /// The most changes the worker takes from the queue at once (the largest
-    /// [`ReplicationTarget::max_batch`]).
-    batch_limit: usize,
     /// Whether changes are journaled ([`ReplicatorBuilder::journal`]).
     journaled: bool,
     /// This instance's token in journal keys.
@@ -137,15 +143,33 @@ impl Shared {
             .any(|d| d.routes.iter().any(|r| r.matches(resource)))
     }
 
-    fn enqueue(&self, change: SourceChange) {
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.sender.send(Message::Change(change)).is_err() {
-            // The receiver lives as long as the replicator: this cannot happen.
-            self.done();
+    /// Queues a change for the worker of every target a route leads it to.
+    async fn enqueue(&self, change: SourceChange) {
+        let lanes: Vec<&UnboundedSender<Message>> = self
+            .destinations
+            .iter()
+            .zip(&self.lanes)
+            .filter(|(d, _)| d.routes.iter().any(|r| r.matches(&change.resource)))
+            .map(|(_, lane)| lane)
+            .collect();
+        if lanes.is_empty() {
+            worker::settle(self, &change).await;
+            return;
+        }
+        let queued = Arc::new(Queued {
+            change,
+            remaining: AtomicUsize::new(lanes.len()),
+        });
+        for lane in lanes {
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            if lane.send(Message::Change(queued.clone())).is_err() {
+                // The receivers live as long as the replicator: this cannot happen.
+                self.done();
+            }
         }
     }
 
-    /// One queued change is processed.
+    /// One queued change is processed by one worker.
     fn done(&self) {
         if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.idle.notify_waiters();
@@ -180,7 +204,8 @@ impl Shared {
             record,
             written: std::time::Instant::now(),
             journal_key,
-        });
+        })
+        .await;
     }
 
     /// Writes the journal entry of a change: `None` when the journal is off, or when the
@@ -213,8 +238,10 @@ fn id_of(record: &Record) -> Option<String> {
 /// `db.use_plugin(Arc::new(replicator))` (keep an `Arc` to read stats and flush).
 pub struct Replicator {
     shared: Arc<Shared>,
-    receiver: Mutex<Option<UnboundedReceiver<Message>>>,
-    worker: Mutex<Option<JoinHandle<UnboundedReceiver<Message>>>>,
+    /// The workers' queues while they are stopped, in the order of the destinations.
+    receivers: Mutex<Option<Vec<UnboundedReceiver<Message>>>>,
+    /// The running workers, which hand their queue back when stopped.
+    workers: Mutex<Option<Vec<JoinHandle<UnboundedReceiver<Message>>>>>,
 }
 
 impl std::fmt::Debug for Replicator {
@@ -303,32 +330,28 @@ impl ReplicatorBuilder {
                 return Err(config_error(format!("two targets are named {name:?}")));
             }
         }
-        let batch_limit = self
+        let (lanes, receivers) = self
             .destinations
             .iter()
-            .map(|d| d.target.max_batch())
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let (sender, receiver) = unbounded_channel();
+            .map(|_| unbounded_channel())
+            .unzip();
         Ok(Replicator {
             shared: Arc::new(Shared {
                 destinations: self.destinations,
+                lanes,
                 retry: self.retry,
                 clock: self.clock,
                 counters: Counters::default(),
                 pending: AtomicUsize::new(0),
                 running: AtomicBool::new(false),
                 idle: Notify::new(),
-                sender,
                 context: OnceLock::new(),
-                batch_limit,
                 journaled: self.journaled,
                 instance: s3db_core::id::nanoid(12),
                 journal: OnceLock::new(),
             }),
-            receiver: Mutex::new(Some(receiver)),
-            worker: Mutex::new(None),
+            receivers: Mutex::new(Some(receivers)),
+            workers: Mutex::new(None),
         })
     }
 }
@@ -370,7 +393,7 @@ impl Replicator {
     }
 
     /// Waits until every change captured so far was applied or dead-lettered. Returns at
-    /// once when the worker is not running (queued changes wait for [`Plugin::start`]).
+    /// once when the workers are not running (queued changes wait for [`Plugin::start`]).
     pub async fn wait_idle(&self) {
         loop {
             let notified = self.shared.idle.notified();
@@ -531,42 +554,60 @@ impl Plugin for Replicator {
         Ok(())
     }
 
+    /// Starts one worker per target. With the journal on, the first worker replays what
+    /// dead processes left before it takes its queue.
     async fn start(&self, _ctx: &PluginContext) -> s3db_core::Result<()> {
-        let receiver = self
-            .receiver
+        let receivers = self
+            .receivers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(receiver) = receiver else {
+        let Some(receivers) = receivers else {
             return Ok(()); // already running
         };
         self.shared.running.store(true, Ordering::SeqCst);
-        if self.shared.journal.get().is_some() {
-            // The worker first replays what dead processes left in the journal.
+        let recover = self.shared.journal.get().is_some() && !receivers.is_empty();
+        if recover {
             self.shared.pending.fetch_add(1, Ordering::SeqCst);
         }
-        let handle = tokio::spawn(worker::run(self.shared.clone(), receiver));
-        *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        let handles = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(lane, receiver)| {
+                let first = lane == 0 && recover;
+                tokio::spawn(worker::run(self.shared.clone(), lane, receiver, first))
+            })
+            .collect();
+        *self.workers.lock().unwrap_or_else(PoisonError::into_inner) = Some(handles);
         Ok(())
     }
 
-    /// Applies what was queued before the call, stops the worker and flushes the targets.
+    /// Applies what was queued before the call, stops the workers and flushes the targets.
     async fn stop(&self, _ctx: &PluginContext) -> s3db_core::Result<()> {
-        let handle = self
-            .worker
+        let handles = self
+            .workers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(handle) = handle else {
+        let Some(handles) = handles else {
             return Ok(());
         };
-        let _ = self.shared.sender.send(Message::Stop);
-        let receiver = handle
-            .await
-            .map_err(|e| config_error(format!("the replication worker failed: {e}")))?;
+        for lane in &self.shared.lanes {
+            let _ = lane.send(Message::Stop);
+        }
+        let mut receivers = Vec::with_capacity(handles.len());
+        for handle in handles {
+            let receiver = handle
+                .await
+                .map_err(|e| config_error(format!("a replication worker failed: {e}")))?;
+            receivers.push(receiver);
+        }
         self.shared.running.store(false, Ordering::SeqCst);
         self.shared.idle.notify_waiters();
-        *self.receiver.lock().unwrap_or_else(PoisonError::into_inner) = Some(receiver);
+        *self
+            .receivers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(receivers);
         for destination in &self.shared.destinations {
             destination.target.flush().await?;
         }

@@ -30,7 +30,7 @@ pub struct ReplicatorStats {
     pub recovered: u64,
     /// Changes whose journal entry could not be written (they were queued in memory only).
     pub journal_failures: u64,
-    /// Changes captured but not processed yet.
+    /// Changes captured but not processed yet, added up over the targets' queues.
     pub queue_len: usize,
     /// Median time from the write to the target's acknowledgement (recent window).
     pub lag_p50: Option<Duration>,
@@ -40,7 +40,7 @@ pub struct ReplicatorStats {
     pub lag_samples: usize,
 }
 
-/// Live counters, shared by the hooks and the worker.
+/// Live counters, shared by the hooks and the workers.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub replicated: AtomicU64,

@@ -6,7 +6,7 @@ use super::change::TargetChange;
 use crate::Result;
 
 /// Where changes are replicated to. Implement it to add a target of your own; the
-/// replicator calls [`ReplicationTarget::apply`] from its worker, one change at a time and
+/// replicator calls [`ReplicationTarget::apply`] from the target's worker, one change at a time and
 /// in write order, retrying failures with backoff. A target that can apply several changes
 /// at once (one transaction, one request) says so with [`ReplicationTarget::max_batch`]
 /// and gets the changes queued together through [`ReplicationTarget::apply_batch`].

@@ -1,8 +1,10 @@
-//! The worker: replays what dead processes left in the journal, applies queued changes to
-//! their targets, dead-letters what keeps failing, and replays dead letters.
+//! The workers, one per target: each applies its queue to its target, dead-letters what
+//! keeps failing; the first also replays what dead processes left in the journal. Dead
+//! letters are replayed from here too.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -18,25 +20,33 @@ use super::{Destination, Message, Shared};
 use crate::clock::iso;
 use crate::{Error, Result};
 
-/// Replays the journal (journal on), then applies changes until a stop message, taking up to
-/// [`Shared::batch_limit`] queued changes at a time; hands the receiver back so a later
-/// start resumes with what was queued after the stop.
+/// The worker of the target `lane` (its index in `Shared::destinations`): replays the
+/// journal first when `recover`, then applies its queue until a stop message, taking up to
+/// the target's [`max_batch`](super::ReplicationTarget::max_batch) queued changes at a
+/// time; hands the receiver back so a later start resumes with what was queued after the
+/// stop.
 pub(super) async fn run(
     shared: Arc<Shared>,
+    lane: usize,
     mut receiver: UnboundedReceiver<Message>,
+    recover: bool,
 ) -> UnboundedReceiver<Message> {
     let store = shared
         .context
         .get()
         .map(|ctx| DeadLetterStore::new(ctx.storage()));
-    if let Some(journal) = shared.journal.get() {
-        recover(&shared, store.as_ref(), journal).await;
+    if let (true, Some(journal)) = (recover, shared.journal.get()) {
+        replay_journal(&shared, store.as_ref(), journal).await;
         shared.done();
     }
+    let Some(destination) = shared.destinations.get(lane) else {
+        return receiver;
+    };
+    let limit = destination.target.max_batch().max(1);
     while let Some(Message::Change(first)) = receiver.recv().await {
         let mut changes = vec![first];
         let mut stop = false;
-        while changes.len() < shared.batch_limit {
+        while changes.len() < limit {
             match receiver.try_recv() {
                 Ok(Message::Change(change)) => changes.push(change),
                 Ok(Message::Stop) => {
@@ -46,9 +56,13 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        process(&shared, store.as_ref(), &changes).await;
-        for change in &changes {
-            settle(&shared, change).await;
+        let sources: Vec<&SourceChange> = changes.iter().map(|q| &q.change).collect();
+        process_destination(&shared, store.as_ref(), destination, &sources).await;
+        for queued in &changes {
+            // The last worker to handle a change settles its journal entry.
+            if queued.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+                settle(&shared, &queued.change).await;
+            }
             shared.done();
         }
         if stop {
@@ -59,7 +73,7 @@ pub(super) async fn run(
 }
 
 /// Removes the journal entry of a handled change.
-async fn settle(shared: &Shared, change: &SourceChange) {
+pub(super) async fn settle(shared: &Shared, change: &SourceChange) {
     let (Some(journal), Some(key)) = (shared.journal.get(), &change.journal_key) else {
         return;
     };
@@ -73,7 +87,7 @@ async fn settle(shared: &Shared, change: &SourceChange) {
 /// the same routes, retries and dead letters as a live change. An entry is removed once
 /// replayed (or when its resource no longer exists); one that cannot be read, or whose
 /// record cannot be read now, is logged and kept for the next start.
-async fn recover(shared: &Shared, store: Option<&DeadLetterStore>, journal: &Journal) {
+async fn replay_journal(shared: &Shared, store: Option<&DeadLetterStore>, journal: &Journal) {
     let keys = match journal.foreign_keys().await {
         Ok(keys) => keys,
         Err(error) => {
@@ -102,7 +116,9 @@ async fn recover(shared: &Shared, store: Option<&DeadLetterStore>, journal: &Jou
                         written: Instant::now(),
                         journal_key: None,
                     };
-                    process(shared, store, std::slice::from_ref(&change)).await;
+                    for destination in &shared.destinations {
+                        process_destination(shared, store, destination, &[&change]).await;
+                    }
                     Counters::bump(&shared.counters.recovered);
                 }
                 Ok(None) => tracing::warn!(
@@ -162,45 +178,48 @@ fn routed(
     })
 }
 
-/// Applies queued changes, in order, to every matching route of every target: in batches
-/// of up to [`ReplicationTarget::max_batch`](super::ReplicationTarget::max_batch) where the
-/// target takes them, each change alone (with retries and dead letters) otherwise or when
-/// its batch failed.
-async fn process(shared: &Shared, store: Option<&DeadLetterStore>, changes: &[SourceChange]) {
-    for destination in &shared.destinations {
-        let mut targeted = Vec::new();
-        let mut sources = Vec::new();
-        for change in changes {
-            let attributes = attributes_of(shared, &change.resource);
-            for route in destination
-                .routes
-                .iter()
-                .filter(|r| r.matches(&change.resource))
-            {
-                match routed(
-                    route,
-                    &change.resource,
-                    change.op,
-                    &change.id,
-                    change.record.as_ref(),
-                    &attributes,
-                ) {
-                    Some(target_change) => {
-                        targeted.push(target_change);
-                        sources.push(change);
-                    }
-                    None => Counters::bump(&shared.counters.skipped),
+/// Applies changes, in order, to every matching route of one target: in batches of up to
+/// [`ReplicationTarget::max_batch`](super::ReplicationTarget::max_batch) where the target
+/// takes them, each change alone (with retries and dead letters) otherwise or when its
+/// batch failed.
+async fn process_destination(
+    shared: &Shared,
+    store: Option<&DeadLetterStore>,
+    destination: &Destination,
+    changes: &[&SourceChange],
+) {
+    let mut targeted = Vec::new();
+    let mut sources = Vec::new();
+    for &change in changes {
+        let attributes = attributes_of(shared, &change.resource);
+        for route in destination
+            .routes
+            .iter()
+            .filter(|r| r.matches(&change.resource))
+        {
+            match routed(
+                route,
+                &change.resource,
+                change.op,
+                &change.id,
+                change.record.as_ref(),
+                &attributes,
+            ) {
+                Some(target_change) => {
+                    targeted.push(target_change);
+                    sources.push(change);
                 }
+                None => Counters::bump(&shared.counters.skipped),
             }
         }
-        let size = destination.target.max_batch().max(1);
-        for (batch, batch_sources) in targeted.chunks(size).zip(sources.chunks(size)) {
-            if batch.len() > 1 && apply_batch(shared, destination, batch, batch_sources).await {
-                continue;
-            }
-            for (change, source) in batch.iter().zip(batch_sources) {
-                deliver(shared, store, destination, change, source).await;
-            }
+    }
+    let size = destination.target.max_batch().max(1);
+    for (batch, batch_sources) in targeted.chunks(size).zip(sources.chunks(size)) {
+        if batch.len() > 1 && apply_batch(shared, destination, batch, batch_sources).await {
+            continue;
+        }
+        for (change, source) in batch.iter().zip(batch_sources) {
+            deliver(shared, store, destination, change, source).await;
         }
     }
 }

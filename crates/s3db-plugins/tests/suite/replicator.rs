@@ -588,6 +588,48 @@ async fn the_journal_replays_what_a_dead_process_left() {
     second.disconnect().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_held_target_does_not_delay_the_others() {
+    let db = memory_db().await;
+    let gate = Arc::new(Gate {
+        permits: Semaphore::new(0),
+        applied: AtomicUsize::new(0),
+    });
+    let fast = Arc::new(Flaky::default());
+    let replicator = install_replicator(
+        &db,
+        Replicator::builder()
+            .journal(true)
+            .shared_target(gate.clone(), [Route::all()])
+            .shared_target(fast.clone(), [Route::all()]),
+    )
+    .await;
+    let users = users(&db, "users").await;
+    for i in 0..3 {
+        insert_each(&users, [json!({"id": format!("u{i}"), "name": "x"})]).await;
+    }
+    // Each target has its own worker: the second gets every change while the first holds.
+    let all_applied = async {
+        while fast.applied.lock().unwrap().len() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), all_applied)
+        .await
+        .expect("the free target is not held up by the gated one");
+    assert_eq!(gate.applied.load(Ordering::SeqCst), 0);
+    assert_eq!(replicator.stats().queue_len, 3, "the gated target's three");
+    // A journal entry stays until every target has handled its change.
+    assert_eq!(pending(&db).await.len(), 3);
+
+    gate.permits.add_permits(3);
+    replicator.flush().await.unwrap();
+    let stats = replicator.stats();
+    assert_eq!((stats.replicated, stats.queue_len), (6, 0));
+    assert!(pending(&db).await.is_empty());
+    db.disconnect().await.unwrap();
+}
+
 #[test]
 fn target_names_must_be_unique_and_plain() {
     let twice = Replicator::builder()
