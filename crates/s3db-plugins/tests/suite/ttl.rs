@@ -600,7 +600,23 @@ async fn a_slow_action_renews_its_claim_so_it_is_not_taken_over() {
     // While the first sweeper acts, its claim's age passes the timeout on the clock; it
     // renews the claim every 100 ms (real time), dating it from the clock.
     clock.advance(Duration::from_secs(10));
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    let claim = format!(
+        "resource=jobs/plugin=ttl/claims/expires={:015}/id=j0",
+        T0 + 60_000
+    );
+    let renewed = async {
+        loop {
+            let body = first.storage().get(&claim).await.unwrap().body;
+            let held: Value = serde_json::from_slice(&body).unwrap();
+            if held["claimedAt"].as_i64() == Some(clock.now_millis()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), renewed)
+        .await
+        .expect("the claim is renewed as of the advanced clock");
     let other = b.sweep_now().await.unwrap();
     assert_eq!((other.callbacks, other.contended), (0, 1), "{other:?}");
 
