@@ -8,10 +8,10 @@
 //! worker task, started by [`Plugin::start`], that applies its queue in write order (changes
 //! queued together in one batch to a target that takes batches, see
 //! [`ReplicationTarget::max_batch`]), retrying failures with backoff ([`RetryPolicy`]), so a
-//! slow or failing target delays no other. A change that still fails becomes a [`DeadLetter`] in the plugin's
-//! storage area (`plugin=replicator/dead-letter/<target>/…`); [`Replicator::retry_dead_letters`]
-//! replays them. [`Replicator::stats`] reports counts, the queue length and the replication
-//! lag (write → target acknowledgement) percentiles.
+//! slow or failing target delays no other. A change that still fails becomes a
+//! [`DeadLetter`] in the plugin's storage area (`plugin=replicator/dead-letter/<target>/…`);
+//! [`Replicator::retry_dead_letters`] replays them. [`Replicator::stats`] reports counts, the
+//! queue length and the replication lag (write → target acknowledgement) percentiles.
 //!
 //! The queue is in memory. With [`ReplicatorBuilder::journal`] on, each captured change
 //! is also written to the plugin's storage area (`plugin=replicator/pending/…`) before the
