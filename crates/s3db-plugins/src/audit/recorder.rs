@@ -76,6 +76,11 @@ impl Recorder {
         Ok(ctx.database()?)
     }
 
+    /// The audited resource `name` of the database.
+    fn resource(&self, name: &str) -> Result<Resource> {
+        Ok(self.database()?.resource(name)?)
+    }
+
     /// Registers the audit middleware on every write operation of `resource`.
     pub(crate) fn watch(self: &Arc<Self>, resource: &Resource) {
         for operation in AUDITED {
@@ -176,7 +181,7 @@ impl Recorder {
 
     /// The ids and records of `ids` that exist now (read before a `deleteMany`).
     async fn read_existing(&self, resource: &str, ids: &[String]) -> Vec<(String, Option<Record>)> {
-        let Ok(handle) = self.database().and_then(|db| Ok(db.resource(resource)?)) else {
+        let Ok(handle) = self.resource(resource) else {
             return Vec::new();
         };
         let mut found = Vec::new();
@@ -196,7 +201,7 @@ impl Recorder {
     /// concurrently) when entries carry data, else only its id. Records that cannot be read
     /// are listed by id and recorded without `before`.
     async fn existing_records(&self, resource: &str) -> Vec<(String, Option<Record>)> {
-        let handle = match self.database().and_then(|db| Ok(db.resource(resource)?)) {
+        let handle = match self.resource(resource) {
             Ok(handle) => handle,
             Err(error) => {
                 tracing::warn!(%error, "audit could not find the records before deleteAll");

@@ -68,6 +68,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use s3db_core::extend::{
     HookPoint, MiddlewareContext, Next, Operation, Payload, Plugin, PluginContext,
 };
@@ -97,6 +98,9 @@ use stats::Counters;
 /// The plugin's slug: its storage area is `plugin=replicator/`.
 pub const SLUG: &str = "replicator";
 
+/// Journal entries of one bulk delete written at once.
+const JOURNAL_CONCURRENCY: usize = 16;
+
 /// What a target's worker receives.
 enum Message {
     Change(Arc<Queued>),
@@ -114,6 +118,13 @@ struct Queued {
 struct Destination {
     target: Arc<dyn ReplicationTarget>,
     routes: Vec<Route>,
+}
+
+impl Destination {
+    /// Whether a route leads writes of `resource` here.
+    fn takes(&self, resource: &str) -> bool {
+        self.routes.iter().any(|r| r.matches(resource))
+    }
 }
 
 /// State shared by the hooks, the workers and the handle.
@@ -138,9 +149,7 @@ struct Shared {
 
 impl Shared {
     fn routed(&self, resource: &str) -> bool {
-        self.destinations
-            .iter()
-            .any(|d| d.routes.iter().any(|r| r.matches(resource)))
+        self.destinations.iter().any(|d| d.takes(resource))
     }
 
     /// Queues a change for the worker of every target a route leads it to.
@@ -149,7 +158,7 @@ impl Shared {
             .destinations
             .iter()
             .zip(&self.lanes)
-            .filter(|(d, _)| d.routes.iter().any(|r| r.matches(&change.resource)))
+            .filter(|(d, _)| d.takes(&change.resource))
             .map(|(_, lane)| lane)
             .collect();
         if lanes.is_empty() {
@@ -176,12 +185,16 @@ impl Shared {
         }
     }
 
-    /// Queues the deletes of a bulk operation.
+    /// Queues the deletes of a bulk operation; with the journal on, up to
+    /// [`JOURNAL_CONCURRENCY`] entries are written at once (the ids are distinct records, so
+    /// their order in the queue does not matter).
     async fn capture_deletes(&self, resource: &Arc<str>, ids: Vec<String>) {
-        for id in ids {
-            self.capture(resource, ChangeOp::Delete, &Payload::Id(id))
-                .await;
-        }
+        futures::stream::iter(ids)
+            .for_each_concurrent(JOURNAL_CONCURRENCY, |id| async move {
+                self.capture(resource, ChangeOp::Delete, &Payload::Id(id))
+                    .await;
+            })
+            .await;
     }
 
     /// Queues the change a hook saw, after writing its journal entry (journal on).

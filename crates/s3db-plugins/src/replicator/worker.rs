@@ -2,7 +2,7 @@
 //! keeps failing; the first also replays what dead processes left in the journal. Dead
 //! letters are replayed from here too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -190,8 +190,13 @@ async fn process_destination(
 ) {
     let mut targeted = Vec::new();
     let mut sources = Vec::new();
+    // A batch is mostly one resource: its attributes are looked up once.
+    let mut attributes_by_resource: HashMap<&str, Arc<Map<String, Value>>> = HashMap::new();
     for &change in changes {
-        let attributes = attributes_of(shared, &change.resource);
+        let attributes = attributes_by_resource
+            .entry(&change.resource)
+            .or_insert_with(|| attributes_of(shared, &change.resource))
+            .clone();
         for route in destination
             .routes
             .iter()
