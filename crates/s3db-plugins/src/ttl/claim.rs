@@ -36,6 +36,8 @@ pub struct HeldClaim {
     pub key: String,
     /// Its ETag as this sweeper last wrote it.
     etag: String,
+    /// Another sweeper took it over: releasing it must not delete their claim.
+    lost: bool,
 }
 
 /// Makes claims on behalf of one sweeper.
@@ -81,7 +83,13 @@ impl Claimer {
     ) -> Result<Claim> {
         let key = format!("{CLAIM_PREFIX}{}", entry.key);
         match storage.put(&key, self.body(now_ms), PutMode::Create).await {
-            Ok(etag) => return Ok(Claim::Won(HeldClaim { key, etag })),
+            Ok(etag) => {
+                return Ok(Claim::Won(HeldClaim {
+                    key,
+                    etag,
+                    lost: false,
+                }));
+            }
             Err(e) if is_lost_race(e.kind()) => {}
             Err(e) => return Err(e.into()),
         }
@@ -107,7 +115,11 @@ impl Claimer {
         match storage.put(&key, self.body(now_ms), mode).await {
             Ok(etag) => {
                 tracing::warn!(%key, claimed_at, "TTL sweep takes over a stale claim");
-                Ok(Claim::Won(HeldClaim { key, etag }))
+                Ok(Claim::Won(HeldClaim {
+                    key,
+                    etag,
+                    lost: false,
+                }))
             }
             Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => Ok(Claim::Taken),
             Err(e) => Err(e.into()),
@@ -133,13 +145,20 @@ impl Claimer {
                 held.etag = etag;
                 Ok(true)
             }
-            Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => {
+                held.lost = true;
+                Ok(false)
+            }
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Releases a claim this sweeper won.
+    /// Releases a claim this sweeper won; a claim found lost on renewal is left to the
+    /// sweeper holding it now.
     pub async fn release(&self, storage: &Arc<dyn Storage>, held: &HeldClaim) -> Result<()> {
+        if held.lost {
+            return Ok(());
+        }
         Ok(storage.delete(&held.key).await?)
     }
 }
@@ -195,20 +214,27 @@ mod tests {
         );
         // Past the timeout the claim is taken over, once.
         let late = 1_000 + 61_000;
-        assert!(matches!(
-            second.claim(&storage, &entry, late).await.unwrap(),
-            Claim::Won(_)
-        ));
+        let taken_over = second.claim(&storage, &entry, late).await.unwrap();
+        assert!(matches!(taken_over, Claim::Won(_)));
         assert_eq!(
             first.claim(&storage, &entry, late).await.unwrap(),
             Claim::Taken
         );
-        // The taken-over claim cannot be renewed by its former holder.
+        // The taken-over claim cannot be renewed by its former holder, whose release then
+        // leaves the new holder's claim in place.
         let Claim::Won(mut held) = won else {
             panic!("the first claim was won")
         };
         assert!(!first.renew(&storage, &mut held, late).await.unwrap());
         first.release(&storage, &held).await.unwrap();
+        assert_eq!(
+            first.claim(&storage, &entry, late).await.unwrap(),
+            Claim::Taken
+        );
+        let Claim::Won(taken_over) = taken_over else {
+            panic!("the stale claim was taken over")
+        };
+        second.release(&storage, &taken_over).await.unwrap();
         assert!(matches!(
             first.claim(&storage, &entry, late).await.unwrap(),
             Claim::Won(_)
