@@ -168,6 +168,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A backup or restore was refused or failed (see [`crate::backup`]).
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     /// Every handle on the database was dropped (seen by plugins that hold it weakly).
     #[error("the database was dropped")]
     Disconnected,
