@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod array_shorthand;
+mod backup;
 mod bad_input;
 mod common;
 mod concurrency;
