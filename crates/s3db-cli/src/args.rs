@@ -134,7 +134,7 @@ pub enum Command {
 /// `backup` arguments.
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// The backup directory (created).
+    /// The backup directory (created; must be empty unless --overwrite).
     pub dir: PathBuf,
     /// Gzip the record files (`RESOURCE.jsonl.gz`).
     #[arg(long)]
@@ -145,6 +145,10 @@ pub struct BackupArgs {
     /// Leave the resource schemas out of `s3db.json` (records and stats only).
     #[arg(long)]
     pub no_schemas: bool,
+    /// Replace the backup already in DIR: afterwards DIR holds exactly the new backup's
+    /// files (refused if DIR holds anything a backup does not write).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `restore` arguments.

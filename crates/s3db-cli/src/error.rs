@@ -5,6 +5,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use s3db::core::Error as CoreError;
+use s3db::core::backup::BackupError;
 use s3db::storage::ErrorKind as StorageKind;
 
 /// The class of a failure, which decides the process exit code.
@@ -164,6 +165,20 @@ pub fn core_kind(error: &CoreError) -> ExitKind {
         | CoreError::Serialization { .. } => ExitKind::Invalid,
         CoreError::AlreadyExists { .. } | CoreError::Conflict { .. } => ExitKind::Conflict,
         CoreError::Storage(e) => storage_kind(e.kind()),
+        CoreError::Backup(e) => backup_kind(e),
+        _ => ExitKind::Failure,
+    }
+}
+
+/// The exit class of a backup failure: damaged backups are failures (1), like other
+/// corrupt data.
+fn backup_kind(error: &BackupError) -> ExitKind {
+    match error {
+        BackupError::NoSuchResource { .. }
+        | BackupError::NoSchema { .. }
+        | BackupError::MissingFile { .. } => ExitKind::NotFound,
+        BackupError::NotEmpty { .. } | BackupError::ForeignEntry { .. } => ExitKind::Conflict,
+        BackupError::UnsafeName { .. } | BackupError::Manifest { .. } => ExitKind::Invalid,
         _ => ExitKind::Failure,
     }
 }

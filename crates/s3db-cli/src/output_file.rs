@@ -1,18 +1,15 @@
-//! Files that exports write to: a plain file, a gzip file, or stdout (`-` or no path).
+//! Files that exports write to: a plain file, or stdout (`-` or no path).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Stdout, Write};
 use std::path::{Path, PathBuf};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use serde::Serialize;
 
 use crate::error::{CliError, ExitKind, Result};
 
 enum Sink {
     Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
     Stdout(BufWriter<Stdout>),
 }
 
@@ -40,16 +37,6 @@ impl OutputFile {
         }
         Ok(OutputFile {
             sink: Sink::Plain(BufWriter::new(create_file(path)?)),
-            name: path.to_owned(),
-            closed: false,
-        })
-    }
-
-    /// Creates (truncating) a gzip-compressed `path`.
-    pub fn create_gzip(path: &Path) -> Result<Self> {
-        let file = BufWriter::new(create_file(path)?);
-        Ok(OutputFile {
-            sink: Sink::Gzip(GzEncoder::new(file, Compression::default())),
             name: path.to_owned(),
             closed: false,
         })
@@ -95,12 +82,11 @@ impl OutputFile {
         self.write_bytes(&line)
     }
 
-    /// Flushes (and ends the gzip stream).
+    /// Flushes.
     pub fn finish(self) -> Result<()> {
         let name = self.name;
         let done = match self.sink {
             Sink::Plain(mut w) => w.flush(),
-            Sink::Gzip(w) => w.finish().and_then(|mut inner| inner.flush()),
             Sink::Stdout(mut w) => match w.flush() {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
                 other => other,
@@ -158,7 +144,6 @@ impl Write for OutputFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.sink {
             Sink::Plain(w) => w.write(buf),
-            Sink::Gzip(w) => w.write(buf),
             Sink::Stdout(w) => w.write(buf),
         }
     }
@@ -166,7 +151,6 @@ impl Write for OutputFile {
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
             Sink::Plain(w) => w.flush(),
-            Sink::Gzip(w) => w.flush(),
             Sink::Stdout(w) => w.flush(),
         }
     }

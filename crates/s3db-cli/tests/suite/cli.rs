@@ -472,6 +472,121 @@ fn backup_and_restore_a_subset_without_schemas_and_clear_first() {
     assert!(lines[3].starts_with("(1 resources)"));
 }
 
+/// Names in a directory, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A store `source` with 4 people, for the backup tests.
+fn people_store(ws: &Workspace) {
+    ws.with_people("source");
+    let file = ws.write(
+        "people.jsonl",
+        &jsonl(&(0..4).map(person).collect::<Vec<_>>()),
+    );
+    ws.s3db("source")
+        .args(["import", "people"])
+        .arg(&file)
+        .assert()
+        .success();
+}
+
+/// The reported bug: `backup --compress`, change a record, `backup` again left both
+/// `people.jsonl.gz` (old) and `people.jsonl` (new), and `restore` brought back the old
+/// record with exit code 0.
+#[test]
+fn a_second_backup_needs_overwrite_and_then_restores_the_new_records() {
+    let ws = Workspace::new();
+    people_store(&ws);
+    let dir = ws.path("backup");
+    let dir_arg = dir.to_str().unwrap();
+    ws.json("source", &["backup", dir_arg, "--compress"]);
+    ws.json(
+        "source",
+        &[
+            "update",
+            "people",
+            "p001",
+            "--data",
+            r#"{"name": "Changed"}"#,
+        ],
+    );
+
+    ws.s3db("source")
+        .args(["backup", dir_arg])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("is not empty"))
+        .stderr(predicate::str::contains("--overwrite"));
+    assert_eq!(names_in(&dir), ["people.jsonl.gz", "s3db.json"]);
+
+    let summary = ws.json("source", &["backup", dir_arg, "--overwrite"]);
+    assert_eq!(summary["removed"], json!(["people.jsonl.gz"]));
+    assert_eq!(names_in(&dir), ["people.jsonl", "s3db.json"]);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s3db.json")).unwrap()).unwrap();
+    assert_eq!(manifest["compressed"], false);
+    assert_eq!(manifest["resources"]["people"]["file"], "people.jsonl");
+
+    let restored = ws.json("target", &["restore", dir_arg]);
+    assert_eq!(restored["restored"], 4);
+    assert_eq!(restored["warnings"], json!([]));
+    assert_eq!(
+        ws.json("target", &["get", "people", "p001"])["name"],
+        "Changed"
+    );
+}
+
+/// A damaged backup is refused before anything is written: a changed byte (checksum), a
+/// missing file, a record count that does not match.
+#[test]
+fn restore_refuses_a_damaged_backup_and_writes_nothing() {
+    let ws = Workspace::new();
+    people_store(&ws);
+    let dir = ws.path("backup");
+    let dir_arg = dir.to_str().unwrap();
+    ws.json("source", &["backup", dir_arg]);
+    let data = dir.join("people.jsonl");
+    let original = std::fs::read_to_string(&data).unwrap();
+    let manifest_path = dir.join("s3db.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+
+    let refused = |code: i32, message: &str| {
+        ws.s3db("target")
+            .args(["restore", dir_arg])
+            .assert()
+            .code(code)
+            .stderr(predicate::str::contains("people.jsonl"))
+            .stderr(predicate::str::contains(message));
+        ws.s3db("target")
+            .args(["get", "people", "p001"])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("unknown resource"));
+    };
+
+    std::fs::write(&data, original.replace("Person 1,", "Person 9,")).unwrap();
+    refused(1, "damaged or was changed");
+
+    std::fs::remove_file(&data).unwrap();
+    refused(3, "is missing");
+
+    std::fs::write(&data, &original).unwrap();
+    let mut edited: Value = serde_json::from_str(&manifest).unwrap();
+    edited["resources"]["people"]["stats"]["recordCount"] = json!(5);
+    std::fs::write(&manifest_path, edited.to_string()).unwrap();
+    refused(1, "holds 4 records, the manifest says 5");
+
+    // Put back, the backup restores.
+    std::fs::write(&manifest_path, &manifest).unwrap();
+    assert_eq!(ws.json("target", &["restore", dir_arg])["restored"], 4);
+}
+
 #[test]
 fn json_listings_stream_and_a_closed_stdout_is_not_an_error() {
     let ws = Workspace::new();
