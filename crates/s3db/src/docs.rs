@@ -37,6 +37,10 @@ pub mod extending {}
 #[doc = include_str!("../../../docs/plugins.md")]
 pub mod plugins {}
 
+/// `docs/backup-format.md`.
+#[doc = include_str!("../../../docs/backup-format.md")]
+pub mod backups {}
+
 /// `docs/streams.md`.
 #[doc = include_str!("../../../docs/streams.md")]
 pub mod streams {}
