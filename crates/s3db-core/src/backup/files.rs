@@ -155,8 +155,8 @@ pub(crate) struct RecordReader {
 }
 
 enum Input {
-    Plain(BufReader<Hashing<File>>),
-    Gzip(BufReader<MultiGzDecoder<BufReader<Hashing<File>>>>),
+    Plain(Box<BufReader<Hashing<File>>>),
+    Gzip(Box<BufReader<MultiGzDecoder<BufReader<Hashing<File>>>>>),
 }
 
 impl RecordReader {
@@ -174,9 +174,9 @@ impl RecordReader {
         };
         let raw = BufReader::with_capacity(64 * 1024, Hashing::new(file));
         let input = if compressed {
-            Input::Gzip(BufReader::new(MultiGzDecoder::new(raw)))
+            Input::Gzip(Box::new(BufReader::new(MultiGzDecoder::new(raw))))
         } else {
-            Input::Plain(raw)
+            Input::Plain(Box::new(raw))
         };
         Ok(RecordReader {
             path: path.to_owned(),
