@@ -185,7 +185,7 @@ pub async fn restore(session: &Session, args: RestoreArgs) -> Result<()> {
         &format!("the backup in {}", dir.display()),
         |name| manifest.resources.contains_key(name),
     )?;
-    let db = session.database().await?;
+    let db = session.database_to_define().await?;
     let mut plan = Vec::new();
     for (name, entry) in &manifest.resources {
         if !is_selected(&args.resources, name) {
@@ -200,21 +200,41 @@ pub async fn restore(session: &Session, args: RestoreArgs) -> Result<()> {
                 ),
             ));
         }
-        plan.push((name, entry, existing_data_file(dir, name)?));
+        // `--clear` deletes what is there: refused up front for a paranoid resource.
+        let existing = db.resource(name).ok();
+        if let Some(resource) = existing.as_ref().filter(|r| args.clear && r.paranoid()) {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                format!(
+                    "resource {:?} is paranoid (the default): --clear would delete all its \
+                     records; define it with \"paranoid\": false (s3db create-resource) to \
+                     allow it, or restore without --clear",
+                    resource.name()
+                ),
+            ));
+        }
+        let paranoid = existing.as_ref().map(|r| r.paranoid());
+        plan.push((name, entry, paranoid, existing_data_file(dir, name)?));
     }
     let mut report = Vec::new();
     let mut errors = Vec::new();
-    for (name, entry, path) in plan {
+    for (name, entry, paranoid, path) in plan {
         let resource = match &entry.schema {
             Some(schema) => {
                 let mut definition = schema.clone();
                 definition.insert("name".into(), json!(name));
+                // A backup schema without the flag keeps the existing resource's.
+                if let Some(paranoid) = paranoid {
+                    definition
+                        .entry("paranoid")
+                        .or_insert_with(|| json!(paranoid));
+                }
                 db.create_resource(ResourceConfig::from_json(&Value::Object(definition))?)
                     .await?
             }
             None => db.resource(name)?,
         };
-        let cleared = if args.clear {
+        let cleared = if args.clear && paranoid.is_some() {
             u64::try_from(resource.delete_all().await?).unwrap_or(u64::MAX)
         } else {
             0
