@@ -72,15 +72,12 @@ pub async fn create(session: &Session, file: &Path) -> Result<()> {
     let config = ResourceConfig::from_json(&definition)?;
     let db = session.database_to_define().await?;
     let name = config.name.clone();
-    let before = db
-        .document()
-        .resources
-        .get(&name)
-        .map(|entry| entry.current_version.clone());
+    let before = db.document().resources.get(&name).cloned();
     let resource = db.create_resource(config).await?;
+    // A change outside the definition hash (`paranoid`) updates the entry in place.
     let outcome = match &before {
         None => "created",
-        Some(version) if version == resource.version() => "unchanged",
+        Some(entry) if db.document().resources.get(&name) == Some(entry) => "unchanged",
         Some(_) => "updated",
     };
     let mut summary = Map::new();

@@ -460,11 +460,12 @@ fn backup_and_restore_a_subset_without_schemas_and_clear_first() {
         1,
     );
     let def = ws.write("people-relaxed.json", &relaxed);
-    ws.s3db("target")
-        .args(["create-resource", "--file"])
-        .arg(&def)
-        .assert()
-        .success();
+    let defined = ws.json(
+        "target",
+        &["create-resource", "--file", def.to_str().unwrap()],
+    );
+    assert_eq!(defined["outcome"], "updated");
+    assert_eq!(defined["version"], "v1");
     let report = ws.json("target", &["restore", dir_arg, "--clear"]);
     assert_eq!(
         report["resources"],

@@ -213,7 +213,10 @@ async fn upsert_replace_bulk_and_content() {
         .create_resource(items_config(BehaviorKind::UserManaged, false).paranoid(false))
         .await
         .unwrap();
+    // Not part of the definition hash: recorded on the current version, no new one.
     assert!(!items.paranoid());
+    assert_eq!(items.version(), "v1");
+    assert!(!db.document().resources["items"].current().unwrap().paranoid);
     assert_eq!(items.delete_all().await.unwrap(), 19);
     assert_eq!(items.count().await.unwrap(), 0);
 }
