@@ -17,8 +17,9 @@ Connection strings:
 Exit codes:
   0  success
   1  any other failure (storage, I/O, corrupt data)
-  2  usage error (bad arguments or options, a query that needs --scan)
-  3  not found (record, resource or object)
+  2  usage error (bad arguments or options, a query that needs --scan, a bulk delete
+     of a paranoid resource)
+  3  not found (database, record, resource or object)
   4  invalid input (schema validation, bad definition or id, malformed import lines)
   5  already exists or write conflict
 
@@ -66,6 +67,9 @@ pub enum Command {
     /// Raw object tools that bypass schemas (dump, load, list).
     #[command(subcommand)]
     Objects(ObjectsCommand),
+    /// Create the database (an empty `s3db.json`) unless it exists. Commands that read
+    /// never create it.
+    Init,
     /// List the resources, or show one definition.
     Resources(ResourcesArgs),
     /// Define (or evolve) a resource from a JSON file in s3db.js `createResource` shape.
@@ -159,7 +163,8 @@ pub struct RestoreArgs {
     /// Only these resources of the backup (comma-separated; default: all of them).
     #[arg(long, value_delimiter = ',')]
     pub resources: Vec<String>,
-    /// Delete the existing records of each restored resource first.
+    /// Delete the existing records of each restored resource first (refused for a paranoid
+    /// resource: define it with `"paranoid": false` to allow it).
     #[arg(long)]
     pub clear: bool,
     /// Requests in flight.

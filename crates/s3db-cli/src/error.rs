@@ -152,9 +152,10 @@ pub fn storage_kind(kind: StorageKind) -> ExitKind {
 pub fn core_kind(error: &CoreError) -> ExitKind {
     match error {
         CoreError::NotFound { .. }
+        | CoreError::NoDatabase { .. }
         | CoreError::UnknownResource { .. }
         | CoreError::UnknownPartition { .. } => ExitKind::NotFound,
-        CoreError::ScanRequired { .. } => ExitKind::Usage,
+        CoreError::ScanRequired { .. } | CoreError::Paranoid { .. } => ExitKind::Usage,
         CoreError::Validation { .. }
         | CoreError::Schema { .. }
         | CoreError::InvalidId(_)

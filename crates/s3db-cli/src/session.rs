@@ -67,9 +67,21 @@ impl Session {
         self.metrics.snapshot()
     }
 
-    /// Connects to the database at the storage root (creating a blank `s3db.json` if none).
+    /// Connects to the database at the storage root: "no database at …" (exit code 3) when
+    /// there is no `s3db.json`. Connecting only reads.
     pub async fn database(&self) -> Result<Database> {
-        let mut options = DatabaseOptions::default();
+        let db = self.database_to_define().await?;
+        db.ensure_exists()?;
+        Ok(db)
+    }
+
+    /// Connects to the database at the storage root whether or not it exists yet (for the
+    /// commands that define resources, which create `s3db.json`).
+    pub async fn database_to_define(&self) -> Result<Database> {
+        let mut options = DatabaseOptions {
+            location: Some(self.location.clone()),
+            ..DatabaseOptions::default()
+        };
         if let Some(passphrase) = &self.passphrase {
             options.passphrase = passphrase.clone();
         }

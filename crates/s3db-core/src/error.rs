@@ -30,6 +30,24 @@ pub enum Error {
     /// An id supplied by the caller (or produced by a custom generator) cannot be used.
     #[error(transparent)]
     InvalidId(#[from] InvalidId),
+    /// There is no database here: no `s3db.json` at the location (nothing was created;
+    /// opening never writes).
+    #[error("no database at {location}; create a resource or run `s3db init`")]
+    NoDatabase {
+        /// The location: the connection string with its secret masked, or "the storage
+        /// root" when the database was opened on a storage handle.
+        location: String,
+    },
+    /// A paranoid resource refused a bulk destructive operation; nothing was deleted.
+    #[error(
+        "resource {resource:?} is paranoid: {operation} refused; set paranoid: false on resource {resource:?} to allow {operation}"
+    )]
+    Paranoid {
+        /// The resource.
+        resource: String,
+        /// The refused operation (`deleteAll`).
+        operation: crate::extend::Operation,
+    },
     /// No resource of this name is defined in the database.
     #[error("unknown resource {name:?}")]
     UnknownResource {

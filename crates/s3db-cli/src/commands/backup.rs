@@ -50,7 +50,7 @@ pub async fn backup(session: &Session, args: BackupArgs) -> Result<()> {
 /// defines, clears (`--clear`) and upserts each resource. Records the database refuses are
 /// reported on stderr and in the report; the rest is restored, and the exit code is 4.
 pub async fn restore(session: &Session, args: RestoreArgs) -> Result<()> {
-    let db = session.database().await?;
+    let db = session.database_to_define().await?;
     let progress = Progress::new(&session.output, "records restored");
     let options = RestoreOptions::new()
         .resources(args.resources)

@@ -51,7 +51,7 @@ fn samples() -> Vec<(Value, Vec<Value>)> {
 
 /// Runs `demo`.
 pub async fn run(session: &Session) -> Result<()> {
-    let db = session.database().await?;
+    let db = session.database_to_define().await?;
     let mut actions = Vec::new();
     for (definition, records) in samples() {
         let config = ResourceConfig::from_json(&definition)?;

@@ -18,6 +18,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     let s = &session;
     match cli.command {
         Command::Objects(command) => objects::run(s, command).await,
+        Command::Init => resources::init(s).await,
         Command::Resources(args) => resources::run(s, args).await,
         Command::CreateResource { file } => resources::create(s, &file).await,
         Command::Insert(args) => records::insert(s, args).await,

@@ -1,4 +1,4 @@
-//! `resources [show R]` and `create-resource --file def.json`.
+//! `resources [show R]`, `create-resource --file def.json` and `init`.
 
 use std::path::Path;
 
@@ -70,22 +70,30 @@ pub async fn run(session: &Session, args: ResourcesArgs) -> Result<()> {
 pub async fn create(session: &Session, file: &Path) -> Result<()> {
     let definition = parse_json(&input::read_to_string(file)?, &file.display().to_string())?;
     let config = ResourceConfig::from_json(&definition)?;
-    let db = session.database().await?;
+    let db = session.database_to_define().await?;
     let name = config.name.clone();
-    let before = db
-        .document()
-        .resources
-        .get(&name)
-        .map(|entry| entry.current_version.clone());
+    let before = db.document().resources.get(&name).cloned();
     let resource = db.create_resource(config).await?;
+    // A change outside the definition hash (`paranoid`) updates the entry in place.
     let outcome = match &before {
         None => "created",
-        Some(version) if version == resource.version() => "unchanged",
+        Some(entry) if db.document().resources.get(&name) == Some(entry) => "unchanged",
         Some(_) => "updated",
     };
     let mut summary = Map::new();
     summary.insert("resource".into(), json!(name));
     summary.insert("version".into(), json!(resource.version()));
     summary.insert("outcome".into(), json!(outcome));
+    session.output.summary(&summary)
+}
+
+/// `init`: creates the database (a blank `s3db.json`) unless it exists; prints whether it
+/// was created.
+pub async fn init(session: &Session) -> Result<()> {
+    let db = session.database_to_define().await?;
+    let created = db.init().await?;
+    let mut summary = Map::new();
+    summary.insert("location".into(), json!(session.location()));
+    summary.insert("created".into(), json!(created));
     session.output.summary(&summary)
 }

@@ -445,6 +445,27 @@ fn backup_and_restore_a_subset_without_schemas_and_clear_first() {
         .arg(json!({"id": "stale", "name": "Old", "email": "old@example.com", "address": {"city": "faro"}}).to_string())
         .assert()
         .success();
+    // Paranoid (the default): --clear is refused before anything is written.
+    ws.s3db("target")
+        .args(["restore", dir_arg, "--clear"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "resource \"people\" is paranoid (the default): --clear would delete all its records",
+        ));
+    assert_eq!(ws.export("target", "people").len(), 1);
+    let relaxed = PEOPLE.replacen(
+        r#""name": "people","#,
+        r#""name": "people", "paranoid": false,"#,
+        1,
+    );
+    let def = ws.write("people-relaxed.json", &relaxed);
+    let defined = ws.json(
+        "target",
+        &["create-resource", "--file", def.to_str().unwrap()],
+    );
+    assert_eq!(defined["outcome"], "updated");
+    assert_eq!(defined["version"], "v1");
     let report = ws.json("target", &["restore", dir_arg, "--clear"]);
     assert_eq!(
         report["resources"],
@@ -814,4 +835,45 @@ fn the_default_store_is_file_s3db_data_in_the_working_directory() {
             "demo database at file://./s3db-data",
         ));
     assert!(ws.path("s3db-data").is_dir());
+}
+
+#[test]
+fn read_commands_on_an_empty_store_create_nothing() {
+    let ws = Workspace::new();
+    let store = ws.path("empty");
+    std::fs::create_dir(&store).unwrap();
+    let location = format!("file://{}", store.display());
+    let backup = ws.path("backup");
+    let reads: [&[&str]; 9] = [
+        &["resources"],
+        &["stats"],
+        &["list", "people"],
+        &["count", "people"],
+        &["get", "people", "p1"],
+        &["query", "people", "--filter", "{}", "--scan"],
+        &["export", "people"],
+        &["backup", backup.to_str().unwrap()],
+        &["insert", "people", "--data", "{}"],
+    ];
+    for args in reads {
+        ws.s3db("empty")
+            .args(args)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(format!(
+                "error: no database at {location}; create a resource or run `s3db init`"
+            )));
+    }
+    let created: Vec<_> = std::fs::read_dir(&store).unwrap().collect();
+    assert!(created.is_empty(), "{created:?}");
+    assert!(!backup.exists());
+
+    // `init` creates the database once; reads then work.
+    let init = ws.json("empty", &["init"]);
+    assert_eq!(init, json!({"location": location, "created": true}));
+    let objects = ws.json("empty", &["objects", "list"]);
+    assert_eq!(objects[0]["key"], "s3db.json");
+    assert_eq!(ws.json("empty", &["init"])["created"], false);
+    assert_eq!(ws.json("empty", &["resources"]), json!([]));
+    assert_eq!(ws.json("empty", &["stats"])["resources"], json!([]));
 }

@@ -74,3 +74,17 @@ fn records_round_trip_through_a_real_s3_server() {
     assert_eq!(stats["resources"][0]["records"], 2);
     assert!(stats["requests"]["list"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn reads_of_an_empty_bucket_send_no_write_and_say_no_database() {
+    let connection = fresh_bucket_connection();
+    for args in [&["resources"][..], &["stats"], &["count", "notes"]] {
+        s3db(&connection, args)
+            .code(3)
+            .stderr(predicates::str::contains("no database at http://"))
+            .stderr(predicates::str::contains(
+                "create a resource or run `s3db init`",
+            ));
+    }
+    assert_eq!(json(s3db(&connection, &["objects", "list"])), json!([]));
+}

@@ -44,9 +44,10 @@
 //! # }).unwrap();
 //! ```
 //!
-//! Restoring with [`RestoreOptions::clear`] deletes each restored resource's records first
-//! through [`crate::Resource::delete_many`] on its listed ids — not `delete_all`, which a
-//! resource's `paranoid` flag may refuse: asking a restore to clear is the explicit consent.
+//! Restoring with [`RestoreOptions::clear`] deletes each restored resource's records first.
+//! That is a bulk delete, so a resource that exists and is `paranoid` (the default) refuses
+//! it with [`crate::Error::Paranoid`] before anything is written; define it with
+//! `paranoid: false` to allow it.
 
 mod error;
 mod files;
@@ -66,7 +67,8 @@ use manifest::{Manifest, ManifestResource, ManifestStats, data_file_name};
 
 use crate::clock::now_iso;
 use crate::database::Database;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::extend::Operation;
 use crate::resource::config::ResourceConfig;
 use crate::resource::{ListRequest, Record, Resource};
 
@@ -465,6 +467,12 @@ pub async fn restore(
             Some(schema) => {
                 let mut definition = schema.clone();
                 definition.insert("name".into(), json!(name));
+                // A schema without the flag keeps the existing resource's.
+                if let Ok(existing) = db.resource(name) {
+                    definition
+                        .entry("paranoid")
+                        .or_insert_with(|| json!(existing.paranoid()));
+                }
                 Some(ResourceConfig::from_json(&Value::Object(definition))?)
             }
             None if db.resource_exists(name) => None,
@@ -475,6 +483,9 @@ pub async fn restore(
                 .into());
             }
         };
+        if options.clear {
+            refuse_paranoid_clear(db, name)?;
+        }
         let path = dir.join(manifest.file_of(name, entry)?);
         let digest = verify(name, entry, &path, manifest.compressed, &mut warnings)?;
         plan.push(Planned {
@@ -619,8 +630,20 @@ async fn restore_resource(
     Ok(done)
 }
 
-/// Deletes every record of `resource`; returns how many. Goes through `delete_many` on the
-/// listed ids rather than `delete_all` (see the module docs).
+/// Refuses to clear a resource that exists and is paranoid (checked before anything is
+/// written): clearing is a bulk delete, which `paranoid` forbids.
+fn refuse_paranoid_clear(db: &Database, name: &str) -> Result<()> {
+    match db.resource(name) {
+        Ok(resource) if resource.paranoid() => Err(Error::Paranoid {
+            resource: name.to_owned(),
+            operation: Operation::DeleteAll,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes every record of `resource`; returns how many. Its paranoid flag was checked
+/// before anything was written ([`refuse_paranoid_clear`]).
 async fn clear(resource: &Resource) -> Result<u64> {
     let ids = resource.list_ids().await?;
     let deleted = resource.delete_many(&ids).await?;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use s3db_storage::Storage;
+use s3db_storage::connection::StorageConfig;
 
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
@@ -30,6 +31,9 @@ pub struct DatabaseOptions {
     /// Read-modify-write rounds before a conditional write gives up with
     /// [`Error::Conflict`] (record updates and `s3db.json` writes).
     pub max_write_attempts: u32,
+    /// How the database's location is named in messages ([`Error::NoDatabase`]): the
+    /// connection string with its secret masked. [`Database::connect`] fills it in.
+    pub location: Option<String>,
 }
 
 impl Default for DatabaseOptions {
@@ -39,6 +43,7 @@ impl Default for DatabaseOptions {
             versioning: false,
             metadata_limit: crate::behavior::DEFAULT_METADATA_LIMIT,
             max_write_attempts: 64,
+            location: None,
         }
     }
 }
@@ -106,14 +111,21 @@ struct State {
 impl Database {
     /// Opens the storage named by a connection string (`memory://bucket/prefix`,
     /// `file:///path`, `s3://…`, `http(s)://…`, see `s3db_storage::connection`) and connects
-    /// to the database at its root.
+    /// to the database at its root, as [`Database::open`] does.
     pub async fn connect(conn_str: &str) -> Result<Database> {
-        let storage = s3db_storage::connection::open(conn_str).await?;
-        Database::open(storage).await
+        let config = StorageConfig::parse(conn_str).map_err(s3db_storage::Error::from)?;
+        let options = DatabaseOptions {
+            location: Some(config.to_string()),
+            ..DatabaseOptions::default()
+        };
+        Database::open_with(config.open().await?, options).await
     }
 
     /// Connects with default options to the database at the root of `storage`, reading
-    /// `s3db.json` or creating a blank one.
+    /// `s3db.json`. Opening never writes: where there is no `s3db.json` the database does
+    /// not [exist](Database::exists) yet — it has no resources, reading one is
+    /// [`Error::NoDatabase`], and the first definition ([`Database::create_resource`]) or
+    /// [`Database::init`] creates the document.
     pub async fn open(storage: Arc<dyn Storage>) -> Result<Database> {
         Database::open_with(storage, DatabaseOptions::default()).await
     }
@@ -150,25 +162,63 @@ impl Database {
         Ok(db)
     }
 
-    /// Re-reads `s3db.json` (e.g. after another process defined resources).
-    /// Runs the `beforeConnect`/`afterConnect` hooks (the latter sees the document).
+    /// Re-reads `s3db.json` (e.g. after another process defined resources); reads only.
+    /// Runs the `beforeConnect`/`afterConnect` hooks (the latter sees the document, blank
+    /// when there is none).
     pub async fn reload(&self) -> Result<()> {
         self.inner
             .hooks
             .run(HookPoint::BeforeConnect, Payload::None)
             .await?
             .into_none()?;
-        let (document, etag) = self.inner.store.load_or_create(&now_iso()).await?;
+        let loaded = self.inner.store.load().await?;
         if self.inner.hooks.has(HookPoint::AfterConnect) {
-            let json = document_json(&document)?;
+            let json = match &loaded {
+                Some((document, _)) => document_json(document)?,
+                None => document_json(&DatabaseDocument::blank(""))?,
+            };
             self.inner
                 .hooks
                 .run(HookPoint::AfterConnect, Payload::Options(json))
                 .await?;
         }
-        self.install(document, etag);
+        self.install(loaded);
         self.inner.events.emit_with(|| Event::Connected);
         Ok(())
+    }
+
+    /// Whether `s3db.json` exists (as last read or written): a database opened on an
+    /// empty location does not exist until something defines it.
+    pub fn exists(&self) -> bool {
+        self.read_state(|s| s.document.is_some())
+    }
+
+    /// [`Error::NoDatabase`] unless the database [exists](Database::exists): the check
+    /// read-only tools make before reading anything.
+    pub fn ensure_exists(&self) -> Result<()> {
+        if self.exists() {
+            Ok(())
+        } else {
+            Err(self.no_database())
+        }
+    }
+
+    /// Creates a blank `s3db.json` (no resources) unless there is one; returns whether it
+    /// was created. The write is conditional: of concurrent initializers one creates it and
+    /// the others read it. Runs the metadata upload hooks and emits `MetadataUploaded`.
+    pub async fn init(&self) -> Result<bool> {
+        Ok(self.edit_document(|_, _| false).await?.is_some())
+    }
+
+    fn no_database(&self) -> Error {
+        Error::NoDatabase {
+            location: self
+                .inner
+                .options
+                .location
+                .clone()
+                .unwrap_or_else(|| "the storage root".into()),
+        }
     }
 
     /// Ends the session: runs the `beforeDisconnect` hooks, stops the plugins (latest
@@ -261,7 +311,8 @@ impl Database {
         &self.inner.options
     }
 
-    /// A copy of the `s3db.json` document as last read or written.
+    /// A copy of the `s3db.json` document as last read or written (a blank one when the
+    /// database does not [exist](Database::exists)).
     pub fn document(&self) -> DatabaseDocument {
         self.read_state(|s| s.document.clone())
             .unwrap_or_else(|| DatabaseDocument::blank(""))
@@ -282,11 +333,14 @@ impl Database {
         self.read_state(|s| s.resources.contains_key(name))
     }
 
-    /// A handle on a defined resource: [`Error::UnknownResource`] if there is none, or the
-    /// reason its stored definition cannot be used.
+    /// A handle on a defined resource: [`Error::NoDatabase`] when there is no `s3db.json`,
+    /// [`Error::UnknownResource`] if the resource is not defined, or the reason its stored
+    /// definition cannot be used.
     pub fn resource(&self, name: &str) -> Result<Resource> {
-        let found = self.read_state(|s| s.resources.get(name).cloned());
+        let (exists, found) =
+            self.read_state(|s| (s.document.is_some(), s.resources.get(name).cloned()));
         match found {
+            None if !exists => Err(self.no_database()),
             None => Err(Error::UnknownResource {
                 name: name.to_owned(),
             }),
@@ -354,8 +408,8 @@ impl Database {
             // Unchanged: recompile with the local settings given now.
             None => {
                 let (document, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
-                if let Some(document) = document {
-                    self.install(document, etag);
+                if let (Some(document), Some(etag)) = (document, etag) {
+                    self.install(Some((document, etag)));
                 }
             }
         }
@@ -371,10 +425,11 @@ impl Database {
         Ok(resource)
     }
 
-    /// Applies `edit` to the current `s3db.json` and saves it conditionally, re-applying the
-    /// edit on the fresh document after a conflict (bounded: [`Error::Conflict`]). Runs the
-    /// metadata upload hooks around the write and installs what was saved. Returns the saved
-    /// document, or `None` when `edit` changed nothing.
+    /// Applies `edit` to the current `s3db.json` (a blank one when there is none) and saves
+    /// it conditionally, re-applying the edit on the fresh document after a conflict
+    /// (bounded: [`Error::Conflict`]). Runs the metadata upload hooks around the write and
+    /// installs what was saved. Returns the saved document, or `None` when `edit` changed
+    /// nothing and the document already existed.
     async fn edit_document(
         &self,
         mut edit: impl FnMut(&mut DatabaseDocument, &str) -> bool,
@@ -385,8 +440,9 @@ impl Database {
             attempts += 1;
             let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
             let now = now_iso();
+            let created = current.is_none();
             let mut document = current.unwrap_or_else(|| DatabaseDocument::blank(&now));
-            if !edit(&mut document, &now) {
+            if !edit(&mut document, &now) && !created {
                 return Ok(None);
             }
             document.last_updated = now.clone();
@@ -398,12 +454,11 @@ impl Database {
             match self.inner.store.save(&document, etag.as_deref()).await? {
                 Some(new_etag) => {
                     self.uploaded(&document).await?;
-                    self.install(document.clone(), Some(new_etag));
+                    self.install(Some((document.clone(), new_etag)));
                     return Ok(Some(document));
                 }
                 None if attempts < self.inner.options.max_write_attempts => {
-                    let (fresh, fresh_etag) = self.inner.store.load_or_create(&now).await?;
-                    self.install(fresh, fresh_etag);
+                    self.install(self.inner.store.load().await?);
                 }
                 None => {
                     return Err(Error::Conflict {
@@ -555,9 +610,15 @@ impl Database {
             .clone()
     }
 
-    /// Replaces the cached document and recompiles every resource.
-    fn install(&self, document: DatabaseDocument, etag: Option<String>) {
+    /// Replaces the cached document (`None`: there is none) and recompiles every resource.
+    fn install(&self, loaded: Option<(DatabaseDocument, String)>) {
         self.write_state(|state| {
+            let Some((document, etag)) = loaded else {
+                state.resources.clear();
+                state.document = None;
+                state.etag = None;
+                return;
+            };
             let mut resources = HashMap::with_capacity(document.resources.len());
             for (name, entry) in &document.resources {
                 let local = state
@@ -572,7 +633,7 @@ impl Database {
             }
             state.resources = resources;
             state.document = Some(document);
-            state.etag = etag;
+            state.etag = Some(etag);
         });
     }
 
@@ -637,7 +698,15 @@ fn apply_definition(
             let same_hash = entry.current().is_some_and(|v| v.hash == hash);
             let (registry, registry_changed) =
                 definition::updated_registry(entry.schema_registry.as_ref(), schema, now);
-            if same_hash && !registry_changed {
+            // `paranoid` is not part of the definition hash (as in s3db.js): a change of it
+            // alone is recorded on the current version, without a new one.
+            let paranoid_changed = same_hash
+                && entry.current_version_mut().is_some_and(|current| {
+                    let changed = current.paranoid != config.paranoid;
+                    current.paranoid = config.paranoid;
+                    changed
+                });
+            if same_hash && !registry_changed && !paranoid_changed {
                 return false;
             }
             if !same_hash {

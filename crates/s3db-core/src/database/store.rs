@@ -23,23 +23,16 @@ impl MetadataStore {
         MetadataStore { storage }
     }
 
-    /// Reads the document and its ETag; creates a blank one (conditionally) when absent.
-    pub async fn load_or_create(&self, now: &str) -> Result<(DatabaseDocument, Option<String>)> {
-        loop {
-            match self.storage.get(METADATA_KEY).await {
-                Ok(found) => {
-                    let document = DatabaseDocument::parse(METADATA_KEY, &found.body)?;
-                    return Ok((document, Some(found.meta.etag)));
-                }
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    let blank = DatabaseDocument::blank(now);
-                    if let Some(etag) = self.save(&blank, None).await? {
-                        return Ok((blank, Some(etag)));
-                    }
-                    // Someone else created it meanwhile: read theirs.
-                }
-                Err(e) => return Err(e.into()),
+    /// Reads the document and its ETag; `None` when there is none (nothing is written:
+    /// opening a database never creates `s3db.json`).
+    pub async fn load(&self) -> Result<Option<(DatabaseDocument, String)>> {
+        match self.storage.get(METADATA_KEY).await {
+            Ok(found) => {
+                let document = DatabaseDocument::parse(METADATA_KEY, &found.body)?;
+                Ok(Some((document, found.meta.etag)))
             }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -59,7 +59,7 @@
 //! | operation | arguments | result |
 //! |---|---|---|
 //! | `Insert`, `Upsert` | `Record` | `Record` |
-//! | `Update`, `Patch`, `Replace` | `Change { id, record }` | `Record` |
+//! | `Update`, `Patch`, `Replace` | `Change { id, record }` (`update_with`: empty `record`) | `Record` |
 //! | `Get` | `Id` | `Record` |
 //! | `GetFromPartition` | `Options` (`{"partition", "partitionValues", "id"}`) | `Record` |
 //! | `Exists`, `HasContent` | `Id` | `Flag` |
@@ -67,7 +67,7 @@
 //! | `GetMany` | `Ids` | `Records` |
 //! | `DeleteMany` | `Ids` | `Count` |
 //! | `DeleteAll` | `None` | `Count` |
-//! | `InsertMany` | `Records` | `Records` |
+//! | `InsertMany` | not run: each record goes through `Insert` | |
 //! | `List`, `GetAll`, `Query` | `Options` (filter, limit, offset, partition…) | `Records` |
 //! | `Page` | `Options` (`size`, `cursor`, `page`, `partition`, `partitionValues`) | `Options` (`items`, `nextCursor`, `pageSize`) |
 //! | `ListIds` | `Options` | `Ids` |

@@ -217,6 +217,11 @@ impl ResourceEntry {
         self.versions.get(&self.current_version)
     }
 
+    /// The entry of the current version, to change in place.
+    pub fn current_version_mut(&mut self) -> Option<&mut VersionEntry> {
+        self.versions.get_mut(&self.current_version)
+    }
+
     /// The name of the version after the highest `vN` present.
     pub fn next_version_name(&self) -> String {
         let max = self

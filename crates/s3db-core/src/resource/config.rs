@@ -42,7 +42,7 @@ pub struct ResourceConfig {
     pub id_generator: IdGenerator,
     /// Passphrase of the resource's secret fields (default: the database's).
     pub passphrase: Option<String>,
-    /// s3db.js `paranoid` flag (stored; `delete_all` refuses to run while it is set).
+    /// s3db.js `paranoid` flag (default `true`; `delete_all` refuses to run while it is set).
     pub paranoid: bool,
     /// s3db.js `allNestedObjectsOptional` flag (stored).
     pub all_nested_objects_optional: bool,
@@ -94,6 +94,13 @@ impl ResourceConfig {
     /// Turns timestamps on or off.
     pub fn timestamps(mut self, on: bool) -> Self {
         self.timestamps = on;
+        self
+    }
+
+    /// Sets s3db.js's `paranoid` flag (default `true`): while it is set, `delete_all` is
+    /// refused.
+    pub fn paranoid(mut self, on: bool) -> Self {
+        self.paranoid = on;
         self
     }
 

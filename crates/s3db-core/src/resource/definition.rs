@@ -33,6 +33,8 @@ pub struct Definition {
     pub behavior: BehaviorKind,
     /// Whether `createdAt`/`updatedAt` are maintained.
     pub timestamps: bool,
+    /// s3db.js `paranoid`: bulk destructive operations (`delete_all`) are refused.
+    pub paranoid: bool,
     /// Declared partitions (automatic ones included).
     pub partitions: Vec<Partition>,
     /// Short keys.
@@ -255,6 +257,7 @@ impl Definition {
             schema,
             behavior,
             timestamps: current.timestamps,
+            paranoid: current.paranoid,
             partitions,
             keys,
             id_generator,

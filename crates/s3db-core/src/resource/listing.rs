@@ -168,7 +168,17 @@ impl Resource {
     /// under `resource=<name>/`); returns how many record objects there were. Runs the
     /// `deleteAll` middleware and emits `DeletedAll` (with every object deleted, references
     /// included).
+    ///
+    /// A [paranoid](Resource::paranoid) resource (the default, as in s3db.js) refuses with
+    /// [`Error::Paranoid`] before any middleware or request: define the resource with
+    /// `paranoid: false` to allow it.
     pub async fn delete_all(&self) -> Result<usize> {
+        if self.def.paranoid {
+            return Err(Error::Paranoid {
+                resource: self.def.name.clone(),
+                operation: Operation::DeleteAll,
+            });
+        }
         if !self.ext.middlewares.has(Operation::DeleteAll) {
             return self.delete_all_inner().await;
         }

@@ -136,6 +136,13 @@ impl Resource {
         self.def.behavior
     }
 
+    /// Whether the resource is paranoid (s3db.js `paranoid`, the default): bulk
+    /// destructive operations such as [`Resource::delete_all`] are refused with
+    /// [`Error::Paranoid`].
+    pub fn paranoid(&self) -> bool {
+        self.def.paranoid
+    }
+
     /// The attribute definitions (timestamps included).
     pub fn attributes(&self) -> &Map<String, Value> {
         &self.def.attributes

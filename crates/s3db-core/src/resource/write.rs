@@ -7,6 +7,10 @@ use s3db_storage::{ErrorKind, PutMode};
 use serde_json::Value;
 
 use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The change of [`Resource::update_with`]: the new record computed from the stored one.
+type ChangeFn = Arc<dyn Fn(&Record) -> Result<Record> + Send + Sync>;
 
 use super::codec::{BodyPlan, Oversize, encode_record, set_path, validate};
 use super::{Loaded, Record, Resource};
@@ -121,8 +125,20 @@ impl Resource {
 
     /// `update`/`patch`/`replace` through their middleware.
     async fn change(&self, operation: Operation, id: &str, record: Record) -> Result<Record> {
+        self.change_computed(operation, id, record, None).await
+    }
+
+    /// `update`/`patch`/`replace` through their middleware; `computed` (update only) makes
+    /// the base the changes are merged into from the stored record.
+    async fn change_computed(
+        &self,
+        operation: Operation,
+        id: &str,
+        record: Record,
+        computed: Option<ChangeFn>,
+    ) -> Result<Record> {
         if !self.ext.middlewares.has(operation) {
-            return self.change_inner(operation, id, record).await;
+            return self.change_inner(operation, id, record, computed).await;
         }
         let args = Payload::Change {
             id: id.to_owned(),
@@ -132,7 +148,7 @@ impl Resource {
             .wrapped(operation, args, move |this, args| async move {
                 let (id, record) = args.into_change()?;
                 Ok(Payload::Record(
-                    this.change_inner(operation, &id, record).await?,
+                    this.change_inner(operation, &id, record, computed).await?,
                 ))
             })
             .await?;
@@ -141,7 +157,13 @@ impl Resource {
 
     /// Runs the before hooks on the change, writes it, runs the after hooks, emits
     /// `Updated`.
-    async fn change_inner(&self, operation: Operation, id: &str, record: Record) -> Result<Record> {
+    async fn change_inner(
+        &self,
+        operation: Operation,
+        id: &str,
+        record: Record,
+        computed: Option<ChangeFn>,
+    ) -> Result<Record> {
         let (before, after) = match operation {
             Operation::Patch => (HookPoint::BeforePatch, HookPoint::AfterPatch),
             Operation::Replace => (HookPoint::BeforeReplace, HookPoint::AfterReplace),
@@ -161,7 +183,10 @@ impl Resource {
             Operation::Replace => self.replace_loop(&id, &record).await?,
             _ => {
                 let (previous, next) = self
-                    .cas_update(operation, &id, |current| Ok(merge(current, &record)))
+                    .cas_update(operation, &id, |current| match &computed {
+                        Some(compute) => Ok(merge(&compute(current)?, &record)),
+                        None => Ok(merge(current, &record)),
+                    })
                     .await?;
                 (Some(previous), next)
             }
@@ -234,8 +259,27 @@ impl Resource {
     }
 
     /// Inserts the record, or merges it into the stored one when its id exists (then only
-    /// the given fields need to be present).
+    /// the given fields need to be present). Runs the `upsert` middleware around the
+    /// `insert` or `update` it makes (each with its own hooks and middleware).
     pub async fn upsert(&self, record: Record) -> Result<Record> {
+        if !self.ext.middlewares.has(Operation::Upsert) {
+            return self.upsert_inner(record).await;
+        }
+        let out = self
+            .wrapped(
+                Operation::Upsert,
+                Payload::Record(record),
+                |this, args| async move {
+                    Ok(Payload::Record(
+                        this.upsert_inner(args.into_record()?).await?,
+                    ))
+                },
+            )
+            .await?;
+        Ok(out.into_record()?)
+    }
+
+    async fn upsert_inner(&self, record: Record) -> Result<Record> {
         let Some(Value::String(id)) = record.get("id").cloned() else {
             return self.insert(record).await;
         };
@@ -304,23 +348,20 @@ impl Resource {
     /// Applies `change` to the freshly read record and writes the result only if the object
     /// did not change meanwhile; on conflict, re-reads and calls `change` again (bounded;
     /// then [`Error::Conflict`]). Use it for updates computed from the current value, such
-    /// as counters. Runs the `afterUpdate` hooks on the stored record and emits `Updated`
-    /// (so plugins that follow writes see it); `beforeUpdate` hooks and the `update`
-    /// middleware do not run, as there are no changes to show them — the change is a closure.
+    /// as counters.
+    ///
+    /// It is an `update` like any other: the `update` middleware and the `beforeUpdate` /
+    /// `afterUpdate` hooks run and `Updated` is emitted, so plugins that follow writes
+    /// (audit, cache, replicator, TTL, metrics) see it. The middleware and `beforeUpdate`
+    /// hooks see the id and an empty change set (the change is computed at write time);
+    /// fields they add are merged over the result of `change`.
     pub async fn update_with(
         &self,
         id: &str,
-        change: impl Fn(&Record) -> Result<Record>,
+        change: impl Fn(&Record) -> Result<Record> + Send + Sync + 'static,
     ) -> Result<Record> {
-        let (previous, next) = self.cas_update(Operation::Update, id, change).await?;
-        let next = self
-            .ext
-            .hooks
-            .run(HookPoint::AfterUpdate, Payload::Record(next))
-            .await?
-            .into_record()?;
-        self.emit_updated(id, Some(previous), &next);
-        Ok(next)
+        self.change_computed(Operation::Update, id, Record::new(), Some(Arc::new(change)))
+            .await
     }
 
     /// The conditional read-modify-write loop: the record before and as stored.

@@ -13,23 +13,23 @@ fn record(value: Value) -> Record {
     value.as_object().cloned().unwrap()
 }
 
+/// `users`, partitioned by city.
+fn users_config() -> ResourceConfig {
+    ResourceConfig::from_json(&json!({
+        "name": "users",
+        "behavior": "body-overflow",
+        "attributes": {"name": "string", "city": "string"},
+        "partitions": {"byCity": {"fields": {"city": "string"}}}
+    }))
+    .unwrap()
+}
+
 /// A database with `users` (partitioned by city, 3 records) and `notes` (2 records).
 async fn source(name: &str) -> Database {
     let db = Database::connect(&format!("memory://{name}"))
         .await
         .unwrap();
-    let users = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({
-                "name": "users",
-                "behavior": "body-overflow",
-                "attributes": {"name": "string", "city": "string"},
-                "partitions": {"byCity": {"fields": {"city": "string"}}}
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    let users = db.create_resource(users_config()).await.unwrap();
     for (id, name, city) in [
         ("u1", "Ana", "lisbon"),
         ("u2", "Bo", "porto"),
@@ -353,6 +353,19 @@ async fn clear_deletes_stale_records_of_the_restored_resources_only() {
         .insert(record(
             json!({"id": "stale", "name": "Old", "city": "faro"}),
         ))
+        .await
+        .unwrap();
+    // Paranoid (the default): clearing is refused before anything is written.
+    let err = restore(&target, dir.path(), &RestoreOptions::new().clear(true))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Paranoid { resource, .. } if resource == "users"),
+        "{err}"
+    );
+    assert_eq!(all(&target, "users").await.len(), 4, "nothing deleted");
+    target
+        .create_resource(users_config().paranoid(false))
         .await
         .unwrap();
     let report = restore(&target, dir.path(), &RestoreOptions::new().clear(true))

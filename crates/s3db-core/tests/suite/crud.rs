@@ -17,20 +17,22 @@ async fn resource(
     timestamps: bool,
 ) -> s3db_core::Resource {
     let db = Database::open(Arc::new(store.clone())).await.unwrap();
-    db.create_resource(
-        ResourceConfig::new("items")
-            .attribute("name", "string")
-            .attribute("size", "number|optional")
-            .attribute("notes", "string|optional")
-            .attribute("tags", "array|items:string|optional")
-            .attribute("place", json!({"city": "string|optional"}))
-            .attribute("token", "secret|optional")
-            .behavior(behavior)
-            .timestamps(timestamps)
-            .partition("byCity", [("place.city", "string")]),
-    )
-    .await
-    .unwrap()
+    db.create_resource(items_config(behavior, timestamps))
+        .await
+        .unwrap()
+}
+
+fn items_config(behavior: BehaviorKind, timestamps: bool) -> ResourceConfig {
+    ResourceConfig::new("items")
+        .attribute("name", "string")
+        .attribute("size", "number|optional")
+        .attribute("notes", "string|optional")
+        .attribute("tags", "array|items:string|optional")
+        .attribute("place", json!({"city": "string|optional"}))
+        .attribute("token", "secret|optional")
+        .behavior(behavior)
+        .timestamps(timestamps)
+        .partition("byCity", [("place.city", "string")])
 }
 
 #[tokio::test]
@@ -194,6 +196,27 @@ async fn upsert_replace_bulk_and_content() {
     assert!(!items.has_content("u").await.unwrap());
     assert_eq!(items.get("u").await.unwrap()["name"], "two");
 
+    // Paranoid by default: `delete_all` refuses, naming the flag, and deletes nothing.
+    assert!(items.paranoid());
+    let before = store.stats().objects;
+    let refused = items.delete_all().await.unwrap_err();
+    assert!(matches!(refused, Error::Paranoid { .. }), "{refused:?}");
+    assert_eq!(
+        refused.to_string(),
+        "resource \"items\" is paranoid: deleteAll refused; set paranoid: false on resource \"items\" to allow deleteAll"
+    );
+    assert_eq!(store.stats().objects, before);
+    assert_eq!(items.count().await.unwrap(), 19);
+
+    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let items = db
+        .create_resource(items_config(BehaviorKind::UserManaged, false).paranoid(false))
+        .await
+        .unwrap();
+    // Not part of the definition hash: recorded on the current version, no new one.
+    assert!(!items.paranoid());
+    assert_eq!(items.version(), "v1");
+    assert!(!db.document().resources["items"].current().unwrap().paranoid);
     assert_eq!(items.delete_all().await.unwrap(), 19);
     assert_eq!(items.count().await.unwrap(), 0);
 }

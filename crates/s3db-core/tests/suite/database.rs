@@ -11,10 +11,12 @@ fn config(value: serde_json::Value) -> ResourceConfig {
 }
 
 #[tokio::test]
-async fn connect_creates_a_blank_document_and_reconnect_reads_it() {
+async fn the_first_definition_writes_the_document_and_reconnect_reads_it() {
     let store = MemoryStorage::new();
     let db = Database::open(Arc::new(store.clone())).await.unwrap();
     assert!(db.list_resources().is_empty());
+    assert_eq!(store.stats().objects, 0, "opening writes nothing");
+    db.init().await.unwrap();
     let stored = store.get("s3db.json").await.unwrap();
     assert_eq!(stored.content_type.as_deref(), Some("application/json"));
     let text: serde_json::Value = serde_json::from_slice(&stored.body).unwrap();

@@ -233,7 +233,8 @@ async fn tickets(db: &Database) -> Resource {
             ResourceConfig::from_json(&json!({
                 "name": "tickets",
                 "attributes": {"title": "string", "status": "string"},
-                "partitions": {"byStatus": {"fields": {"status": "string"}}}
+                "partitions": {"byStatus": {"fields": {"status": "string"}}},
+                "paranoid": false
             }))
             .unwrap(),
         )

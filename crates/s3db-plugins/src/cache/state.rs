@@ -11,8 +11,8 @@
 //!   generation changed when it is about to store, and does not store; if the write lands
 //!   while the entry is being stored, the read removes its entry again.
 //!
-//! Writes that no middleware wraps (`update_with`, and any write core reports only by
-//! event) are caught from the database's events: every cache access first takes the events
+//! Changes that no middleware wraps (a redefinition of the resource, and any change core
+//! reports only by event) are caught from the database's events: every cache access first takes the events
 //! already emitted (emitting is synchronous with the write), bumping the generations they
 //! name; if events were lost (the subscriber lagged), every generation is bumped.
 

@@ -46,8 +46,7 @@
 //! # }).unwrap();
 //! ```
 //!
-//! Limits: `update_with` runs no hook or middleware, so it is not replicated; the
-//! `deleteMany` middleware sees the ids as called (before `beforeDeleteMany` hooks rewrite
+//! Limits: the `deleteMany` middleware sees the ids as called (before `beforeDeleteMany` hooks rewrite
 //! them); `delete_all` is replicated as one delete per id listed just before it. Without the
 //! journal, changes still queued when the process dies are lost; with it, only a process
 //! dying between a record's write and its journal entry loses that change.

@@ -387,6 +387,43 @@ async fn delete_all_records_one_entry_per_record_with_before() {
     );
 }
 
+#[tokio::test]
+async fn update_with_is_audited_as_an_update() {
+    let (db, audit, _, _) = setup(AuditConfig::default()).await;
+    let counters = create(
+        &db,
+        ResourceConfig::new("counters").attribute("n", "number"),
+    )
+    .await;
+    counters
+        .insert(rec(json!({"id": "c", "n": 1})))
+        .await
+        .unwrap();
+    let stored = OperationContext::user("ops")
+        .scope(counters.update_with("c", |current| {
+            let mut next = current.clone();
+            next.insert("n".into(), json!(current["n"].as_i64().unwrap_or(0) + 1));
+            Ok(next)
+        }))
+        .await
+        .unwrap();
+    assert_eq!(stored["n"], 2);
+    let updates: Vec<Row> = audit
+        .by_record("counters", "c")
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.operation != "insert")
+        .map(row)
+        .collect();
+    assert_eq!(
+        updates,
+        [expected(
+            json!(["ops", "update", "c", {"id": "c", "n": 1}, {"id": "c", "n": 2}])
+        )]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_each_record_the_version_they_replaced() {
     let (db, audit, _, _) = setup(AuditConfig::default()).await;

@@ -28,7 +28,8 @@ async fn create_users(db: &Database) -> Resource {
         json!({
             "name": "users",
             "attributes": {"name": "string", "region": "string", "n": "number|optional"},
-            "partitions": {"byRegion": {"fields": {"region": "string"}}}
+            "partitions": {"byRegion": {"fields": {"region": "string"}}},
+            "paranoid": false
         }),
     )
     .await

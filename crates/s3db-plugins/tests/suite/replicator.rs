@@ -126,7 +126,9 @@ async fn the_jsonl_sink_has_one_line_per_change() {
     .await;
     let source = create(
         &db,
-        ResourceConfig::new("notes").attribute("text", "string"),
+        ResourceConfig::new("notes")
+            .attribute("text", "string")
+            .paranoid(false),
     )
     .await;
     run_writes(
