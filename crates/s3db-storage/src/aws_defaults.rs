@@ -91,10 +91,7 @@ fn no_credentials() -> Error {
 /// refused or unreachable) both read as [`no_credentials`]; a provider that is configured
 /// but fails (a broken profile, a refused role) is named with its causes.
 fn credentials_error(error: &CredentialsError) -> Error {
-    let causes = std::iter::successors(
-        Some(error as &(dyn StdError + 'static)),
-        |e| (*e).source(),
-    );
+    let causes = std::iter::successors(Some(error as &(dyn StdError + 'static)), |e| (*e).source());
     let texts: Vec<String> = causes.clone().map(ToString::to_string).collect();
     tracing::debug!(causes = %texts.join(": "), "AWS credentials look-up failed");
     let from_imds = causes.into_iter().any(|e| e.is::<ImdsError>());

@@ -96,7 +96,7 @@ pub async fn backup(session: &Session, args: BackupArgs) -> Result<()> {
         if !is_selected(&args.resources, name) {
             continue;
         }
-        let resource = db.resource(name)?;
+        let resource = session.resource(&db, name)?;
         let path = data_file(dir, name, args.compress)?;
         let mut out = if args.compress {
             OutputFile::create_gzip(&path)?
@@ -214,6 +214,7 @@ pub async fn restore(session: &Session, args: RestoreArgs) -> Result<()> {
             }
             None => db.resource(name)?,
         };
+        session.check_passphrase(&resource);
         let cleared = if args.clear {
             u64::try_from(resource.delete_all().await?).unwrap_or(u64::MAX)
         } else {
