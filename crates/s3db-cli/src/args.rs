@@ -14,6 +14,13 @@ Connection strings:
   s3://KEY:SECRET@bucket/prefix?region=R
   http://KEY:SECRET@host:port/bucket/prefix   (MinIO, moto, R2...)
 
+  Without ?region=: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else us-east-1.
+  s3:// goes to AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS.
+  Without KEY:SECRET@: the AWS default credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+  AWS_PROFILE and ~/.aws, SSO, web identity, container, EC2 instance role).
+
+Logs go to stderr, coloured only on a terminal and never when NO_COLOR is set.
+
 Exit codes:
   0  success
   1  any other failure (storage, I/O, corrupt data)
@@ -50,9 +57,14 @@ pub struct GlobalOptions {
         default_value = DEFAULT_CONNECTION
     )]
     pub connection: String,
-    /// Passphrase of `secret` fields (s3db.js default: `secret`).
-    #[arg(long, global = true, env = "S3DB_PASSPHRASE", hide_env_values = true)]
+    /// Passphrase of `secret` fields (else --passphrase-file, else S3DB_PASSPHRASE, else
+    /// s3db.js's default `secret`, with a warning when secret fields are used).
+    #[arg(long, global = true, conflicts_with = "passphrase_file")]
     pub passphrase: Option<String>,
+    /// Read the passphrase of `secret` fields from this file (one trailing line break is
+    /// ignored).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
     /// Machine output: one JSON document on stdout, no progress bars.
     #[arg(long, global = true)]
     pub json: bool,

@@ -5,7 +5,7 @@
 //! the schema layer ([`value`]) turns each typed value into a compact string, behaviors (in
 //! `s3db-core`) split entries between metadata and body, and the client layer ([`meta`]) makes
 //! every metadata key and value safe for HTTP headers. [`budget`] counts sizes, [`secret`]
-//! encrypts secret fields.
+//! encrypts secret fields and holds secrets that never print themselves.
 
 pub mod base62;
 pub mod budget;

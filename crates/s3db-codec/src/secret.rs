@@ -244,6 +244,56 @@ impl fmt::Debug for Secrets {
     }
 }
 
+/// A secret string (passphrase, secret access key) that never shows itself: `Debug` prints
+/// `SecretString(***)` and `Display` prints `***`, so a struct holding one can derive `Debug`
+/// safely. [`SecretString::expose`] gives the value to the code that needs it.
+///
+/// ```
+/// use s3db_codec::secret::SecretString;
+///
+/// let passphrase = SecretString::from("hunter2");
+/// assert_eq!(passphrase.expose(), "hunter2");
+/// assert_eq!(format!("{passphrase:?} {passphrase}"), "SecretString(***) ***");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The secret itself; the only way to read it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        SecretString(value)
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(value: &str) -> Self {
+        SecretString(value.to_owned())
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -254,6 +304,21 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Secrets>();
         assert!(!format!("{:?}", Secrets::new("hush")).contains("hush"));
+    }
+
+    #[test]
+    fn a_secret_string_never_shows_its_value() {
+        let secret = SecretString::new("hush-hush");
+        for shown in [
+            format!("{secret:?}"),
+            format!("{secret:#?}"),
+            secret.to_string(),
+            format!("{:?}", Some(secret.clone())),
+        ] {
+            assert!(!shown.contains("hush"), "{shown}");
+        }
+        assert_eq!(secret.expose(), "hush-hush");
+        assert_eq!(secret, SecretString::from(String::from("hush-hush")));
     }
 
     #[test]

@@ -64,4 +64,5 @@ pub use database::{Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
 pub use resource::config::ResourceConfig;
 pub use resource::{ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource};
+pub use s3db_codec::secret::SecretString;
 pub use typed::TypedResource;

@@ -2,7 +2,7 @@
 //!
 //! | form | meaning |
 //! |---|---|
-//! | `s3://KEY:SECRET@bucket/prefix?region=eu-west-1` | AWS S3 (region defaults to `us-east-1`; without credentials the default AWS provider chain is used) |
+//! | `s3://KEY:SECRET@bucket/prefix?region=eu-west-1` | AWS S3, or the endpoint of `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` |
 //! | `http(s)://KEY:SECRET@host:port/bucket/prefix` | an S3-compatible endpoint (MinIO, R2, moto...), path-style; the bucket is the first path segment |
 //! | `memory://bucket/prefix` | the process-wide in-memory bucket of that name |
 //! | `file:///abs/path` or `file://./relative/path` | the filesystem backend rooted there |
@@ -10,6 +10,14 @@
 //! User name, password and path segments are percent-decoded, so a secret containing `/`
 //! is written `%2F`. The only query parameter is `region` (S3 forms). Secrets are never
 //! shown: `Debug` and `Display` print `***` in their place.
+//!
+//! For the S3 forms, what the string leaves out follows the AWS conventions (details in
+//! [`crate::s3`]): the region is `?region=`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the
+//! AWS profile's, else `us-east-1`; an `s3://` string goes to `AWS_ENDPOINT_URL_S3`, else
+//! `AWS_ENDPOINT_URL`, else AWS (an `http(s)://` string names its endpoint and wins); the
+//! credentials are `KEY:SECRET@`, else the AWS default chain (environment, profile, SSO,
+//! container, EC2 instance). Opening fails with one `InvalidInput` error naming the fix
+//! when no credentials are found.
 //!
 //! ```
 //! use s3db_storage::connection::StorageConfig;
@@ -30,7 +38,7 @@ use url::Url;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::memory::MemoryStorage;
 use crate::prefixed::Prefixed;
-use crate::s3::{DEFAULT_REGION, S3Config, S3Credentials, S3Storage};
+use crate::s3::{S3Config, S3Credentials, S3Storage};
 use crate::storage::Storage;
 
 /// Why a connection string was rejected.
@@ -128,19 +136,19 @@ fn credentials(url: &Url) -> Result<Option<S3Credentials>, ConnectionError> {
         ("", Some(_)) | (_, None) | (_, Some("")) => Err(ConnectionError::IncompleteCredentials),
         (user, Some(password)) => Ok(Some(S3Credentials {
             access_key_id: decode(user, "access key")?,
-            secret_access_key: decode(password, "secret key")?,
+            secret_access_key: decode(password, "secret key")?.into(),
         })),
     }
 }
 
-fn region(url: &Url) -> Result<String, ConnectionError> {
-    let mut region = DEFAULT_REGION.to_owned();
+fn region(url: &Url) -> Result<Option<String>, ConnectionError> {
+    let mut region = None;
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
             "region" if value.is_empty() => {
                 return Err(ConnectionError::BadParameter("region", "empty".into()));
             }
-            "region" => region = value.into_owned(),
+            "region" => region = Some(value.into_owned()),
             other => return Err(ConnectionError::UnknownParameter(other.to_owned())),
         }
     }
@@ -273,7 +281,7 @@ impl StorageConfig {
         }
         Ok(match self {
             StorageConfig::S3 { config, prefix } => {
-                prefixed(S3Storage::connect(config).await, prefix)
+                prefixed(S3Storage::connect(config).await?, prefix)
             }
             StorageConfig::Memory { bucket, prefix } => {
                 prefixed(MemoryStorage::shared(bucket), prefix)
@@ -342,8 +350,8 @@ impl fmt::Display for StorageConfig {
                         write!(f, "{scheme}://{creds}{host}/{bucket}/{prefix}")?;
                     }
                 }
-                if config.region != DEFAULT_REGION {
-                    write!(f, "?region={}", encode(&config.region))?;
+                if let Some(region) = &config.region {
+                    write!(f, "?region={}", encode(region))?;
                 }
                 Ok(())
             }
@@ -397,15 +405,19 @@ mod tests {
         let (c, prefix) = s3("s3://AKID:se%2Fcr%2Bet@my-bucket/apps/crm?region=eu-west-1");
         assert_eq!(c.bucket, "my-bucket");
         assert_eq!(prefix, "apps/crm/");
-        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
         assert_eq!(c.endpoint, None);
         assert!(!c.force_path_style);
         let creds = c.credentials.unwrap();
         assert_eq!(creds.access_key_id, "AKID");
-        assert_eq!(creds.secret_access_key, "se/cr+et");
+        assert_eq!(creds.secret_access_key.expose(), "se/cr+et");
 
         let (c, prefix) = s3("s3://bucket");
-        assert_eq!((c.region.as_str(), prefix.as_str()), ("us-east-1", ""));
+        assert_eq!(
+            (c.region, prefix.as_str()),
+            (None, ""),
+            "no region: resolved from the environment when opened"
+        );
         assert_eq!(
             c.credentials, None,
             "no credentials: default provider chain"
@@ -421,12 +433,15 @@ mod tests {
         assert!(c.force_path_style);
         assert_eq!(c.bucket, "data");
         assert_eq!(prefix, "tenants/acme/");
-        assert_eq!(c.credentials.unwrap().secret_access_key, "mini@pass");
+        assert_eq!(
+            c.credentials.unwrap().secret_access_key.expose(),
+            "mini@pass"
+        );
         let (c, prefix) = s3("https://r2.example.com/bucket?region=auto");
         assert_eq!(c.endpoint.as_deref(), Some("https://r2.example.com"));
         assert_eq!(
-            (c.bucket.as_str(), prefix.as_str(), c.region.as_str()),
-            ("bucket", "", "auto")
+            (c.bucket.as_str(), prefix.as_str(), c.region.as_deref()),
+            ("bucket", "", Some("auto"))
         );
     }
 

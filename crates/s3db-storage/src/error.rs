@@ -79,9 +79,14 @@ impl fmt::Display for Operation {
     }
 }
 
-/// A storage error: what kind, during which operation, on which key, and why.
+/// A storage error: what kind, during which operation, on which key (left out when empty),
+/// and why: `get "users/1": NotFound`, `connect: InvalidInput: ...`.
 #[derive(Debug, thiserror::Error)]
-#[error("{operation} {key:?}: {kind:?}{}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+#[error(
+    "{operation}{}: {kind:?}{}",
+    if key.is_empty() { String::new() } else { format!(" {key:?}") },
+    .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+)]
 pub struct Error {
     kind: ErrorKind,
     operation: Operation,

@@ -1,5 +1,6 @@
 //! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
 
+mod aws_defaults;
 pub mod conformance;
 pub mod connection;
 pub mod dump;

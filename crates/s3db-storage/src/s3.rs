@@ -13,17 +13,32 @@
 //! * Requests carry checksums only where S3 requires them (`DeleteObjects`), which keeps
 //!   older S3-compatible servers happy.
 //! * Keys are used as given; a key prefix is applied by wrapping in [`crate::Prefixed`].
+//!
+//! What the configuration leaves open is resolved the AWS way when the client is built:
+//!
+//! * Region: [`S3Config::region`] (`?region=`), else `AWS_REGION`, else `AWS_DEFAULT_REGION`,
+//!   else the `region` of the AWS profile (`AWS_PROFILE`, else `default`, in `~/.aws/config`),
+//!   else `us-east-1`. The EC2 instance metadata is not asked for a region.
+//! * Endpoint: [`S3Config::endpoint`] (an `http(s)://` connection string), else
+//!   `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, else the profile's `endpoint_url`, else
+//!   AWS (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` skips the variables and the profile).
+//!   An endpoint from the environment keeps the SDK's addressing: path-style for an IP
+//!   address, virtual-hosted (`bucket.host`) otherwise.
+//! * Credentials: [`S3Config::credentials`] (`KEY:SECRET@`), else the AWS default chain
+//!   (environment variables, profile, SSO, web identity, container, EC2 instance metadata
+//!   with one short attempt). The chain is asked once up front, so missing credentials fail
+//!   [`S3Storage::connect`] with one `InvalidInput` error naming the fix.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{
-    BehaviorVersion, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-};
+use aws_sdk_s3::config::{BehaviorVersion, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, MetadataDirective, ObjectIdentifier};
@@ -32,7 +47,9 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use s3db_codec::budget::S3_METADATA_LIMIT;
+use s3db_codec::secret::SecretString;
 
+use crate::aws_defaults;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::etag::{etag_of, etags_match};
 use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
@@ -48,21 +65,12 @@ pub const DELETE_BATCH: usize = 1000;
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// Static S3 credentials. `Debug` never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Credentials {
     /// Access key id.
     pub access_key_id: String,
     /// Secret access key.
-    pub secret_access_key: String,
-}
-
-impl fmt::Debug for S3Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"***")
-            .finish()
-    }
+    pub secret_access_key: SecretString,
 }
 
 /// Where and how to reach a bucket.
@@ -70,9 +78,11 @@ impl fmt::Debug for S3Credentials {
 pub struct S3Config {
     /// Bucket name.
     pub bucket: String,
-    /// Region (default `us-east-1`).
-    pub region: String,
-    /// Custom endpoint such as `http://127.0.0.1:9000`; `None` means AWS.
+    /// Region; `None` resolves it from the environment and the AWS profile, else `us-east-1`
+    /// (see the [module docs](self)).
+    pub region: Option<String>,
+    /// Custom endpoint such as `http://127.0.0.1:9000`; `None` means `AWS_ENDPOINT_URL_S3`,
+    /// `AWS_ENDPOINT_URL`, the profile's `endpoint_url`, else AWS.
     pub endpoint: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`); needed by most custom endpoints.
     pub force_path_style: bool,
@@ -83,11 +93,12 @@ pub struct S3Config {
 }
 
 impl S3Config {
-    /// A configuration for `bucket` on AWS in the default region with the default credentials.
+    /// A configuration for `bucket` with the region, endpoint and credentials of the
+    /// environment (see the [module docs](self)).
     pub fn new(bucket: impl Into<String>) -> S3Config {
         S3Config {
             bucket: bucket.into(),
-            region: DEFAULT_REGION.to_owned(),
+            region: None,
             endpoint: None,
             force_path_style: false,
             credentials: None,
@@ -95,29 +106,39 @@ impl S3Config {
         }
     }
 
-    /// Builds an SDK client for this configuration.
-    pub async fn client(&self) -> Client {
-        let region = Region::new(self.region.clone());
-        let mut builder = match &self.credentials {
-            Some(creds) => aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(region)
-                .credentials_provider(Credentials::new(
-                    creds.access_key_id.clone(),
-                    creds.secret_access_key.clone(),
-                    None,
-                    None,
-                    "s3db-connection-string",
-                )),
-            None => {
-                let shared = aws_config::defaults(BehaviorVersion::latest())
-                    .region(region)
-                    .load()
-                    .await;
-                aws_sdk_s3::config::Builder::from(&shared)
-            }
+    /// Builds an SDK client for this configuration, resolving the region, endpoint and
+    /// credentials it leaves open (see the [module docs](self)). Fails with `InvalidInput`
+    /// when no credentials are found, `Unavailable` when looking for them times out.
+    pub async fn client(&self) -> Result<Client> {
+        let region = aws_defaults::region(
+            self.region.as_deref(),
+            &aws_defaults::process_env,
+            ProfileFileRegionProvider::new(),
+        )
+        .await;
+        let credentials = match &self.credentials {
+            Some(creds) => SharedCredentialsProvider::new(Credentials::new(
+                creds.access_key_id.clone(),
+                creds.secret_access_key.expose(),
+                None,
+                None,
+                "s3db-connection-string",
+            )),
+            None => aws_defaults::default_credentials(region.clone()).await?,
         };
-        builder = builder
+        tracing::debug!(
+            bucket = %self.bucket,
+            region = %region,
+            endpoint = self.endpoint.as_deref().unwrap_or("from the environment, else AWS"),
+            "S3 client"
+        );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .credentials_provider(credentials);
+        if let Some(endpoint) = &self.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let builder = aws_sdk_s3::config::Builder::from(&loader.load().await)
             .force_path_style(self.force_path_style)
             .retry_config(RetryConfig::disabled())
             .timeout_config(
@@ -128,10 +149,7 @@ impl S3Config {
             )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
-        if let Some(endpoint) = &self.endpoint {
-            builder = builder.endpoint_url(endpoint.clone());
-        }
-        Client::from_conf(builder.build())
+        Ok(Client::from_conf(builder.build()))
     }
 }
 
@@ -154,14 +172,15 @@ impl fmt::Debug for S3Storage {
 }
 
 impl S3Storage {
-    /// Connects to the bucket described by `config` (no request is sent yet).
-    pub async fn connect(config: &S3Config) -> S3Storage {
-        S3Storage {
-            client: config.client().await,
+    /// Connects to the bucket described by `config`: resolves the region and credentials (see
+    /// the [module docs](self)); no request is sent to the bucket yet.
+    pub async fn connect(config: &S3Config) -> Result<S3Storage> {
+        Ok(S3Storage {
+            client: config.client().await?,
             bucket: config.bucket.clone(),
             endpoint: config.endpoint.clone(),
             max_metadata_bytes: config.max_metadata_bytes,
-        }
+        })
     }
 
     /// Wraps an existing SDK client (its retry and checksum settings are used as they are).

@@ -118,7 +118,7 @@ pub fn s3_config_at(endpoint: String, bucket: &str) -> S3Config {
         force_path_style: true,
         credentials: Some(S3Credentials {
             access_key_id: env("S3_ACCESS_KEY", "s3dbtest"),
-            secret_access_key: env("S3_SECRET_KEY", "s3dbtestsecret"),
+            secret_access_key: env("S3_SECRET_KEY", "s3dbtestsecret").into(),
         }),
         ..S3Config::new(bucket)
     }
@@ -128,7 +128,7 @@ pub fn s3_config_at(endpoint: String, bucket: &str) -> S3Config {
 pub async fn create_bucket(config: &S3Config) -> Result<()> {
     config
         .client()
-        .await
+        .await?
         .create_bucket()
         .bucket(&config.bucket)
         .send()
@@ -158,5 +158,5 @@ pub async fn fresh_s3_bucket() -> Result<S3Config> {
 
 /// A storage on a new empty bucket of the test server.
 pub async fn fresh_s3_storage() -> Result<S3Storage> {
-    Ok(S3Storage::connect(&fresh_s3_bucket().await?).await)
+    S3Storage::connect(&fresh_s3_bucket().await?).await
 }

@@ -92,7 +92,9 @@ impl Server {
         testing::create_bucket(&config)
             .await
             .map_err(|e| format!("{e}"))?;
-        Ok(S3Storage::connect(&config).await)
+        S3Storage::connect(&config)
+            .await
+            .map_err(|e| format!("{e}"))
     }
 }
 

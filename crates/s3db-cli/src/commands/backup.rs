@@ -3,6 +3,7 @@
 //! (the s3db.js BackupPlugin directory format with per-file checksums), adding progress
 //! bars, the summary and the restore report.
 
+use s3db::core::Database;
 use s3db::core::backup::{self as library, BackupOptions, Observer, RestoreOptions, RestoreReport};
 use serde_json::{Map, Value, json};
 
@@ -20,9 +21,20 @@ fn counting(progress: &Progress) -> Observer {
     Observer::new(move |_| progress.inc())
 }
 
+/// Warns (once) when a selected resource has secret fields under the default passphrase.
+fn check_passphrases(session: &Session, db: &Database, selected: &[String]) {
+    let chosen = |name: &String| selected.is_empty() || selected.contains(name);
+    for name in db.list_resources().iter().filter(|name| chosen(name)) {
+        if let Ok(resource) = db.resource(name) {
+            session.check_passphrase(&resource);
+        }
+    }
+}
+
 /// `backup DIR [--compress] [--resources a,b] [--no-schemas] [--overwrite]`.
 pub async fn backup(session: &Session, args: BackupArgs) -> Result<()> {
     let db = session.database().await?;
+    check_passphrases(session, &db, &args.resources);
     let progress = Progress::new(&session.output, "records backed up");
     let options = BackupOptions::new()
         .compress(args.compress)
@@ -53,11 +65,12 @@ pub async fn restore(session: &Session, args: RestoreArgs) -> Result<()> {
     let db = session.database_to_define().await?;
     let progress = Progress::new(&session.output, "records restored");
     let options = RestoreOptions::new()
-        .resources(args.resources)
+        .resources(args.resources.clone())
         .clear(args.clear)
         .concurrency(usize::from(args.concurrency))
         .observer(counting(&progress));
     let report = library::restore(&db, &args.dir, &options).await;
+    check_passphrases(session, &db, &args.resources);
     progress.finish();
     let report = report?;
     for resource in &report.resources {

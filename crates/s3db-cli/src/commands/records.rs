@@ -23,7 +23,7 @@ const INSERT_CONCURRENCY: usize = 8;
 /// file prints a summary (failures with their positions, the rest inserted).
 pub async fn insert(session: &Session, args: InsertArgs) -> Result<()> {
     let db = session.database().await?;
-    let resource = db.resource(&args.resource)?;
+    let resource = session.resource(&db, &args.resource)?;
     let items = match (&args.data, &args.file) {
         (Some(text), _) => match parse_json(text, "--data")? {
             Value::Object(record) => {
@@ -60,7 +60,7 @@ pub async fn insert(session: &Session, args: InsertArgs) -> Result<()> {
 /// `get R ID`.
 pub async fn get(session: &Session, resource: &str, id: &str) -> Result<()> {
     let db = session.database().await?;
-    let record = db.resource(resource)?.get(id).await?;
+    let record = session.resource(&db, resource)?.get(id).await?;
     session.output.record(&Value::Object(record))
 }
 
@@ -75,7 +75,7 @@ pub async fn update(session: &Session, resource: &str, id: &str, data: &str) -> 
         }
     };
     let db = session.database().await?;
-    let record = db.resource(resource)?.update(id, changes).await?;
+    let record = session.resource(&db, resource)?.update(id, changes).await?;
     session.output.record(&Value::Object(record))
 }
 
@@ -93,7 +93,7 @@ pub async fn delete(session: &Session, resource: &str, id: &str) -> Result<()> {
 /// order (id order, or partition-value order through a partition).
 pub async fn list(session: &Session, args: ListArgs) -> Result<()> {
     let db = session.database().await?;
-    let resource = db.resource(&args.resource)?;
+    let resource = session.resource(&db, &args.resource)?;
     let mut request = match &args.partition {
         Some(partition) => {
             let values = parse_values(args.values.as_deref().unwrap_or_default())?;
@@ -131,7 +131,7 @@ async fn stream_records(records: BoxStream<'static, s3db::core::Result<Record>>)
 pub async fn query(session: &Session, args: QueryArgs) -> Result<()> {
     let filter = parse_json(&args.filter, "--filter")?;
     let db = session.database().await?;
-    let resource = db.resource(&args.resource)?;
+    let resource = session.resource(&db, &args.resource)?;
     let options = QueryOptions {
         allow_scan: args.scan,
         offset: args.offset,

@@ -20,7 +20,7 @@ use crate::session::Session;
 /// `export R --format F [--output FILE]`.
 pub async fn export(session: &Session, args: ExportArgs) -> Result<()> {
     let db = session.database().await?;
-    let resource = db.resource(&args.resource)?;
+    let resource = session.resource(&db, &args.resource)?;
     let mut out = match &args.output {
         Some(path) => OutputFile::create(path)?,
         None => OutputFile::stdout(),
@@ -104,7 +104,7 @@ pub async fn write_records(
 /// are reported with their line numbers, the rest imported, and a summary printed.
 pub async fn import(session: &Session, args: ImportArgs) -> Result<()> {
     let db = session.database().await?;
-    let resource = db.resource(&args.resource)?;
+    let resource = session.resource(&db, &args.resource)?;
     let format = args.format.unwrap_or_else(|| input::format_of(&args.file));
     let items = open_items(&args.file, format, &resource)?;
     let progress = Progress::new(&session.output, "records imported");

@@ -877,3 +877,167 @@ fn read_commands_on_an_empty_store_create_nothing() {
     assert_eq!(ws.json("empty", &["resources"]), json!([]));
     assert_eq!(ws.json("empty", &["stats"])["resources"], json!([]));
 }
+
+/// Stderr of a finished command, as text.
+fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+#[test]
+fn no_aws_credentials_is_one_clear_line() {
+    let home = tempfile::tempdir().unwrap();
+    for imds_disabled in [false, true] {
+        let mut cmd = Command::cargo_bin("s3db").unwrap();
+        cmd.env_clear().env("HOME", home.path()).args([
+            "-c",
+            "s3://s3db-no-credentials-bucket/app",
+            "count",
+            "people",
+        ]);
+        if imds_disabled {
+            cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+        }
+        let started = std::time::Instant::now();
+        let assert = cmd.assert().code(4);
+        eprintln!(
+            "no credentials (IMDS disabled: {imds_disabled}): error after {:?}",
+            started.elapsed()
+        );
+        let stderr = stderr_of(&assert);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: cannot open s3://s3db-no-credentials-bucket/app"),
+            "{stderr}"
+        );
+        for fix in [
+            "no AWS credentials found",
+            "KEY:SECRET@",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+        ] {
+            assert!(stderr.contains(fix), "{fix} missing: {stderr}");
+        }
+        for noise in ["IMDS", "WARN", "\u{1b}"] {
+            assert!(!stderr.contains(noise), "{noise:?} in {stderr}");
+        }
+    }
+}
+
+const VAULT: &str = r#"{"name": "vault", "attributes": {"label": "string", "token": "secret"}}"#;
+
+#[test]
+fn the_default_passphrase_warns_once_without_colour_in_a_pipe() {
+    let ws = Workspace::new();
+    let def = ws.write("vault.json", VAULT);
+    ws.s3db("store")
+        .args(["create-resource", "--file"])
+        .arg(&def)
+        .assert()
+        .success();
+    let records =
+        r#"[{"id": "a", "label": "x", "token": "t1"}, {"id": "b", "label": "y", "token": "t2"}]"#;
+    let inserted = ws
+        .s3db("store")
+        .env("NO_COLOR", "")
+        .args(["insert", "vault", "--data", records])
+        .assert()
+        .success();
+    let stderr = stderr_of(&inserted);
+    assert_eq!(stderr.matches("default passphrase").count(), 1, "{stderr}");
+    assert!(stderr.contains("WARN"), "{stderr}");
+    assert!(stderr.contains("--passphrase-file"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "ANSI escapes in a pipe: {stderr:?}"
+    );
+    // Reading warns too; a resource without secret fields, or a given passphrase, does not.
+    let read = ws
+        .s3db("store")
+        .args(["get", "vault", "a"])
+        .assert()
+        .success();
+    assert!(stderr_of(&read).contains("default passphrase"));
+    let given = ws
+        .s3db("store")
+        .args(["--passphrase", "secret", "get", "vault", "a"])
+        .assert()
+        .success();
+    assert_eq!(stderr_of(&given), "");
+    ws.with_people("store");
+    let plain = ws.s3db("store").args(["list", "people"]).assert().success();
+    assert_eq!(stderr_of(&plain), "");
+}
+
+#[test]
+fn the_passphrase_comes_from_the_flag_a_file_or_the_environment() {
+    let ws = Workspace::new();
+    let def = ws.write("vault.json", VAULT);
+    ws.s3db("store")
+        .args(["create-resource", "--file"])
+        .arg(&def)
+        .assert()
+        .success();
+    let record = r#"{"id": "a", "label": "x", "token": "hunter2"}"#;
+    ws.json(
+        "store",
+        &["--passphrase", "p-one", "insert", "vault", "--data", record],
+    );
+    let token = |cmd: &mut Command| -> Value {
+        let out = cmd.args(["get", "vault", "a"]).assert().success();
+        assert_eq!(stderr_of(&out), "", "no default-passphrase warning");
+        serde_json::from_slice::<Value>(&out.get_output().stdout).unwrap()["token"].clone()
+    };
+    assert_eq!(
+        token(ws.s3db("store").args(["--passphrase", "p-one"])),
+        "hunter2"
+    );
+    let file = ws.write("passphrase.txt", "p-one\n");
+    assert_eq!(
+        token(ws.s3db("store").arg("--passphrase-file").arg(&file)),
+        "hunter2",
+        "one trailing line break is not part of the passphrase"
+    );
+    assert_eq!(
+        token(ws.s3db("store").env("S3DB_PASSPHRASE", "p-one")),
+        "hunter2"
+    );
+    // The flag and the file win over the environment.
+    assert_eq!(
+        token(
+            ws.s3db("store")
+                .env("S3DB_PASSPHRASE", "wrong")
+                .arg("--passphrase-file")
+                .arg(&file)
+        ),
+        "hunter2"
+    );
+    // The default passphrase cannot decrypt it (and warns).
+    let wrong = ws
+        .s3db("store")
+        .args(["get", "vault", "a"])
+        .assert()
+        .failure();
+    let stderr = stderr_of(&wrong);
+    assert!(stderr.contains("default passphrase"), "{stderr}");
+    assert!(stderr.contains("wrong passphrase"), "{stderr}");
+    // Both options at once, an empty file, a missing file: usage errors.
+    ws.s3db("store")
+        .args(["--passphrase", "p-one", "--passphrase-file"])
+        .arg(&file)
+        .args(["get", "vault", "a"])
+        .assert()
+        .code(2);
+    let empty = ws.write("empty.txt", "\n");
+    ws.s3db("store")
+        .arg("--passphrase-file")
+        .arg(&empty)
+        .args(["get", "vault", "a"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is empty"));
+    ws.s3db("store")
+        .args(["--passphrase-file", "no-such-file", "get", "vault", "a"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read --passphrase-file"));
+}

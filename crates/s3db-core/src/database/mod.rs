@@ -5,6 +5,7 @@ mod store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
+use s3db_codec::secret::SecretString;
 use s3db_storage::Storage;
 use s3db_storage::connection::StorageConfig;
 
@@ -22,8 +23,8 @@ use store::MetadataStore;
 /// Database-wide options that `s3db.json` does not hold.
 #[derive(Debug, Clone)]
 pub struct DatabaseOptions {
-    /// Passphrase of secret fields (s3db.js default: `secret`).
-    pub passphrase: String,
+    /// Passphrase of secret fields (s3db.js default: `secret`); never shown by `Debug`.
+    pub passphrase: SecretString,
     /// s3db.js `versioningEnabled`: every resource gets the `byVersion` partition.
     pub versioning: bool,
     /// Absolute metadata limit of the behaviors' accounting (s3db.js: 2047).

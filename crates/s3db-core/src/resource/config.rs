@@ -1,5 +1,6 @@
 //! Resource configuration: a Rust builder, or JSON in s3db.js's `createResource` shape.
 
+use s3db_codec::secret::SecretString;
 use serde_json::{Map, Value};
 
 use crate::behavior::BehaviorKind;
@@ -40,8 +41,9 @@ pub struct ResourceConfig {
     pub partitions: Map<String, Value>,
     /// How ids are generated for records inserted without one.
     pub id_generator: IdGenerator,
-    /// Passphrase of the resource's secret fields (default: the database's).
-    pub passphrase: Option<String>,
+    /// Passphrase of the resource's secret fields (default: the database's); never shown by
+    /// `Debug`.
+    pub passphrase: Option<SecretString>,
     /// s3db.js `paranoid` flag (default `true`; `delete_all` refuses to run while it is set).
     pub paranoid: bool,
     /// s3db.js `allNestedObjectsOptional` flag (stored).
@@ -133,7 +135,7 @@ impl ResourceConfig {
     }
 
     /// Sets the passphrase of secret fields.
-    pub fn passphrase(mut self, passphrase: impl Into<String>) -> Self {
+    pub fn passphrase(mut self, passphrase: impl Into<SecretString>) -> Self {
         self.passphrase = Some(passphrase.into());
         self
     }
@@ -221,7 +223,7 @@ impl ResourceConfig {
             .or_else(|| obj.get("security").and_then(|s| s.get("passphrase")));
         match passphrase {
             None | Some(Value::Null) => {}
-            Some(Value::String(p)) => config.passphrase = Some(p.clone()),
+            Some(Value::String(p)) => config.passphrase = Some(p.as_str().into()),
             Some(_) => return Err(fail("passphrase", "must be a string")),
         }
         Ok(config)

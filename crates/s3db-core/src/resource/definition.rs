@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use s3db_codec::secret::Secrets;
+use s3db_codec::secret::{SecretString, Secrets};
 use serde_json::{Map, Value};
 
 use super::config::ResourceConfig;
@@ -144,7 +144,7 @@ pub fn config_hash(
 #[derive(Debug, Clone)]
 pub struct LocalSettings {
     /// Passphrase of secret fields.
-    pub passphrase: String,
+    pub passphrase: SecretString,
     /// Id generator (`None`: from the stored `idSize`).
     pub id_generator: Option<IdGenerator>,
     /// Absolute metadata limit.
@@ -153,7 +153,7 @@ pub struct LocalSettings {
 
 impl LocalSettings {
     /// Settings with the given passphrase and s3db.js defaults otherwise.
-    pub fn with_passphrase(passphrase: impl Into<String>) -> Self {
+    pub fn with_passphrase(passphrase: impl Into<SecretString>) -> Self {
         LocalSettings {
             passphrase: passphrase.into(),
             id_generator: None,
@@ -261,7 +261,7 @@ impl Definition {
             partitions,
             keys,
             id_generator,
-            secrets: Arc::new(Secrets::new(&local.passphrase)),
+            secrets: Arc::new(Secrets::new(local.passphrase.expose())),
             metadata_limit: local.metadata_limit,
             history: None,
         })

@@ -247,3 +247,54 @@ async fn a_corrupted_s3db_json_is_reported_and_left_alone() {
         assert_eq!(keys(&store).await, vec!["s3db.json".to_string()]);
     }
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_a_passphrase() {
+    let options = DatabaseOptions {
+        passphrase: "database-passphrase-1".into(),
+        ..DatabaseOptions::default()
+    };
+    let db = Database::open_with(Arc::new(MemoryStorage::new()), options.clone())
+        .await
+        .unwrap();
+    let own = ResourceConfig::new("vault")
+        .attribute("token", "secret")
+        .passphrase("resource-passphrase-2");
+    let json = ResourceConfig::from_json(&json!({
+        "name": "keys",
+        "attributes": {"key": "secret"},
+        "security": {"passphrase": "json-passphrase-3"}
+    }))
+    .unwrap();
+    for config in [own.clone(), json.clone()] {
+        let resource = db.create_resource(config).await.unwrap();
+        let inserted = resource
+            .insert(record(json!({"id": "a", "token": "t", "key": "k"})))
+            .await
+            .unwrap();
+        resource
+            .get(inserted["id"].as_str().unwrap())
+            .await
+            .unwrap();
+    }
+    let shown = [
+        format!("{db:?}"),
+        format!("{db:#?}"),
+        format!("{options:?}"),
+        format!("{options:#?}"),
+        format!("{own:?}"),
+        format!("{own:#?}"),
+        format!("{json:?}"),
+        format!("{json:#?}"),
+        format!("{:#?}", db.resource("vault").unwrap()),
+    ];
+    for text in shown {
+        for secret in [
+            "database-passphrase-1",
+            "resource-passphrase-2",
+            "json-passphrase-3",
+        ] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+    }
+}

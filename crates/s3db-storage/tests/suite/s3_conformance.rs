@@ -134,7 +134,7 @@ async fn oversized_metadata_is_refused_before_sending() {
         max_metadata_bytes: None,
         ..s3_config(store.bucket()).unwrap()
     };
-    let unchecked = S3Storage::connect(&config).await;
+    let unchecked = S3Storage::connect(&config).await.unwrap();
     unchecked
         .put("big", payload("", &[("k", &big)]), PutMode::Overwrite)
         .await
@@ -206,7 +206,9 @@ async fn failures_map_to_error_kinds() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
 
     // A bucket that does not exist is a configuration problem, not a missing key.
-    let nowhere = S3Storage::connect(&s3_config("s3db-no-such-bucket").unwrap()).await;
+    let nowhere = S3Storage::connect(&s3_config("s3db-no-such-bucket").unwrap())
+        .await
+        .unwrap();
     let err = nowhere.get("k").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 
@@ -220,7 +222,7 @@ async fn failures_map_to_error_kinds() {
         endpoint: Some(format!("http://127.0.0.1:{port}")),
         ..s3_config("bucket").unwrap()
     };
-    let down = S3Storage::connect(&config).await;
+    let down = S3Storage::connect(&config).await.unwrap();
     let err = down
         .put("k", payload("x", &[]), PutMode::Overwrite)
         .await

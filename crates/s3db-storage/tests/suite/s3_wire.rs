@@ -65,7 +65,7 @@ async fn store(endpoint: String) -> S3Storage {
         }),
         ..S3Config::new("bucket")
     };
-    S3Storage::connect(&config).await
+    S3Storage::connect(&config).await.unwrap()
 }
 
 /// An S3 XML error response with a correct Content-Length.
