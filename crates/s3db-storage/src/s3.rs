@@ -9,7 +9,9 @@
 //! * The 2 KB user-metadata budget is checked before sending (`MetadataTooLarge`), since
 //!   not every S3-compatible server enforces it. Metadata keys are lower-cased (S3 does).
 //! * The SDK's own retries are off: retrying belongs to the retry layer, which knows how
-//!   to resolve a conditional write that may have landed.
+//!   to resolve a conditional write that may have landed, and which the default stack puts
+//!   around this backend (see [`crate::layers`]). Each attempt is bounded by
+//!   [`S3Config::connect_timeout`] and [`S3Config::read_timeout`].
 //! * Requests carry checksums only where S3 requires them (`DeleteObjects`), which keeps
 //!   older S3-compatible servers happy.
 //! * Keys are used as given; a key prefix is applied by wrapping in [`crate::Prefixed`].
@@ -46,6 +48,10 @@ use crate::types::{
 pub const DELETE_BATCH: usize = 1000;
 /// Default region when none is given.
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// Default time one attempt may take to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time one attempt may wait for the response after sending the request.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Static S3 credentials. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -80,6 +86,12 @@ pub struct S3Config {
     pub credentials: Option<S3Credentials>,
     /// User-metadata budget checked before sending (`None` disables). Default: 2048.
     pub max_metadata_bytes: Option<usize>,
+    /// Per attempt: time to open a connection before failing `Unavailable` (default 5 s).
+    pub connect_timeout: Duration,
+    /// Per attempt: time to wait for the response once the request is sent before failing
+    /// `Unavailable` (default 30 s; a body still streaming is covered by the SDK's stalled
+    /// stream protection instead).
+    pub read_timeout: Duration,
 }
 
 impl S3Config {
@@ -92,6 +104,8 @@ impl S3Config {
             force_path_style: false,
             credentials: None,
             max_metadata_bytes: Some(S3_METADATA_LIMIT),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
         }
     }
 
@@ -122,8 +136,8 @@ impl S3Config {
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .read_timeout(Duration::from_secs(60))
+                    .connect_timeout(self.connect_timeout)
+                    .read_timeout(self.read_timeout)
                     .build(),
             )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
@@ -513,6 +527,9 @@ impl Storage for S3Storage {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::conditional(self.max_metadata_bytes, DELETE_BATCH)
+        Capabilities {
+            transient_failures: true,
+            ..Capabilities::conditional(self.max_metadata_bytes, DELETE_BATCH)
+        }
     }
 }
