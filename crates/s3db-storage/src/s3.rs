@@ -36,7 +36,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use s3db_codec::budget::S3_METADATA_LIMIT;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::etag::{etag_of, etags_match};
+use crate::etag::{etag_of, etags_match, quoted};
 use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
 use crate::storage::Storage;
 use crate::types::{
@@ -347,7 +347,7 @@ impl Storage for S3Storage {
                 _ => error,
             }
         })?;
-        Ok(output.e_tag().map_or(fallback_etag, str::to_owned))
+        Ok(output.e_tag().map_or(fallback_etag, quoted))
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
@@ -363,7 +363,7 @@ impl Storage for S3Storage {
         let meta = ObjectMeta {
             key: key.to_owned(),
             size: to_size(output.content_length()),
-            etag: output.e_tag().unwrap_or_default().to_owned(),
+            etag: quoted(output.e_tag().unwrap_or_default()),
             last_modified: to_system_time(output.last_modified()),
         };
         let metadata = to_metadata(output.metadata());
@@ -395,7 +395,7 @@ impl Storage for S3Storage {
             meta: ObjectMeta {
                 key: key.to_owned(),
                 size: to_size(output.content_length()),
-                etag: output.e_tag().unwrap_or_default().to_owned(),
+                etag: quoted(output.e_tag().unwrap_or_default()),
                 last_modified: to_system_time(output.last_modified()),
             },
             metadata: to_metadata(output.metadata()),
@@ -441,7 +441,7 @@ impl Storage for S3Storage {
         output
             .copy_object_result()
             .and_then(|r| r.e_tag())
-            .map(str::to_owned)
+            .map(quoted)
             .ok_or_else(|| {
                 Error::new(ErrorKind::Internal, op, to)
                     .with_message("the copy response had no ETag")
@@ -508,7 +508,7 @@ impl Storage for S3Storage {
                         Ok(ObjectMeta {
                             key: object.key().unwrap_or_default().to_owned(),
                             size: to_size(object.size()),
-                            etag: object.e_tag().unwrap_or_default().to_owned(),
+                            etag: quoted(object.e_tag().unwrap_or_default()),
                             last_modified: to_system_time(object.last_modified()),
                         })
                     })
