@@ -6,7 +6,7 @@ use std::sync::Arc;
 use s3db::core::{Database, DatabaseOptions};
 use s3db::storage::Storage;
 use s3db::storage::connection::StorageConfig;
-use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, RetryConfig, Stack};
+use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, RetryConfig};
 
 use crate::args::GlobalOptions;
 use crate::error::{CliError, ExitKind, Result, storage_kind};
@@ -17,6 +17,7 @@ use crate::output::Output;
 pub struct Session {
     storage: Arc<dyn Storage>,
     metrics: MetricsRecorder,
+    retry: RetryConfig,
     location: String,
     passphrase: Option<String>,
     /// How results are printed.
@@ -24,8 +25,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the storage of `--connection`, with retries of transient failures and request
-    /// counting (`stats` reports the requests of the command).
+    /// Opens the storage of `--connection` as the default stack (retries of transient
+    /// failures, configured by the connection string), with request counting below the
+    /// retries (`stats` reports every request the command sent).
     pub async fn open(global: &GlobalOptions) -> Result<Session> {
         let config = StorageConfig::parse(&global.connection).map_err(|e| {
             CliError::context(
@@ -35,17 +37,19 @@ impl Session {
             )
         })?;
         let location = config.to_string();
-        let backend = config.open().await.map_err(|e| {
-            CliError::context(storage_kind(e.kind()), format!("cannot open {location}"), e)
-        })?;
-        let stack = Stack::builder(backend)
-            .retry(RetryConfig::default())
+        let stack = config
+            .stack()
+            .await
+            .map_err(|e| {
+                CliError::context(storage_kind(e.kind()), format!("cannot open {location}"), e)
+            })?
             .metrics()
             .build();
         Ok(Session {
             storage: stack.storage(),
             // Always present: the stack was built with `.metrics()`.
             metrics: stack.metrics().cloned().unwrap_or_default(),
+            retry: config.retry_config(),
             location,
             passphrase: global.passphrase.clone(),
             output: Output::new(global.json),
@@ -68,8 +72,13 @@ impl Session {
     }
 
     /// Connects to the database at the storage root (creating a blank `s3db.json` if none).
+    /// The storage already has its retry layer (or was opted out of one), so the database
+    /// adds none.
     pub async fn database(&self) -> Result<Database> {
-        let mut options = DatabaseOptions::default();
+        let mut options = DatabaseOptions {
+            retry: self.retry.clone(),
+            ..DatabaseOptions::default()
+        };
         if let Some(passphrase) = &self.passphrase {
             options.passphrase = passphrase.clone();
         }

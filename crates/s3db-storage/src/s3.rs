@@ -5,7 +5,8 @@
 //!   (if-match); S3's 404 for `If-Match` on a missing key is reported as
 //!   `PreconditionFailed` too, as the memory and filesystem backends do.
 //! * Errors: 404 → `NotFound`; 503/`SlowDown`/429 → `Throttled`; other 5xx, 409
-//!   (`ConditionalRequestConflict`), timeouts and connection failures → `Unavailable`.
+//!   (`ConditionalRequestConflict`), timeouts, connection failures and responses cut short
+//!   → `Unavailable`.
 //! * The 2 KB user-metadata budget is checked before sending (`MetadataTooLarge`), since
 //!   not every S3-compatible server enforces it. Metadata keys are lower-cased (S3 does).
 //! * The SDK's own retries are off: retrying belongs to the retry layer, which knows how
@@ -257,7 +258,12 @@ where
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().map(str::to_owned);
     let kind = match (&error, status, code.as_deref()) {
-        (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_), _, _) => ErrorKind::Unavailable,
+        // A response cut short (the server died mid-answer) is as temporary as no answer.
+        (
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_),
+            _,
+            _,
+        ) => ErrorKind::Unavailable,
         (_, _, Some("NoSuchBucket")) => ErrorKind::InvalidInput,
         (_, Some(404), _) | (_, _, Some("NoSuchKey" | "NotFound")) => ErrorKind::NotFound,
         (_, Some(412), _) | (_, _, Some("PreconditionFailed")) => ErrorKind::PreconditionFailed,

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use s3db_storage::Storage;
+use s3db_storage::connection::StorageConfig;
+use s3db_storage::layers::{RetryConfig, Stack};
 
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
@@ -30,6 +32,12 @@ pub struct DatabaseOptions {
     /// Read-modify-write rounds before a conditional write gives up with
     /// [`Error::Conflict`] (record updates and `s3db.json` writes).
     pub max_write_attempts: u32,
+    /// Retries of temporary storage failures (S3 5xx, throttling, timeouts, connection
+    /// errors), resolving writes whose response was lost. The database adds this retry layer
+    /// around the storage it is opened on when that storage can fail transiently and is not
+    /// already behind a retry layer (see `s3db_storage::layers`). Default:
+    /// [`RetryConfig::default`]; [`RetryConfig::disabled`] opts out.
+    pub retry: RetryConfig,
 }
 
 impl Default for DatabaseOptions {
@@ -39,6 +47,7 @@ impl Default for DatabaseOptions {
             versioning: false,
             metadata_limit: crate::behavior::DEFAULT_METADATA_LIMIT,
             max_write_attempts: 64,
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -106,14 +115,20 @@ struct State {
 impl Database {
     /// Opens the storage named by a connection string (`memory://bucket/prefix`,
     /// `file:///path`, `s3://…`, `http(s)://…`, see `s3db_storage::connection`) and connects
-    /// to the database at its root.
+    /// to the database at its root. S3 storages get the retry layer configured by the
+    /// string's `retries` and `retry_deadline` parameters (on by default).
     pub async fn connect(conn_str: &str) -> Result<Database> {
-        let storage = s3db_storage::connection::open(conn_str).await?;
-        Database::open(storage).await
+        let config = StorageConfig::parse(conn_str).map_err(s3db_storage::Error::from)?;
+        let options = DatabaseOptions {
+            retry: config.retry_config(),
+            ..DatabaseOptions::default()
+        };
+        Database::open_with(config.open_backend().await?, options).await
     }
 
     /// Connects with default options to the database at the root of `storage`, reading
-    /// `s3db.json` or creating a blank one.
+    /// `s3db.json` or creating a blank one. A storage that can fail transiently (S3) gets
+    /// the default retry layer unless it already has one ([`DatabaseOptions::retry`]).
     pub async fn open(storage: Arc<dyn Storage>) -> Result<Database> {
         Database::open_with(storage, DatabaseOptions::default()).await
     }
@@ -133,6 +148,10 @@ impl Database {
         options: DatabaseOptions,
         hooks: Hooks,
     ) -> Result<Database> {
+        let storage = Stack::builder(storage)
+            .retry(options.retry.clone())
+            .build()
+            .storage();
         let db = Database {
             inner: Arc::new(Inner {
                 store: MetadataStore::new(storage.clone()),
@@ -241,7 +260,7 @@ impl Database {
         }
     }
 
-    /// The storage the database lives in.
+    /// The storage the database lives in (behind the retry layer, if one was added).
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.inner.storage
     }

@@ -20,5 +20,6 @@ mod id_validate;
 mod partitions;
 mod schema_parse;
 mod schema_validate;
+mod server_restart;
 mod streams;
 mod versioning;
