@@ -116,7 +116,8 @@ pub struct Error {
     operation: Operation,
     key: String,
     message: Option<String>,
-    gave_up: Option<GaveUp>,
+    /// Boxed: rare, and keeps `Result<T, Error>` small.
+    gave_up: Option<Box<GaveUp>>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -177,13 +178,13 @@ impl Error {
     /// Records that a retry layer gave up on this (retryable) failure: the kind, message and
     /// source stay, and [`Error::is_retryable`] becomes false so no outer layer retries again.
     pub fn with_gave_up(mut self, gave_up: GaveUp) -> Self {
-        self.gave_up = Some(gave_up);
+        self.gave_up = Some(Box::new(gave_up));
         self
     }
 
     /// How a retry layer gave up on this failure, if one did.
     pub fn gave_up(&self) -> Option<GaveUp> {
-        self.gave_up
+        self.gave_up.as_deref().copied()
     }
 
     /// Whether retrying the same request may succeed: the kind is temporary and no retry layer
