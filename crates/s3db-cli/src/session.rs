@@ -9,7 +9,7 @@ use s3db::core::schema::Schema;
 use s3db::core::{Database, DatabaseOptions, Resource, SecretString};
 use s3db::storage::Storage;
 use s3db::storage::connection::StorageConfig;
-use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, RetryConfig, Stack};
+use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, RetryConfig};
 
 use crate::args::GlobalOptions;
 use crate::error::{CliError, ExitKind, Result, storage_kind};
@@ -20,6 +20,7 @@ use crate::output::Output;
 pub struct Session {
     storage: Arc<dyn Storage>,
     metrics: MetricsRecorder,
+    retry: RetryConfig,
     location: String,
     /// The passphrase given (`None`: s3db.js's default `secret`).
     passphrase: Option<SecretString>,
@@ -82,8 +83,9 @@ fn has_secret_fields(resource: &Resource) -> bool {
 }
 
 impl Session {
-    /// Opens the storage of `--connection`, with retries of transient failures and request
-    /// counting (`stats` reports the requests of the command).
+    /// Opens the storage of `--connection` as the default stack (retries of transient
+    /// failures, configured by the connection string), with request counting below the
+    /// retries (`stats` reports every request the command sent).
     pub async fn open(global: &GlobalOptions) -> Result<Session> {
         let config = StorageConfig::parse(&global.connection).map_err(|e| {
             CliError::context(
@@ -94,19 +96,21 @@ impl Session {
         })?;
         let passphrase = resolve_passphrase(global, env_passphrase()?)?;
         let location = config.to_string();
-        let backend = config.open().await.map_err(|e| {
-            // One line: the storage error's text follows the location (report() then skips it).
-            let message = format!("cannot open {location}: {e}");
-            CliError::context(storage_kind(e.kind()), message, e)
-        })?;
-        let stack = Stack::builder(backend)
-            .retry(RetryConfig::default())
+        let stack = config
+            .stack()
+            .await
+            .map_err(|e| {
+                // One line: the storage error's text follows the location (report() then skips it).
+                let message = format!("cannot open {location}: {e}");
+                CliError::context(storage_kind(e.kind()), message, e)
+            })?
             .metrics()
             .build();
         Ok(Session {
             storage: stack.storage(),
             // Always present: the stack was built with `.metrics()`.
             metrics: stack.metrics().cloned().unwrap_or_default(),
+            retry: config.retry_config(),
             location,
             passphrase,
             warned: AtomicBool::new(false),
@@ -138,10 +142,12 @@ impl Session {
     }
 
     /// Connects to the database at the storage root whether or not it exists yet (for the
-    /// commands that define resources, which create `s3db.json`).
+    /// commands that define resources, which create `s3db.json`). The storage already has
+    /// its retry layer (or was opted out of one), so the database adds none.
     pub async fn database_to_define(&self) -> Result<Database> {
         let mut options = DatabaseOptions {
             location: Some(self.location.clone()),
+            retry: self.retry.clone(),
             ..DatabaseOptions::default()
         };
         if let Some(passphrase) = &self.passphrase {

@@ -8,8 +8,21 @@
 //! | `file:///abs/path` or `file://./relative/path` | the filesystem backend rooted there |
 //!
 //! User name, password and path segments are percent-decoded, so a secret containing `/`
-//! is written `%2F`. The only query parameter is `region` (S3 forms). Secrets are never
-//! shown: `Debug` and `Display` print `***` in their place.
+//! is written `%2F`. Secrets are never shown: `Debug` and `Display` print `***` in their
+//! place.
+//!
+//! The S3 forms take query parameters (durations are `500ms`, `30s`, `2m`, or plain seconds):
+//!
+//! | parameter | meaning | default |
+//! |---|---|---|
+//! | `region` | the bucket's region | `us-east-1` |
+//! | `retries` | retries after the first attempt of a failed request; `0` opts out of the retry layer | 9 |
+//! | `retry_deadline` | total time one operation may spend retrying | `2m` |
+//! | `connect_timeout` | per attempt: time to open a connection | `5s` |
+//! | `read_timeout` | per attempt: time to wait for the response | `30s` |
+//!
+//! [`StorageConfig::open`] returns the default stack: the backend behind a retry layer where
+//! one is needed (see [`crate::layers`]).
 //!
 //! For the S3 forms, what the string leaves out follows the AWS conventions (details in
 //! [`crate::s3`]): the region is `?region=`, else `AWS_REGION`, `AWS_DEFAULT_REGION`, the
@@ -31,14 +44,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::layers::{RetryConfig, RetryPolicy, Stack, StackBuilder};
 use crate::memory::MemoryStorage;
 use crate::prefixed::Prefixed;
-use crate::s3::{S3Config, S3Credentials, S3Storage};
+use crate::s3::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, S3Config, S3Credentials, S3Storage,
+};
 use crate::storage::Storage;
 
 /// Why a connection string was rejected.
@@ -67,7 +84,10 @@ pub enum ConnectionError {
     #[error("the {0} is not valid UTF-8 after percent-decoding")]
     BadEncoding(&'static str),
     /// A query parameter this form does not know.
-    #[error("unknown parameter {0:?} (the only parameter is region, for s3 and http(s))")]
+    #[error(
+        "unknown parameter {0:?} (s3 and http(s) take region, retries, retry_deadline, \
+         connect_timeout and read_timeout)"
+    )]
     UnknownParameter(String),
     /// A parameter with an unusable value.
     #[error("bad value for {0}: {1}")]
@@ -91,13 +111,18 @@ impl From<ConnectionError> for Error {
 /// A parsed connection string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// Parsed once per connection, so the S3 variant's size does not matter; boxing it would only
+// make matching clumsier.
+#[allow(clippy::large_enum_variant)]
 pub enum StorageConfig {
     /// An S3 bucket (AWS or a custom endpoint), optionally under a key prefix.
     S3 {
-        /// Bucket, region, endpoint and credentials.
+        /// Bucket, region, endpoint, credentials and timeouts.
         config: S3Config,
         /// Key prefix (empty, or ending in `/`).
         prefix: String,
+        /// Retries of the default stack (`retries`, `retry_deadline`).
+        retry: RetryPolicy,
     },
     /// A process-wide in-memory bucket, optionally under a key prefix.
     Memory {
@@ -141,18 +166,62 @@ fn credentials(url: &Url) -> Result<Option<S3Credentials>, ConnectionError> {
     }
 }
 
-fn region(url: &Url) -> Result<Option<String>, ConnectionError> {
-    let mut region = None;
+/// Most retries a connection string may ask for.
+const MAX_RETRIES: u32 = 100;
+
+/// Parses a duration parameter: `500ms`, `30s`, `2m`, or plain (possibly fractional) seconds.
+fn duration(name: &'static str, value: &str) -> Result<Duration, ConnectionError> {
+    let bad = || {
+        ConnectionError::BadParameter(
+            name,
+            format!("{value:?}: expected a duration such as 500ms, 30s or 2m"),
+        )
+    };
+    let (number, unit) = match value {
+        v if v.ends_with("ms") => (&v[..v.len() - 2], 0.001),
+        v if v.ends_with('s') => (&v[..v.len() - 1], 1.0),
+        v if v.ends_with('m') => (&v[..v.len() - 1], 60.0),
+        v => (v, 1.0),
+    };
+    let seconds = number.parse::<f64>().map_err(|_| bad())? * unit;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(bad)
+}
+
+/// Applies the S3 forms' query parameters (see the [module docs](self)).
+fn apply_params(
+    url: &Url,
+    config: &mut S3Config,
+    retry: &mut RetryPolicy,
+) -> Result<(), ConnectionError> {
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
             "region" if value.is_empty() => {
                 return Err(ConnectionError::BadParameter("region", "empty".into()));
             }
-            "region" => region = Some(value.into_owned()),
+            "region" => config.region = Some(value.into_owned()),
+            "retries" => {
+                let retries = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= MAX_RETRIES)
+                    .ok_or_else(|| {
+                        ConnectionError::BadParameter(
+                            "retries",
+                            format!("{value:?}: expected a whole number from 0 to {MAX_RETRIES}"),
+                        )
+                    })?;
+                retry.max_attempts = retries + 1;
+            }
+            "retry_deadline" => retry.deadline = duration("retry_deadline", &value)?,
+            "connect_timeout" => config.connect_timeout = duration("connect_timeout", &value)?,
+            "read_timeout" => config.read_timeout = duration("read_timeout", &value)?,
             other => return Err(ConnectionError::UnknownParameter(other.to_owned())),
         }
     }
-    Ok(region)
+    Ok(())
 }
 
 fn parse_s3(url: &Url) -> Result<StorageConfig, ConnectionError> {
@@ -165,13 +234,18 @@ fn parse_s3(url: &Url) -> Result<StorageConfig, ConnectionError> {
             "s3:// takes no port; use http(s)://host:port/bucket for custom endpoints".into(),
         ));
     }
-    let config = S3Config {
-        region: region(url)?,
+    let mut config = S3Config {
         credentials: credentials(url)?,
         ..S3Config::new(bucket)
     };
+    let mut retry = RetryPolicy::default();
+    apply_params(url, &mut config, &mut retry)?;
     let prefix = decode_prefix(url.path().split('/'))?;
-    Ok(StorageConfig::S3 { config, prefix })
+    Ok(StorageConfig::S3 {
+        config,
+        prefix,
+        retry,
+    })
 }
 
 fn parse_endpoint(url: &Url) -> Result<StorageConfig, ConnectionError> {
@@ -190,15 +264,20 @@ fn parse_endpoint(url: &Url) -> Result<StorageConfig, ConnectionError> {
             "http(s)://host:port/bucket/prefix (the bucket is the first path segment)",
         ));
     }
-    let config = S3Config {
-        region: region(url)?,
+    let mut config = S3Config {
         credentials: credentials(url)?,
         endpoint: Some(endpoint),
         force_path_style: true,
         ..S3Config::new(bucket)
     };
+    let mut retry = RetryPolicy::default();
+    apply_params(url, &mut config, &mut retry)?;
     let prefix = decode_prefix(segments)?;
-    Ok(StorageConfig::S3 { config, prefix })
+    Ok(StorageConfig::S3 {
+        config,
+        prefix,
+        retry,
+    })
 }
 
 fn parse_memory(url: &Url) -> Result<StorageConfig, ConnectionError> {
@@ -270,8 +349,9 @@ impl StorageConfig {
         }
     }
 
-    /// Opens the storage: the backend, wrapped in [`Prefixed`] when there is a prefix.
-    pub async fn open(&self) -> Result<Arc<dyn Storage>> {
+    /// Opens the bare backend, wrapped in [`Prefixed`] when there is a prefix — no retry
+    /// layer. Most callers want [`StorageConfig::open`].
+    pub async fn open_backend(&self) -> Result<Arc<dyn Storage>> {
         fn prefixed<S: Storage>(store: S, prefix: &str) -> Arc<dyn Storage> {
             if prefix.is_empty() {
                 Arc::new(store)
@@ -280,7 +360,7 @@ impl StorageConfig {
             }
         }
         Ok(match self {
-            StorageConfig::S3 { config, prefix } => {
+            StorageConfig::S3 { config, prefix, .. } => {
                 prefixed(S3Storage::connect(config).await?, prefix)
             }
             StorageConfig::Memory { bucket, prefix } => {
@@ -288,6 +368,29 @@ impl StorageConfig {
             }
             StorageConfig::File { path } => open_dir(path)?,
         })
+    }
+
+    /// The retry configuration of the default stack: the S3 forms' `retries` and
+    /// `retry_deadline`, else [`RetryConfig::default`] (memory and filesystem backends never
+    /// fail transiently, so no retry layer is added for them anyway).
+    pub fn retry_config(&self) -> RetryConfig {
+        match self {
+            StorageConfig::S3 { retry, .. } => RetryConfig::with_policy(*retry),
+            _ => RetryConfig::default(),
+        }
+    }
+
+    /// The default stack, not yet built: the backend and [`Self::retry_config`], so a caller
+    /// can add layers (the CLI adds metrics below the retries) before
+    /// [`StackBuilder::build`].
+    pub async fn stack(&self) -> Result<StackBuilder> {
+        Ok(Stack::builder(self.open_backend().await?).retry(self.retry_config()))
+    }
+
+    /// Opens the default stack: the backend (under its prefix) behind a retry layer where
+    /// transient failures are possible (S3), unless `?retries=0` opts out.
+    pub async fn open(&self) -> Result<Arc<dyn Storage>> {
+        Ok(self.stack().await?.build().storage())
     }
 }
 
@@ -330,11 +433,26 @@ fn encode(component: &str) -> String {
     percent_encoding::utf8_percent_encode(component, SET).to_string()
 }
 
+/// A duration as a connection-string parameter (`30s`, or `1500ms` when not whole seconds).
+fn show_duration(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else if duration.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", duration.as_millis())
+    } else {
+        duration.as_secs_f64().to_string()
+    }
+}
+
 /// The connection string with the secret key replaced by `***`.
 impl fmt::Display for StorageConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StorageConfig::S3 { config, prefix } => {
+            StorageConfig::S3 {
+                config,
+                prefix,
+                retry,
+            } => {
                 let creds = config
                     .credentials
                     .as_ref()
@@ -350,8 +468,23 @@ impl fmt::Display for StorageConfig {
                         write!(f, "{scheme}://{creds}{host}/{bucket}/{prefix}")?;
                     }
                 }
-                if let Some(region) = &config.region {
-                    write!(f, "?region={}", encode(region))?;
+                let default = RetryPolicy::default();
+                let params = [
+                    config.region.as_ref().map(|region| ("region", encode(region))),
+                    (retry.max_attempts != default.max_attempts).then(|| {
+                        let retries = retry.max_attempts.saturating_sub(1);
+                        ("retries", retries.to_string())
+                    }),
+                    (retry.deadline != default.deadline)
+                        .then(|| ("retry_deadline", show_duration(retry.deadline))),
+                    (config.connect_timeout != DEFAULT_CONNECT_TIMEOUT)
+                        .then(|| ("connect_timeout", show_duration(config.connect_timeout))),
+                    (config.read_timeout != DEFAULT_READ_TIMEOUT)
+                        .then(|| ("read_timeout", show_duration(config.read_timeout))),
+                ];
+                for (i, (name, value)) in params.into_iter().flatten().enumerate() {
+                    let separator = if i == 0 { '?' } else { '&' };
+                    write!(f, "{separator}{name}={value}")?;
                 }
                 Ok(())
             }
@@ -368,7 +501,8 @@ impl fmt::Display for StorageConfig {
     }
 }
 
-/// Parses `conn` and opens the storage it names (see the [module docs](self)).
+/// Parses `conn` and opens the default stack on the storage it names (see the
+/// [module docs](self) and [`StorageConfig::open`]).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -391,7 +525,7 @@ mod tests {
 
     fn s3(conn: &str) -> (S3Config, String) {
         match StorageConfig::parse(conn).unwrap() {
-            StorageConfig::S3 { config, prefix } => (config, prefix),
+            StorageConfig::S3 { config, prefix, .. } => (config, prefix),
             other => panic!("{other:?}"),
         }
     }
@@ -424,6 +558,65 @@ mod tests {
         );
         assert_eq!(s3("s3://bucket/").1, "");
         assert_eq!(s3("s3://bucket/a%20b//c/").1, "a b/c/");
+    }
+
+    #[test]
+    fn retry_and_timeout_parameters() {
+        let retry = |conn: &str| match StorageConfig::parse(conn).unwrap() {
+            StorageConfig::S3 { retry, .. } => retry,
+            other => panic!("{other:?}"),
+        };
+        // Defaults.
+        assert_eq!(retry("s3://b"), RetryPolicy::default());
+        let (c, _) = s3("s3://b");
+        assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(c.read_timeout, DEFAULT_READ_TIMEOUT);
+        assert!(
+            StorageConfig::parse("s3://b")
+                .unwrap()
+                .retry_config()
+                .is_enabled()
+        );
+
+        let conn = "http://h:9000/b/p?retries=3&retry_deadline=90s&connect_timeout=250ms\
+                    &read_timeout=2m&region=eu-west-1";
+        let policy = retry(conn);
+        assert_eq!(policy.max_attempts, 4);
+        assert_eq!(policy.deadline, Duration::from_secs(90));
+        let (c, _) = s3(conn);
+        assert_eq!(c.connect_timeout, Duration::from_millis(250));
+        assert_eq!(c.read_timeout, Duration::from_secs(120));
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            s3("s3://b?read_timeout=1.5").0.read_timeout,
+            Duration::from_millis(1500)
+        );
+
+        // `retries=0` is the explicit opt-out.
+        let off = StorageConfig::parse("s3://b?retries=0").unwrap();
+        assert!(!off.retry_config().is_enabled());
+
+        for (conn, name) in [
+            ("s3://b?retries=-1", "retries"),
+            ("s3://b?retries=1000", "retries"),
+            ("s3://b?retries=two", "retries"),
+            ("s3://b?retry_deadline=0s", "retry_deadline"),
+            ("s3://b?connect_timeout=soon", "connect_timeout"),
+            ("s3://b?read_timeout=-3s", "read_timeout"),
+        ] {
+            match err(conn) {
+                ConnectionError::BadParameter(found, why) => {
+                    assert_eq!(found, name, "{conn}");
+                    assert!(why.contains("expected"), "{why}");
+                }
+                other => panic!("{conn}: {other:?}"),
+            }
+        }
+        assert!(
+            err("memory://b?retries=0")
+                .to_string()
+                .contains("memory://")
+        );
     }
 
     #[test]
@@ -589,6 +782,9 @@ mod tests {
         for conn in [
             "s3://bucket/apps/crm",
             "s3://bucket/?region=eu-west-1",
+            "s3://bucket/?retries=0",
+            "http://h:1/b/p?region=x&retries=3&retry_deadline=1500ms&connect_timeout=2s\
+             &read_timeout=0.0005",
             "http://127.0.0.1:9000/data/tenants/acme",
             "https://host/bucket/a%20b",
             "memory://bucket/prefix",

@@ -1,6 +1,7 @@
 //! The storage error: a small public kind set with operation, key and source.
 
 use std::fmt;
+use std::time::Duration;
 
 /// The kind of a storage failure. Detailed causes stay in the error's source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,21 +80,64 @@ impl fmt::Display for Operation {
     }
 }
 
+/// How a retry layer gave up on an operation: the error it returns then keeps the last
+/// failure's kind and source but is no longer retryable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GaveUp {
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// Time from the first attempt to giving up.
+    pub elapsed: Duration,
+    /// Whether the retry deadline (rather than the attempt limit) ended the retries.
+    pub deadline_reached: bool,
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let attempts = self.attempts;
+        let plural = if attempts == 1 { "" } else { "s" };
+        let why = if self.deadline_reached {
+            "retry deadline reached"
+        } else {
+            "attempt limit reached"
+        };
+        write!(
+            f,
+            "gave up after {attempts} attempt{plural} over {:.1} s ({why})",
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
 /// A storage error: what kind, during which operation, on which key (left out when empty),
 /// and why: `get "users/1": NotFound`, `connect: InvalidInput: ...`.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{operation}{}: {kind:?}{}",
-    if key.is_empty() { String::new() } else { format!(" {key:?}") },
-    .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-)]
 pub struct Error {
     kind: ErrorKind,
     operation: Operation,
     key: String,
     message: Option<String>,
+    /// Boxed: rare, and keeps `Result<T, Error>` small.
+    gave_up: Option<Box<GaveUp>>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.operation)?;
+        if !self.key.is_empty() {
+            write!(f, " {:?}", self.key)?;
+        }
+        write!(f, ": {:?}", self.kind)?;
+        if let Some(message) = &self.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(gave_up) = &self.gave_up {
+            write!(f, " ({gave_up})")?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {
@@ -104,6 +148,7 @@ impl Error {
             operation,
             key: key.into(),
             message: None,
+            gave_up: None,
             source: None,
         }
     }
@@ -135,9 +180,22 @@ impl Error {
         &self.key
     }
 
-    /// Whether retrying the same request may succeed.
+    /// Records that a retry layer gave up on this (retryable) failure: the kind, message and
+    /// source stay, and [`Error::is_retryable`] becomes false so no outer layer retries again.
+    pub fn with_gave_up(mut self, gave_up: GaveUp) -> Self {
+        self.gave_up = Some(Box::new(gave_up));
+        self
+    }
+
+    /// How a retry layer gave up on this failure, if one did.
+    pub fn gave_up(&self) -> Option<GaveUp> {
+        self.gave_up.as_deref().copied()
+    }
+
+    /// Whether retrying the same request may succeed: the kind is temporary and no retry layer
+    /// has given up on it already.
     pub fn is_retryable(&self) -> bool {
-        self.kind.is_retryable()
+        self.kind.is_retryable() && self.gave_up.is_none()
     }
 }
 

@@ -7,6 +7,16 @@ pub fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(Md5::digest(body)))
 }
 
+/// An ETag as a server sent it, quoted as S3 quotes it (some S3-compatible servers, e.g.
+/// SeaweedFS for CopyObject, send it bare).
+pub fn quoted(etag: &str) -> String {
+    if etag.is_empty() || etag.starts_with('"') || etag.starts_with("W/") {
+        etag.to_owned()
+    } else {
+        format!("\"{etag}\"")
+    }
+}
+
 /// Whether an `If-Match` value `expected` accepts the object version `actual`: `*` accepts
 /// any, otherwise the ETags must be equal ignoring quotes, a weak `W/` marker and hex case.
 pub fn etags_match(expected: &str, actual: &str) -> bool {
@@ -25,6 +35,13 @@ mod tests {
     fn etag_is_quoted_md5_hex() {
         assert_eq!(etag_of(b""), "\"d41d8cd98f00b204e9800998ecf8427e\"");
         assert_eq!(etag_of(b"hello"), "\"5d41402abc4b2a76b9719d911017c592\"");
+    }
+
+    #[test]
+    fn bare_etags_get_quotes() {
+        assert_eq!(quoted("abc"), "\"abc\"");
+        assert_eq!(quoted("\"abc\""), "\"abc\"");
+        assert_eq!(quoted("W/\"abc\""), "W/\"abc\"");
     }
 
     #[test]

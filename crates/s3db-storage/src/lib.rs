@@ -20,7 +20,7 @@ pub mod testing;
 pub mod types;
 
 pub use dump::DumpedObject;
-pub use error::{Error, ErrorKind, Operation, Result};
+pub use error::{Error, ErrorKind, GaveUp, Operation, Result};
 pub use ext::StorageExt;
 #[cfg(unix)]
 pub use fs::{FsOptions, FsStorage};

@@ -5,11 +5,14 @@
 //!   (if-match); S3's 404 for `If-Match` on a missing key is reported as
 //!   `PreconditionFailed` too, as the memory and filesystem backends do.
 //! * Errors: 404 → `NotFound`; 503/`SlowDown`/429 → `Throttled`; other 5xx, 409
-//!   (`ConditionalRequestConflict`), timeouts and connection failures → `Unavailable`.
+//!   (`ConditionalRequestConflict`), timeouts, connection failures and responses cut short
+//!   → `Unavailable`.
 //! * The 2 KB user-metadata budget is checked before sending (`MetadataTooLarge`), since
 //!   not every S3-compatible server enforces it. Metadata keys are lower-cased (S3 does).
 //! * The SDK's own retries are off: retrying belongs to the retry layer, which knows how
-//!   to resolve a conditional write that may have landed.
+//!   to resolve a conditional write that may have landed, and which the default stack puts
+//!   around this backend (see [`crate::layers`]). Each attempt is bounded by
+//!   [`S3Config::connect_timeout`] and [`S3Config::read_timeout`].
 //! * Requests carry checksums only where S3 requires them (`DeleteObjects`), which keeps
 //!   older S3-compatible servers happy.
 //! * Keys are used as given; a key prefix is applied by wrapping in [`crate::Prefixed`].
@@ -51,7 +54,7 @@ use s3db_codec::secret::SecretString;
 
 use crate::aws_defaults;
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::etag::{etag_of, etags_match};
+use crate::etag::{etag_of, etags_match, quoted};
 use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
 use crate::storage::Storage;
 use crate::types::{
@@ -63,6 +66,10 @@ use crate::types::{
 pub const DELETE_BATCH: usize = 1000;
 /// Default region when none is given.
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// Default time one attempt may take to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time one attempt may wait for the response after sending the request.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Static S3 credentials. `Debug` never shows the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +97,12 @@ pub struct S3Config {
     pub credentials: Option<S3Credentials>,
     /// User-metadata budget checked before sending (`None` disables). Default: 2048.
     pub max_metadata_bytes: Option<usize>,
+    /// Per attempt: time to open a connection before failing `Unavailable` (default 5 s).
+    pub connect_timeout: Duration,
+    /// Per attempt: time to wait for the response once the request is sent before failing
+    /// `Unavailable` (default 30 s; a body still streaming is covered by the SDK's stalled
+    /// stream protection instead).
+    pub read_timeout: Duration,
 }
 
 impl S3Config {
@@ -103,6 +116,8 @@ impl S3Config {
             force_path_style: false,
             credentials: None,
             max_metadata_bytes: Some(S3_METADATA_LIMIT),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
         }
     }
 
@@ -143,8 +158,8 @@ impl S3Config {
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .read_timeout(Duration::from_secs(60))
+                    .connect_timeout(self.connect_timeout)
+                    .read_timeout(self.read_timeout)
                     .build(),
             )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
@@ -262,7 +277,12 @@ where
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().map(str::to_owned);
     let kind = match (&error, status, code.as_deref()) {
-        (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_), _, _) => ErrorKind::Unavailable,
+        // A response cut short (the server died mid-answer) is as temporary as no answer.
+        (
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_),
+            _,
+            _,
+        ) => ErrorKind::Unavailable,
         (_, _, Some("NoSuchBucket")) => ErrorKind::InvalidInput,
         (_, Some(404), _) | (_, _, Some("NoSuchKey" | "NotFound")) => ErrorKind::NotFound,
         (_, Some(412), _) | (_, _, Some("PreconditionFailed")) => ErrorKind::PreconditionFailed,
@@ -352,7 +372,7 @@ impl Storage for S3Storage {
                 _ => error,
             }
         })?;
-        Ok(output.e_tag().map_or(fallback_etag, str::to_owned))
+        Ok(output.e_tag().map_or(fallback_etag, quoted))
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
@@ -368,7 +388,7 @@ impl Storage for S3Storage {
         let meta = ObjectMeta {
             key: key.to_owned(),
             size: to_size(output.content_length()),
-            etag: output.e_tag().unwrap_or_default().to_owned(),
+            etag: quoted(output.e_tag().unwrap_or_default()),
             last_modified: to_system_time(output.last_modified()),
         };
         let metadata = to_metadata(output.metadata());
@@ -400,7 +420,7 @@ impl Storage for S3Storage {
             meta: ObjectMeta {
                 key: key.to_owned(),
                 size: to_size(output.content_length()),
-                etag: output.e_tag().unwrap_or_default().to_owned(),
+                etag: quoted(output.e_tag().unwrap_or_default()),
                 last_modified: to_system_time(output.last_modified()),
             },
             metadata: to_metadata(output.metadata()),
@@ -446,7 +466,7 @@ impl Storage for S3Storage {
         output
             .copy_object_result()
             .and_then(|r| r.e_tag())
-            .map(str::to_owned)
+            .map(quoted)
             .ok_or_else(|| {
                 Error::new(ErrorKind::Internal, op, to)
                     .with_message("the copy response had no ETag")
@@ -513,7 +533,7 @@ impl Storage for S3Storage {
                         Ok(ObjectMeta {
                             key: object.key().unwrap_or_default().to_owned(),
                             size: to_size(object.size()),
-                            etag: object.e_tag().unwrap_or_default().to_owned(),
+                            etag: quoted(object.e_tag().unwrap_or_default()),
                             last_modified: to_system_time(object.last_modified()),
                         })
                     })
@@ -532,6 +552,9 @@ impl Storage for S3Storage {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::conditional(self.max_metadata_bytes, DELETE_BATCH)
+        Capabilities {
+            transient_failures: true,
+            ..Capabilities::conditional(self.max_metadata_bytes, DELETE_BATCH)
+        }
     }
 }

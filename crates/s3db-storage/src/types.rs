@@ -103,10 +103,16 @@ pub struct Capabilities {
     pub max_metadata_bytes: Option<usize>,
     /// Maximum keys per `delete_many` request.
     pub max_delete_batch: usize,
+    /// Operations can fail with a temporary error (`Throttled`, `Unavailable`) that a retry
+    /// may cure: true for S3 and for fault injection; false for memory and the filesystem,
+    /// and false above a retry layer (which has already retried). The default stack adds a
+    /// retry layer only where this is true (see [`crate::layers::StackBuilder::retry`]).
+    pub transient_failures: bool,
 }
 
 impl Capabilities {
-    /// A backend with atomic conditional creates and updates and server-side copy.
+    /// A local backend with atomic conditional creates and updates and server-side copy,
+    /// which never fails transiently.
     pub fn conditional(max_metadata_bytes: Option<usize>, max_delete_batch: usize) -> Self {
         Capabilities {
             conditional_create: true,
@@ -114,6 +120,7 @@ impl Capabilities {
             copy: true,
             max_metadata_bytes,
             max_delete_batch,
+            transient_failures: false,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use s3db_codec::secret::SecretString;
 use s3db_storage::Storage;
 use s3db_storage::connection::StorageConfig;
+use s3db_storage::layers::{RetryConfig, Stack};
 
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
@@ -35,6 +36,12 @@ pub struct DatabaseOptions {
     /// How the database's location is named in messages ([`Error::NoDatabase`]): the
     /// connection string with its secret masked. [`Database::connect`] fills it in.
     pub location: Option<String>,
+    /// Retries of temporary storage failures (S3 5xx, throttling, timeouts, connection
+    /// errors), resolving writes whose response was lost. The database adds this retry layer
+    /// around the storage it is opened on when that storage can fail transiently and is not
+    /// already behind a retry layer (see `s3db_storage::layers`). Default:
+    /// [`RetryConfig::default`]; [`RetryConfig::disabled`] opts out.
+    pub retry: RetryConfig,
 }
 
 impl Default for DatabaseOptions {
@@ -45,6 +52,7 @@ impl Default for DatabaseOptions {
             metadata_limit: crate::behavior::DEFAULT_METADATA_LIMIT,
             max_write_attempts: 64,
             location: None,
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -112,21 +120,25 @@ struct State {
 impl Database {
     /// Opens the storage named by a connection string (`memory://bucket/prefix`,
     /// `file:///path`, `s3://…`, `http(s)://…`, see `s3db_storage::connection`) and connects
-    /// to the database at its root, as [`Database::open`] does.
+    /// to the database at its root, as [`Database::open`] does. S3 storages get the retry
+    /// layer configured by the string's `retries` and `retry_deadline` parameters (on by
+    /// default).
     pub async fn connect(conn_str: &str) -> Result<Database> {
         let config = StorageConfig::parse(conn_str).map_err(s3db_storage::Error::from)?;
         let options = DatabaseOptions {
             location: Some(config.to_string()),
+            retry: config.retry_config(),
             ..DatabaseOptions::default()
         };
-        Database::open_with(config.open().await?, options).await
+        Database::open_with(config.open_backend().await?, options).await
     }
 
     /// Connects with default options to the database at the root of `storage`, reading
     /// `s3db.json`. Opening never writes: where there is no `s3db.json` the database does
     /// not [exist](Database::exists) yet — it has no resources, reading one is
     /// [`Error::NoDatabase`], and the first definition ([`Database::create_resource`]) or
-    /// [`Database::init`] creates the document.
+    /// [`Database::init`] creates the document. A storage that can fail transiently (S3)
+    /// gets the default retry layer unless it already has one ([`DatabaseOptions::retry`]).
     pub async fn open(storage: Arc<dyn Storage>) -> Result<Database> {
         Database::open_with(storage, DatabaseOptions::default()).await
     }
@@ -146,6 +158,10 @@ impl Database {
         options: DatabaseOptions,
         hooks: Hooks,
     ) -> Result<Database> {
+        let storage = Stack::builder(storage)
+            .retry(options.retry.clone())
+            .build()
+            .storage();
         let db = Database {
             inner: Arc::new(Inner {
                 store: MetadataStore::new(storage.clone()),
@@ -292,7 +308,7 @@ impl Database {
         }
     }
 
-    /// The storage the database lives in.
+    /// The storage the database lives in (behind the retry layer, if one was added).
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.inner.storage
     }

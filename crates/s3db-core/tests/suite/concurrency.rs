@@ -1,11 +1,11 @@
-//! Conditional writes under contention, on the memory, filesystem and S3 (moto) backends:
-//! 16 tasks × 50 updates of one counter lose no increment; 32 concurrent inserts of one id
-//! give exactly one success and 31 `AlreadyExists`.
+//! Conditional writes under contention, on the memory, filesystem and S3 (moto and
+//! SeaweedFS) backends: 16 tasks × 50 updates of one counter lose no increment; 32
+//! concurrent inserts of one id give exactly one success and 31 `AlreadyExists`.
 
 use std::sync::Arc;
 
 use s3db_core::{Database, Error, Record, ResourceConfig};
-use s3db_storage::layers::{Retry, RetryConfig};
+use s3db_storage::testing::{Server, fresh_storage_on};
 use s3db_storage::{FsStorage, MemoryStorage, Storage};
 use serde_json::{Value, json};
 
@@ -109,17 +109,27 @@ async fn fs_one_insert_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_updates_lose_nothing() {
-    updates_lose_nothing(s3_with_retries().await, 16, 50).await;
+    updates_lose_nothing(bare_bucket(Server::Moto).await, 16, 50).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn s3_one_insert_wins() {
-    one_insert_wins(s3_with_retries().await).await;
+    one_insert_wins(bare_bucket(Server::Moto).await).await;
 }
 
-/// A fresh bucket on the test S3 server behind the retry layer (moto answers some requests
-/// with HTTP 500 under load, as real S3 occasionally does).
-async fn s3_with_retries() -> Arc<dyn Storage> {
-    let storage = s3db_storage::testing::fresh_s3_storage().await.unwrap();
-    Arc::new(Retry::new(storage, RetryConfig::default()))
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seaweedfs_updates_lose_nothing() {
+    updates_lose_nothing(bare_bucket(Server::SeaweedFs).await, 16, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seaweedfs_one_insert_wins() {
+    one_insert_wins(bare_bucket(Server::SeaweedFs).await).await;
+}
+
+/// A fresh bucket on a test S3 server, the bare backend: `Database::open` adds the default
+/// retry layer (moto answers some requests with HTTP 500 under load, as real S3
+/// occasionally does).
+async fn bare_bucket(server: Server) -> Arc<dyn Storage> {
+    Arc::new(fresh_storage_on(server).await.unwrap())
 }

@@ -4,8 +4,10 @@
 use std::sync::{Arc, Mutex};
 
 use s3db_core::extend::{Event, HookPoint, Operation as ResourceOperation, Payload};
-use s3db_core::{Database, Error, ListRequest, QueryOptions, Record, Resource, ResourceConfig};
-use s3db_storage::layers::{Fault, FaultPlan, Faults};
+use s3db_core::{
+    Database, DatabaseOptions, Error, ListRequest, QueryOptions, Record, Resource, ResourceConfig,
+};
+use s3db_storage::layers::{Fault, FaultPlan, Faults, RetryConfig};
 use s3db_storage::{ErrorKind, MemoryStorage, Operation, Storage, StorageExt};
 use serde_json::{Value, json};
 
@@ -288,7 +290,14 @@ async fn a_failed_reference_write_emits_partition_index_error() {
         FaultPlan::script([Fault::Pass, Fault::Fail(ErrorKind::Unavailable)])
             .only(&[Operation::Put]),
     );
-    let db = Database::open(Arc::new(faults)).await.unwrap();
+    // Without retries, so the injected failure reaches the insert.
+    let no_retries = DatabaseOptions {
+        retry: RetryConfig::disabled(),
+        ..DatabaseOptions::default()
+    };
+    let db = Database::open_with(Arc::new(faults), no_retries)
+        .await
+        .unwrap();
     let tasks = db.resource("tasks").unwrap();
     let mut sub = db.events().subscribe();
     let result = tasks

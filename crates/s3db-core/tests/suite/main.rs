@@ -22,6 +22,7 @@ mod partitions;
 mod read_only;
 mod schema_parse;
 mod schema_validate;
+mod server_restart;
 mod streams;
 mod versioning;
 mod write_pipeline;

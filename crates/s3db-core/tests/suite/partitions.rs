@@ -7,7 +7,10 @@ use crate::common;
 use std::sync::Arc;
 
 use common::{expected, fixture_bucket, fixture_database};
-use s3db_core::{Database, Error, ListRequest, PageRequest, QueryOptions, Record, ResourceConfig};
+use s3db_core::{
+    Database, DatabaseOptions, Error, ListRequest, PageRequest, QueryOptions, Record,
+    ResourceConfig,
+};
 use s3db_storage::layers::{Fault, FaultPlan, Faults, Metrics, Retry, RetryConfig};
 use s3db_storage::{ErrorKind, FsStorage, MemoryStorage, Operation, Storage, StorageExt};
 use serde_json::{Value, json};
@@ -308,7 +311,14 @@ async fn repair_fixes_a_crash_between_record_and_reference() {
         FaultPlan::script([Fault::Pass, Fault::Fail(ErrorKind::Unavailable)])
             .only(&[Operation::Put]),
     );
-    let db = Database::open(Arc::new(faults)).await.unwrap();
+    // Without retries, so the injected failure reaches the insert.
+    let no_retries = DatabaseOptions {
+        retry: RetryConfig::disabled(),
+        ..DatabaseOptions::default()
+    };
+    let db = Database::open_with(Arc::new(faults), no_retries)
+        .await
+        .unwrap();
     let crashing = db.resource("tasks").unwrap();
     let result = crashing
         .insert(record(

@@ -296,7 +296,11 @@ impl<S: Storage> Storage for Faults<S> {
             .boxed()
     }
 
+    /// The inner storage's, plus transient failures (this layer injects them).
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        Capabilities {
+            transient_failures: true,
+            ..self.inner.capabilities()
+        }
     }
 }

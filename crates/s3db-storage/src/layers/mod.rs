@@ -11,6 +11,16 @@
 //!   write-resolution HEADs included), which is what S3 bills;
 //! - faults sit right above the backend, standing in for the network.
 //!
+//! **The default stack.** Every way s3db opens a database — `Database::connect`,
+//! `Database::open`/`open_with`, [`StorageConfig::open`](crate::connection::StorageConfig::open),
+//! the CLI — goes through [`StackBuilder::retry`] with [`RetryConfig::default`] unless told
+//! otherwise, and that builder adds the retry layer only where it is needed: when the storage
+//! below can fail transiently ([`Capabilities::transient_failures`](crate::Capabilities):
+//! S3, fault injection) and the configuration is enabled. A storage that is already behind a
+//! retry layer reports no transient failures, so it is never wrapped twice; memory and
+//! filesystem backends are left bare. Opting out is explicit: [`RetryConfig::disabled`]
+//! (`?retries=0` in a connection string).
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -40,6 +50,7 @@ pub use fault::{Fault, FaultPlan, FaultSource, Faults};
 pub use metrics::{Metrics, MetricsRecorder, MetricsSnapshot, OpCount, Prices};
 pub use pool::{DEFAULT_CONCURRENCY, Pool, PoolControl, PoolStats};
 pub use retry::{
+    DEFAULT_BASE_DELAY, DEFAULT_DEADLINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY,
     DEFAULT_WRITE_ID_KEY, Retry, RetryConfig, RetryPolicy, RetryStats, Sleeper, TokioSleeper,
 };
 
@@ -68,7 +79,10 @@ impl StackBuilder {
         self
     }
 
-    /// Retries retryable failures.
+    /// Retries retryable failures — if there can be any: the layer is added only when
+    /// `config` [is enabled](RetryConfig::is_enabled) and the storage below it reports
+    /// [`transient_failures`](crate::Capabilities::transient_failures) (so an already retried
+    /// storage is not wrapped twice, and memory or filesystem backends stay bare).
     pub fn retry(mut self, config: RetryConfig) -> Self {
         self.retry = Some(config);
         self
@@ -96,7 +110,10 @@ impl StackBuilder {
             storage = Arc::new(layer);
         }
         let mut retry = None;
-        if let Some(config) = self.retry {
+        if let Some(config) = self
+            .retry
+            .filter(|c| c.is_enabled() && storage.capabilities().transient_failures)
+        {
             let layer = Arc::new(Retry::new(storage, config));
             retry = Some(layer.clone());
             storage = layer;
@@ -154,7 +171,7 @@ impl Stack {
         self.metrics.as_ref()
     }
 
-    /// Retry counters, if retry is on.
+    /// Retry counters, if a retry layer was added.
     pub fn retry_stats(&self) -> Option<RetryStats> {
         self.retry.as_ref().map(|r| r.stats())
     }

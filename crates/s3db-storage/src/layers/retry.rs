@@ -1,15 +1,22 @@
-//! [`Retry`]: exponential backoff with full jitter on retryable errors, and resolution of
-//! conditional writes whose outcome a failed response hid.
+//! [`Retry`]: exponential backoff with jitter on retryable errors, bounded by an attempt
+//! limit and a total deadline, and resolution of conditional writes whose outcome a failed
+//! response hid.
 //!
 //! Only `Throttled` and `Unavailable` are retried; `NotFound`, `AlreadyExists`,
-//! `PreconditionFailed` and the rest are final. A conditional write (`Create` / `IfMatch`) that
-//! fails with a retryable error may still have landed — the response was lost. Retrying it
-//! blindly would then report `AlreadyExists` / `PreconditionFailed` for the caller's own write.
-//! So each conditional write carries a write id in its metadata (key [`DEFAULT_WRITE_ID_KEY`]),
-//! and after an ambiguous failure the layer HEADs the key: if the stored write id is ours, the
-//! write landed and the call succeeds. When the id would not fit in the metadata budget, the
-//! layer compares body ETag and metadata instead. The write id is removed from what `get` and
-//! `head` return through this layer.
+//! `PreconditionFailed` and the rest are final. Before retry number `n` (0-based) the layer
+//! waits a random delay between half and all of `base_delay * 2^n` (capped at `max_delay`),
+//! never past the deadline. When attempts run out or the deadline is reached, the last error
+//! is returned with its kind, message and source, marked with [`GaveUp`] (attempts and time
+//! spent, shown in its message) so that it is no longer
+//! [retryable](crate::Error::is_retryable) and no outer layer retries it again.
+//!
+//! A conditional write (`Create` / `IfMatch`) that fails with a retryable error may still have
+//! landed — the response was lost. Retrying it blindly would then report `AlreadyExists` /
+//! `PreconditionFailed` for the caller's own write. So each conditional write carries a write
+//! id in its metadata (key [`DEFAULT_WRITE_ID_KEY`]), and after an ambiguous failure the layer
+//! HEADs the key: if the stored write id is ours, the write landed and the call succeeds. When
+//! the id would not fit in the metadata budget, the layer compares body ETag and metadata
+//! instead. The write id is removed from what `get` and `head` return through this layer.
 //!
 //! Servers that drop metadata names containing `_` (moto's web server) lose the write id; the
 //! layer then recognises its write by the body's ETag, which is only sound when distinct
@@ -23,7 +30,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -33,7 +40,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use s3db_codec::budget::s3_metadata_bytes;
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, GaveUp, Result};
 use crate::etag::{etag_of, etags_match};
 use crate::storage::Storage;
 use crate::types::{
@@ -44,10 +51,16 @@ use crate::types::{
 /// The metadata key that carries a conditional write's id (lower-case, as S3 stores keys).
 pub const DEFAULT_WRITE_ID_KEY: &str = "_wid";
 
-/// Waits between attempts; injectable so tests neither sleep nor depend on time.
+/// Waits between attempts and tells the time the deadline is measured in; injectable so
+/// tests neither sleep nor depend on time.
 pub trait Sleeper: Send + Sync + std::fmt::Debug {
     /// A future that completes after `duration`.
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+
+    /// The current instant (default: tokio's clock, which follows a paused test runtime).
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
 }
 
 /// Sleeps on the tokio timer.
@@ -60,29 +73,58 @@ impl Sleeper for TokioSleeper {
     }
 }
 
-/// How many attempts, and how long to back off between them.
+/// How many attempts, how long to back off between them, and how long to keep trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in total, the first included (at least 1).
+    /// Attempts in total, the first included; 1 (or 0) disables retrying.
     pub max_attempts: u32,
     /// Backoff ceiling before the first retry; doubles per retry.
     pub base_delay: Duration,
     /// Largest backoff ceiling.
     pub max_delay: Duration,
+    /// Total time one operation may spend on attempts and waits: no wait extends past it,
+    /// and no attempt starts after it. An attempt in flight is bounded by the backend's own
+    /// timeouts (for S3, [`crate::S3Config::connect_timeout`] and `read_timeout`).
+    pub deadline: Duration,
 }
 
+/// Attempts of the default policy, the first included.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+/// Backoff ceiling before the first retry in the default policy.
+pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(100);
+/// Largest backoff ceiling in the default policy.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
+/// Total time budget of one operation in the default policy.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+
 impl Default for RetryPolicy {
-    /// 8 attempts, 50 ms doubling up to 5 s.
+    /// 10 attempts, backoff ceilings 100 ms doubling up to 10 s, 2 min deadline. The nine
+    /// waits add up to between 16 s and 33 s, so an operation outlasts a server restart or a
+    /// network blip of that length before giving up.
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 8,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(5),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            base_delay: DEFAULT_BASE_DELAY,
+            max_delay: DEFAULT_MAX_DELAY,
+            deadline: DEFAULT_DEADLINE,
         }
     }
 }
 
 impl RetryPolicy {
+    /// One attempt, no retries: the explicit opt-out.
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Whether this policy retries at all (more than one attempt and a non-zero deadline).
+    pub fn is_enabled(&self) -> bool {
+        self.max_attempts > 1 && !self.deadline.is_zero()
+    }
+
     /// The backoff ceiling before retry number `retry` (0-based): `base * 2^retry`, capped.
     pub fn ceiling(&self, retry: u32) -> Duration {
         self.base_delay
@@ -94,7 +136,7 @@ impl RetryPolicy {
 /// Everything a [`Retry`] layer can be configured with.
 #[derive(Debug, Clone)]
 pub struct RetryConfig {
-    /// Attempts and delays.
+    /// Attempts, delays and deadline.
     pub policy: RetryPolicy,
     /// How to wait between attempts.
     pub sleeper: Arc<dyn Sleeper>,
@@ -105,13 +147,32 @@ pub struct RetryConfig {
 }
 
 impl Default for RetryConfig {
+    /// The [default policy](RetryPolicy::default), tokio's timer, write ids under `_wid`.
     fn default() -> Self {
+        RetryConfig::with_policy(RetryPolicy::default())
+    }
+}
+
+impl RetryConfig {
+    /// The default configuration with `policy`.
+    pub fn with_policy(policy: RetryPolicy) -> Self {
         RetryConfig {
-            policy: RetryPolicy::default(),
+            policy,
             sleeper: Arc::new(TokioSleeper),
             seed: None,
             write_id_key: Some(DEFAULT_WRITE_ID_KEY.to_string()),
         }
+    }
+
+    /// No retry layer at all: the explicit opt-out of the default stack
+    /// (`?retries=0` in a connection string).
+    pub fn disabled() -> Self {
+        RetryConfig::with_policy(RetryPolicy::disabled())
+    }
+
+    /// Whether a stack built with this configuration gets a retry layer.
+    pub fn is_enabled(&self) -> bool {
+        self.policy.is_enabled()
     }
 }
 
@@ -134,6 +195,13 @@ pub struct RetryStats {
     pub retries: u64,
     /// Conditional writes found to have landed despite a failed response.
     pub resolved_writes: u64,
+}
+
+/// Where one operation stands against the policy: when it started and attempts made.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    start: Instant,
+    attempts: u32,
 }
 
 /// How to recognise our own conditional write when reading the key back.
@@ -199,31 +267,58 @@ impl<S: Storage> Retry<S> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sleeps a jittered backoff before retry number `retry` (0-based).
-    async fn backoff(&self, retry: u32) {
-        let ceiling = self.policy.ceiling(retry);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        let delay = Duration::from_nanos(self.rng().gen_range(0..=nanos));
-        self.retries.fetch_add(1, Ordering::Relaxed);
-        self.sleeper.sleep(delay).await;
+    fn start(&self) -> Budget {
+        Budget {
+            start: self.sleeper.now(),
+            attempts: 0,
+        }
     }
 
-    /// Calls `call` until it succeeds, fails finally, or attempts run out.
-    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T>
+    /// Called after a retryable failure `error`: waits a jittered backoff and returns `Ok`
+    /// if another attempt is allowed, or returns `error` marked [`GaveUp`] if attempts or
+    /// time have run out.
+    async fn next_attempt(&self, budget: &mut Budget, error: Error) -> Result<()> {
+        budget.attempts += 1;
+        let elapsed = self.sleeper.now().saturating_duration_since(budget.start);
+        let remaining = self.policy.deadline.saturating_sub(elapsed);
+        if budget.attempts >= self.policy.max_attempts || remaining.is_zero() {
+            return Err(error.with_gave_up(GaveUp {
+                attempts: budget.attempts,
+                elapsed,
+                deadline_reached: budget.attempts < self.policy.max_attempts,
+            }));
+        }
+        // Equal jitter: between half and all of the ceiling, so the waits add up to a known
+        // minimum (see `RetryPolicy::default`) while clients still spread out.
+        let ceiling = self.policy.ceiling(budget.attempts - 1);
+        let half = u64::try_from(ceiling.as_nanos() / 2).unwrap_or(u64::MAX);
+        let delay = Duration::from_nanos(half.saturating_add(self.rng().gen_range(0..=half)));
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        self.sleeper.sleep(delay.min(remaining)).await;
+        Ok(())
+    }
+
+    /// Calls `call` until it succeeds, fails finally, or the budget runs out.
+    async fn retrying<T, F, Fut>(&self, budget: &mut Budget, mut call: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let mut retry = 0;
         loop {
             match call().await {
-                Err(e) if e.is_retryable() && retry + 1 < self.policy.max_attempts => {
-                    self.backoff(retry).await;
-                    retry += 1;
-                }
+                Err(e) if e.is_retryable() => self.next_attempt(budget, e).await?,
                 result => return result,
             }
         }
+    }
+
+    /// [`Self::retrying`] with a budget of its own.
+    async fn retried<T, F, Fut>(&self, call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        self.retrying(&mut self.start(), call).await
     }
 
     /// Tags a conditional write so it can be recognised later.
@@ -248,17 +343,12 @@ impl<S: Storage> Retry<S> {
         }
     }
 
-    /// Whether our marked write is what the key holds now: `Some(etag)` if so.
-    async fn landed(&self, key: &str, marker: &Marker) -> Result<Option<String>> {
-        match self.retrying(|| self.inner.head(key)).await {
-            Ok(head) if marker.matches(&head) => {
-                self.resolved.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(head.meta.etag))
-            }
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+    /// Whether `head` shows our marked write: `Some(etag)` if so.
+    fn ours(&self, head: HeadResult, marker: &Marker) -> Option<String> {
+        marker.matches(&head).then(|| {
+            self.resolved.fetch_add(1, Ordering::Relaxed);
+            head.meta.etag
+        })
     }
 
     async fn put_conditional(
@@ -268,21 +358,21 @@ impl<S: Storage> Retry<S> {
         mode: PutMode,
     ) -> Result<String> {
         let marker = self.mark(&mut payload);
+        let mut budget = self.start();
         let mut maybe_landed = false;
-        let mut retry = 0;
         loop {
             match self.inner.put(key, payload.clone(), mode.clone()).await {
                 Ok(etag) => return Ok(etag),
                 Err(e) if e.is_retryable() => {
                     maybe_landed = true;
-                    if let Ok(Some(etag)) = self.landed(key, &marker).await {
+                    // One look whether it landed after all; if the look fails too, the next
+                    // attempt (or its condition failure) tells.
+                    if let Ok(head) = self.inner.head(key).await
+                        && let Some(etag) = self.ours(head, &marker)
+                    {
                         return Ok(etag);
                     }
-                    if retry + 1 >= self.policy.max_attempts {
-                        return Err(e);
-                    }
-                    self.backoff(retry).await;
-                    retry += 1;
+                    self.next_attempt(&mut budget, e).await?;
                 }
                 Err(e)
                     if maybe_landed
@@ -291,9 +381,10 @@ impl<S: Storage> Retry<S> {
                             ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed
                         ) =>
                 {
-                    return match self.landed(key, &marker).await? {
-                        Some(etag) => Ok(etag),
-                        None => Err(e),
+                    return match self.retrying(&mut budget, || self.inner.head(key)).await {
+                        Ok(head) => self.ours(head, &marker).ok_or(e),
+                        Err(missing) if missing.kind() == ErrorKind::NotFound => Err(e),
+                        Err(other) => Err(other),
                     };
                 }
                 Err(e) => return Err(e),
@@ -313,7 +404,7 @@ impl<S: Storage> Storage for Retry<S> {
     async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String> {
         match mode {
             PutMode::Overwrite => {
-                self.retrying(|| self.inner.put(key, payload.clone(), PutMode::Overwrite))
+                self.retried(|| self.inner.put(key, payload.clone(), PutMode::Overwrite))
                     .await
             }
             conditional => self.put_conditional(key, payload, conditional).await,
@@ -321,42 +412,43 @@ impl<S: Storage> Storage for Retry<S> {
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
-        let mut result = self.retrying(|| self.inner.get(key)).await?;
+        let mut result = self.retried(|| self.inner.get(key)).await?;
         self.strip_write_id(&mut result.metadata);
         Ok(result)
     }
 
     async fn head(&self, key: &str) -> Result<HeadResult> {
-        let mut result = self.retrying(|| self.inner.head(key)).await?;
+        let mut result = self.retried(|| self.inner.head(key)).await?;
         self.strip_write_id(&mut result.metadata);
         Ok(result)
     }
 
     async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String> {
-        self.retrying(|| self.inner.copy(from, to, options.clone()))
+        self.retried(|| self.inner.copy(from, to, options.clone()))
             .await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        self.retrying(|| self.inner.delete(key)).await
+        self.retried(|| self.inner.delete(key)).await
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<()> {
-        self.retrying(|| self.inner.delete_many(keys)).await
+        self.retried(|| self.inner.delete_many(keys)).await
     }
 
-    /// Resumes a failed listing after the last key it yielded.
+    /// Resumes a failed listing after the last key it yielded; the budget covers one streak
+    /// of failures (a yielded key starts a new one).
     fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ObjectMeta>> {
         struct State<'a> {
             stream: BoxStream<'a, Result<ObjectMeta>>,
             options: ListOptions,
-            failures: u32,
+            failures: Option<Budget>,
             done: bool,
         }
         let state = State {
             stream: self.inner.list(options.clone()),
             options,
-            failures: 0,
+            failures: None,
             done: false,
         };
         stream::unfold(state, move |mut state| async move {
@@ -367,14 +459,15 @@ impl<S: Storage> Storage for Retry<S> {
                 match state.stream.next().await {
                     Some(Ok(meta)) => {
                         state.options.start_after = Some(meta.key.clone());
-                        state.failures = 0;
+                        state.failures = None;
                         return Some((Ok(meta), state));
                     }
-                    Some(Err(e))
-                        if e.is_retryable() && state.failures + 1 < self.policy.max_attempts =>
-                    {
-                        self.backoff(state.failures).await;
-                        state.failures += 1;
+                    Some(Err(e)) if e.is_retryable() => {
+                        let budget = state.failures.get_or_insert_with(|| self.start());
+                        if let Err(e) = self.next_attempt(budget, e).await {
+                            state.done = true;
+                            return Some((Err(e), state));
+                        }
                         state.stream = self.inner.list(state.options.clone());
                     }
                     Some(Err(e)) => {
@@ -388,7 +481,12 @@ impl<S: Storage> Storage for Retry<S> {
         .boxed()
     }
 
+    /// The inner storage's, without transient failures: this layer has retried them, and
+    /// what it returns after giving up is final.
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        Capabilities {
+            transient_failures: false,
+            ..self.inner.capabilities()
+        }
     }
 }

@@ -68,9 +68,10 @@ async fn retryable_errors_back_off_with_jitter_under_the_ceiling() {
     let policy = RetryPolicy::default();
     assert_eq!(delays.len(), 3);
     for (i, delay) in delays.iter().enumerate() {
-        assert!(*delay <= policy.ceiling(i as u32), "{i}: {delay:?}");
+        let ceiling = policy.ceiling(i as u32);
+        assert!(*delay <= ceiling && *delay >= ceiling / 2, "{i}: {delay:?}");
     }
-    assert_eq!(policy.ceiling(2), Duration::from_millis(200));
+    assert_eq!(policy.ceiling(2), Duration::from_millis(400));
     assert_eq!(policy.ceiling(30), policy.max_delay);
     assert_eq!(store.stats().retries, 3);
 }
@@ -102,8 +103,104 @@ async fn gives_up_after_max_attempts() {
         }
     });
     let err = store.get("k").await.unwrap_err();
+    // The kind stays, but the error is final now and says why.
     assert_eq!(err.kind(), ErrorKind::Throttled);
+    assert!(!err.is_retryable(), "{err}");
+    let gave_up = err.gave_up().unwrap();
+    assert_eq!((gave_up.attempts, gave_up.deadline_reached), (4, false));
+    assert!(
+        err.to_string().contains("gave up after 4 attempts"),
+        "{err}"
+    );
     assert_eq!(sleeper.0.lock().unwrap().len(), 3);
+}
+
+/// A clock that only moves when slept on (plus `step` per reading, standing in for the time
+/// attempts take).
+#[derive(Debug)]
+struct VirtualClock {
+    start: std::time::Instant,
+    now: Mutex<Duration>,
+    step: Duration,
+}
+
+impl Sleeper for VirtualClock {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        *self.now.lock().unwrap() += duration;
+        Box::pin(async {})
+    }
+    fn now(&self) -> std::time::Instant {
+        let mut now = self.now.lock().unwrap();
+        *now += self.step;
+        self.start + *now
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_ends_retries_and_the_last_wait_stops_at_it() {
+    let clock = Arc::new(VirtualClock {
+        start: std::time::Instant::now(),
+        now: Mutex::new(Duration::ZERO),
+        step: Duration::from_secs(1),
+    });
+    let config = RetryConfig {
+        policy: RetryPolicy {
+            max_attempts: 1000,
+            deadline: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        },
+        sleeper: clock.clone(),
+        seed: Some(3),
+        ..RetryConfig::default()
+    };
+    let down = Faults::new(
+        MemoryStorage::new(),
+        FaultPlan::random(1, 1.0, ErrorKind::Unavailable),
+    );
+    let store = Retry::new(down, config);
+    let err = store.put_bytes("k", "v").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(!err.is_retryable());
+    let gave_up = err.gave_up().unwrap();
+    assert!(gave_up.deadline_reached, "{gave_up:?}");
+    assert!(
+        gave_up.attempts > 1 && gave_up.attempts < 1000,
+        "{gave_up:?}"
+    );
+    // Measured on the injected clock: at the deadline, not a wait beyond it.
+    assert!(
+        gave_up.elapsed >= Duration::from_secs(30) && gave_up.elapsed <= Duration::from_secs(31),
+        "{gave_up:?}"
+    );
+    assert!(err.to_string().contains("retry deadline reached"), "{err}");
+}
+
+#[tokio::test]
+async fn a_disabled_config_adds_no_layer_and_nothing_is_wrapped_twice() {
+    let faulty = || -> Arc<dyn Storage> {
+        Arc::new(Faults::new(MemoryStorage::new(), FaultPlan::script([])))
+    };
+    // Transient failures possible: a retry layer is added, and hides them from above.
+    let once = Stack::builder(faulty())
+        .retry(RetryConfig::default())
+        .build();
+    assert!(once.retry_stats().is_some());
+    assert!(!once.storage().capabilities().transient_failures);
+    // Already retried: no second layer.
+    let twice = Stack::builder(once.storage())
+        .retry(RetryConfig::default())
+        .build();
+    assert!(twice.retry_stats().is_none());
+    // Explicitly disabled, or nothing can fail transiently: no layer.
+    let disabled = Stack::builder(faulty())
+        .retry(RetryConfig::disabled())
+        .build();
+    assert!(disabled.retry_stats().is_none());
+    assert!(disabled.storage().capabilities().transient_failures);
+    let memory = Stack::builder(Arc::new(MemoryStorage::new()))
+        .retry(RetryConfig::default())
+        .build();
+    assert!(memory.retry_stats().is_none());
 }
 
 #[tokio::test]

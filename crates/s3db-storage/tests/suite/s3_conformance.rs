@@ -1,10 +1,13 @@
-//! The S3 backend against a real S3 server (moto): the shared conformance suite plus
-//! S3-specific checks. The server comes from `S3DB_TEST_S3_ENDPOINT` or is started by
+//! The S3 backend against real S3 servers: the shared conformance suite on moto and on
+//! SeaweedFS, plus S3-specific checks on moto. The servers come from
+//! `S3DB_TEST_S3_ENDPOINT` / `S3DB_TEST_SEAWEEDFS_ENDPOINT` or are started by
 //! `s3db_storage::testing`; every test uses its own fresh bucket.
 
+use std::sync::Arc;
+
 use futures::TryStreamExt;
-use s3db_storage::layers::{Retry, RetryConfig};
-use s3db_storage::testing::{fresh_s3_storage, s3_config};
+use s3db_storage::layers::{RetryConfig, Stack};
+use s3db_storage::testing::{Server, fresh_s3_storage, fresh_storage_on, s3_config};
 use s3db_storage::{
     CopyOptions, ErrorKind, ListOptions, Metadata, Prefixed, PutMode, PutPayload, S3Config,
     S3Storage, Storage, conformance,
@@ -21,28 +24,32 @@ fn payload(body: &str, metadata: &[(&str, &str)]) -> PutPayload {
     }
 }
 
-/// A fresh bucket behind the retry layer, as in production: moto answers a GET that races
-/// an overwrite of the same key with a 500 now and then (a moto bug), which the backend
-/// correctly reports as retryable `Unavailable`.
-async fn retried() -> Retry<S3Storage> {
-    Retry::new(fresh_s3_storage().await.unwrap(), RetryConfig::default())
+/// A fresh bucket behind the default stack's retry layer, as in production: moto answers a
+/// GET that races an overwrite of the same key with a 500 now and then (a moto bug), which
+/// the backend correctly reports as retryable `Unavailable`.
+async fn retried(server: Server) -> Arc<dyn Storage> {
+    let backend = Arc::new(fresh_storage_on(server).await.unwrap());
+    Stack::builder(backend)
+        .retry(RetryConfig::default())
+        .build()
+        .storage()
 }
 
-/// One test per conformance check, each on its own bucket behind the retry layer, plain
-/// and under a prefix.
+/// One test per conformance check and server, each on its own bucket behind the retry
+/// layer, plain and under a prefix.
 ///
-/// `conformance::metadata_round_trip` is not run here: moto's HTTP server (werkzeug)
+/// `conformance::metadata_round_trip` is not run on moto: moto's HTTP server (werkzeug)
 /// drops request headers whose names contain `_`, so metadata keys such as `_v` never
-/// reach it. `tests/s3_wire.rs` checks those keys on the wire instead.
+/// reach it. `tests/s3_wire.rs` checks those keys on the wire instead; SeaweedFS runs it.
 macro_rules! conformance_tests {
-    ($($check:ident),* $(,)?) => {
+    ($server:ident: $($check:ident),* $(,)?) => {
         mod plain {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let store = retried().await;
-                    conformance::$check(&store).await.unwrap();
+                    let store = retried(Server::$server).await;
+                    conformance::$check(store.as_ref()).await.unwrap();
                 }
             )*
         }
@@ -51,7 +58,7 @@ macro_rules! conformance_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let store = Prefixed::new(retried().await, "tenants/acme");
+                    let store = Prefixed::new(retried(Server::$server).await, "tenants/acme");
                     conformance::$check(&store).await.unwrap();
                 }
             )*
@@ -59,18 +66,38 @@ macro_rules! conformance_tests {
     };
 }
 
-conformance_tests!(
-    nested_keys,
-    empty_and_large_bodies,
-    conditional_put_semantics,
-    conditional_create_race,
-    cas_increments,
-    copy_semantics,
-    list_semantics,
-    delete_semantics,
-    not_found,
-    head_matches_get,
-);
+mod moto {
+    use super::*;
+    conformance_tests!(
+        Moto: nested_keys,
+        empty_and_large_bodies,
+        conditional_put_semantics,
+        conditional_create_race,
+        cas_increments,
+        copy_semantics,
+        list_semantics,
+        delete_semantics,
+        not_found,
+        head_matches_get,
+    );
+}
+
+mod seaweedfs {
+    use super::*;
+    conformance_tests!(
+        SeaweedFs: nested_keys,
+        metadata_round_trip,
+        empty_and_large_bodies,
+        conditional_put_semantics,
+        conditional_create_race,
+        cas_increments,
+        copy_semantics,
+        list_semantics,
+        delete_semantics,
+        not_found,
+        head_matches_get,
+    );
+}
 
 #[tokio::test]
 async fn metadata_round_trips_with_keys_lower_cased() {
@@ -231,6 +258,27 @@ async fn failures_map_to_error_kinds() {
     assert!(err.is_retryable());
     let listed: Result<Vec<_>, _> = down.list(ListOptions::default()).try_collect().await;
     assert_eq!(listed.unwrap_err().kind(), ErrorKind::Unavailable);
+
+    // Through a connection string, the default stack retries as its parameters say, then
+    // gives up with a final error that still says what failed.
+    let conn = format!("http://k:s@127.0.0.1:{port}/bucket?retries=2");
+    let stack = s3db_storage::connection::open(&conn).await.unwrap();
+    assert!(!stack.capabilities().transient_failures);
+    let err = stack
+        .put("k", payload("x", &[]), PutMode::Create)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(err.gave_up().map(|g| g.attempts), Some(3), "{err}");
+    assert!(
+        err.to_string().contains("gave up after 3 attempts"),
+        "{err}"
+    );
+    let off = s3db_storage::connection::open(&format!("{conn}&retries=0")).await;
+    // (`retries` given twice: the last one counts.)
+    let err = off.unwrap().get("k").await.unwrap_err();
+    assert!(err.is_retryable() && err.gave_up().is_none(), "{err}");
 }
 
 #[tokio::test]
