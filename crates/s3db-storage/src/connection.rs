@@ -470,7 +470,10 @@ impl fmt::Display for StorageConfig {
                 }
                 let default = RetryPolicy::default();
                 let params = [
-                    config.region.as_ref().map(|region| ("region", encode(region))),
+                    config
+                        .region
+                        .as_ref()
+                        .map(|region| ("region", encode(region))),
                     (retry.max_attempts != default.max_attempts).then(|| {
                         let retries = retry.max_attempts.saturating_sub(1);
                         ("retries", retries.to_string())
