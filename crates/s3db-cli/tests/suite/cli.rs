@@ -451,7 +451,7 @@ fn backup_and_restore_a_subset_without_schemas_and_clear_first() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "resource \"people\" is paranoid (the default): --clear would delete all its records",
+            "resource \"people\" is paranoid: deleteAll refused; set paranoid: false",
         ));
     assert_eq!(ws.export("target", "people").len(), 1);
     let relaxed = PEOPLE.replacen(
@@ -588,7 +588,7 @@ fn restore_refuses_a_damaged_backup_and_writes_nothing() {
             .args(["get", "people", "p001"])
             .assert()
             .code(3)
-            .stderr(predicate::str::contains("unknown resource"));
+            .stderr(predicate::str::contains("no database at"));
     };
 
     std::fs::write(&data, original.replace("Person 1,", "Person 9,")).unwrap();
