@@ -483,11 +483,11 @@ pub async fn restore(
                 .into());
             }
         };
+        let path = dir.join(manifest.file_of(name, entry)?);
+        let digest = verify(name, entry, &path, manifest.compressed, &mut warnings)?;
         if options.clear {
             refuse_paranoid_clear(db, name)?;
         }
-        let path = dir.join(manifest.file_of(name, entry)?);
-        let digest = verify(name, entry, &path, manifest.compressed, &mut warnings)?;
         plan.push(Planned {
             name,
             config,

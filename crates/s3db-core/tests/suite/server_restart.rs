@@ -28,7 +28,9 @@ async fn inserts_across_a_restart(inserts: usize, kill_at: usize) {
     let host = server.endpoint().trim_start_matches("http://");
     let conn = format!(
         "http://{}:{}@{host}/{}/restart",
-        creds.access_key_id, creds.secret_access_key, config.bucket
+        creds.access_key_id,
+        creds.secret_access_key.expose(),
+        config.bucket
     );
     // The README's path, default settings.
     let db = Database::connect(&conn).await.unwrap();

@@ -323,7 +323,7 @@ async fn connection_strings_open_the_bucket_under_a_prefix() {
     let conn = format!(
         "{scheme}://{}:{}@{host}/{}/tenants/acme",
         creds.access_key_id,
-        creds.secret_access_key,
+        creds.secret_access_key.expose(),
         bucket.bucket()
     );
     let acme = s3db_storage::connection::open(&conn).await.unwrap();
