@@ -112,12 +112,33 @@ fn decode(raw: &str, what: &'static str) -> Result<String, ConnectionError> {
         .map_err(|_| ConnectionError::BadEncoding(what))
 }
 
-/// Decodes path segments into a directory-like prefix (`a/b/`), dropping empty segments.
+/// Decodes a bucket name: not empty (else `MissingBucket` with the `form` to use) and without
+/// `/` (a `%2F` would make a bucket that the displayed connection string splits differently).
+fn decode_bucket(raw: &str, form: &'static str) -> Result<String, ConnectionError> {
+    let bucket = decode(raw, "bucket")?;
+    if bucket.is_empty() {
+        return Err(ConnectionError::MissingBucket(form));
+    }
+    if bucket.contains('/') {
+        return Err(ConnectionError::BadParameter(
+            "bucket",
+            format!("{bucket:?} contains '/'; a bucket name is one segment"),
+        ));
+    }
+    Ok(bucket)
+}
+
+/// Decodes path segments into a directory-like prefix (`a/b/`), dropping empty segments, also
+/// those a decoded `%2F` makes (`a%2F%2Fb` is `a/b/`).
 fn decode_prefix<'a>(segments: impl Iterator<Item = &'a str>) -> Result<String, ConnectionError> {
     let mut prefix = String::new();
-    for segment in segments.filter(|s| !s.is_empty()) {
-        prefix.push_str(&decode(segment, "key prefix")?);
-        prefix.push('/');
+    for segment in segments {
+        for part in decode(segment, "key prefix")?.split('/') {
+            if !part.is_empty() {
+                prefix.push_str(part);
+                prefix.push('/');
+            }
+        }
     }
     Ok(prefix)
 }
@@ -148,10 +169,7 @@ fn region(url: &Url) -> Result<String, ConnectionError> {
 }
 
 fn parse_s3(url: &Url) -> Result<StorageConfig, ConnectionError> {
-    let bucket = decode(url.host_str().unwrap_or_default(), "bucket")?;
-    if bucket.is_empty() {
-        return Err(ConnectionError::MissingBucket("s3://bucket/prefix"));
-    }
+    let bucket = decode_bucket(url.host_str().unwrap_or_default(), "s3://bucket/prefix")?;
     if url.port().is_some() {
         return Err(ConnectionError::BadPort(
             "s3:// takes no port; use http(s)://host:port/bucket for custom endpoints".into(),
@@ -176,12 +194,10 @@ fn parse_endpoint(url: &Url) -> Result<StorageConfig, ConnectionError> {
         endpoint.push_str(&format!(":{port}"));
     }
     let mut segments = url.path().split('/').filter(|s| !s.is_empty());
-    let bucket = decode(segments.next().unwrap_or_default(), "bucket")?;
-    if bucket.is_empty() {
-        return Err(ConnectionError::MissingBucket(
-            "http(s)://host:port/bucket/prefix (the bucket is the first path segment)",
-        ));
-    }
+    let bucket = decode_bucket(
+        segments.next().unwrap_or_default(),
+        "http(s)://host:port/bucket/prefix (the bucket is the first path segment)",
+    )?;
     let config = S3Config {
         region: region(url)?,
         credentials: credentials(url)?,
@@ -197,10 +213,7 @@ fn parse_memory(url: &Url) -> Result<StorageConfig, ConnectionError> {
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
         return Err(ConnectionError::Unexpected("memory://"));
     }
-    let bucket = decode(url.host_str().unwrap_or_default(), "bucket")?;
-    if bucket.is_empty() {
-        return Err(ConnectionError::MissingBucket("memory://bucket/prefix"));
-    }
+    let bucket = decode_bucket(url.host_str().unwrap_or_default(), "memory://bucket/prefix")?;
     let prefix = decode_prefix(url.path().split('/'))?;
     Ok(StorageConfig::Memory { bucket, prefix })
 }
@@ -587,6 +600,26 @@ mod tests {
                 "{conn}"
             );
         }
+    }
+
+    /// Found by the `connection_string` fuzz target: a `%2F` in the bucket made a config whose
+    /// displayed form parsed as another bucket and prefix.
+    #[test]
+    fn encoded_slashes_never_split_differently_when_displayed() {
+        for conn in [
+            "https://AKIAhttps://A:s%2Fec@rte@3.example&hom/te",
+            "s3://a%2Fb/x",
+            "memory://a%2Fb/x",
+        ] {
+            assert!(
+                matches!(err(conn), ConnectionError::BadParameter("bucket", _)),
+                "{conn}"
+            );
+        }
+        let (_, prefix) = s3("s3://bucket/a%2F%2Fb/%2F");
+        assert_eq!(prefix, "a/b/");
+        let config = StorageConfig::parse("memory://bucket/%2F").unwrap();
+        assert_eq!(StorageConfig::parse(&config.to_string()).unwrap(), config);
     }
 
     #[tokio::test]
