@@ -96,7 +96,8 @@ fn text(data: &[u8]) -> Option<&str> {
 /// Schema-layer value decoding (`s3db_codec::value::decode`) and the base62 readers.
 ///
 /// Input: one byte choosing a definition of [`VALUE_DEFINITIONS`], then the stored string.
-/// Invariant: a decoded value that encodes again decodes to the same value.
+/// Invariant: a value the decoder understood (not passed through as text) that encodes again
+/// decodes to the same value.
 pub fn value_decode(data: &[u8]) {
     let Some((&pick, rest)) = data.split_first() else {
         return;
@@ -115,7 +116,9 @@ pub fn value_decode(data: &[u8]) {
     let Ok(decoded) = value::decode(&kind, stored) else {
         return;
     };
-    if decoded.is_null() {
+    // `null`, or a text the decoder passed through as s3db.js does (the writer may read such
+    // a text leniently, like s3db.js: `…7d…` is a 7-day duration).
+    if decoded.is_null() || decoded.as_str() == Some(stored) {
         return;
     }
     if let Ok(again) = value::encode(&kind, &decoded) {
