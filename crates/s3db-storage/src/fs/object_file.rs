@@ -236,12 +236,15 @@ mod tests {
             .unwrap()
             .read_to_end(&mut bytes)
             .unwrap();
+        assert_eq!(decode(&bytes, "k").unwrap(), (header(100), vec![1u8; 100].into()));
         for cut in [0, 5, 12, 20, bytes.len() - 1] {
             std::fs::write(&path, &bytes[..cut]).unwrap();
             for with_body in [true, false] {
                 let err = read(&path, with_body, Operation::Get, "k").unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::Corrupt, "cut {cut}");
             }
+            let err = decode(&bytes[..cut], "k").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Corrupt, "cut {cut}");
         }
         std::fs::write(&path, b"plain text that is not ours").unwrap();
         assert_eq!(
