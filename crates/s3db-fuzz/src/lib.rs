@@ -32,9 +32,12 @@ use s3db_storage::connection::StorageConfig;
 use s3db_storage::fs::decode_object_file;
 use serde_json::{Map, Value, json};
 
+/// A fuzz harness: feeds one input to a decoder, panics only on a bug.
+pub type Harness = fn(&[u8]);
+
 /// Every harness by target name (the names of `fuzz/fuzz_targets/*.rs` and of the corpus
 /// directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("value_decode", value_decode),
     ("meta_decode", meta_decode),
     ("secret_decrypt", secret_decrypt),

@@ -236,7 +236,10 @@ mod tests {
             .unwrap()
             .read_to_end(&mut bytes)
             .unwrap();
-        assert_eq!(decode(&bytes, "k").unwrap(), (header(100), vec![1u8; 100].into()));
+        assert_eq!(
+            decode(&bytes, "k").unwrap(),
+            (header(100), vec![1u8; 100].into())
+        );
         for cut in [0, 5, 12, 20, bytes.len() - 1] {
             std::fs::write(&path, &bytes[..cut]).unwrap();
             for with_body in [true, false] {
