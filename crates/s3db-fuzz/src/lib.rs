@@ -100,7 +100,7 @@ fn text(data: &[u8]) -> Option<&str> {
 ///
 /// Input: one byte choosing a definition of [`VALUE_DEFINITIONS`], then the stored string.
 /// Invariant: a value the decoder understood (not passed through as text) that encodes again
-/// decodes to the same value.
+/// decodes to the same value (integers beyond 128 bits excepted, see `docs/fuzzing.md`).
 pub fn value_decode(data: &[u8]) {
     let Some((&pick, rest)) = data.split_first() else {
         return;
@@ -122,6 +122,18 @@ pub fn value_decode(data: &[u8]) {
     // `null`, or a text the decoder passed through as s3db.js does (the writer may read such
     // a text leniently, like s3db.js: `…7d…` is a 7-day duration).
     if decoded.is_null() || decoded.as_str() == Some(stored) {
+        return;
+    }
+    // Integers beyond 128 bits have no exact integer form: the writer uses s3db.js's float
+    // digits, which s3db.js's float arithmetic may read back one unit in the last place off.
+    let beyond_u128 = |v: &Value| v.as_f64().is_some_and(|f| f.abs() >= 3.0e38);
+    let integers = matches!(kind, ValueKind::Integer | ValueKind::IntegerArray);
+    if integers
+        && (beyond_u128(&decoded)
+            || decoded
+                .as_array()
+                .is_some_and(|a| a.iter().any(beyond_u128)))
+    {
         return;
     }
     if let Ok(again) = value::encode(&kind, &decoded) {
