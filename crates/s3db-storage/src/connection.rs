@@ -323,16 +323,27 @@ impl FromStr for StorageConfig {
     }
 }
 
-/// Percent-encodes a component for display (so the output parses back).
+/// What [`encode`] escapes: everything but unreserved characters, `/` and `=`.
+const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'=');
+
+/// Percent-encodes a path component for display (so the output parses back).
 fn encode(component: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'/')
-        .remove(b'=');
-    percent_encoding::utf8_percent_encode(component, SET).to_string()
+    percent_encoding::utf8_percent_encode(component, PATH_SET).to_string()
+}
+
+/// What [`encode_user`] escapes: [`PATH_SET`] and `/`.
+const USER_SET: &percent_encoding::AsciiSet = &PATH_SET.add(b'/');
+
+/// Percent-encodes the access key for display: like [`encode`], and `/` too (a `/` would end
+/// the authority).
+fn encode_user(component: &str) -> String {
+    percent_encoding::utf8_percent_encode(component, USER_SET).to_string()
 }
 
 /// The connection string with the secret key replaced by `***`.
@@ -343,7 +354,7 @@ impl fmt::Display for StorageConfig {
                 let creds = config
                     .credentials
                     .as_ref()
-                    .map(|c| format!("{}:***@", encode(&c.access_key_id)))
+                    .map(|c| format!("{}:***@", encode_user(&c.access_key_id)))
                     .unwrap_or_default();
                 let prefix = encode(prefix.trim_end_matches('/'));
                 let bucket = encode(&config.bucket);
@@ -620,6 +631,12 @@ mod tests {
         assert_eq!(prefix, "a/b/");
         let config = StorageConfig::parse("memory://bucket/%2F").unwrap();
         assert_eq!(StorageConfig::parse(&config.to_string()).unwrap(), config);
+        // An access key with an encoded `/` stays in the user part when displayed.
+        let config = StorageConfig::parse("https://AK%2FID:secret@host/bucket/p").unwrap();
+        let shown = config.to_string();
+        assert_eq!(shown, "https://AK%2FID:***@host/bucket/p");
+        let (back, _) = s3(&shown);
+        assert_eq!(back.credentials.unwrap().access_key_id, "AK/ID");
     }
 
     #[tokio::test]
