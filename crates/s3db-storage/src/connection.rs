@@ -145,12 +145,33 @@ fn decode(raw: &str, what: &'static str) -> Result<String, ConnectionError> {
         .map_err(|_| ConnectionError::BadEncoding(what))
 }
 
-/// Decodes path segments into a directory-like prefix (`a/b/`), dropping empty segments.
+/// Decodes a bucket name: not empty (else `MissingBucket` with the `form` to use) and without
+/// `/` (a `%2F` would make a bucket that the displayed connection string splits differently).
+fn decode_bucket(raw: &str, form: &'static str) -> Result<String, ConnectionError> {
+    let bucket = decode(raw, "bucket")?;
+    if bucket.is_empty() {
+        return Err(ConnectionError::MissingBucket(form));
+    }
+    if bucket.contains('/') {
+        return Err(ConnectionError::BadParameter(
+            "bucket",
+            format!("{bucket:?} contains '/'; a bucket name is one segment"),
+        ));
+    }
+    Ok(bucket)
+}
+
+/// Decodes path segments into a directory-like prefix (`a/b/`), dropping empty segments, also
+/// those a decoded `%2F` makes (`a%2F%2Fb` is `a/b/`).
 fn decode_prefix<'a>(segments: impl Iterator<Item = &'a str>) -> Result<String, ConnectionError> {
     let mut prefix = String::new();
-    for segment in segments.filter(|s| !s.is_empty()) {
-        prefix.push_str(&decode(segment, "key prefix")?);
-        prefix.push('/');
+    for segment in segments {
+        for part in decode(segment, "key prefix")?.split('/') {
+            if !part.is_empty() {
+                prefix.push_str(part);
+                prefix.push('/');
+            }
+        }
     }
     Ok(prefix)
 }
@@ -225,10 +246,7 @@ fn apply_params(
 }
 
 fn parse_s3(url: &Url) -> Result<StorageConfig, ConnectionError> {
-    let bucket = decode(url.host_str().unwrap_or_default(), "bucket")?;
-    if bucket.is_empty() {
-        return Err(ConnectionError::MissingBucket("s3://bucket/prefix"));
-    }
+    let bucket = decode_bucket(url.host_str().unwrap_or_default(), "s3://bucket/prefix")?;
     if url.port().is_some() {
         return Err(ConnectionError::BadPort(
             "s3:// takes no port; use http(s)://host:port/bucket for custom endpoints".into(),
@@ -258,12 +276,10 @@ fn parse_endpoint(url: &Url) -> Result<StorageConfig, ConnectionError> {
         endpoint.push_str(&format!(":{port}"));
     }
     let mut segments = url.path().split('/').filter(|s| !s.is_empty());
-    let bucket = decode(segments.next().unwrap_or_default(), "bucket")?;
-    if bucket.is_empty() {
-        return Err(ConnectionError::MissingBucket(
-            "http(s)://host:port/bucket/prefix (the bucket is the first path segment)",
-        ));
-    }
+    let bucket = decode_bucket(
+        segments.next().unwrap_or_default(),
+        "http(s)://host:port/bucket/prefix (the bucket is the first path segment)",
+    )?;
     let mut config = S3Config {
         credentials: credentials(url)?,
         endpoint: Some(endpoint),
@@ -284,10 +300,7 @@ fn parse_memory(url: &Url) -> Result<StorageConfig, ConnectionError> {
     if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
         return Err(ConnectionError::Unexpected("memory://"));
     }
-    let bucket = decode(url.host_str().unwrap_or_default(), "bucket")?;
-    if bucket.is_empty() {
-        return Err(ConnectionError::MissingBucket("memory://bucket/prefix"));
-    }
+    let bucket = decode_bucket(url.host_str().unwrap_or_default(), "memory://bucket/prefix")?;
     let prefix = decode_prefix(url.path().split('/'))?;
     Ok(StorageConfig::Memory { bucket, prefix })
 }
@@ -421,16 +434,27 @@ impl FromStr for StorageConfig {
     }
 }
 
-/// Percent-encodes a component for display (so the output parses back).
+/// What [`encode`] escapes: everything but unreserved characters, `/` and `=`.
+const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'=');
+
+/// Percent-encodes a path component for display (so the output parses back).
 fn encode(component: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'/')
-        .remove(b'=');
-    percent_encoding::utf8_percent_encode(component, SET).to_string()
+    percent_encoding::utf8_percent_encode(component, PATH_SET).to_string()
+}
+
+/// What [`encode_user`] escapes: [`PATH_SET`] and `/`.
+const USER_SET: &percent_encoding::AsciiSet = &PATH_SET.add(b'/');
+
+/// Percent-encodes the access key for display: like [`encode`], and `/` too (a `/` would end
+/// the authority).
+fn encode_user(component: &str) -> String {
+    percent_encoding::utf8_percent_encode(component, USER_SET).to_string()
 }
 
 /// A duration as a connection-string parameter (`30s`, or `1500ms` when not whole seconds).
@@ -456,7 +480,7 @@ impl fmt::Display for StorageConfig {
                 let creds = config
                     .credentials
                     .as_ref()
-                    .map(|c| format!("{}:***@", encode(&c.access_key_id)))
+                    .map(|c| format!("{}:***@", encode_user(&c.access_key_id)))
                     .unwrap_or_default();
                 let prefix = encode(prefix.trim_end_matches('/'));
                 let bucket = encode(&config.bucket);
@@ -801,6 +825,32 @@ mod tests {
                 "{conn}"
             );
         }
+    }
+
+    /// Found by the `connection_string` fuzz target: a `%2F` in the bucket made a config whose
+    /// displayed form parsed as another bucket and prefix.
+    #[test]
+    fn encoded_slashes_never_split_differently_when_displayed() {
+        for conn in [
+            "https://AKIAhttps://A:s%2Fec@rte@3.example&hom/te",
+            "s3://a%2Fb/x",
+            "memory://a%2Fb/x",
+        ] {
+            assert!(
+                matches!(err(conn), ConnectionError::BadParameter("bucket", _)),
+                "{conn}"
+            );
+        }
+        let (_, prefix) = s3("s3://bucket/a%2F%2Fb/%2F");
+        assert_eq!(prefix, "a/b/");
+        let config = StorageConfig::parse("memory://bucket/%2F").unwrap();
+        assert_eq!(StorageConfig::parse(&config.to_string()).unwrap(), config);
+        // An access key with an encoded `/` stays in the user part when displayed.
+        let config = StorageConfig::parse("https://AK%2FID:secret@host/bucket/p").unwrap();
+        let shown = config.to_string();
+        assert_eq!(shown, "https://AK%2FID:***@host/bucket/p");
+        let (back, _) = s3(&shown);
+        assert_eq!(back.credentials.unwrap().access_key_id, "AK/ID");
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, HookPoint, Hooks, Middlewares, Operation, Payload};
 use crate::id::validate_id;
 use definition::Definition;
-pub use page::{Page, PageRequest};
+pub use page::{Page, PageRequest, decode_cursor};
 pub use partitioned::RepairReport;
 pub use query::{ListRequest, QueryOptions};
 pub use stream::{WriteFailure, WriteReport};

@@ -220,53 +220,78 @@ impl Resource {
         })
     }
 
-    /// The key a cursor of this listing resumes after (`None`: from the start). Accepts our
-    /// cursors and s3db.js's when their token is a key (raw, or base64 as s3db.js's memory
-    /// and filesystem clients write it, possibly behind the client's key prefix).
+    /// The key a cursor of this listing resumes after (`None`: from the start); see
+    /// [`decode_cursor`].
     fn decode_cursor(
         &self,
         cursor: &str,
         cursor_prefix: &str,
         source: &KeySource,
     ) -> Result<Option<String>> {
-        let fail = |reason: &str| Error::InvalidCursor {
-            resource: self.def.name.clone(),
-            reason: reason.to_owned(),
-        };
-        let bytes = URL_SAFE_NO_PAD
-            .decode(cursor.trim().trim_end_matches('='))
-            .map_err(|_| fail("not base64url"))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|_| fail("not JSON"))?;
-        if value["v"] != json!(1) {
-            return Err(fail("unsupported cursor version"));
-        }
-        let prefix = value["prefix"].as_str();
-        if prefix != Some(cursor_prefix) && prefix != Some(source.prefix()) {
-            return Err(fail("the cursor belongs to another listing"));
-        }
-        let token = match &value["token"] {
-            Value::Null => return Ok(None),
-            Value::String(token) => token,
-            _ => return Err(fail("the token is not a string")),
-        };
-        let prefixes = [cursor_prefix, source.prefix()];
-        if let Some(key) = key_of_listing(token, &prefixes) {
-            return Ok(Some(key.to_owned()));
-        }
-        let decoded = STANDARD_NO_PAD
-            .decode(token.trim_end_matches('='))
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        match decoded
-            .as_deref()
-            .and_then(|d| key_of_listing(d, &prefixes))
-        {
-            Some(key) => Ok(Some(key.to_owned())),
-            None => Err(fail(
-                "the token is an S3 continuation token (s3db.js on an S3 server): it is opaque \
-                 and only that server can resume from it; list from the start or use page numbers",
-            )),
-        }
+        decode_cursor(&self.def.name, cursor, [cursor_prefix, source.prefix()])
+    }
+}
+
+/// The key a page cursor resumes after (`None`: from the start), for a listing whose keys
+/// start with one of `listing_prefixes` (s3db.js's cursor prefix and the key prefix listed).
+/// Accepts our cursors and s3db.js's when their token is a key (raw, or base64 as s3db.js's
+/// memory and filesystem clients write it, possibly behind the client's key prefix).
+///
+/// Cursors come from outside (an HTTP query, an s3db.js page), so anything else is an
+/// [`Error::InvalidCursor`] naming `resource` and the reason, never a panic.
+///
+/// ```
+/// use s3db_core::resource::decode_cursor;
+/// let prefixes = ["resource=users/data", "resource=users/data"];
+/// // base64url of {"v":1,"prefix":"resource=users/data","token":"resource=users/data/id=a"}
+/// let cursor = "eyJ2IjoxLCJwcmVmaXgiOiJyZXNvdXJjZT11c2Vycy9kYXRhIiwidG9rZW4iOiJyZXNvdXJjZT11c2Vycy9kYXRhL2lkPWEifQ";
+/// assert_eq!(
+///     decode_cursor("users", cursor, prefixes).unwrap().as_deref(),
+///     Some("resource=users/data/id=a")
+/// );
+/// assert!(decode_cursor("users", "not a cursor", prefixes).is_err());
+/// ```
+pub fn decode_cursor(
+    resource: &str,
+    cursor: &str,
+    listing_prefixes: [&str; 2],
+) -> Result<Option<String>> {
+    let fail = |reason: &str| Error::InvalidCursor {
+        resource: resource.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor.trim().trim_end_matches('='))
+        .map_err(|_| fail("not base64url"))?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| fail("not JSON"))?;
+    if value["v"] != json!(1) {
+        return Err(fail("unsupported cursor version"));
+    }
+    let prefix = value["prefix"].as_str();
+    if !listing_prefixes.iter().any(|p| prefix == Some(*p)) {
+        return Err(fail("the cursor belongs to another listing"));
+    }
+    let token = match &value["token"] {
+        Value::Null => return Ok(None),
+        Value::String(token) => token,
+        _ => return Err(fail("the token is not a string")),
+    };
+    if let Some(key) = key_of_listing(token, &listing_prefixes) {
+        return Ok(Some(key.to_owned()));
+    }
+    let decoded = STANDARD_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    match decoded
+        .as_deref()
+        .and_then(|d| key_of_listing(d, &listing_prefixes))
+    {
+        Some(key) => Ok(Some(key.to_owned())),
+        None => Err(fail(
+            "the token is an S3 continuation token (s3db.js on an S3 server): it is opaque \
+             and only that server can resume from it; list from the start or use page numbers",
+        )),
     }
 }
 

@@ -146,6 +146,11 @@ fn parse_shorthand(text: &str) -> Result<(String, Map<String, Value>), String> {
                 };
                 (key.trim(), value)
             }
+            None if part == "default" => {
+                return Err(format!(
+                    "'{text}': 'default' needs a value after a colon, e.g. 'default:x'"
+                ));
+            }
             None => match part.strip_prefix("no-") {
                 Some(flag) => (flag, Value::Bool(false)),
                 None => (part, Value::Bool(true)),

@@ -157,7 +157,8 @@ impl Validator {
                         if self.mode == ValidationMode::Insert
                             && !(is_null && presence.nullable) =>
                     {
-                        object.insert(name.to_owned(), default.clone());
+                        let value = self.checked_default(rule, default, path);
+                        object.insert(name.to_owned(), value);
                     }
                     Some(_) if !is_null => {} // Update: the merged record keeps what it has.
                     _ if is_null && (presence.optional || presence.nullable) => {
@@ -180,11 +181,22 @@ impl Validator {
         }
         match &spec.default {
             Some(default) if self.mode == ValidationMode::Insert && !spec.nullable => {
-                *value = default.clone();
+                *value = self.checked_default(&spec.rule, default, path);
             }
             _ if spec.optional || spec.nullable => {}
             _ => self.required(path),
         }
+    }
+
+    /// A default about to be inserted, checked (and converted) by its rule like a given
+    /// value: an object-form default of the wrong type is a validation failure, not a
+    /// stored value the schema rejects.
+    fn checked_default(&mut self, rule: &Rule, default: &Value, path: &str) -> Value {
+        let mut value = default.clone();
+        if !value.is_null() {
+            self.check_value(rule, &mut value, path);
+        }
+        value
     }
 
     /// A present, non-null value.

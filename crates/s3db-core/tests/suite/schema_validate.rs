@@ -168,6 +168,26 @@ fn defaults_apply_on_insert_only() {
     assert_eq!(failures(&err), [("status", "string")]);
 }
 
+/// Found by the `schema_shorthand` fuzz target: `string|default` (no value) inserted `true`
+/// into a string field, a record that then failed its own validation.
+#[test]
+fn defaults_must_fit_their_rule() {
+    let err = Schema::parse(&object(json!({"f": "string|default"}))).unwrap_err();
+    assert!(err.to_string().contains("'default' needs a value"), "{err}");
+
+    // An object-form default of the wrong type fails on insert instead of being stored.
+    let s = schema(json!({"f": {"type": "string", "default": 5}, "n": "number|default:7"}));
+    let mut record = object(json!({}));
+    let err = s.validate(&mut record, ValidationMode::Insert).unwrap_err();
+    assert_eq!(failures(&err), [("f", "string")]);
+    // A default that fits is converted like a given value and validates again.
+    let s = schema(json!({"f": {"type": "string", "default": "  x ", "trim": true}}));
+    let mut record = object(json!({}));
+    s.validate(&mut record, ValidationMode::Insert).unwrap();
+    assert_eq!(record["f"], "x");
+    s.validate(&mut record, ValidationMode::Update).unwrap();
+}
+
 #[test]
 fn optional_nullable_and_required() {
     let s = schema(json!({

@@ -51,6 +51,7 @@ use s3db_codec::budget::S3_METADATA_LIMIT;
 
 use self::lock::KeyLock;
 use self::names::ObjectPath;
+pub use self::object_file::{Header as ObjectHeader, decode as decode_object_file};
 use self::object_file::{Header, io_error};
 use self::walk::Walker;
 use crate::error::{Error, ErrorKind, Operation, Result};

@@ -78,8 +78,7 @@ pub fn read(
     operation: Operation,
     key: &str,
 ) -> Result<Option<(Header, Bytes)>> {
-    let corrupt =
-        |why: &str| Error::new(ErrorKind::Corrupt, operation, key).with_message(why.to_owned());
+    let corrupt = |why: &str| corrupt(operation, key, why);
     let io = |e: std::io::Error| io_error(e, operation, key);
     let mut file = match File::open(path) {
         Ok(file) => file,
@@ -94,42 +93,76 @@ pub fn read(
     };
     let mut buf = vec![0; first];
     file.read_exact(&mut buf).map_err(io)?;
-    if buf.len() < PREFIX_LEN || &buf[..8] != MAGIC {
-        return Err(corrupt("not an s3db object file (bad magic)"));
-    }
-    let mut len_bytes = [0u8; 4];
-    len_bytes.copy_from_slice(&buf[8..PREFIX_LEN]);
-    let header_len = usize::try_from(u32::from_le_bytes(len_bytes))
-        .map_err(|_| corrupt("header length overflows"))?;
-    if header_len > MAX_HEADER {
-        return Err(corrupt("header length is implausible"));
-    }
-    let header_end = PREFIX_LEN + header_len;
+    let header_end = header_end(&buf, file_len, operation, key)?;
     if buf.len() < header_end {
-        if u64::try_from(header_end).unwrap_or(u64::MAX) > file_len {
-            return Err(corrupt("file ends inside the header"));
-        }
         let have = buf.len();
         buf.resize(header_end, 0);
         file.read_exact(&mut buf[have..]).map_err(io)?;
     }
-    let header: Header = serde_json::from_slice(&buf[PREFIX_LEN..header_end])
-        .map_err(|e| corrupt("unparsable header").with_source(e))?;
-    if u64::try_from(header_end)
-        .unwrap_or(u64::MAX)
-        .checked_add(header.size)
-        != Some(file_len)
-    {
-        return Err(corrupt(
-            "file length disagrees with the header (torn write?)",
-        ));
-    }
+    let header = parse_header(&buf[PREFIX_LEN..header_end], file_len, operation, key)?;
     let body = if with_body {
         Bytes::from(buf).slice(header_end..)
     } else {
         Bytes::new()
     };
     Ok(Some((header, body)))
+}
+
+/// Decodes a whole object file held in memory into its header and body, with the checks
+/// reading a file makes: anything malformed or torn is a `Corrupt` error naming `key` (as a
+/// `get`), never a panic. Object files are outside data (any process can write the
+/// directory), so this is what the fuzz target `object_header` exercises.
+pub fn decode(bytes: &[u8], key: &str) -> Result<(Header, Bytes)> {
+    let file_len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let header_end = header_end(bytes, file_len, Operation::Get, key)?;
+    let header = parse_header(
+        &bytes[PREFIX_LEN..header_end],
+        file_len,
+        Operation::Get,
+        key,
+    )?;
+    Ok((header, Bytes::copy_from_slice(&bytes[header_end..])))
+}
+
+/// A `Corrupt` error saying `why`.
+fn corrupt(operation: Operation, key: &str, why: &str) -> Error {
+    Error::new(ErrorKind::Corrupt, operation, key).with_message(why.to_owned())
+}
+
+/// Where the header of a file of `file_len` bytes ends, from its first bytes `start` (at
+/// least the magic and the length): checks the magic and that the header fits in the file.
+fn header_end(start: &[u8], file_len: u64, operation: Operation, key: &str) -> Result<usize> {
+    let corrupt = |why: &str| corrupt(operation, key, why);
+    if start.len() < PREFIX_LEN || &start[..8] != MAGIC {
+        return Err(corrupt("not an s3db object file (bad magic)"));
+    }
+    let mut len_bytes = [0u8; 4];
+    len_bytes.copy_from_slice(&start[8..PREFIX_LEN]);
+    let header_len = usize::try_from(u32::from_le_bytes(len_bytes))
+        .map_err(|_| corrupt("header length overflows"))?;
+    if header_len > MAX_HEADER {
+        return Err(corrupt("header length is implausible"));
+    }
+    let header_end = PREFIX_LEN + header_len;
+    if u64::try_from(header_end).unwrap_or(u64::MAX) > file_len {
+        return Err(corrupt("file ends inside the header"));
+    }
+    Ok(header_end)
+}
+
+/// The header in `json`, checked against the length of the whole file.
+fn parse_header(json: &[u8], file_len: u64, operation: Operation, key: &str) -> Result<Header> {
+    let header: Header = serde_json::from_slice(json)
+        .map_err(|e| corrupt(operation, key, "unparsable header").with_source(e))?;
+    let header_end = u64::try_from(PREFIX_LEN + json.len()).unwrap_or(u64::MAX);
+    if header_end.checked_add(header.size) != Some(file_len) {
+        return Err(corrupt(
+            operation,
+            key,
+            "file length disagrees with the header (torn write?)",
+        ));
+    }
+    Ok(header)
 }
 
 /// Maps an I/O error to a storage error.
@@ -203,12 +236,18 @@ mod tests {
             .unwrap()
             .read_to_end(&mut bytes)
             .unwrap();
+        assert_eq!(
+            decode(&bytes, "k").unwrap(),
+            (header(100), vec![1u8; 100].into())
+        );
         for cut in [0, 5, 12, 20, bytes.len() - 1] {
             std::fs::write(&path, &bytes[..cut]).unwrap();
             for with_body in [true, false] {
                 let err = read(&path, with_body, Operation::Get, "k").unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::Corrupt, "cut {cut}");
             }
+            let err = decode(&bytes[..cut], "k").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Corrupt, "cut {cut}");
         }
         std::fs::write(&path, b"plain text that is not ours").unwrap();
         assert_eq!(

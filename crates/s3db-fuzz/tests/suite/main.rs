@@ -1,0 +1,3 @@
+//! Integration tests of s3db-fuzz.
+
+mod replay;
