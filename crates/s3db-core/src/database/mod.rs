@@ -15,9 +15,9 @@ use crate::extend::{Event, EventBus, HookPoint, Hooks, Payload, Plugin, PluginCo
 use crate::metadata::document::{DatabaseDocument, ResourceEntry};
 use crate::partition::Partition;
 use crate::resource::config::ResourceConfig;
-use crate::resource::definition::{self, Definition, LocalSettings};
+use crate::resource::definition::{self, Definition, DefinitionWarning, LocalSettings};
 use crate::resource::{Extensions, Resource, WriteSettings};
-use crate::schema::Schema;
+use crate::schema::{Schema, SchemaOptions};
 use store::MetadataStore;
 
 /// Database-wide options that `s3db.json` does not hold.
@@ -363,7 +363,18 @@ impl Database {
         let config = self.before_create_resource(config).await?;
         let (attributes, partitions) =
             definition::normalized(&config, self.inner.options.versioning);
-        let schema = Schema::parse(&attributes).map_err(|source| Error::Schema {
+        if attributes.is_empty() {
+            return Err(Error::schema(
+                &config.name,
+                "attributes",
+                "a resource needs at least one attribute (s3db.js drops a resource without \
+                 attributes when it opens the bucket)",
+            ));
+        }
+        let options = SchemaOptions {
+            all_nested_objects_optional: config.all_nested_objects_optional,
+        };
+        let schema = Schema::parse_with(&attributes, options).map_err(|source| Error::Schema {
             resource: config.name.clone(),
             source,
         })?;
@@ -630,12 +641,40 @@ impl Database {
                 let compiled = Definition::compile(name, entry, &local)
                     .map(Arc::new)
                     .map_err(|e| e.to_string());
+                let before = match state.resources.get(name) {
+                    Some(Ok(old)) => old.warnings.as_slice(),
+                    _ => &[],
+                };
+                match &compiled {
+                    Ok(def) => self.report_warnings(name, &def.warnings, before),
+                    Err(reason) => {
+                        tracing::warn!(resource = %name, "resource cannot be used: {reason}")
+                    }
+                }
                 resources.insert(name.clone(), compiled);
             }
             state.resources = resources;
             state.document = Some(document);
             state.etag = Some(etag);
         });
+    }
+
+    /// Logs and emits [`Event::DefinitionWarning`] for each warning not already in `before`
+    /// (a reload of an unchanged definition reports nothing new).
+    fn report_warnings(
+        &self,
+        resource: &str,
+        warnings: &[DefinitionWarning],
+        before: &[DefinitionWarning],
+    ) {
+        for warning in warnings.iter().filter(|w| !before.contains(w)) {
+            tracing::warn!(resource = %resource, key = %warning.key, "{}", warning.message);
+            self.inner.events.emit_with(|| Event::DefinitionWarning {
+                resource: resource.to_owned(),
+                key: warning.key.clone(),
+                message: warning.message.clone(),
+            });
+        }
     }
 
     fn default_local(&self) -> LocalSettings {

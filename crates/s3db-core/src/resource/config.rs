@@ -301,7 +301,7 @@ mod tests {
         for bad in [
             json!([]),
             json!({"attributes": {}}),
-            json!({"name": "x", "behavior": "data-truncate"}),
+            json!({"name": "x", "behavior": "truncate"}),
             json!({"name": "x", "partitions": ["missing"]}),
             json!({"name": "x", "timestamps": "yes"}),
             json!({"name": "x", "idSize": 0}),
