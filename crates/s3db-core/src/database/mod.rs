@@ -381,6 +381,7 @@ impl Database {
         for partition in Partition::parse_all(&config.name, &partitions)? {
             partition.check_fields(&config.name, &schema)?;
         }
+        self.report_warnings(&config.name, &config.warnings, &[]);
         let hash = definition::config_hash(&config, &attributes, &partitions);
         let local = LocalSettings {
             passphrase: config
@@ -512,6 +513,8 @@ impl Database {
         let mut next = ResourceConfig::from_json(&serde_json::Value::Object(rewritten))?;
         next.id_generator = config.id_generator;
         next.passphrase = config.passphrase;
+        next.versioning = next.versioning.or(config.versioning);
+        next.warnings.extend(config.warnings);
         Ok(next)
     }
 

@@ -116,6 +116,7 @@ pub fn normalized(
     config: &ResourceConfig,
     versioning: bool,
 ) -> (Map<String, Value>, Map<String, Value>) {
+    let versioning = config.versioning.unwrap_or(versioning);
     let mut attributes = config.attributes.clone();
     let mut partitions = config.partitions.clone();
     let partition = |path: &str, rule: &str| serde_json::json!({ "fields": { path: rule } });
@@ -320,6 +321,12 @@ impl Definition {
                 .keys()
                 .filter(|key| !KNOWN_VERSION_EXTRAS.contains(&key.as_str())),
         );
+        if !current.auto_decrypt {
+            warnings.push(DefinitionWarning::new(
+                "autoDecrypt",
+                "false is stored but not applied: secret fields are returned decrypted",
+            ));
+        }
         for key in unknown_keys {
             warnings.push(DefinitionWarning::new(
                 key,

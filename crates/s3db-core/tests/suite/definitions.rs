@@ -213,3 +213,53 @@ async fn create_resource_refuses_what_s3dbjs_refuses_naming_resource_and_field()
     assert!(matches!(err, Error::Schema { .. }), "{err}");
     assert!(err.to_string().contains("attributes"), "{err}");
 }
+
+#[tokio::test]
+async fn options_nesting_and_per_resource_settings_take_effect() {
+    let store = Arc::new(MemoryStorage::new());
+    let db = Database::open(store.clone()).await.unwrap();
+    let mut events = db.events().subscribe();
+    let config = ResourceConfig::from_json(&json!({
+        "name": "orders",
+        "attributes": {"status": "string", "address": {"city": "string"}},
+        "versioningEnabled": true,
+        "allNestedObjectsOptional": false,
+        "options": {
+            "behavior": "body-overflow",
+            "timestamps": true,
+            "partitions": {"byStatus": {"fields": {"status": "string"}}},
+            "paranoid": false
+        }
+    }))
+    .unwrap();
+    let orders = db.create_resource(config).await.unwrap();
+    assert_eq!(orders.behavior(), BehaviorKind::BodyOverflow);
+    assert!(!orders.paranoid());
+    let saved = stored(&store).await;
+    let partitions = saved["resources"]["orders"]["partitions"]
+        .as_object()
+        .unwrap();
+    for name in ["byStatus", "byCreatedDate", "byUpdatedDate", "byVersion"] {
+        assert!(
+            partitions.contains_key(name),
+            "{name} missing: {partitions:?}"
+        );
+    }
+    let deprecated = std::iter::from_fn(|| events.try_recv())
+        .any(|e| matches!(&*e, Event::DefinitionWarning { key, .. } if key == "options"));
+    assert!(deprecated, "the options nesting is reported");
+    // allNestedObjectsOptional: false makes the nested object required.
+    let err = orders
+        .insert(json!({"status": "new"}).as_object().unwrap().clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("address"), "{err}");
+    let again = Database::open(store).await.unwrap();
+    let err = again
+        .resource("orders")
+        .unwrap()
+        .insert(json!({"status": "new"}).as_object().unwrap().clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("address"), "{err}");
+}
