@@ -11,7 +11,8 @@ use crate::error::{CliError, ExitKind, Result};
 use crate::input;
 use crate::session::Session;
 
-/// `resources`: one row per resource; `resources show R`: its `s3db.json` entry.
+/// `resources`: one row per resource; `resources show R`: its `s3db.json` entry, with the
+/// definition's `warnings` (parts kept but not applied) or the `error` that makes it unusable.
 pub async fn run(session: &Session, args: ResourcesArgs) -> Result<()> {
     let db = session.database().await?;
     let document = db.document();
@@ -31,6 +32,20 @@ pub async fn run(session: &Session, args: ResourcesArgs) -> Result<()> {
             shown.insert("name".into(), json!(name));
             if let Value::Object(fields) = entry {
                 shown.extend(fields);
+            }
+            // What the definition holds that is kept but not applied, or cannot be used.
+            match db.resource(&name) {
+                Ok(resource) => {
+                    let warnings: Vec<String> = resource
+                        .definition_warnings()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    shown.insert("warnings".into(), json!(warnings));
+                }
+                Err(e) => {
+                    shown.insert("error".into(), json!(e.to_string()));
+                }
             }
             session.output.record(&Value::Object(shown))
         }

@@ -1041,3 +1041,33 @@ fn the_passphrase_comes_from_the_flag_a_file_or_the_environment() {
         .code(2)
         .stderr(predicate::str::contains("cannot read --passphrase-file"));
 }
+
+#[test]
+fn resources_show_reports_what_a_definition_keeps_but_does_not_apply() {
+    let ws = Workspace::new();
+    let file = ws.write(
+        "users.json",
+        &json!({
+            "name": "users",
+            "attributes": {"email": "email|unique", "nick": "string|foo:bar"}
+        })
+        .to_string(),
+    );
+    ws.s3db("store")
+        .args(["create-resource", "--file"])
+        .arg(file)
+        .assert()
+        .success();
+    let shown = ws.json("store", &["resources", "show", "users"]);
+    let warnings = shown["warnings"].as_array().unwrap();
+    let text: Vec<&str> = warnings.iter().filter_map(Value::as_str).collect();
+    assert!(
+        text.iter()
+            .any(|w| w.starts_with("email: 'unique' is kept but not enforced")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|w| w.starts_with("nick: modifier 'foo'")),
+        "{text:?}"
+    );
+}

@@ -63,9 +63,21 @@ impl BehaviorKind {
         }
     }
 
-    /// Parses a stored name (exactly the five s3db.js accepts; no aliases).
+    /// Parses a behavior name: the five s3db.js stores, and the legacy names
+    /// `user-management` (user-managed) and `data-truncate` (truncate-data).
+    ///
+    /// ```
+    /// use s3db_core::BehaviorKind;
+    /// assert_eq!(BehaviorKind::parse("data-truncate"), Some(BehaviorKind::TruncateData));
+    /// assert_eq!(BehaviorKind::parse("body-only"), Some(BehaviorKind::BodyOnly));
+    /// assert_eq!(BehaviorKind::parse("trim"), None);
+    /// ```
     pub fn parse(name: &str) -> Option<Self> {
-        BehaviorKind::ALL.into_iter().find(|k| k.as_str() == name)
+        match name {
+            "user-management" => Some(BehaviorKind::UserManaged),
+            "data-truncate" => Some(BehaviorKind::TruncateData),
+            _ => BehaviorKind::ALL.into_iter().find(|k| k.as_str() == name),
+        }
     }
 
     /// The strategy implementing this behavior.
@@ -205,7 +217,15 @@ mod tests {
             assert_eq!(BehaviorKind::parse(kind.as_str()), Some(kind));
             assert_eq!(kind.strategy().kind(), kind);
         }
-        assert_eq!(BehaviorKind::parse("data-truncate"), None);
+        assert_eq!(
+            BehaviorKind::parse("data-truncate"),
+            Some(BehaviorKind::TruncateData)
+        );
+        assert_eq!(
+            BehaviorKind::parse("user-management"),
+            Some(BehaviorKind::UserManaged)
+        );
+        assert_eq!(BehaviorKind::parse("truncate"), None);
     }
 
     #[test]

@@ -16,9 +16,9 @@ use crate::extend::{Event, EventBus, HookPoint, Hooks, Payload, Plugin, PluginCo
 use crate::metadata::document::{DatabaseDocument, ResourceEntry};
 use crate::partition::Partition;
 use crate::resource::config::ResourceConfig;
-use crate::resource::definition::{self, Definition, LocalSettings};
+use crate::resource::definition::{self, Definition, DefinitionWarning, LocalSettings};
 use crate::resource::{Extensions, Resource, WriteSettings};
-use crate::schema::Schema;
+use crate::schema::{Schema, SchemaOptions};
 use store::MetadataStore;
 
 /// Database-wide options that `s3db.json` does not hold.
@@ -379,13 +379,25 @@ impl Database {
         let config = self.before_create_resource(config).await?;
         let (attributes, partitions) =
             definition::normalized(&config, self.inner.options.versioning);
-        let schema = Schema::parse(&attributes).map_err(|source| Error::Schema {
+        if attributes.is_empty() {
+            return Err(Error::schema(
+                &config.name,
+                "attributes",
+                "a resource needs at least one attribute (s3db.js drops a resource without \
+                 attributes when it opens the bucket)",
+            ));
+        }
+        let options = SchemaOptions {
+            all_nested_objects_optional: config.all_nested_objects_optional,
+        };
+        let schema = Schema::parse_with(&attributes, options).map_err(|source| Error::Schema {
             resource: config.name.clone(),
             source,
         })?;
         for partition in Partition::parse_all(&config.name, &partitions)? {
             partition.check_fields(&config.name, &schema)?;
         }
+        self.report_warnings(&config.name, &config.warnings, &[]);
         let hash = definition::config_hash(&config, &attributes, &partitions);
         let local = LocalSettings {
             passphrase: config
@@ -517,6 +529,8 @@ impl Database {
         let mut next = ResourceConfig::from_json(&serde_json::Value::Object(rewritten))?;
         next.id_generator = config.id_generator;
         next.passphrase = config.passphrase;
+        next.versioning = next.versioning.or(config.versioning);
+        next.warnings.extend(config.warnings);
         Ok(next)
     }
 
@@ -646,12 +660,40 @@ impl Database {
                 let compiled = Definition::compile(name, entry, &local)
                     .map(Arc::new)
                     .map_err(|e| e.to_string());
+                let before = match state.resources.get(name) {
+                    Some(Ok(old)) => old.warnings.as_slice(),
+                    _ => &[],
+                };
+                match &compiled {
+                    Ok(def) => self.report_warnings(name, &def.warnings, before),
+                    Err(reason) => {
+                        tracing::warn!(resource = %name, "resource cannot be used: {reason}")
+                    }
+                }
                 resources.insert(name.clone(), compiled);
             }
             state.resources = resources;
             state.document = Some(document);
             state.etag = Some(etag);
         });
+    }
+
+    /// Logs and emits [`Event::DefinitionWarning`] for each warning not already in `before`
+    /// (a reload of an unchanged definition reports nothing new).
+    fn report_warnings(
+        &self,
+        resource: &str,
+        warnings: &[DefinitionWarning],
+        before: &[DefinitionWarning],
+    ) {
+        for warning in warnings.iter().filter(|w| !before.contains(w)) {
+            tracing::warn!(resource = %resource, key = %warning.key, "{}", warning.message);
+            self.inner.events.emit_with(|| Event::DefinitionWarning {
+                resource: resource.to_owned(),
+                key: warning.key.clone(),
+                message: warning.message.clone(),
+            });
+        }
     }
 
     fn default_local(&self) -> LocalSettings {

@@ -198,6 +198,17 @@ pub enum Event {
         /// The resource.
         resource: String,
     },
+    /// Part of a resource definition is kept but not applied, or read differently than
+    /// written (`db:definition-warning`): an unknown modifier, type or key, a deprecated
+    /// spelling. Emitted when the definition is compiled (on open, on reload, on create).
+    DefinitionWarning {
+        /// The resource.
+        resource: String,
+        /// The attribute path or definition key concerned (`email`, `options`, `behavior`).
+        key: String,
+        /// What is done with it.
+        message: String,
+    },
     /// A resource definition changed (`db:resource-updated`).
     ResourceUpdated {
         /// The resource.
@@ -236,6 +247,7 @@ impl Event {
             Event::Disconnected => "db:disconnected",
             Event::ResourceCreated { .. } => "db:resource-created",
             Event::ResourceUpdated { .. } => "db:resource-updated",
+            Event::DefinitionWarning { .. } => "db:definition-warning",
             Event::MetadataUploaded { .. } => "db:metadata-uploaded",
         }
     }
@@ -261,7 +273,8 @@ impl Event {
             | Event::PartitionIndexError { resource, .. }
             | Event::VersionUpdated { resource, .. }
             | Event::ResourceCreated { resource }
-            | Event::ResourceUpdated { resource } => Some(resource),
+            | Event::ResourceUpdated { resource }
+            | Event::DefinitionWarning { resource, .. } => Some(resource),
             Event::Error { resource, .. } => resource.as_deref(),
             Event::Connected | Event::Disconnected | Event::MetadataUploaded { .. } => None,
         }

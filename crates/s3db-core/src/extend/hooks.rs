@@ -174,11 +174,24 @@ impl HookPoint {
         }
     }
 
-    /// The hook point of an s3db.js hook name, if there is one.
+    /// The hook point of an s3db.js hook name, if there is one. The legacy names
+    /// `preInsert`, `preUpdate` and `preDelete` are aliases of `beforeInsert`,
+    /// `beforeUpdate` and `beforeDelete`.
+    ///
+    /// ```
+    /// use s3db_core::extend::HookPoint;
+    /// assert_eq!(HookPoint::from_name("preInsert"), Some(HookPoint::BeforeInsert));
+    /// assert_eq!(HookPoint::from_name("afterGet"), Some(HookPoint::AfterGet));
+    /// ```
     pub fn from_name(name: &str) -> Option<HookPoint> {
-        HookPoint::ALL
-            .into_iter()
-            .find(|point| point.name() == name)
+        match name {
+            "preInsert" => Some(HookPoint::BeforeInsert),
+            "preUpdate" => Some(HookPoint::BeforeUpdate),
+            "preDelete" => Some(HookPoint::BeforeDelete),
+            _ => HookPoint::ALL
+                .into_iter()
+                .find(|point| point.name() == name),
+        }
     }
 
     /// The `before*` point of a resource operation (`None` for operations without hooks,

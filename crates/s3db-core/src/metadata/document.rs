@@ -174,34 +174,12 @@ impl DatabaseDocument {
     }
 
     /// Parses the stored bytes. Anything that is not a well-formed document is
-    /// [`Error::Corrupt`] naming `key` — never silently replaced by a blank one.
+    /// [`Error::Corrupt`] naming `key` — never silently replaced by a blank one. A resource
+    /// whose entry is unusable (no current version, no attributes) does not fail the
+    /// document: that resource alone fails when it is compiled.
     pub fn parse(key: &str, bytes: &[u8]) -> Result<Self> {
-        let doc: DatabaseDocument = serde_json::from_slice(bytes)
-            .map_err(|e| Error::corrupt(key, format!("not a valid s3db.json document: {e}")))?;
-        for (name, resource) in &doc.resources {
-            let current = resource
-                .versions
-                .get(&resource.current_version)
-                .ok_or_else(|| {
-                    Error::corrupt(
-                        key,
-                        format!(
-                            "resource {name:?}: current version {:?} is not among its versions",
-                            resource.current_version
-                        ),
-                    )
-                })?;
-            if current.attributes.is_none() {
-                return Err(Error::corrupt(
-                    key,
-                    format!(
-                        "resource {name:?}: version {:?} has no attributes",
-                        resource.current_version
-                    ),
-                ));
-            }
-        }
-        Ok(doc)
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::corrupt(key, format!("not a valid s3db.json document: {e}")))
     }
 
     /// Serializes as s3db.js does: `JSON.stringify(doc, null, 2)`.
@@ -245,12 +223,6 @@ mod tests {
             let err = DatabaseDocument::parse("s3db.json", bad).unwrap_err();
             assert!(matches!(err, Error::Corrupt { .. }), "{err}");
         }
-        let missing_version =
-            br#"{"resources":{"a":{"currentVersion":"v2","versions":{"v1":{"attributes":{}}}}}}"#;
-        assert!(matches!(
-            DatabaseDocument::parse("s3db.json", missing_version),
-            Err(Error::Corrupt { .. })
-        ));
     }
 
     #[test]

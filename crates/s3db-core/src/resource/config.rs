@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::behavior::BehaviorKind;
 use crate::error::{Error, Result};
 use crate::id::IdGenerator;
+use crate::resource::definition::DefinitionWarning;
 
 /// The definition of a resource, as given to [`crate::Database::create_resource`].
 ///
@@ -54,6 +55,12 @@ pub struct ResourceConfig {
     pub cache: bool,
     /// Who defines the resource (`"user"` unless a plugin does).
     pub created_by: String,
+    /// s3db.js per-resource `versioningEnabled` (`None`: the database's setting): adds the
+    /// `byVersion` partition.
+    pub versioning: Option<bool>,
+    /// What [`ResourceConfig::from_json`] accepted but does not apply, or read differently
+    /// (deprecated nesting, unknown keys); [`crate::Database::create_resource`] reports them.
+    pub warnings: Vec<DefinitionWarning>,
 }
 
 impl ResourceConfig {
@@ -72,6 +79,8 @@ impl ResourceConfig {
             auto_decrypt: true,
             cache: false,
             created_by: "user".into(),
+            versioning: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -140,20 +149,59 @@ impl ResourceConfig {
         self
     }
 
-    /// Parses s3db.js's `createResource` argument: `name`, `attributes`, `behavior`,
-    /// `timestamps`, `partitions` (object, or the array shorthand `["status"]` →
-    /// `byStatus`), `idSize`, `idGenerator` (a number = size), `passphrase` or
-    /// `security.passphrase`, `paranoid`, `allNestedObjectsOptional`, `autoDecrypt`, `cache`,
-    /// `createdBy`. Unknown keys are ignored, as s3db.js does.
+    /// Parses s3db.js's `createResource` argument: `name`, `attributes`, `behavior` (legacy
+    /// names `user-management`, `data-truncate` too), `timestamps`, `partitions` (object, or
+    /// the array shorthand `["status"]` → `byStatus`), `idSize`, `idGenerator` (a number =
+    /// size), `passphrase` or `security.passphrase`, `paranoid`, `allNestedObjectsOptional`,
+    /// `autoDecrypt`, `cache`, `createdBy`, `versioningEnabled`, `parallelism`. The older
+    /// `options: {…}` nesting is lifted (top-level keys win). Whatever is accepted but not
+    /// applied, and unknown keys (ignored, as s3db.js does), land in
+    /// [`ResourceConfig::warnings`].
+    ///
+    /// ```
+    /// use s3db_core::{BehaviorKind, ResourceConfig};
+    /// use serde_json::json;
+    ///
+    /// let config = ResourceConfig::from_json(&json!({
+    ///     "name": "users",
+    ///     "attributes": {"email": "email|unique"},
+    ///     "options": {"behavior": "body-overflow", "timestamps": true},
+    /// })).unwrap();
+    /// assert_eq!(config.behavior, BehaviorKind::BodyOverflow);
+    /// assert!(config.timestamps);
+    /// assert_eq!(config.warnings[0].key, "options");
+    /// ```
     pub fn from_json(value: &Value) -> Result<Self> {
-        let obj = value
+        let given = value
             .as_object()
             .ok_or_else(|| Error::schema("", "", "resource config must be a JSON object"))?;
-        let name = obj
+        let name = given
             .get("name")
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Error::schema("", "name", "a non-empty string `name` is required"))?;
+        let mut warnings = Vec::new();
+        let mut lifted = given.clone();
+        match lifted.shift_remove("options") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(options)) => {
+                warnings.push(DefinitionWarning::new(
+                    "options",
+                    "the `options: {…}` nesting is deprecated: its keys are read as top-level keys",
+                ));
+                for (key, value) in options {
+                    lifted.entry(key).or_insert(value);
+                }
+            }
+            Some(_) => return Err(Error::schema(name, "options", "must be an object")),
+        }
+        let obj = &lifted;
+        for key in obj.keys().filter(|k| !KNOWN_KEYS.contains(&k.as_str())) {
+            warnings.push(DefinitionWarning::new(
+                key,
+                "not known here: ignored (s3db.js ignores it too)",
+            ));
+        }
         let fail = |attribute: &str, reason: &str| Error::schema(name, attribute, reason);
         let mut config = ResourceConfig::new(name);
         config.attributes = match obj.get("attributes") {
@@ -180,6 +228,42 @@ impl ResourceConfig {
         config.all_nested_objects_optional = flag("allNestedObjectsOptional", true)?;
         config.auto_decrypt = flag("autoDecrypt", true)?;
         config.cache = flag("cache", false)?;
+        config.versioning = match obj.get("versioningEnabled") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(flag("versioningEnabled", false)?),
+        };
+        if !config.auto_decrypt {
+            warnings.push(DefinitionWarning::new(
+                "autoDecrypt",
+                "stored, not applied: secret fields are always returned decrypted",
+            ));
+        }
+        if config.cache {
+            warnings.push(DefinitionWarning::new(
+                "cache",
+                "stored, not applied by the core: install the cache plugin to cache reads",
+            ));
+        }
+        match obj.get("parallelism") {
+            None | Some(Value::Null) => {}
+            Some(n) if n.as_u64().is_some_and(|n| n > 0) => {
+                warnings.push(DefinitionWarning::new(
+                    "parallelism",
+                    "not applied per resource: bulk operations use the database's concurrency",
+                ));
+            }
+            Some(_) => return Err(fail("parallelism", "must be a positive integer")),
+        }
+        match obj.get("hooks") {
+            Some(Value::Object(hooks)) if !hooks.is_empty() => {
+                warnings.push(DefinitionWarning::new(
+                    "hooks",
+                    "hooks are functions and cannot come from JSON: register them on the \
+                     resource (HookPoint::from_name also reads preInsert/preUpdate/preDelete)",
+                ));
+            }
+            _ => {}
+        }
         if let Some(created_by) = obj.get("createdBy").and_then(Value::as_str) {
             config.created_by = created_by.to_owned();
         }
@@ -223,12 +307,46 @@ impl ResourceConfig {
             .or_else(|| obj.get("security").and_then(|s| s.get("passphrase")));
         match passphrase {
             None | Some(Value::Null) => {}
-            Some(Value::String(p)) => config.passphrase = Some(p.as_str().into()),
+            Some(Value::String(p)) => {
+                config.passphrase = Some(p.as_str().into());
+                warnings.push(DefinitionWarning::new(
+                    "passphrase",
+                    "used by this process; not stored in s3db.json (s3db.js does not store it \
+                     either): other processes must be given it, or decrypt with their default",
+                ));
+            }
             Some(_) => return Err(fail("passphrase", "must be a string")),
         }
+        config.warnings = warnings;
         Ok(config)
     }
 }
+
+/// The `createResource` keys s3db.js 21.6.2 reads (others are ignored, with a warning).
+const KNOWN_KEYS: [&str; 22] = [
+    "name",
+    "attributes",
+    "behavior",
+    "timestamps",
+    "partitions",
+    "idSize",
+    "idGenerator",
+    "passphrase",
+    "security",
+    "paranoid",
+    "allNestedObjectsOptional",
+    "autoDecrypt",
+    "cache",
+    "createdBy",
+    "versioningEnabled",
+    "parallelism",
+    "hooks",
+    "asyncEvents",
+    "asyncPartitions",
+    "strictValidation",
+    "events",
+    "map",
+];
 
 /// `["status"]` → `{byStatus: {fields: {status: <first word of its rule>}}}`, as s3db.js does.
 fn expand_partition_shorthand(
@@ -301,7 +419,7 @@ mod tests {
         for bad in [
             json!([]),
             json!({"attributes": {}}),
-            json!({"name": "x", "behavior": "data-truncate"}),
+            json!({"name": "x", "behavior": "truncate"}),
             json!({"name": "x", "partitions": ["missing"]}),
             json!({"name": "x", "timestamps": "yes"}),
             json!({"name": "x", "idSize": 0}),

@@ -16,7 +16,7 @@ use crate::metadata::document::{ResourceEntry, VersionEntry};
 use crate::metadata::hash::definition_hash;
 use crate::metadata::registry::SchemaRegistry;
 use crate::partition::Partition;
-use crate::schema::Schema;
+use crate::schema::{Schema, SchemaOptions};
 
 /// A resource version ready for use.
 #[derive(Debug)]
@@ -45,9 +45,61 @@ pub struct Definition {
     pub secrets: Arc<Secrets>,
     /// Absolute metadata limit of the behavior accounting.
     pub metadata_limit: usize,
+    /// What in the stored definition is kept but not applied, or read differently.
+    pub warnings: Vec<DefinitionWarning>,
     /// The stored versions, for objects written under an older one (current version only).
     history: Option<Arc<History>>,
 }
+
+/// Part of a definition this crate keeps but does not apply, or reads differently than it was
+/// written — reported, never silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionWarning {
+    /// The attribute path (`email`, `profile.city`) or definition key (`behavior`).
+    pub key: String,
+    /// What is done with it.
+    pub message: String,
+}
+
+impl DefinitionWarning {
+    /// A warning about `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        DefinitionWarning {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The warnings of a parsed schema: `unique` (not enforced) and unknown modifiers
+    /// (kept, not applied).
+    pub fn of_schema(schema: &Schema) -> Vec<DefinitionWarning> {
+        let mut out = Vec::new();
+        for field in schema.fields() {
+            if field.unique {
+                out.push(DefinitionWarning::new(
+                    &field.path,
+                    "'unique' is kept but not enforced: two records may hold the same value",
+                ));
+            }
+            for modifier in &field.passthrough {
+                out.push(DefinitionWarning::new(
+                    &field.path,
+                    format!("modifier '{modifier}' is not known here: kept, not applied"),
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for DefinitionWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Keys of a stored version entry this crate reads besides the typed ones.
+const KNOWN_VERSION_EXTRAS: [&str; 1] = ["map"];
 
 /// Every stored version of a resource and the ones compiled so far.
 #[derive(Debug)]
@@ -64,6 +116,7 @@ pub fn normalized(
     config: &ResourceConfig,
     versioning: bool,
 ) -> (Map<String, Value>, Map<String, Value>) {
+    let versioning = config.versioning.unwrap_or(versioning);
     let mut attributes = config.attributes.clone();
     let mut partitions = config.partitions.clone();
     let partition = |path: &str, rule: &str| serde_json::json!({ "fields": { path: rule } });
@@ -216,24 +269,70 @@ impl Definition {
                 format!("resource {name:?}: version {version:?} missing"),
             )
         })?;
-        let attributes = current.attributes.clone().unwrap_or_default();
-        let schema = Schema::parse(&attributes).map_err(|source| Error::Schema {
-            resource: name.to_owned(),
-            source,
-        })?;
-        let behavior = BehaviorKind::parse(&current.behavior).ok_or_else(|| {
-            Error::schema(
-                name,
-                "behavior",
-                format!("unknown behavior {:?}", current.behavior),
+        let attributes = current.attributes.clone().ok_or_else(|| {
+            Error::corrupt(
+                crate::metadata::document::METADATA_KEY,
+                format!("resource {name:?}: version {version:?} has no attributes"),
             )
         })?;
+        let options = SchemaOptions {
+            all_nested_objects_optional: current.all_nested_objects_optional,
+        };
+        let (schema, unreadable) = Schema::parse_lenient(&attributes, options);
+        let mut warnings: Vec<DefinitionWarning> = unreadable
+            .into_iter()
+            .map(|problem| {
+                DefinitionWarning::new(
+                    problem.attribute,
+                    format!("{}: read as any value, kept as stored", problem.reason),
+                )
+            })
+            .collect();
+        warnings.extend(DefinitionWarning::of_schema(&schema));
+        let behavior = BehaviorKind::parse(&current.behavior).unwrap_or_else(|| {
+            warnings.push(DefinitionWarning::new(
+                "behavior",
+                format!(
+                    "unknown behavior {:?}: records are written as user-managed, the name is kept",
+                    current.behavior
+                ),
+            ));
+            BehaviorKind::UserManaged
+        });
         let partitions_def = entry
             .partitions
             .clone()
             .or_else(|| current.partitions.clone())
             .unwrap_or_default();
-        let partitions = Partition::parse_all(name, &partitions_def)?;
+        let mut partitions = Vec::with_capacity(partitions_def.len());
+        for (partition_name, partition_def) in &partitions_def {
+            let one = Map::from_iter([(partition_name.clone(), partition_def.clone())]);
+            match Partition::parse_all(name, &one) {
+                Ok(parsed) => partitions.extend(parsed),
+                Err(e) => warnings.push(DefinitionWarning::new(
+                    format!("partitions.{partition_name}"),
+                    format!("{e}: not used, kept as stored"),
+                )),
+            }
+        }
+        let unknown_keys = entry.extra.keys().chain(
+            current
+                .extra
+                .keys()
+                .filter(|key| !KNOWN_VERSION_EXTRAS.contains(&key.as_str())),
+        );
+        if !current.auto_decrypt {
+            warnings.push(DefinitionWarning::new(
+                "autoDecrypt",
+                "false is stored but not applied: secret fields are returned decrypted",
+            ));
+        }
+        for key in unknown_keys {
+            warnings.push(DefinitionWarning::new(
+                key,
+                "not known here: kept verbatim, not applied",
+            ));
+        }
         let paths = schema.mapping_paths();
         let mut registry = entry.schema_registry.clone().unwrap_or_default();
         if let Some(legacy) = current.extra.get("map").and_then(Value::as_object) {
@@ -263,6 +362,7 @@ impl Definition {
             id_generator,
             secrets: Arc::new(Secrets::new(local.passphrase.expose())),
             metadata_limit: local.metadata_limit,
+            warnings,
             history: None,
         })
     }

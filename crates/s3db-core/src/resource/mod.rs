@@ -143,6 +143,12 @@ impl Resource {
         self.def.paranoid
     }
 
+    /// What in the stored definition is kept but not applied, or read differently than
+    /// written (unknown modifiers, types and keys, `unique`, which is not enforced).
+    pub fn definition_warnings(&self) -> &[definition::DefinitionWarning] {
+        &self.def.warnings
+    }
+
     /// The attribute definitions (timestamps included).
     pub fn attributes(&self) -> &Map<String, Value> {
         &self.def.attributes

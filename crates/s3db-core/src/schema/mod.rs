@@ -17,8 +17,11 @@
 //!   checks that the items are integers (s3db.js silently floors them).
 //! * A date-time without offset is read as UTC (JavaScript: local time).
 //! * `password` is validated as a string but **not hashed**; hashing is the caller's job.
-//! * Unknown modifiers are schema errors (fastest-validator ignores them), except `label`,
-//!   `messages` and `description`.
+//! * Unknown modifiers are kept, not applied and reported ([`Field::passthrough`]), as
+//!   fastest-validator ignores them (`string|email`, `currency|symbol:$`). `unique` on a
+//!   non-array type is kept as [`Field::unique`] and **not enforced**.
+//! * A stored definition always opens ([`Schema::parse_lenient`]): an attribute this crate
+//!   cannot parse is read as `any|optional` and reported.
 //!
 //! ```
 //! use s3db_core::schema::{Schema, ValidationMode};
@@ -106,6 +109,10 @@ pub struct Field {
     pub nullable: bool,
     /// Value applied on insert when absent or `null`.
     pub default: Option<Value>,
+    /// s3db.js `unique`: kept, **not enforced** yet (two records may hold the same value).
+    pub unique: bool,
+    /// Modifiers this crate does not know: kept in the stored definition, not applied.
+    pub passthrough: Vec<String>,
 }
 
 /// One level of the schema tree: a leaf field (index into `fields`) or a plain nested object.
@@ -166,7 +173,66 @@ impl Schema {
         attributes: &Map<String, Value>,
         options: SchemaOptions,
     ) -> Result<Schema, SchemaError> {
-        let children = parse_children(attributes, "", options.all_nested_objects_optional)?;
+        Schema::build(attributes, attributes, options)
+    }
+
+    /// Parses a stored definition that must open whatever it holds: an attribute whose
+    /// definition cannot be parsed (an unknown type, a malformed modifier) is read as
+    /// `any|optional` and reported in the returned list; short keys still follow the
+    /// definition as stored. Unknown modifiers on known types are not errors at all (see
+    /// [`Field::passthrough`]).
+    ///
+    /// ```
+    /// use s3db_core::schema::{Rule, Schema, SchemaOptions};
+    /// use serde_json::json;
+    ///
+    /// let stored = json!({"email": "email|unique", "shape": "hexagon|sides:6"});
+    /// let (schema, problems) =
+    ///     Schema::parse_lenient(stored.as_object().unwrap(), SchemaOptions::default());
+    /// assert!(schema.field("email").unwrap().unique);
+    /// assert!(matches!(schema.field("shape").unwrap().rule, Rule::Any(_)));
+    /// assert_eq!(problems[0].attribute, "shape");
+    /// ```
+    pub fn parse_lenient(
+        attributes: &Map<String, Value>,
+        options: SchemaOptions,
+    ) -> (Schema, Vec<SchemaError>) {
+        let mut readable = attributes.clone();
+        let mut problems = Vec::new();
+        loop {
+            match Schema::build(&readable, attributes, options) {
+                Ok(schema) => return (schema, problems),
+                Err(problem) => {
+                    if !replace_unreadable(&mut readable, &problem.attribute) {
+                        // Nothing left to replace (a malformed attribute name): read nothing.
+                        problems.push(problem);
+                        let empty = Schema::build(&Map::new(), attributes, options)
+                            .unwrap_or_else(|_| Schema::empty());
+                        return (empty, problems);
+                    }
+                    problems.push(problem);
+                }
+            }
+        }
+    }
+
+    fn empty() -> Schema {
+        Schema {
+            attributes: Map::new(),
+            fields: Vec::new(),
+            by_path: HashMap::new(),
+            tree: Vec::new(),
+            mapping_paths: Vec::new(),
+        }
+    }
+
+    /// Parses `readable` into rules; `stored` is the definition as stored (short-key paths).
+    fn build(
+        readable: &Map<String, Value>,
+        stored: &Map<String, Value>,
+        options: SchemaOptions,
+    ) -> Result<Schema, SchemaError> {
+        let children = parse_children(readable, "", options.all_nested_objects_optional)?;
         let mut fields = Vec::new();
         let tree = build_tree(children, "", &mut fields);
         let by_path = fields
@@ -175,11 +241,11 @@ impl Schema {
             .map(|(i, f)| (f.path.clone(), i))
             .collect();
         Ok(Schema {
-            attributes: attributes.clone(),
+            attributes: stored.clone(),
             fields,
             by_path,
             tree,
-            mapping_paths: mapping_paths_of(attributes),
+            mapping_paths: mapping_paths_of(stored),
         })
     }
 
@@ -264,6 +330,44 @@ impl Schema {
     }
 }
 
+/// The definition read when a stored one cannot be parsed.
+const UNREADABLE_AS: &str = "any|optional";
+
+/// Replaces the definition at a failing path (`a.b`, `tags[]`) with [`UNREADABLE_AS`]: the
+/// deepest plain-object level that holds it, else the top-level attribute. False when
+/// nothing could be replaced.
+fn replace_unreadable(attributes: &mut Map<String, Value>, path: &str) -> bool {
+    let path = path.split('[').next().unwrap_or(path);
+    let unreadable = || Value::String(UNREADABLE_AS.to_owned());
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut level = &mut *attributes;
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match level.get(*segment) {
+            Some(Value::String(current)) if current == UNREADABLE_AS => break,
+            Some(Value::Object(_)) if !last => {}
+            Some(_) => {
+                level.insert((*segment).to_owned(), unreadable());
+                return true;
+            }
+            None => break,
+        }
+        match level.get_mut(*segment) {
+            Some(Value::Object(inner)) => level = inner,
+            _ => break,
+        }
+    }
+    match segments.first() {
+        Some(top) if attributes.get(*top).and_then(Value::as_str) != Some(UNREADABLE_AS) => {
+            attributes.contains_key(*top) && {
+                attributes.insert((*top).to_owned(), unreadable());
+                true
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Turns parsed definitions into tree nodes, pushing leaves onto `fields` in order.
 fn build_tree(
     children: Vec<(String, Definition)>,
@@ -296,6 +400,8 @@ fn build_tree(
                         optional: spec.optional,
                         nullable: spec.nullable,
                         default: spec.default,
+                        unique: spec.unique,
+                        passthrough: spec.passthrough,
                     });
                     Node::Leaf {
                         name,

@@ -49,15 +49,48 @@ pub(crate) fn parse_definition(
             }
             None => parse_nested(map, path, nested_optional),
         },
-        Value::Array(_) => Err(SchemaError::new(
-            path,
-            "a list of alternative rules (fastest-validator 'multi') is not supported",
-        )),
+        Value::Array(alternatives) => parse_multi(alternatives, path, nested_optional),
         other => Err(SchemaError::new(
             path,
             format!("a definition must be a string or an object, got {other}"),
         )),
     }
+}
+
+/// fastest-validator's multi rule: every alternative is a string or object-form rule. The
+/// field is optional only when every alternative is.
+fn parse_multi(
+    alternatives: &[Value],
+    path: &str,
+    nested_optional: bool,
+) -> Result<Definition, SchemaError> {
+    if alternatives.is_empty() {
+        return Err(SchemaError::new(
+            path,
+            "a list of alternative rules needs at least one rule",
+        ));
+    }
+    let mut specs = Vec::with_capacity(alternatives.len());
+    for alternative in alternatives {
+        match parse_definition(alternative, path, nested_optional)? {
+            Definition::Leaf(spec, _) => specs.push(*spec),
+            Definition::Nested { .. } => {
+                return Err(SchemaError::new(
+                    path,
+                    "an alternative of a multi-type rule must be a rule, not a nested object",
+                ));
+            }
+        }
+    }
+    let optional = specs.iter().all(|s| s.optional);
+    let nullable = specs.iter().any(|s| s.nullable);
+    let spec = RuleSpec {
+        optional,
+        nullable,
+        ..RuleSpec::plain(Rule::Multi(specs))
+    };
+    // Stored like s3db.js stores a value it has no encoder for: as given (JSON for non-strings).
+    Ok(Definition::Leaf(Box::new(spec), "any".to_owned()))
 }
 
 /// The children of a nested object, in definition order (`$$` keys skipped).
@@ -337,17 +370,13 @@ impl Params<'_> {
         }
     }
 
-    fn finish(mut self) -> Result<(), String> {
+    /// The modifiers nobody consumed: kept (they stay in the stored definition) and reported,
+    /// not applied — fastest-validator ignores unknown modifiers too.
+    fn finish(mut self) -> Vec<String> {
         for key in IGNORED_KEYS {
             self.map.remove(key);
         }
-        match self.map.keys().next() {
-            None => Ok(()),
-            Some(key) => Err(format!(
-                "unknown modifier '{key}' for type '{}'",
-                self.type_token
-            )),
-        }
+        self.map.keys().cloned().collect()
     }
 }
 
@@ -369,7 +398,10 @@ fn build(
     let nullable = p.flag("nullable").map_err(fail)?;
     let default = p.map.remove("default");
     let rule = build_rule(&token, &mut p, path, nested_optional)?;
-    p.finish().map_err(fail)?;
+    // Arrays consumed `unique` as their distinct-items check; on other types it is s3db.js's
+    // uniqueness flag.
+    let unique = p.flag("unique").map_err(fail)?;
+    let passthrough = p.finish();
     let default = default
         .map(|d| coerce_default(&rule, d))
         .transpose()
@@ -379,6 +411,8 @@ fn build(
         optional,
         nullable,
         default,
+        unique,
+        passthrough,
     })
 }
 
@@ -436,18 +470,13 @@ fn build_rule(
             if rule.items.is_some() {
                 return Err(fail("'embedding' items are always numbers".to_owned()));
             }
-            rule.items = Some(Box::new(RuleSpec {
-                rule: Rule::Number {
-                    kind: NumberKind::Plain,
-                    checks: NumberRule {
-                        convert: true,
-                        ..NumberRule::default()
-                    },
+            rule.items = Some(Box::new(RuleSpec::plain(Rule::Number {
+                kind: NumberKind::Plain,
+                checks: NumberRule {
+                    convert: true,
+                    ..NumberRule::default()
                 },
-                optional: false,
-                nullable: false,
-                default: None,
-            }));
+            })));
             rule.length = rule.length.or(*dimensions);
             rule.non_empty = true;
             Rule::Embedding(rule)
@@ -709,15 +738,13 @@ fn nested_as_object(optional: bool, children: Vec<(String, Definition)>) -> Rule
         })
         .collect();
     RuleSpec {
-        rule: Rule::Object(ObjectRule {
+        optional,
+        ..RuleSpec::plain(Rule::Object(ObjectRule {
             props: Some(props),
             strict: Strict::Keep,
             min_props: None,
             max_props: None,
-        }),
-        optional,
-        nullable: false,
-        default: None,
+        }))
     }
 }
 

@@ -14,6 +14,27 @@ pub struct RuleSpec {
     pub nullable: bool,
     /// `default:X`: the value put in place of an absent or `null` one on insert.
     pub default: Option<Value>,
+    /// s3db.js `unique` on a non-array type: parsed and kept, **not enforced** (no index
+    /// checks that two records differ). On arrays, `unique` is fastest-validator's
+    /// distinct-items check ([`ArrayRule::unique`]) and this flag stays `false`.
+    pub unique: bool,
+    /// Modifiers this crate does not know, kept in the stored definition and not applied
+    /// (fastest-validator ignores them too, e.g. `currency|symbol:$`).
+    pub passthrough: Vec<String>,
+}
+
+impl RuleSpec {
+    /// A rule with no presence modifiers.
+    pub fn plain(rule: Rule) -> Self {
+        RuleSpec {
+            rule,
+            optional: false,
+            nullable: false,
+            default: None,
+            unique: false,
+            passthrough: Vec::new(),
+        }
+    }
 }
 
 /// One node of the typed rule tree (fastest-validator types plus the s3db.js aliases).
@@ -69,6 +90,9 @@ pub enum Rule {
     Object(ObjectRule),
     /// An s3db.js type whose validator normalizes the value (`json`, `datetime`, `mac`, …).
     Custom(CustomKind),
+    /// fastest-validator's multi rule — a list of alternatives (`["string", "number"]`): a
+    /// value valid for any alternative is accepted, normalized by the first that accepts it.
+    Multi(Vec<RuleSpec>),
 }
 
 /// Types validated as anything.
@@ -355,6 +379,7 @@ impl Rule {
             Rule::Embedding(_) => "embedding",
             Rule::Object(_) => "object",
             Rule::Custom(kind) => kind.type_name(),
+            Rule::Multi(_) => "multi",
         }
     }
 

@@ -237,7 +237,25 @@ impl Validator {
                 Ok(rewritten) => *value = rewritten,
                 Err((rule, message)) => self.fail(path, rule, message.replace("{field}", path)),
             },
+            Rule::Multi(alternatives) => self.check_multi(alternatives, value, path),
         }
+    }
+
+    /// The first alternative that accepts the value normalizes it; when none does, the
+    /// failures of every alternative are reported.
+    fn check_multi(&mut self, alternatives: &[RuleSpec], value: &mut Value, path: &str) {
+        let mut failures = Vec::new();
+        for spec in alternatives {
+            let mut attempt = Validator::new(self.mode);
+            let mut candidate = value.clone();
+            attempt.check_item(spec, &mut candidate, path);
+            if attempt.failures.is_empty() {
+                *value = candidate;
+                return;
+            }
+            failures.append(&mut attempt.failures);
+        }
+        self.failures.append(&mut failures);
     }
 
     fn check_string(

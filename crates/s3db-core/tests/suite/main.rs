@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod crud;
 mod database;
+mod definitions;
 mod extend_events;
 mod extend_hooks;
 mod extend_middleware;
