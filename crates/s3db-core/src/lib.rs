@@ -63,6 +63,8 @@ pub use behavior::BehaviorKind;
 pub use database::{Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
 pub use resource::config::ResourceConfig;
-pub use resource::{ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource};
+pub use resource::{
+    INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource,
+};
 pub use s3db_codec::secret::SecretString;
 pub use typed::TypedResource;

@@ -7,6 +7,7 @@ mod backup;
 mod bad_input;
 mod common;
 mod concurrency;
+mod conditional;
 mod crud;
 mod database;
 mod extend_events;
