@@ -19,6 +19,7 @@ mod extend_wiring;
 mod fixtures_read;
 mod fixtures_write;
 mod id_validate;
+mod page_totals;
 mod partitions;
 mod read_only;
 mod schema_parse;
