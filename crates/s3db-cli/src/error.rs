@@ -164,7 +164,9 @@ pub fn core_kind(error: &CoreError) -> ExitKind {
         | CoreError::Filter(_)
         | CoreError::InvalidCursor { .. }
         | CoreError::Serialization { .. } => ExitKind::Invalid,
-        CoreError::AlreadyExists { .. } | CoreError::Conflict { .. } => ExitKind::Conflict,
+        CoreError::AlreadyExists { .. }
+        | CoreError::Conflict { .. }
+        | CoreError::VersionMismatch { .. } => ExitKind::Conflict,
         CoreError::Storage(e) => storage_kind(e.kind()),
         CoreError::Backup(e) => backup_kind(e),
         _ => ExitKind::Failure,

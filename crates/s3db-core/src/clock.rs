@@ -5,9 +5,18 @@ use time::macros::format_description;
 
 /// Now, as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, milliseconds).
 pub fn now_iso() -> String {
+    iso(OffsetDateTime::now_utc())
+}
+
+/// A point in time as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, milliseconds).
+pub fn time_iso(at: std::time::SystemTime) -> String {
+    iso(OffsetDateTime::from(at))
+}
+
+fn iso(at: OffsetDateTime) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    OffsetDateTime::now_utc()
+    at.to_offset(time::UtcOffset::UTC)
         .format(&format)
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
@@ -20,5 +29,11 @@ mod tests {
         assert_eq!(now.len(), 24);
         assert!(now.ends_with('Z'));
         assert_eq!(&now[10..11], "T");
+    }
+
+    #[test]
+    fn system_times_format_like_to_iso_string() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_786_299_684);
+        assert_eq!(super::time_iso(at), "2026-11-27T13:31:39.684Z");
     }
 }

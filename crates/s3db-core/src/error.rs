@@ -94,6 +94,23 @@ pub enum Error {
         /// How many read-modify-write rounds were tried.
         attempts: u32,
     },
+    /// A write conditional on a version (`update_if`, `patch_if`, `replace_if`, `delete_if`)
+    /// found the record at another version: someone wrote it since the caller read it.
+    /// Nothing was written; read the record again (`get_with_meta`) and retry.
+    #[error(
+        "{resource}/{id} changed since it was read: expected version {expected}, found {}",
+        found.as_deref().unwrap_or("no record")
+    )]
+    VersionMismatch {
+        /// The resource.
+        resource: String,
+        /// The record id.
+        id: String,
+        /// The version (ETag) the caller read and expected.
+        expected: String,
+        /// The version stored now (`None`: the record is gone).
+        found: Option<String>,
+    },
     /// A stored object (or `s3db.json`) cannot be understood.
     #[error("corrupt object {key:?}: {reason}")]
     Corrupt {

@@ -60,9 +60,11 @@ pub mod typed;
 pub mod workload;
 
 pub use behavior::BehaviorKind;
-pub use database::{Database, DatabaseOptions, WeakDatabase};
+pub use database::{Creation, Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
 pub use resource::config::ResourceConfig;
-pub use resource::{ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource};
+pub use resource::{
+    INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource,
+};
 pub use s3db_codec::secret::SecretString;
 pub use typed::TypedResource;

@@ -2,7 +2,7 @@
 //! the configured store. Idempotent: a second run finds everything in place and writes
 //! nothing.
 
-use s3db::core::{Database, ResourceConfig};
+use s3db::core::{Creation, Database, ResourceConfig};
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
@@ -56,12 +56,19 @@ pub async fn run(session: &Session) -> Result<()> {
     for (definition, records) in samples() {
         let config = ResourceConfig::from_json(&definition)?;
         let name = config.name.clone();
-        let existed = db.resource_exists(&name);
-        let resource = db.create_resource_if_not_exists(config).await?;
+        let (resource, creation) = db.create_resource_if_not_exists(config).await?;
         actions.push(action(
             "resource",
             &name,
-            if existed { "kept" } else { "created" },
+            match creation {
+                Creation::Created => "created",
+                Creation::AlreadyExists {
+                    same_definition: true,
+                } => "kept",
+                Creation::AlreadyExists {
+                    same_definition: false,
+                } => "kept (defined differently from the demo)",
+            },
         ));
         for record in records {
             let Value::Object(record) = record else {

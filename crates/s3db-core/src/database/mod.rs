@@ -21,6 +21,19 @@ use crate::resource::{Extensions, Resource, WriteSettings};
 use crate::schema::{Schema, SchemaOptions};
 use store::MetadataStore;
 
+/// What [`Database::create_resource_if_not_exists`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    /// The resource did not exist and was created.
+    Created,
+    /// A resource of that name exists and was returned unchanged.
+    AlreadyExists {
+        /// Whether its current definition hashes like the config given (attributes,
+        /// behavior, partitions, timestamps); if not, the config was not applied.
+        same_definition: bool,
+    },
+}
+
 /// Database-wide options that `s3db.json` does not hold.
 #[derive(Debug, Clone)]
 pub struct DatabaseOptions {
@@ -600,12 +613,30 @@ impl Database {
     }
 
     /// [`Database::create_resource`] unless a resource of that name exists, in which case
-    /// the existing one is returned unchanged.
-    pub async fn create_resource_if_not_exists(&self, config: ResourceConfig) -> Result<Resource> {
-        if self.resource_exists(&config.name) {
-            return self.resource(&config.name);
+    /// the existing one is returned unchanged (the config is not applied: use
+    /// `create_resource` to evolve it). Says which happened, and whether an existing
+    /// resource's current definition hashes like `config`.
+    pub async fn create_resource_if_not_exists(
+        &self,
+        config: ResourceConfig,
+    ) -> Result<(Resource, Creation)> {
+        if !self.resource_exists(&config.name) {
+            return Ok((self.create_resource(config).await?, Creation::Created));
         }
-        self.create_resource(config).await
+        let (attributes, partitions) =
+            definition::normalized(&config, self.inner.options.versioning);
+        let hash = definition::config_hash(&config, &attributes, &partitions);
+        let same_definition = self.read_state(|s| {
+            s.document
+                .as_ref()
+                .and_then(|document| document.resources.get(&config.name))
+                .and_then(|entry| entry.current())
+                .is_some_and(|version| version.hash == hash)
+        });
+        Ok((
+            self.resource(&config.name)?,
+            Creation::AlreadyExists { same_definition },
+        ))
     }
 
     fn handle(&self, def: Arc<Definition>) -> Resource {

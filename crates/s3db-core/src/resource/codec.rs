@@ -9,7 +9,7 @@ use s3db_storage::{GetResult, Metadata, PutPayload};
 use serde_json::Value;
 
 use super::definition::Definition;
-use super::{Loaded, Record};
+use super::{Loaded, ObjectFacts, Record};
 use crate::behavior::{BehaviorKind, Placement, WriteContext, total_bytes};
 use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, Operation};
@@ -267,6 +267,11 @@ pub(crate) fn decode_object(
         ciphertexts: unmapped.ciphertexts,
         content,
         version: None,
+        facts: ObjectFacts {
+            size: found.meta.size,
+            last_modified: found.meta.last_modified,
+            content_type: found.content_type,
+        },
     })
 }
 

@@ -138,7 +138,7 @@ impl Resource {
             None => None,
         };
         let ids = rewritten.as_deref().unwrap_or(ids);
-        let deletes = (0..ids.len()).map(|i| self.delete_record(&ids[i]));
+        let deletes = (0..ids.len()).map(|i| self.delete_record(&ids[i], None));
         let results: Vec<Result<Record>> = futures::stream::iter(deletes)
             .buffered(BULK_CONCURRENCY)
             .collect()

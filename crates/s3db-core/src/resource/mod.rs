@@ -4,6 +4,7 @@
 //! Records are `serde_json::Map`s; [`crate::TypedResource`] wraps a resource for Rust types.
 
 mod codec;
+mod conditional;
 pub mod config;
 mod content;
 pub mod definition;
@@ -25,6 +26,7 @@ use crate::behavior::BehaviorKind;
 use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, HookPoint, Hooks, Middlewares, Operation, Payload};
 use crate::id::validate_id;
+pub use conditional::INTERNAL_FIELDS;
 use definition::Definition;
 pub use page::{Page, PageRequest, decode_cursor};
 pub use partitioned::RepairReport;
@@ -88,6 +90,20 @@ pub(crate) struct Loaded {
     pub content: Option<(bytes::Bytes, Option<String>)>,
     /// The `_v` the object was written with.
     pub version: Option<String>,
+    /// Size, modification time and content type of the object.
+    pub facts: ObjectFacts,
+}
+
+/// What a read learns about the stored object besides the record (reported as s3db.js's
+/// `_contentLength`, `_lastModified`, `_mimeType` by [`Resource::get_with_meta`]).
+#[derive(Debug, Clone)]
+pub(crate) struct ObjectFacts {
+    /// Body length in bytes.
+    pub size: u64,
+    /// Time of the last write.
+    pub last_modified: std::time::SystemTime,
+    /// The stored Content-Type.
+    pub content_type: Option<String>,
 }
 
 impl Resource {
@@ -159,27 +175,52 @@ impl Resource {
         self.def.keys.short(path)
     }
 
-    /// Reads a record: [`Error::NotFound`] if there is none.
+    /// Reads a record: [`Error::NotFound`] if there is none. The record holds its fields
+    /// and `id` only; [`Resource::get_with_meta`] adds the version and object facts.
     pub async fn get(&self, id: &str) -> Result<Record> {
+        self.get_as(id, false).await
+    }
+
+    /// Reads a record with the internal fields s3db.js's `get()` returns: `_etag` (the
+    /// record's version, for [`Resource::update_if`] and the other conditional writes),
+    /// `_lastModified`, `_contentLength`, `_hasContent`, `_mimeType`, `_v`,
+    /// `_originalVersion`, `_versionMapped`. Writes ignore these fields, so the record can
+    /// be edited and written back as it is.
+    pub async fn get_with_meta(&self, id: &str) -> Result<Record> {
+        self.get_as(id, true).await
+    }
+
+    /// `get` through its middleware, with or without the internal fields.
+    async fn get_as(&self, id: &str, with_meta: bool) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::Get) {
-            return self.get_inner(id).await;
+            return self.get_inner(id, with_meta).await;
         }
         let out = self
-            .wrapped(Operation::Get, Payload::Id(id.to_owned()), |this, args| async move {
-                Ok(Payload::Record(this.get_inner(&args.into_id()?).await?))
-            })
+            .wrapped(
+                Operation::Get,
+                Payload::Id(id.to_owned()),
+                move |this, args| async move {
+                    Ok(Payload::Record(
+                        this.get_inner(&args.into_id()?, with_meta).await?,
+                    ))
+                },
+            )
             .await?;
         Ok(out.into_record()?)
     }
 
-    async fn get_inner(&self, id: &str) -> Result<Record> {
+    async fn get_inner(&self, id: &str, with_meta: bool) -> Result<Record> {
         let redirected = self.before(HookPoint::BeforeGet, || Payload::Id(id.to_owned()));
         let redirected = match redirected.await? {
             Some(payload) => Some(payload.into_id()?),
             None => None,
         };
         let id = redirected.as_deref().unwrap_or(id);
-        let record = self.load(id).await?.record;
+        let loaded = self.load(id).await?;
+        let record = match with_meta {
+            true => self.with_internals(loaded),
+            false => loaded.record,
+        };
         let record = self
             .ext
             .hooks

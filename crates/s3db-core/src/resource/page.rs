@@ -24,6 +24,12 @@ pub struct PageRequest {
     pub cursor: Option<String>,
     /// 1-based page number, used when there is no cursor (walks the keys before it).
     pub page: Option<usize>,
+    /// Records to skip before the page (s3db.js `offset`), used when there is no cursor;
+    /// wins over `page`.
+    pub offset: Option<usize>,
+    /// Leave the totals out (s3db.js `skipCount`): they cost a listing of every key of
+    /// the selection (LIST requests only, no record reads).
+    pub skip_count: bool,
     /// Partition and values, as in [`super::query::ListRequest`].
     pub partition: Option<String>,
     /// Values selecting inside the partition.
@@ -36,6 +42,8 @@ impl Default for PageRequest {
             size: 100,
             cursor: None,
             page: None,
+            offset: None,
+            skip_count: false,
             partition: None,
             values: Record::new(),
         }
@@ -53,6 +61,11 @@ impl PageRequest {
             self.cursor.clone().map_or(Value::Null, Value::String),
         );
         options.insert("page".into(), self.page.map_or(Value::Null, Value::from));
+        options.insert(
+            "offset".into(),
+            self.offset.map_or(Value::Null, Value::from),
+        );
+        options.insert("skipCount".into(), Value::Bool(self.skip_count));
         if let Some(partition) = &self.partition {
             options.insert("partition".into(), Value::String(partition.clone()));
             options.insert("partitionValues".into(), Value::Object(self.values.clone()));
@@ -80,10 +93,17 @@ impl PageRequest {
             Some(Value::String(cursor)) => Some(cursor.clone()),
             Some(_) => return Err(bad("cursor", "a string")),
         };
+        let skip_count = match options.get("skipCount") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(skip)) => *skip,
+            Some(_) => return Err(bad("skipCount", "a boolean")),
+        };
         Ok(PageRequest {
             size: count("size")?.unwrap_or(PageRequest::default().size),
             cursor,
             page: count("page")?,
+            offset: count("offset")?,
+            skip_count,
             partition: listing.partition,
             values: listing.values,
         })
@@ -99,10 +119,18 @@ pub struct Page {
     pub next_cursor: Option<String>,
     /// The page size asked for.
     pub page_size: usize,
+    /// The 1-based number of this page (`offset / size + 1`); `None` for a cursor page.
+    pub page: Option<usize>,
+    /// Records the selection holds (s3db.js `totalItems`); `None` with `skip_count`.
+    pub total_items: Option<usize>,
+    /// Pages of `page_size` the selection fills (s3db.js `totalPages`); `None` with
+    /// `skip_count`.
+    pub total_pages: Option<usize>,
 }
 
 impl Page {
-    /// The page as the `page` middleware's result: `{items, nextCursor, pageSize}`.
+    /// The page as the `page` middleware's result: `{items, nextCursor, pageSize, page,
+    /// totalItems, totalPages}`.
     fn to_options(&self) -> Map<String, Value> {
         let mut options = Map::new();
         options.insert(
@@ -114,6 +142,10 @@ impl Page {
             self.next_cursor.clone().map_or(Value::Null, Value::String),
         );
         options.insert("pageSize".into(), Value::from(self.page_size));
+        let number = |n: Option<usize>| n.map_or(Value::Null, Value::from);
+        options.insert("page".into(), number(self.page));
+        options.insert("totalItems".into(), number(self.total_items));
+        options.insert("totalPages".into(), number(self.total_pages));
         options
     }
 
@@ -138,23 +170,29 @@ impl Page {
             Some(Value::String(cursor)) => Some(cursor),
             Some(_) => return Err(bad("a string or null \"nextCursor\"")),
         };
-        let page_size = match options.get("pageSize").map(Value::as_u64) {
-            None => items.len(),
-            Some(Some(n)) => usize::try_from(n).unwrap_or(usize::MAX),
-            Some(None) => return Err(bad("an integer \"pageSize\"")),
+        let number = |name: &str| match options.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .map(|n| Some(usize::try_from(n).unwrap_or(usize::MAX)))
+                .ok_or_else(|| bad(&format!("an integer or null {name:?}"))),
         };
         Ok(Page {
+            page_size: number("pageSize")?.unwrap_or(items.len()),
+            page: number("page")?,
+            total_items: number("totalItems")?,
+            total_pages: number("totalPages")?,
             items,
             next_cursor,
-            page_size,
         })
     }
 }
 
 impl Resource {
-    /// Reads one page of records (a listing of `size + 1` keys at most, then the reads).
-    /// Runs the `page` middleware: it sees the request as options and the page as options
-    /// `{items, nextCursor, pageSize}`.
+    /// Reads one page of records (a listing of `size + 1` keys at most, then the reads),
+    /// with the totals of the selection unless `skip_count` (a listing of its keys, no
+    /// record reads). Runs the `page` middleware: it sees the request as options and the
+    /// page as options `{items, nextCursor, pageSize, page, totalItems, totalPages}`.
     pub async fn page(&self, request: &PageRequest) -> Result<Page> {
         if !self.ext.middlewares.has(Operation::Page) {
             return self.page_inner(request).await;
@@ -181,13 +219,22 @@ impl Resource {
             Some(cursor) => self.decode_cursor(cursor, &cursor_prefix, &source)?,
             None => None,
         };
-        let skip = match (&request.cursor, request.page) {
-            (None, Some(page)) => page.saturating_sub(1).saturating_mul(size),
-            _ => 0,
+        let skip = match (&request.cursor, request.offset, request.page) {
+            (Some(_), _, _) => None,
+            (None, Some(offset), _) => Some(offset),
+            (None, None, page) => Some(page.unwrap_or(1).saturating_sub(1).saturating_mul(size)),
+        };
+        let total_items = match request.skip_count {
+            true => None,
+            false => Some(
+                self.ids_from(source.clone(), None)
+                    .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+                    .await?,
+            ),
         };
         let keys: Vec<(String, String)> = self
             .ids_from(source, start_after)
-            .skip(skip)
+            .skip(skip.unwrap_or(0))
             .take(size + 1)
             .try_collect()
             .await?;
@@ -206,6 +253,9 @@ impl Resource {
             items,
             next_cursor,
             page_size: size,
+            page: skip.map(|skip| skip / size + 1),
+            total_items,
+            total_pages: total_items.map(|n| n.div_ceil(size)),
         })
     }
 
@@ -338,6 +388,8 @@ mod tests {
             size: 7,
             cursor: Some("c".into()),
             page: Some(2),
+            offset: Some(3),
+            skip_count: true,
             partition: Some("byStatus".into()),
             values: json!({"status": "open"})
                 .as_object()
@@ -349,6 +401,7 @@ mod tests {
             (back.size, back.cursor, back.page, back.partition),
             (7, Some("c".into()), Some(2), Some("byStatus".into()))
         );
+        assert_eq!((back.offset, back.skip_count), (Some(3), true));
         assert_eq!(back.values, request.values);
         let bad = json!({"size": "big"});
         assert!(PageRequest::from_options("r", bad.as_object().unwrap()).is_err());

@@ -101,7 +101,7 @@ impl Resource {
                 ),
             })?;
         match self.storage.head(&key).await {
-            Ok(_) => self.get_inner(id).await,
+            Ok(_) => self.get_inner(id, false).await,
             Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
             Err(e) => Err(e.into()),
         }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 type ChangeFn = Arc<dyn Fn(&Record) -> Result<Record> + Send + Sync>;
 
 use super::codec::{BodyPlan, Oversize, encode_record, set_path, validate};
+use super::conditional::strip_internals;
 use super::{Loaded, Record, Resource};
 use crate::clock::now_iso;
 use crate::error::{Error, Result};
@@ -48,6 +49,7 @@ impl Resource {
             .run(HookPoint::BeforeInsert, Payload::Record(record))
             .await?
             .into_record()?;
+        strip_internals(&mut record);
         let id = match record.shift_remove("id") {
             Some(Value::String(id)) => id,
             Some(Value::Null) | None => self.def.id_generator.generate(&record),
@@ -125,20 +127,37 @@ impl Resource {
 
     /// `update`/`patch`/`replace` through their middleware.
     async fn change(&self, operation: Operation, id: &str, record: Record) -> Result<Record> {
-        self.change_computed(operation, id, record, None).await
+        self.change_if(operation, id, record, None).await
+    }
+
+    /// `update`/`patch`/`replace` through their middleware, conditional on the stored
+    /// version when `expected` is given.
+    pub(crate) async fn change_if(
+        &self,
+        operation: Operation,
+        id: &str,
+        record: Record,
+        expected: Option<String>,
+    ) -> Result<Record> {
+        self.change_computed(operation, id, record, None, expected)
+            .await
     }
 
     /// `update`/`patch`/`replace` through their middleware; `computed` (update only) makes
-    /// the base the changes are merged into from the stored record.
+    /// the base the changes are merged into from the stored record; `expected` makes the
+    /// write conditional on the version the caller read.
     async fn change_computed(
         &self,
         operation: Operation,
         id: &str,
         record: Record,
         computed: Option<ChangeFn>,
+        expected: Option<String>,
     ) -> Result<Record> {
         if !self.ext.middlewares.has(operation) {
-            return self.change_inner(operation, id, record, computed).await;
+            return self
+                .change_inner(operation, id, record, computed, expected)
+                .await;
         }
         let args = Payload::Change {
             id: id.to_owned(),
@@ -148,7 +167,8 @@ impl Resource {
             .wrapped(operation, args, move |this, args| async move {
                 let (id, record) = args.into_change()?;
                 Ok(Payload::Record(
-                    this.change_inner(operation, &id, record, computed).await?,
+                    this.change_inner(operation, &id, record, computed, expected)
+                        .await?,
                 ))
             })
             .await?;
@@ -156,14 +176,16 @@ impl Resource {
     }
 
     /// Runs the before hooks on the change, writes it, runs the after hooks, emits
-    /// `Updated`.
+    /// `Updated`. Internal fields of a read record (`_etag`…) are not written.
     async fn change_inner(
         &self,
         operation: Operation,
         id: &str,
-        record: Record,
+        mut record: Record,
         computed: Option<ChangeFn>,
+        expected: Option<String>,
     ) -> Result<Record> {
+        strip_internals(&mut record);
         let (before, after) = match operation {
             Operation::Patch => (HookPoint::BeforePatch, HookPoint::AfterPatch),
             Operation::Replace => (HookPoint::BeforeReplace, HookPoint::AfterReplace),
@@ -179,18 +201,21 @@ impl Resource {
         } else {
             (Cow::Borrowed(id), record)
         };
-        let (previous, next) = match operation {
-            Operation::Replace => self.replace_loop(&id, &record).await?,
-            _ => {
-                let (previous, next) = self
-                    .cas_update(operation, &id, |current| match &computed {
-                        Some(compute) => Ok(merge(&compute(current)?, &record)),
-                        None => Ok(merge(current, &record)),
-                    })
-                    .await?;
-                (Some(previous), next)
-            }
-        };
+        let (previous, next) =
+            match operation {
+                Operation::Replace => self.replace_loop(&id, &record, expected.as_deref()).await?,
+                _ => {
+                    let (previous, next) =
+                        self.cas_update(operation, &id, expected.as_deref(), |current| {
+                            match &computed {
+                                Some(compute) => Ok(merge(&compute(current)?, &record)),
+                                None => Ok(merge(current, &record)),
+                            }
+                        })
+                        .await?;
+                    (Some(previous), next)
+                }
+            };
         let next = self
             .ext
             .hooks
@@ -215,8 +240,14 @@ impl Resource {
         self.change(Operation::Replace, id, record).await
     }
 
-    /// The replace write loop: the previous record (if any) and the stored one.
-    async fn replace_loop(&self, id: &str, record: &Record) -> Result<(Option<Record>, Record)> {
+    /// The replace write loop: the previous record (if any) and the stored one. With
+    /// `expected`, the record must exist at that version (one attempt).
+    async fn replace_loop(
+        &self,
+        id: &str,
+        record: &Record,
+        expected: Option<&str>,
+    ) -> Result<(Option<Record>, Record)> {
         validate_id(id)?;
         let mut attempts = 0;
         loop {
@@ -226,6 +257,12 @@ impl Resource {
                 Err(Error::NotFound { .. }) => None,
                 Err(e) => return Err(e),
             };
+            if let Some(expected) = expected {
+                match &previous {
+                    Some(loaded) => self.check_version(id, expected, loaded)?,
+                    None => return Err(self.mismatch(id, expected, None)),
+                }
+            }
             let mut next = record.clone();
             next.shift_remove("id");
             if self.def.timestamps {
@@ -253,7 +290,7 @@ impl Resource {
                     next.insert("id".into(), Value::String(id.to_owned()));
                     return Ok((previous.map(|p| p.record), next));
                 }
-                false => self.back_off(id, attempts).await?,
+                false => self.retry_or_fail(id, expected, attempts).await?,
             }
         }
     }
@@ -296,15 +333,22 @@ impl Resource {
 
     /// Deletes a record and its partition references: [`Error::NotFound`] if there is none.
     pub async fn delete(&self, id: &str) -> Result<()> {
+        self.delete_as(id, None).await
+    }
+
+    /// `delete` through its middleware, conditional on the stored version when `expected`
+    /// is given.
+    pub(crate) async fn delete_as(&self, id: &str, expected: Option<String>) -> Result<()> {
         if !self.ext.middlewares.has(Operation::Delete) {
-            return self.delete_inner(id).await;
+            return self.delete_inner(id, expected.as_deref()).await;
         }
         let out = self
             .wrapped(
                 Operation::Delete,
                 Payload::Id(id.to_owned()),
-                |this, args| async move {
-                    this.delete_inner(&args.into_id()?).await?;
+                move |this, args| async move {
+                    this.delete_inner(&args.into_id()?, expected.as_deref())
+                        .await?;
                     Ok(Payload::None)
                 },
             )
@@ -312,14 +356,14 @@ impl Resource {
         Ok(out.into_none()?)
     }
 
-    async fn delete_inner(&self, id: &str) -> Result<()> {
+    async fn delete_inner(&self, id: &str, expected: Option<&str>) -> Result<()> {
         let redirected = self.before(HookPoint::BeforeDelete, || Payload::Id(id.to_owned()));
         let redirected = match redirected.await? {
             Some(payload) => Some(payload.into_id()?),
             None => None,
         };
         let id = redirected.as_deref().unwrap_or(id);
-        let record = self.delete_record(id).await?;
+        let record = self.delete_record(id, expected).await?;
         let record = self
             .ext
             .hooks
@@ -334,9 +378,22 @@ impl Resource {
         Ok(())
     }
 
-    /// Deletes a record and its references (no hooks, no events); returns the record.
-    pub(crate) async fn delete_record(&self, id: &str) -> Result<Record> {
+    /// Deletes a record and its references (no hooks, no events); returns the record. With
+    /// `expected`, the record is first claimed by a conditional write at that version.
+    pub(crate) async fn delete_record(&self, id: &str, expected: Option<&str>) -> Result<Record> {
         let loaded = self.load(id).await?;
+        if let Some(expected) = expected {
+            self.check_version(id, expected, &loaded)?;
+            let mut record = loaded.record.clone();
+            record.shift_remove("id");
+            let claim = PutMode::IfMatch(loaded.etag.clone());
+            if !self
+                .conditional_put(Operation::Delete, id, &record, Some(&loaded), claim)
+                .await?
+            {
+                return Err(self.lost_condition(id, expected).await);
+            }
+        }
         self.storage.delete(&self.def.record_key(id)).await?;
         let stale = self.references_at(&loaded.record, id, self.version_of(&loaded));
         if !stale.is_empty() {
@@ -360,21 +417,32 @@ impl Resource {
         id: &str,
         change: impl Fn(&Record) -> Result<Record> + Send + Sync + 'static,
     ) -> Result<Record> {
-        self.change_computed(Operation::Update, id, Record::new(), Some(Arc::new(change)))
-            .await
+        self.change_computed(
+            Operation::Update,
+            id,
+            Record::new(),
+            Some(Arc::new(change)),
+            None,
+        )
+        .await
     }
 
-    /// The conditional read-modify-write loop: the record before and as stored.
+    /// The conditional read-modify-write loop: the record before and as stored. With
+    /// `expected`, the record must be at that version (one attempt, no retry).
     async fn cas_update(
         &self,
         operation: Operation,
         id: &str,
+        expected: Option<&str>,
         change: impl Fn(&Record) -> Result<Record>,
     ) -> Result<(Record, Record)> {
         let mut attempts = 0;
         loop {
             attempts += 1;
             let loaded = self.load(id).await?;
+            if let Some(expected) = expected {
+                self.check_version(id, expected, &loaded)?;
+            }
             let mut next = change(&loaded.record)?;
             next.shift_remove("id");
             if self.def.timestamps {
@@ -395,7 +463,7 @@ impl Resource {
                 next.insert("id".into(), Value::String(id.to_owned()));
                 return Ok((loaded.record, next));
             }
-            self.back_off(id, attempts).await?;
+            self.retry_or_fail(id, expected, attempts).await?;
         }
     }
 
@@ -432,6 +500,15 @@ impl Resource {
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// After a lost `If-Match`: a write conditional on the caller's version fails with
+    /// [`Error::VersionMismatch`]; any other backs off for another attempt.
+    async fn retry_or_fail(&self, id: &str, expected: Option<&str>, attempts: u32) -> Result<()> {
+        match expected {
+            Some(expected) => Err(self.lost_condition(id, expected).await),
+            None => self.back_off(id, attempts).await,
         }
     }
 

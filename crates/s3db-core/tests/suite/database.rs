@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use s3db_core::{Database, ResourceConfig};
+use s3db_core::{Creation, Database, ResourceConfig};
 use s3db_storage::{MemoryStorage, Storage};
 use serde_json::json;
 
@@ -101,10 +101,31 @@ async fn create_if_not_exists_keeps_the_existing_definition() {
     db.create_resource(config(json!({"name": "a", "attributes": {"x": "string"}})))
         .await
         .unwrap();
-    let kept = db
+    let (kept, creation) = db
         .create_resource_if_not_exists(config(json!({"name": "a", "attributes": {"y": "number"}})))
         .await
         .unwrap();
     assert_eq!(kept.version(), "v1");
     assert!(kept.attributes().contains_key("x"));
+    assert_eq!(
+        creation,
+        Creation::AlreadyExists {
+            same_definition: false
+        }
+    );
+    let (_, creation) = db
+        .create_resource_if_not_exists(config(json!({"name": "a", "attributes": {"x": "string"}})))
+        .await
+        .unwrap();
+    assert_eq!(
+        creation,
+        Creation::AlreadyExists {
+            same_definition: true
+        }
+    );
+    let (created, creation) = db
+        .create_resource_if_not_exists(config(json!({"name": "b", "attributes": {"x": "string"}})))
+        .await
+        .unwrap();
+    assert_eq!((created.name(), creation), ("b", Creation::Created));
 }

@@ -72,7 +72,10 @@ impl ReplicationTarget for DatabaseTarget {
             let config = ResourceConfig::new(change.resource.clone())
                 .attributes((*change.attributes).clone())
                 .timestamps(false);
-            self.db.create_resource_if_not_exists(config).await
+            self.db
+                .create_resource_if_not_exists(config)
+                .await
+                .map(|(resource, _)| resource)
         }
         .map_err(|e| self.fail(change, e))?;
         match (change.op, &change.record) {

@@ -45,6 +45,7 @@ async fn define_with(db: &Database, name: &str, expires_type: &str) -> Resource 
     )
     .await
     .unwrap()
+    .0
 }
 
 async fn install(db: &Database, config: TtlConfig, clock: &ManualClock) -> Arc<TtlPlugin> {
