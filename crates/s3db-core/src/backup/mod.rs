@@ -485,15 +485,18 @@ pub async fn restore(
         };
         let path = dir.join(manifest.file_of(name, entry)?);
         let digest = verify(name, entry, &path, manifest.compressed, &mut warnings)?;
-        if options.clear {
-            refuse_paranoid_clear(db, name)?;
-        }
         plan.push(Planned {
             name,
             config,
             path,
             digest,
         });
+    }
+    // Every file is verified first (a damaged backup is reported before anything else).
+    if options.clear {
+        for planned in &plan {
+            refuse_paranoid_clear(db, planned.name)?;
+        }
     }
     for warning in &warnings {
         tracing::warn!("{warning}");
