@@ -292,8 +292,15 @@ pub fn connection_string(data: &[u8]) {
         }
     }
     if let Some(secret) = secret {
-        // A secret that is also part of the access key or of another field shows legitimately.
-        let elsewhere = format!("{public:?}{public}{conn_key}").contains(&secret);
+        // A secret that is also part of another field, or of the text around a redacted one
+        // (`secret_access_key: SecretString(***)`), shows legitimately.
+        let mut redacted = config.clone();
+        if let StorageConfig::S3 { config: s3, .. } = &mut redacted {
+            if let Some(c) = s3.credentials.as_mut() {
+                c.secret_access_key = "\u{0}".into();
+            }
+        }
+        let elsewhere = format!("{redacted:?}{redacted}{conn_key}").contains(&secret);
         if secret.len() >= 4 && !elsewhere {
             assert!(
                 !shown.contains(&secret) && !debug.contains(&secret),
