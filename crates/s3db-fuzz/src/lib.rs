@@ -125,14 +125,17 @@ pub fn value_decode(data: &[u8]) {
     if decoded.is_null() || decoded.as_str() == Some(stored) {
         return;
     }
-    // Integers beyond 128 bits have no exact integer form, and fixed-point elements whose
-    // scaled value is beyond 2^53 none either: the writer uses s3db.js's float digits, which s3db.js's float
-    // arithmetic may read back one unit in the last place off.
+    // Integers beyond 128 bits have no exact integer form, and fixed-point values (scalars
+    // and array elements) whose scaled value is beyond 2^53 none either: the writer uses
+    // s3db.js's float digits, which s3db.js's float arithmetic may read back one unit in the
+    // last place off.
+    let beyond_2_53 = |places: u32| 9_007_199_254_740_992.0 / 10f64.powi(places as i32);
     let limit = match kind {
         ValueKind::Integer | ValueKind::IntegerArray => 3.0e38,
-        ValueKind::FixedPointArray { precision } => {
-            9_007_199_254_740_992.0 / 10f64.powi(precision as i32)
+        ValueKind::FixedPointArray { precision } | ValueKind::Decimal { precision } => {
+            beyond_2_53(precision)
         }
+        ValueKind::Money { decimals } => beyond_2_53(decimals),
         _ => f64::INFINITY,
     };
     let inexact = |v: &Value| v.as_f64().is_some_and(|f| f.abs() >= limit);

@@ -152,10 +152,10 @@ fn decode_bucket(raw: &str, form: &'static str) -> Result<String, ConnectionErro
     if bucket.is_empty() {
         return Err(ConnectionError::MissingBucket(form));
     }
-    if bucket.contains('/') {
+    if bucket.contains('/') || bucket == "." || bucket == ".." {
         return Err(ConnectionError::BadParameter(
             "bucket",
-            format!("{bucket:?} contains '/'; a bucket name is one segment"),
+            format!("{bucket:?}: a bucket name is one segment, not '.' or '..'"),
         ));
     }
     Ok(bucket)
@@ -167,6 +167,13 @@ fn decode_prefix<'a>(segments: impl Iterator<Item = &'a str>) -> Result<String, 
     let mut prefix = String::new();
     for segment in segments {
         for part in decode(segment, "key prefix")?.split('/') {
+            if part == "." || part == ".." {
+                // URLs collapse dot segments, so the displayed string would not parse back.
+                return Err(ConnectionError::BadParameter(
+                    "key prefix",
+                    format!("{part:?} (also as %2E) cannot be a prefix segment"),
+                ));
+            }
             if !part.is_empty() {
                 prefix.push_str(part);
                 prefix.push('/');
@@ -775,6 +782,17 @@ mod tests {
             ConnectionError::BadFilePath(_)
         ));
         assert!(matches!(err("file://"), ConnectionError::BadFilePath(_)));
+        // Dot segments would collapse when the displayed string is parsed again.
+        for conn in [
+            "http://h/b/x%2F.%2Fy",
+            "s3://b/p%2F..%2Fq",
+            "memory://m/a%2F.",
+        ] {
+            assert!(
+                matches!(err(conn), ConnectionError::BadParameter(..)),
+                "{conn}"
+            );
+        }
         // Messages name the problem.
         assert!(err("ftp://x").to_string().contains("unknown scheme"));
         assert!(err("http://h:99999/b").to_string().contains("port"));
