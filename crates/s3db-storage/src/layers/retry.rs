@@ -89,7 +89,7 @@ pub struct RetryPolicy {
 }
 
 /// Attempts of the default policy, the first included.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 15;
 /// Backoff ceiling before the first retry in the default policy.
 pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(100);
 /// Largest backoff ceiling in the default policy.
@@ -98,9 +98,9 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 
 impl Default for RetryPolicy {
-    /// 10 attempts, backoff ceilings 100 ms doubling up to 10 s, 2 min deadline. The nine
-    /// waits add up to between 16 s and 33 s, so an operation outlasts a server restart or a
-    /// network blip of that length before giving up.
+    /// 15 attempts, backoff ceilings 100 ms doubling up to 10 s, 2 min deadline. The
+    /// fourteen waits add up to between 41 s and 83 s, so an operation outlasts a server
+    /// restart or a network blip of that length before giving up.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
