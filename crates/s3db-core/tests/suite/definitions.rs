@@ -1,6 +1,7 @@
 //! Definitions s3db.js accepts open and work here: unknown modifiers, types and keys in a
 //! stored `s3db.json` are kept verbatim and reported; `unique`, multi-type rules and the
-//! legacy names are accepted.
+//! legacy names are accepted. The hand-written document here isolates each case; the bucket
+//! s3db.js itself wrote from such definitions is read in `compat_definitions.rs`.
 
 use std::sync::Arc;
 

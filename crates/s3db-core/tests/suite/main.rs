@@ -6,6 +6,7 @@ mod array_shorthand;
 mod backup;
 mod bad_input;
 mod common;
+mod compat_definitions;
 mod concurrency;
 mod conditional;
 mod crud;

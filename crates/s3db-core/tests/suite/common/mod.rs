@@ -12,16 +12,23 @@ use serde_json::Value;
 
 pub const PASSPHRASE: &str = "fixture-passphrase";
 
-pub fn fixture_path(name: &str) -> String {
-    format!(
-        "{}/../../fixtures/s3dbjs-21.6.2/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+/// The wire fixture set (`fixtures/s3dbjs-21.6.2`).
+pub const WIRE: &str = "s3dbjs-21.6.2";
+/// The resource-definition fixture set (`fixtures/s3dbjs-21.6.2-definitions`).
+pub const DEFINITIONS: &str = "s3dbjs-21.6.2-definitions";
+
+pub fn fixture_path(set: &str, name: &str) -> String {
+    format!("{}/../../fixtures/{set}/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every stored object of the fixture bucket.
+/// Every stored object of the wire fixture bucket.
 pub fn objects() -> Vec<Value> {
-    std::fs::read_to_string(fixture_path("objects.jsonl"))
+    objects_of(WIRE)
+}
+
+/// Every stored object of a fixture set's bucket.
+pub fn objects_of(set: &str) -> Vec<Value> {
+    std::fs::read_to_string(fixture_path(set, "objects.jsonl"))
         .unwrap()
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -29,8 +36,15 @@ pub fn objects() -> Vec<Value> {
         .collect()
 }
 
+/// What s3db.js returned reading the wire fixture bucket.
 pub fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture_path("expected.json")).unwrap()).unwrap()
+    expected_of(WIRE)
+}
+
+/// What s3db.js returned reading a fixture set's bucket.
+pub fn expected_of(set: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture_path(set, "expected.json")).unwrap())
+        .unwrap()
 }
 
 pub fn body_of(object: &Value) -> Vec<u8> {
@@ -48,10 +62,15 @@ pub fn metadata_of(object: &Value) -> Metadata {
         .collect()
 }
 
-/// The fixture bucket in a memory store (raw puts: no re-encoding).
+/// The wire fixture bucket in a memory store (raw puts: no re-encoding).
 pub async fn fixture_bucket() -> MemoryStorage {
+    bucket_of(WIRE).await
+}
+
+/// A fixture set's bucket in a memory store (raw puts: no re-encoding).
+pub async fn bucket_of(set: &str) -> MemoryStorage {
     let store = MemoryStorage::new();
-    for object in objects() {
+    for object in objects_of(set) {
         let payload = PutPayload {
             metadata: metadata_of(&object),
             body: Bytes::from(body_of(&object)),
