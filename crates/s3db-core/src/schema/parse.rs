@@ -516,9 +516,12 @@ fn string_rule(kind: StringKind, p: &mut Params<'_>) -> Result<Rule, String> {
         Some(Value::Bool(b)) => b,
         Some(other) => return Err(p.bad("trim", "true or false", &other)),
     };
+    // Both flags are consumed even when `trim` already covers them (else they would be
+    // reported as unknown modifiers).
+    let (trim_left, trim_right) = (p.flag("trimLeft")?, p.flag("trimRight")?);
     let trim = Trim {
-        start: trim_both || p.flag("trimLeft")?,
-        end: trim_both || p.flag("trimRight")?,
+        start: trim_both || trim_left,
+        end: trim_both || trim_right,
     };
     let case = match (p.flag("lowercase")?, p.flag("uppercase")?) {
         (true, true) => return Err("'lowercase' and 'uppercase' exclude each other".to_owned()),

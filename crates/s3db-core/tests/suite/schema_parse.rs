@@ -283,6 +283,20 @@ fn string_and_array_modifiers_build_the_rule() {
 }
 
 #[test]
+fn trim_side_flags_are_known_beside_the_default_trim() {
+    // `trim` is on by default, so `trimLeft` adds nothing, but it is a known modifier:
+    // the strict parser accepts it instead of reporting it as unknown.
+    let attributes = object(json!({"a": "string|trimLeft", "b": "string|no-trim|trimRight"}));
+    let schema = Schema::parse(&attributes).unwrap();
+    let trim = |name: &str| match &schema.field(name).unwrap().rule {
+        Rule::String { checks, .. } => (checks.trim.start, checks.trim.end),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(trim("a"), (true, true));
+    assert_eq!(trim("b"), (false, true));
+}
+
+#[test]
 fn object_form_is_one_field() {
     let attributes = object(json!({
         "price": {"type": "number", "integer": true, "min": 0},
