@@ -64,7 +64,8 @@ pub use database::{Creation, Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
 pub use resource::config::ResourceConfig;
 pub use resource::{
-    INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource,
+    INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RecordMeta,
+    RepairReport, Resource,
 };
 pub use s3db_codec::secret::SecretString;
 pub use typed::TypedResource;

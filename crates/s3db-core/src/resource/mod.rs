@@ -9,6 +9,7 @@ pub mod config;
 mod content;
 pub mod definition;
 mod listing;
+mod meta;
 mod options;
 mod page;
 mod partitioned;
@@ -28,6 +29,7 @@ use crate::extend::{Event, EventBus, HookPoint, Hooks, Middlewares, Operation, P
 use crate::id::validate_id;
 pub use conditional::INTERNAL_FIELDS;
 use definition::Definition;
+pub use meta::RecordMeta;
 pub use page::{Page, PageRequest, decode_cursor};
 pub use partitioned::RepairReport;
 pub use query::{ListRequest, QueryOptions};
