@@ -62,10 +62,11 @@ pub mod workload;
 pub use behavior::BehaviorKind;
 pub use database::{Creation, Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
+pub use filter::Filter;
 pub use resource::config::ResourceConfig;
 pub use resource::{
-    INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RecordMeta,
+    Content, INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RecordMeta,
     RepairReport, Resource,
 };
 pub use s3db_codec::secret::SecretString;
-pub use typed::TypedResource;
+pub use typed::{TypedResource, Versioned};

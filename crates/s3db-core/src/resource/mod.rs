@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, HookPoint, Hooks, Middlewares, Operation, Payload};
 use crate::id::validate_id;
 pub use conditional::INTERNAL_FIELDS;
+pub use content::Content;
 use definition::Definition;
 pub use meta::RecordMeta;
 pub use page::{Page, PageRequest, decode_cursor};
