@@ -13,6 +13,13 @@ pub fn time_iso(at: std::time::SystemTime) -> String {
     iso(OffsetDateTime::from(at))
 }
 
+/// The point in time an RFC 3339 timestamp (such as [`time_iso`]'s) names.
+pub fn parse_iso(text: &str) -> Option<std::time::SystemTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(std::time::SystemTime::from)
+}
+
 fn iso(at: OffsetDateTime) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
@@ -35,5 +42,7 @@ mod tests {
     fn system_times_format_like_to_iso_string() {
         let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_786_299_684);
         assert_eq!(super::time_iso(at), "2026-11-27T13:31:39.684Z");
+        assert_eq!(super::parse_iso("2026-11-27T13:31:39.684Z"), Some(at));
+        assert_eq!(super::parse_iso("yesterday"), None);
     }
 }

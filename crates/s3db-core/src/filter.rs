@@ -1,5 +1,20 @@
 //! Query filters: field paths (dotted) mapped to a value (equality) or operators
-//! (`$eq`, `$ne`, `$in`, `$gt`, `$gte`, `$lt`, `$lte`, `$exists`).
+//! (`$eq`, `$ne`, `$in`, `$gt`, `$gte`, `$lt`, `$lte`, `$exists`). A filter is a
+//! conjunction: every condition must hold (there is no `$or` or `$not`).
+//!
+//! Filters come from JSON ([`Filter::parse`]) or from the builder ([`Filter::field`]); both
+//! make the same [`Filter`], and [`Filter::to_json`] gives the JSON form
+//! [`crate::Resource::query`] takes.
+//!
+//! ```
+//! use s3db_core::filter::Filter;
+//! use serde_json::json;
+//!
+//! let built = Filter::field("age").gte(18).and(Filter::field("status").eq("active"));
+//! let parsed = Filter::parse(&json!({"age": {"$gte": 18}, "status": "active"})).unwrap();
+//! assert_eq!(built, parsed);
+//! assert_eq!(built.to_json().unwrap(), json!({"age": {"$gte": 18}, "status": "active"}));
+//! ```
 //!
 //! ```
 //! use s3db_core::filter::Filter;
@@ -13,6 +28,8 @@
 
 use std::cmp::Ordering;
 
+use indexmap::IndexMap;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// One condition on a field.
@@ -37,9 +54,25 @@ pub enum Condition {
 }
 
 /// A conjunction of conditions on dotted field paths.
+///
+/// The empty filter (`Filter::default()`) matches every record.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Filter {
     conditions: Vec<(String, Condition)>,
+    /// A builder value that did not serialize: reported by [`Filter::to_json`] (and the
+    /// typed queries), and the filter then matches nothing.
+    invalid: Option<FilterError>,
+}
+
+/// The builder of a condition on one field: [`Filter::field`]`("age").gte(18)`.
+///
+/// Values are anything `Serialize` (numbers, strings, `bool`, enums with their serde names,
+/// `serde_json::Value`), compared as their JSON form as [`Filter::parse`] compares them: a
+/// value that does not serialize makes [`Filter::to_json`] fail naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a field filter does nothing until given a condition (eq, gte, in_…)"]
+pub struct Field {
+    path: String,
 }
 
 /// The values a field may take according to a filter's equality or `$in` condition (what
@@ -64,7 +97,131 @@ pub struct FilterError {
     pub reason: String,
 }
 
+impl Field {
+    /// Equal to `value` (`{"f": value}`).
+    pub fn eq(self, value: impl Serialize) -> Filter {
+        self.with(value, Condition::Eq)
+    }
+
+    /// Not equal to `value` (`{"f": {"$ne": value}}`); a missing field is not equal.
+    pub fn ne(self, value: impl Serialize) -> Filter {
+        self.with(value, Condition::Ne)
+    }
+
+    /// Greater than `value` (`$gt`).
+    pub fn gt(self, value: impl Serialize) -> Filter {
+        self.with(value, Condition::Gt)
+    }
+
+    /// Greater than or equal to `value` (`$gte`).
+    pub fn gte(self, value: impl Serialize) -> Filter {
+        self.with(value, Condition::Gte)
+    }
+
+    /// Less than `value` (`$lt`).
+    pub fn lt(self, value: impl Serialize) -> Filter {
+        self.with(value, Condition::Lt)
+    }
+
+    /// Less than or equal to `value` (`$lte`).
+    pub fn lte(self, value: impl Serialize) -> Filter {
+        self.with(value, Condition::Lte)
+    }
+
+    /// Equal to one of `values` (`$in`).
+    pub fn in_<V: Serialize>(self, values: impl IntoIterator<Item = V>) -> Filter {
+        let values: Vec<V> = values.into_iter().collect();
+        self.with(values, |value| match value {
+            Value::Array(values) => Condition::In(values),
+            other => Condition::In(vec![other]),
+        })
+    }
+
+    /// Present and non-null (`{"$exists": true}`), or absent or null (`false`).
+    pub fn exists(self, present: bool) -> Filter {
+        Filter {
+            conditions: vec![(self.path, Condition::Exists(present))],
+            invalid: None,
+        }
+    }
+
+    fn with(self, value: impl Serialize, condition: impl FnOnce(Value) -> Condition) -> Filter {
+        match serde_json::to_value(value) {
+            Ok(value) => Filter {
+                conditions: vec![(self.path, condition(value))],
+                invalid: None,
+            },
+            Err(e) => Filter {
+                invalid: Some(FilterError {
+                    reason: format!("the value does not serialize to JSON: {e}"),
+                    field: self.path,
+                }),
+                conditions: Vec::new(),
+            },
+        }
+    }
+}
+
 impl Filter {
+    /// Starts a condition on the dotted field path `path` (see [`Field`]).
+    pub fn field(path: impl Into<String>) -> Field {
+        Field { path: path.into() }
+    }
+
+    /// Both filters' conditions: records must satisfy all of them.
+    #[must_use]
+    pub fn and(mut self, other: Filter) -> Filter {
+        self.conditions.extend(other.conditions);
+        self.invalid = self.invalid.or(other.invalid);
+        self
+    }
+
+    /// Whether the filter has no condition (it matches every record).
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty() && self.invalid.is_none()
+    }
+
+    /// The JSON form ([`Filter::parse`] reads it back to an equal filter when conditions
+    /// on one field are given together): an equality is the plain value (`$eq` when the
+    /// value is an object), other conditions are operators under the field.
+    ///
+    /// Fails naming the field when a builder value did not serialize, or when one field
+    /// has the same operator twice with different values (a JSON object holds each
+    /// operator once per field; keep the stricter bound, or use `in_`).
+    pub fn to_json(&self) -> Result<Value, FilterError> {
+        if let Some(invalid) = &self.invalid {
+            return Err(invalid.clone());
+        }
+        let mut fields: IndexMap<&str, Map<String, Value>> = IndexMap::new();
+        for (path, condition) in &self.conditions {
+            let (operator, value) = condition.to_operator();
+            let ops = fields.entry(path.as_str()).or_default();
+            match ops.get(operator) {
+                Some(existing) if *existing != value => {
+                    return Err(FilterError {
+                        field: path.clone(),
+                        reason: format!(
+                            "{operator} given twice ({existing} and {value}); a JSON filter \
+                             holds each operator once per field, so keep one"
+                        ),
+                    });
+                }
+                _ => ops.insert(operator.to_owned(), value),
+            };
+        }
+        let object = fields
+            .into_iter()
+            .map(|(path, ops)| {
+                let spec = match ops.get("$eq") {
+                    Some(value) if ops.len() == 1 && !value.is_object() => value.clone(),
+                    _ => Value::Object(ops),
+                };
+                (path.to_owned(), spec)
+            })
+            .collect();
+        Ok(Value::Object(object))
+    }
+
     /// Parses `{"path": value | {"$op": value, …}, …}`.
     pub fn parse(filter: &Value) -> Result<Filter, FilterError> {
         let fail = |field: &str, reason: &str| FilterError {
@@ -105,7 +262,10 @@ impl Filter {
                 value => conditions.push((path.clone(), Condition::Eq(value.clone()))),
             }
         }
-        Ok(Filter { conditions })
+        Ok(Filter {
+            conditions,
+            invalid: None,
+        })
     }
 
     /// The conditions, in the order given.
@@ -159,15 +319,32 @@ impl Filter {
         fields
     }
 
-    /// Whether the record satisfies every condition.
+    /// Whether the record satisfies every condition (never, for a filter whose builder
+    /// value did not serialize).
     pub fn matches(&self, record: &Map<String, Value>) -> bool {
-        self.conditions
-            .iter()
-            .all(|(path, condition)| condition.holds(value_at(record, path)))
+        self.invalid.is_none()
+            && self
+                .conditions
+                .iter()
+                .all(|(path, condition)| condition.holds(value_at(record, path)))
     }
 }
 
 impl Condition {
+    /// The operator and operand of the JSON form.
+    fn to_operator(&self) -> (&'static str, Value) {
+        match self {
+            Condition::Eq(v) => ("$eq", v.clone()),
+            Condition::Ne(v) => ("$ne", v.clone()),
+            Condition::In(values) => ("$in", Value::Array(values.clone())),
+            Condition::Gt(v) => ("$gt", v.clone()),
+            Condition::Gte(v) => ("$gte", v.clone()),
+            Condition::Lt(v) => ("$lt", v.clone()),
+            Condition::Lte(v) => ("$lte", v.clone()),
+            Condition::Exists(present) => ("$exists", Value::Bool(*present)),
+        }
+    }
+
     fn holds(&self, value: Option<&Value>) -> bool {
         let present = value.filter(|v| !v.is_null());
         match self {
@@ -278,5 +455,96 @@ mod tests {
         assert_eq!(err.field, "a");
         assert!(Filter::parse(&json!({"a": {"$in": 1}})).is_err());
         assert!(Filter::parse(&json!([1])).is_err());
+    }
+
+    #[derive(Serialize)]
+    enum Status {
+        #[serde(rename = "active")]
+        Active,
+    }
+
+    #[test]
+    fn every_builder_operator_equals_its_parsed_json() {
+        let cases = [
+            (Filter::field("a").eq(5), json!({"a": 5})),
+            (
+                Filter::field("a").eq(Status::Active),
+                json!({"a": "active"}),
+            ),
+            (
+                Filter::field("a").eq(json!({"x": 1})),
+                json!({"a": {"$eq": {"x": 1}}}),
+            ),
+            (Filter::field("a").ne("x"), json!({"a": {"$ne": "x"}})),
+            (Filter::field("a").gt(1.5), json!({"a": {"$gt": 1.5}})),
+            (Filter::field("a").gte(2), json!({"a": {"$gte": 2}})),
+            (Filter::field("a").lt("m"), json!({"a": {"$lt": "m"}})),
+            (Filter::field("a").lte(false), json!({"a": {"$lte": false}})),
+            (
+                Filter::field("p.q").in_([1, 2]),
+                json!({"p.q": {"$in": [1, 2]}}),
+            ),
+            (
+                Filter::field("a").in_(Vec::<u8>::new()),
+                json!({"a": {"$in": []}}),
+            ),
+            (
+                Filter::field("a").exists(true),
+                json!({"a": {"$exists": true}}),
+            ),
+            (
+                Filter::field("a").exists(false),
+                json!({"a": {"$exists": false}}),
+            ),
+            (
+                Filter::field("a")
+                    .gte(18)
+                    .and(Filter::field("a").lt(65))
+                    .and(Filter::field("s").eq("open")),
+                json!({"a": {"$gte": 18, "$lt": 65}, "s": "open"}),
+            ),
+            (
+                Filter::field("s")
+                    .eq("open")
+                    .and(Filter::field("s").ne("x")),
+                json!({"s": {"$eq": "open", "$ne": "x"}}),
+            ),
+            (Filter::default(), json!({})),
+        ];
+        for (built, expected) in cases {
+            assert_eq!(built, Filter::parse(&expected).unwrap(), "{expected}");
+            assert_eq!(built.to_json().unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn builder_filters_match_like_their_json() {
+        let rec = json!({"a": 5, "s": "m", "p": {"q": 2}});
+        let record = rec.as_object().unwrap();
+        let built = Filter::field("a")
+            .gt(4)
+            .and(Filter::field("p.q").in_([2, 3]))
+            .and(Filter::field("missing").exists(false));
+        assert!(built.matches(record));
+        assert!(!Filter::field("s").ne("m").matches(record));
+    }
+
+    #[test]
+    fn builder_failures_name_the_field() {
+        let mut bad_key = std::collections::HashMap::new();
+        bad_key.insert((1, 2), 3);
+        let filter = Filter::field("ok")
+            .eq(1)
+            .and(Filter::field("weird").eq(bad_key));
+        let err = filter.to_json().unwrap_err();
+        assert_eq!(err.field, "weird");
+        assert!(!filter.matches(json!({"ok": 1}).as_object().unwrap()));
+        assert!(!filter.is_empty());
+        let twice = Filter::field("a").gt(1).and(Filter::field("a").gt(2));
+        let err = twice.to_json().unwrap_err();
+        assert_eq!(err.field, "a");
+        assert!(err.reason.contains("$gt given twice"), "{err}");
+        let same = Filter::field("a").gt(1).and(Filter::field("a").gt(1));
+        assert_eq!(same.to_json().unwrap(), json!({"a": {"$gt": 1}}));
     }
 }

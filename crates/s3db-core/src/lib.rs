@@ -40,6 +40,11 @@
 //! compare-and-swap on the ETag with bounded retries, and `s3db.json` itself is updated with
 //! compare-and-swap. See `docs/compatibility.md` for where s3db differs from s3db.js and
 //! `docs/recovery.md` for what to do with a damaged `s3db.json`.
+//!
+//! Records are JSON maps ([`Record`]); [`Resource::typed`] gives a [`TypedResource`] with
+//! every record operation on your own `Serialize + Deserialize` type, [`Versioned`] records
+//! with typed [`RecordMeta`], and [`Filter::field`] builds query filters without JSON
+//! (`docs/typed.md`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -62,9 +67,11 @@ pub mod workload;
 pub use behavior::BehaviorKind;
 pub use database::{Creation, Database, DatabaseOptions, WeakDatabase};
 pub use error::{Error, Result};
+pub use filter::Filter;
 pub use resource::config::ResourceConfig;
 pub use resource::{
-    INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource,
+    Content, INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RecordMeta,
+    RepairReport, Resource,
 };
 pub use s3db_codec::secret::SecretString;
-pub use typed::TypedResource;
+pub use typed::{TypedResource, Versioned};

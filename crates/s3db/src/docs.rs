@@ -5,6 +5,10 @@
 #[doc = include_str!("../../../docs/getting-started.md")]
 pub mod getting_started {}
 
+/// `docs/typed.md`.
+#[doc = include_str!("../../../docs/typed.md")]
+pub mod typed {}
+
 /// `docs/connection-strings.md`.
 #[doc = include_str!("../../../docs/connection-strings.md")]
 pub mod connection_strings {}

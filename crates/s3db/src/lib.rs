@@ -8,3 +8,13 @@ pub use s3db_codec as codec;
 pub use s3db_core as core;
 pub use s3db_plugins as plugins;
 pub use s3db_storage as storage;
+
+/// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone; the
+/// crate's is `s3db::core::Result`).
+pub mod prelude {
+    pub use s3db_core::filter::Filter;
+    pub use s3db_core::{
+        Database, Error, ListRequest, PageRequest, QueryOptions, Record, RecordMeta, Resource,
+        ResourceConfig, TypedResource, Versioned,
+    };
+}

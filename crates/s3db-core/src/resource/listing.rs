@@ -99,8 +99,15 @@ impl Resource {
     /// Inserts every record (each through `insert`'s hooks and middleware); one result per
     /// record, in order. Emits `InsertedMany` with the number inserted.
     pub async fn insert_many(&self, records: Vec<Record>) -> Vec<Result<Record>> {
+        self.insert_made(records.into_iter().map(Ok).collect())
+            .await
+    }
+
+    /// [`Resource::insert_many`] of records whose making may have failed (a typed value
+    /// that did not serialize): such an item keeps its error in its place, not inserted.
+    pub(crate) async fn insert_made(&self, records: Vec<Result<Record>>) -> Vec<Result<Record>> {
         let results: Vec<Result<Record>> = futures::stream::iter(records)
-            .map(|record| self.insert(record))
+            .map(|record| async move { self.insert(record?).await })
             .buffered(BULK_CONCURRENCY)
             .collect()
             .await;

@@ -110,11 +110,11 @@ impl PageRequest {
     }
 }
 
-/// One page of records.
+/// One page of records: [`Record`]s, or `T`s from [`crate::TypedResource::page`].
 #[derive(Debug, Clone)]
-pub struct Page {
+pub struct Page<R = Record> {
     /// The records, in key order.
-    pub items: Vec<Record>,
+    pub items: Vec<R>,
     /// The cursor of the next page; `None` on the last page.
     pub next_cursor: Option<String>,
     /// The page size asked for.
@@ -126,6 +126,25 @@ pub struct Page {
     /// Pages of `page_size` the selection fills (s3db.js `totalPages`); `None` with
     /// `skip_count`.
     pub total_pages: Option<usize>,
+}
+
+impl<R> Page<R> {
+    /// The same page with every item converted by `convert` (the first failure is
+    /// returned).
+    pub fn try_map<U, E>(self, convert: impl FnMut(R) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(convert)
+                .collect::<Result<_, _>>()?,
+            next_cursor: self.next_cursor,
+            page_size: self.page_size,
+            page: self.page,
+            total_items: self.total_items,
+            total_pages: self.total_pages,
+        })
+    }
 }
 
 impl Page {

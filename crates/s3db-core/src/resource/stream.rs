@@ -6,7 +6,7 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use super::{Record, Resource};
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// One record that failed in [`Resource::write`].
 #[derive(Debug)]
@@ -36,9 +36,23 @@ impl Resource {
     where
         S: Stream<Item = Record>,
     {
+        self.write_made(records.map(Ok), in_flight).await
+    }
+
+    /// [`Resource::write`] of records whose making may have failed (a typed value that
+    /// did not serialize): such an item is reported as a failure at its index, not written.
+    pub(crate) async fn write_made<S>(&self, records: S, in_flight: usize) -> WriteReport
+    where
+        S: Stream<Item = Result<Record>>,
+    {
         records
             .enumerate()
             .map(|(index, record)| async move {
+                let record = record.map_err(|error| WriteFailure {
+                    index,
+                    id: None,
+                    error,
+                })?;
                 let id = record.get("id").and_then(Value::as_str).map(str::to_owned);
                 self.insert(record)
                     .await

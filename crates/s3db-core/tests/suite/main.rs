@@ -28,5 +28,6 @@ mod schema_parse;
 mod schema_validate;
 mod server_restart;
 mod streams;
+mod typed;
 mod versioning;
 mod write_pipeline;
