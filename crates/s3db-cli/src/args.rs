@@ -98,10 +98,10 @@ pub enum Command {
         resource: String,
         /// Record id.
         id: String,
-    /// Add s3db.js's internal fields to each record: `_etag` (its version), `_lastModified`,
-    /// `_contentLength`, `_hasContent`, `_mimeType`, `_v`, `_originalVersion`,
-    /// `_versionMapped`. Writes ignore them, so the output can be edited and written back.
-    #[arg(long)]
+        /// Add s3db.js's internal fields to each record: `_etag` (its version), `_lastModified`,
+        /// `_contentLength`, `_hasContent`, `_mimeType`, `_v`, `_originalVersion`,
+        /// `_versionMapped`. Writes ignore them, so the output can be edited and written back.
+        #[arg(long)]
         meta: bool,
     },
     /// Change fields of one record (a JSON object of the changes).

@@ -1077,7 +1077,10 @@ fn meta_adds_the_object_facts_to_get_list_and_query() {
     let ws = Workspace::new();
     ws.with_people("store");
     for i in 1..=2 {
-        ws.json("store", &["insert", "people", "--data", &person(i).to_string()]);
+        ws.json(
+            "store",
+            &["insert", "people", "--data", &person(i).to_string()],
+        );
     }
     let facts = [
         "_etag",
@@ -1102,18 +1105,35 @@ fn meta_adds_the_object_facts_to_get_list_and_query() {
     assert_eq!(plain, json!([person(1), person(2)]));
     let queried = ws.json(
         "store",
-        &["query", "people", "--filter", r#"{"name": "x"}"#, "--scan", "--meta"],
+        &[
+            "query",
+            "people",
+            "--filter",
+            r#"{"name": "x"}"#,
+            "--scan",
+            "--meta",
+        ],
     );
     assert_eq!(queried, json!([]));
     let queried = ws.json(
         "store",
-        &["query", "people", "--filter", r#"{"age": 21}"#, "--scan", "--meta"],
+        &[
+            "query",
+            "people",
+            "--filter",
+            r#"{"age": 21}"#,
+            "--scan",
+            "--meta",
+        ],
     );
     assert!(has_facts(&queried[0]), "{queried}");
     // A record read with --meta updates as it is (the internal fields are ignored).
     let mut edited = got.clone();
     edited["age"] = json!(99);
-    ws.json("store", &["update", "people", "p001", "--data", &edited.to_string()]);
+    ws.json(
+        "store",
+        &["update", "people", "p001", "--data", &edited.to_string()],
+    );
     let after = ws.json("store", &["get", "people", "p001"]);
     assert_eq!(after["age"], 99);
     assert!(!has_facts(&after));

@@ -53,7 +53,8 @@ impl Resource {
         let ids = rewritten.as_deref().unwrap_or(ids);
         // Indices, not `&String` items: a closure over borrowed items is higher-ranked and
         // defeats the `Send` proof middleware needs.
-        let reads = (0..ids.len()).map(|i| async move { Ok(self.presented(self.load(&ids[i]).await?)) });
+        let reads =
+            (0..ids.len()).map(|i| async move { Ok(self.presented(self.load(&ids[i]).await?)) });
         let results: Vec<Result<Record>> = futures::stream::iter(reads)
             .buffered(self.in_flight(BULK_CONCURRENCY))
             .collect()

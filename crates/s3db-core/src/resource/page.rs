@@ -208,10 +208,7 @@ impl Resource {
                 },
             )
             .await?;
-        Ok(self.delivered_page(Page::from_options(
-            &self.def.name,
-            out.into_options()?,
-        )?))
+        Ok(self.delivered_page(Page::from_options(&self.def.name, out.into_options()?)?))
     }
 
     /// `page` with its items [delivered](Resource::delivered).

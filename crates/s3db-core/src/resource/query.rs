@@ -260,7 +260,9 @@ impl Resource {
         if self.meta {
             return records;
         }
-        records.map_ok(|record| super::deliver(false, record)).boxed()
+        records
+            .map_ok(|record| super::deliver(false, record))
+            .boxed()
     }
 
     /// Each record as handed to the caller ([`Resource::delivered`]).

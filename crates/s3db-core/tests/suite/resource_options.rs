@@ -11,8 +11,8 @@ use s3db_core::{
 use std::time::Duration;
 
 use s3db_storage::layers::{FaultPlan, Faults, Pool, PoolControl};
-use s3db_storage::{ErrorKind, Operation, Storage};
 use s3db_storage::memory::MemoryStorage;
+use s3db_storage::{ErrorKind, Operation, Storage};
 use serde_json::{Value, json};
 
 fn record(value: Value) -> Record {
@@ -36,7 +36,9 @@ async fn auto_decrypt_false_returns_the_stored_ciphertext_in_every_process() {
     let accounts = db.create_resource(config).await.unwrap();
     assert!(!accounts.auto_decrypt());
     accounts
-        .insert(record(json!({"id": "a", "name": "Ann", "token": "t0ps3cret"})))
+        .insert(record(
+            json!({"id": "a", "name": "Ann", "token": "t0ps3cret"}),
+        ))
         .await
         .unwrap();
     let read = accounts.get("a").await.unwrap();
@@ -79,10 +81,15 @@ async fn auto_decrypt_true_returns_plaintext() {
     let config = ResourceConfig::from_json(&accounts_json(true)).unwrap();
     let accounts = db.create_resource(config).await.unwrap();
     accounts
-        .insert(record(json!({"id": "a", "name": "Ann", "token": "t0ps3cret"})))
+        .insert(record(
+            json!({"id": "a", "name": "Ann", "token": "t0ps3cret"}),
+        ))
         .await
         .unwrap();
-    assert_eq!(accounts.get("a").await.unwrap()["token"], json!("t0ps3cret"));
+    assert_eq!(
+        accounts.get("a").await.unwrap()["token"],
+        json!("t0ps3cret")
+    );
 }
 
 #[tokio::test]
@@ -94,7 +101,9 @@ async fn a_resource_passphrase_is_given_to_other_processes_and_a_wrong_one_is_an
         .create_resource(config)
         .await
         .unwrap()
-        .insert(record(json!({"id": "a", "name": "Ann", "token": "t0ps3cret"})))
+        .insert(record(
+            json!({"id": "a", "name": "Ann", "token": "t0ps3cret"}),
+        ))
         .await
         .unwrap();
     // s3db.js stores no passphrase: neither does s3db.json here.
@@ -121,7 +130,10 @@ async fn a_resource_passphrase_is_given_to_other_processes_and_a_wrong_one_is_an
             resource,
             id,
             field,
-        }) => assert_eq!((resource, id, field), ("accounts".into(), "a".into(), "token".into())),
+        }) => assert_eq!(
+            (resource, id, field),
+            ("accounts".into(), "a".into(), "token".into())
+        ),
         other => panic!("expected a decryption error, got {other:?}"),
     }
 }
@@ -175,7 +187,11 @@ async fn parallelism_bounds_the_requests_of_bulk_operations() {
 
         let writer = items.clone();
         let write = tokio::spawn(async move { writer.insert_many(numbered(20..60)).await });
-        assert_eq!(in_flight(&control).await, bulk, "insert_many {parallelism:?}");
+        assert_eq!(
+            in_flight(&control).await,
+            bulk,
+            "insert_many {parallelism:?}"
+        );
         assert!(write.await.unwrap().iter().all(Result::is_ok));
 
         // A listing asks for 32 reads in flight (its default); the resource bounds them.
