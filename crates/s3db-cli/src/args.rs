@@ -98,6 +98,11 @@ pub enum Command {
         resource: String,
         /// Record id.
         id: String,
+        /// Add s3db.js's internal fields to each record: `_etag` (its version), `_lastModified`,
+        /// `_contentLength`, `_hasContent`, `_mimeType`, `_v`, `_originalVersion`,
+        /// `_versionMapped`. Writes ignore them, so the output can be edited and written back.
+        #[arg(long)]
+        meta: bool,
     },
     /// Change fields of one record (a JSON object of the changes).
     Update {
@@ -262,6 +267,11 @@ pub struct ListArgs {
     /// Partition field values, `field=value,...` (fields not given match any value).
     #[arg(long, requires = "partition")]
     pub values: Option<String>,
+    /// Add s3db.js's internal fields to each record: `_etag` (its version), `_lastModified`,
+    /// `_contentLength`, `_hasContent`, `_mimeType`, `_v`, `_originalVersion`,
+    /// `_versionMapped`. Writes ignore them, so the output can be edited and written back.
+    #[arg(long)]
+    pub meta: bool,
 }
 
 /// `query` arguments.
@@ -281,6 +291,11 @@ pub struct QueryArgs {
     /// Skip this many matching records first.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Add s3db.js's internal fields to each record: `_etag` (its version), `_lastModified`,
+    /// `_contentLength`, `_hasContent`, `_mimeType`, `_v`, `_originalVersion`,
+    /// `_versionMapped`. Writes ignore them, so the output can be edited and written back.
+    #[arg(long)]
+    pub meta: bool,
 }
 
 /// Record file formats.

@@ -65,7 +65,7 @@ pub mod typed;
 pub mod workload;
 
 pub use behavior::BehaviorKind;
-pub use database::{Creation, Database, DatabaseOptions, WeakDatabase};
+pub use database::{Creation, Database, DatabaseOptions, ResourceOptions, WeakDatabase};
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use resource::config::ResourceConfig;

@@ -22,7 +22,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Resources(args) => resources::run(s, args).await,
         Command::CreateResource { file } => resources::create(s, &file).await,
         Command::Insert(args) => records::insert(s, args).await,
-        Command::Get { resource, id } => records::get(s, &resource, &id).await,
+        Command::Get { resource, id, meta } => records::get(s, &resource, &id, meta).await,
         Command::Update { resource, id, data } => records::update(s, &resource, &id, &data).await,
         Command::Delete { resource, id } => records::delete(s, &resource, &id).await,
         Command::List(args) => records::list(s, args).await,

@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 use crate::apply::{apply, into_record};
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use s3db::core::{ListRequest, QueryOptions, Record};
+use s3db::core::{ListRequest, QueryOptions, Record, Resource};
 
 use crate::args::{InsertArgs, ListArgs, QueryArgs};
 use crate::csv_columns::ColumnKinds;
@@ -57,10 +57,12 @@ pub async fn insert(session: &Session, args: InsertArgs) -> Result<()> {
     tally.into_result("records")
 }
 
-/// `get R ID`.
-pub async fn get(session: &Session, resource: &str, id: &str) -> Result<()> {
+/// `get R ID [--meta]`.
+pub async fn get(session: &Session, resource: &str, id: &str, meta: bool) -> Result<()> {
     let db = session.database().await?;
-    let record = session.resource(&db, resource)?.get(id).await?;
+    let record = reading(session.resource(&db, resource)?, meta)
+        .get(id)
+        .await?;
     session.output.record(&Value::Object(record))
 }
 
@@ -89,11 +91,19 @@ pub async fn delete(session: &Session, resource: &str, id: &str) -> Result<()> {
     session.output.summary(&summary)
 }
 
-/// `list R [--limit N] [--offset K] [--partition P [--values k=v,..]]`: records in key
-/// order (id order, or partition-value order through a partition).
+/// The handle reads go through: with the internal fields when `meta` (`--meta`).
+fn reading(resource: Resource, meta: bool) -> Resource {
+    match meta {
+        true => resource.with_meta(),
+        false => resource,
+    }
+}
+
+/// `list R [--limit N] [--offset K] [--partition P [--values k=v,..]] [--meta]`: records in
+/// key order (id order, or partition-value order through a partition).
 pub async fn list(session: &Session, args: ListArgs) -> Result<()> {
     let db = session.database().await?;
-    let resource = session.resource(&db, &args.resource)?;
+    let resource = reading(session.resource(&db, &args.resource)?, args.meta);
     let mut request = match &args.partition {
         Some(partition) => {
             let values = parse_values(args.values.as_deref().unwrap_or_default())?;
@@ -127,11 +137,11 @@ async fn stream_records(records: BoxStream<'static, s3db::core::Result<Record>>)
     out.finish()
 }
 
-/// `query R --filter JSON [--scan] [--limit N] [--offset K]`.
+/// `query R --filter JSON [--scan] [--limit N] [--offset K] [--meta]`.
 pub async fn query(session: &Session, args: QueryArgs) -> Result<()> {
     let filter = parse_json(&args.filter, "--filter")?;
     let db = session.database().await?;
-    let resource = session.resource(&db, &args.resource)?;
+    let resource = reading(session.resource(&db, &args.resource)?, args.meta);
     let options = QueryOptions {
         allow_scan: args.scan,
         offset: args.offset,

@@ -1071,3 +1071,70 @@ fn resources_show_reports_what_a_definition_keeps_but_does_not_apply() {
         "{text:?}"
     );
 }
+
+#[test]
+fn meta_adds_the_object_facts_to_get_list_and_query() {
+    let ws = Workspace::new();
+    ws.with_people("store");
+    for i in 1..=2 {
+        ws.json(
+            "store",
+            &["insert", "people", "--data", &person(i).to_string()],
+        );
+    }
+    let facts = [
+        "_etag",
+        "_lastModified",
+        "_contentLength",
+        "_hasContent",
+        "_mimeType",
+        "_v",
+        "_originalVersion",
+        "_versionMapped",
+    ];
+    let has_facts = |record: &Value| facts.iter().all(|f| record.get(f).is_some());
+    let got = ws.json("store", &["get", "people", "p001", "--meta"]);
+    assert!(has_facts(&got), "{got}");
+    assert_eq!(got["_v"], "v1");
+    assert_eq!(ws.json("store", &["get", "people", "p001"]), person(1));
+    let listed = ws.json("store", &["list", "people", "--meta"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert!(listed.as_array().unwrap().iter().all(has_facts), "{listed}");
+    assert_eq!(listed[0]["_etag"], got["_etag"]);
+    let plain = ws.json("store", &["list", "people"]);
+    assert_eq!(plain, json!([person(1), person(2)]));
+    let queried = ws.json(
+        "store",
+        &[
+            "query",
+            "people",
+            "--filter",
+            r#"{"name": "x"}"#,
+            "--scan",
+            "--meta",
+        ],
+    );
+    assert_eq!(queried, json!([]));
+    let queried = ws.json(
+        "store",
+        &[
+            "query",
+            "people",
+            "--filter",
+            r#"{"age": 21}"#,
+            "--scan",
+            "--meta",
+        ],
+    );
+    assert!(has_facts(&queried[0]), "{queried}");
+    // A record read with --meta updates as it is (the internal fields are ignored).
+    let mut edited = got.clone();
+    edited["age"] = json!(99);
+    ws.json(
+        "store",
+        &["update", "people", "p001", "--data", &edited.to_string()],
+    );
+    let after = ws.json("store", &["get", "people", "p001"]);
+    assert_eq!(after["age"], 99);
+    assert!(!has_facts(&after));
+}

@@ -55,6 +55,54 @@ pub struct DatabaseOptions {
     /// already behind a retry layer (see `s3db_storage::layers`). Default:
     /// [`RetryConfig::default`]; [`RetryConfig::disabled`] opts out.
     pub retry: RetryConfig,
+    /// Per-resource settings of this process, by resource name: what `s3db.json` does not
+    /// hold (s3db.js stores neither a resource passphrase nor a per-resource parallelism),
+    /// so a process that did not define the resource is given them here. A
+    /// [`ResourceConfig`] passed to [`Database::create_resource`] wins over these.
+    pub resources: HashMap<String, ResourceOptions>,
+}
+
+/// Settings of one resource that stay in the process (see [`DatabaseOptions::resources`]).
+///
+/// ```
+/// use s3db_core::{DatabaseOptions, ResourceOptions};
+///
+/// let options = DatabaseOptions::default().resource(
+///     "users",
+///     ResourceOptions::default().passphrase("users-secret").parallelism(4),
+/// );
+/// assert_eq!(options.resources["users"].parallelism, Some(4));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ResourceOptions {
+    /// Passphrase of the resource's secret fields (`None`: the database's); never shown by
+    /// `Debug`.
+    pub passphrase: Option<SecretString>,
+    /// Most requests in flight per bulk operation of the resource (see
+    /// [`ResourceConfig::parallelism`]).
+    pub parallelism: Option<usize>,
+}
+
+impl ResourceOptions {
+    /// Sets the passphrase.
+    pub fn passphrase(mut self, passphrase: impl Into<SecretString>) -> Self {
+        self.passphrase = Some(passphrase.into());
+        self
+    }
+
+    /// Sets the parallelism (at least 1).
+    pub fn parallelism(mut self, parallelism: usize) -> Self {
+        self.parallelism = Some(parallelism.max(1));
+        self
+    }
+}
+
+impl DatabaseOptions {
+    /// Adds (or replaces) the settings of resource `name`.
+    pub fn resource(mut self, name: impl Into<String>, options: ResourceOptions) -> Self {
+        self.resources.insert(name.into(), options);
+        self
+    }
 }
 
 impl Default for DatabaseOptions {
@@ -66,6 +114,7 @@ impl Default for DatabaseOptions {
             max_write_attempts: 64,
             location: None,
             retry: RetryConfig::default(),
+            resources: HashMap::new(),
         }
     }
 }
@@ -412,13 +461,12 @@ impl Database {
         }
         self.report_warnings(&config.name, &config.warnings, &[]);
         let hash = definition::config_hash(&config, &attributes, &partitions);
+        let given = self.default_local(&config.name);
         let local = LocalSettings {
-            passphrase: config
-                .passphrase
-                .clone()
-                .unwrap_or_else(|| self.inner.options.passphrase.clone()),
+            passphrase: config.passphrase.clone().unwrap_or(given.passphrase),
             id_generator: Some(config.id_generator.clone()),
-            metadata_limit: self.inner.options.metadata_limit,
+            parallelism: config.parallelism.or(given.parallelism),
+            ..given
         };
         self.write_state(|s| s.local.insert(config.name.clone(), local));
         let mut old_version = None;
@@ -529,6 +577,7 @@ impl Database {
             "autoDecrypt": config.auto_decrypt,
             "cache": config.cache,
             "createdBy": config.created_by,
+            "parallelism": config.parallelism,
         });
         let serde_json::Value::Object(json) = json else {
             return Ok(config);
@@ -687,7 +736,7 @@ impl Database {
                     .local
                     .get(name)
                     .cloned()
-                    .unwrap_or_else(|| self.default_local());
+                    .unwrap_or_else(|| self.default_local(name));
                 let compiled = Definition::compile(name, entry, &local)
                     .map(Arc::new)
                     .map_err(|e| e.to_string());
@@ -727,10 +776,18 @@ impl Database {
         }
     }
 
-    fn default_local(&self) -> LocalSettings {
+    /// The settings of resource `name` from the options (a resource this process did not
+    /// define).
+    fn default_local(&self, name: &str) -> LocalSettings {
+        let options = &self.inner.options;
+        let given = options.resources.get(name);
+        let passphrase = given
+            .and_then(|r| r.passphrase.clone())
+            .unwrap_or_else(|| options.passphrase.clone());
         LocalSettings {
-            metadata_limit: self.inner.options.metadata_limit,
-            ..LocalSettings::with_passphrase(self.inner.options.passphrase.clone())
+            metadata_limit: options.metadata_limit,
+            parallelism: given.and_then(|r| r.parallelism),
+            ..LocalSettings::with_passphrase(passphrase)
         }
     }
 

@@ -92,7 +92,8 @@ pub(crate) struct Oversize<'a> {
 }
 
 /// Builds the object for a validated plaintext record (without `id`). Secrets whose
-/// plaintext did not change keep their stored ciphertext (from `previous`).
+/// plaintext did not change, or that hold their stored ciphertext, keep that ciphertext
+/// (from `previous`).
 pub(crate) fn encode_record(
     def: &Definition,
     id: &str,
@@ -217,11 +218,13 @@ fn encrypt_secrets(def: &Definition, record: &mut Record, previous: Option<&Load
         let Some(Value::String(plain)) = get_path(record, &field.path) else {
             continue;
         };
+        // Unchanged: the same plaintext, or the stored ciphertext itself (as a resource
+        // with `autoDecrypt: false` reads it) — kept, never encrypted twice.
         let reused = previous.and_then(|p| {
-            let unchanged = get_path(&p.record, &field.path) == Some(&Value::String(plain.clone()));
-            unchanged
-                .then(|| p.ciphertexts.get(&field.path).cloned())
-                .flatten()
+            let stored = p.ciphertexts.get(&field.path)?;
+            let unchanged = stored == plain
+                || get_path(&p.record, &field.path) == Some(&Value::String(plain.clone()));
+            unchanged.then(|| stored.clone())
         });
         let cipher = match reused {
             Some(cipher) => cipher,

@@ -42,17 +42,32 @@ pub struct ResourceConfig {
     pub partitions: Map<String, Value>,
     /// How ids are generated for records inserted without one.
     pub id_generator: IdGenerator,
-    /// Passphrase of the resource's secret fields (default: the database's); never shown by
-    /// `Debug`.
+    /// Passphrase of the resource's secret fields (default: the one given for this resource
+    /// in [`crate::DatabaseOptions::resources`], else the database's); never shown by
+    /// `Debug`. Like s3db.js, nothing stores it: other processes must be given it
+    /// ([`crate::ResourceOptions::passphrase`]), and reading with a wrong one is
+    /// [`Error::Decryption`] naming the resource, record and field.
     pub passphrase: Option<SecretString>,
     /// s3db.js `paranoid` flag (default `true`; `delete_all` refuses to run while it is set).
     pub paranoid: bool,
     /// s3db.js `allNestedObjectsOptional` flag (stored).
     pub all_nested_objects_optional: bool,
-    /// s3db.js `autoDecrypt` flag (stored).
+    /// s3db.js `autoDecrypt` flag (default `true`), stored in `s3db.json` and applied by every
+    /// process that opens the resource: when `false`, reads return secret fields as their
+    /// stored ciphertext (decrypt one with `s3db_codec::secret::Secrets::decrypt`, as
+    /// s3db.js's exported `decrypt(value, passphrase)`); writing such a value back keeps it.
     pub auto_decrypt: bool,
-    /// s3db.js `cache` flag (stored).
+    /// s3db.js `cache` flag, stored in `s3db.json`; when set, the resource's
+    /// [definition warnings](crate::Resource::definition_warnings) say that it has no effect in s3db.js 21.6.2 nor here. Reads are cached by the cache plugin
+    /// (`s3db_plugins::cache`), which covers every resource it does not exclude.
     pub cache: bool,
+    /// Most requests one bulk operation of this resource keeps in flight: `get_many`,
+    /// `insert_many`, `delete_many`, the record reads of `list`, `page`, `query`, `get_all`
+    /// and streams, `repair`, `write` (`None`: each operation's own default — 10 for the
+    /// `*_many` operations, the request's `concurrency` for listings). Not stored: s3db.js
+    /// 21.6.2 reads no per-resource `parallelism` (its pool is database-wide), so other
+    /// processes are given it through [`crate::ResourceOptions::parallelism`].
+    pub parallelism: Option<usize>,
     /// Who defines the resource (`"user"` unless a plugin does).
     pub created_by: String,
     /// s3db.js per-resource `versioningEnabled` (`None`: the database's setting): adds the
@@ -78,6 +93,7 @@ impl ResourceConfig {
             all_nested_objects_optional: true,
             auto_decrypt: true,
             cache: false,
+            parallelism: None,
             created_by: "user".into(),
             versioning: None,
             warnings: Vec::new(),
@@ -146,6 +162,19 @@ impl ResourceConfig {
     /// Sets the passphrase of secret fields.
     pub fn passphrase(mut self, passphrase: impl Into<SecretString>) -> Self {
         self.passphrase = Some(passphrase.into());
+        self
+    }
+
+    /// Sets s3db.js's `autoDecrypt` flag (default `true`; see [`ResourceConfig::auto_decrypt`]).
+    pub fn auto_decrypt(mut self, on: bool) -> Self {
+        self.auto_decrypt = on;
+        self
+    }
+
+    /// Bounds the requests in flight of each bulk operation (at least 1; see
+    /// [`ResourceConfig::parallelism`]).
+    pub fn parallelism(mut self, parallelism: usize) -> Self {
+        self.parallelism = Some(parallelism.max(1));
         self
     }
 
@@ -232,27 +261,16 @@ impl ResourceConfig {
             None | Some(Value::Null) => None,
             Some(_) => Some(flag("versioningEnabled", false)?),
         };
-        if !config.auto_decrypt {
-            warnings.push(DefinitionWarning::new(
-                "autoDecrypt",
-                "stored, not applied: secret fields are always returned decrypted",
-            ));
-        }
-        if config.cache {
-            warnings.push(DefinitionWarning::new(
-                "cache",
-                "stored, not applied by the core: install the cache plugin to cache reads",
-            ));
-        }
         match obj.get("parallelism") {
             None | Some(Value::Null) => {}
-            Some(n) if n.as_u64().is_some_and(|n| n > 0) => {
-                warnings.push(DefinitionWarning::new(
-                    "parallelism",
-                    "not applied per resource: bulk operations use the database's concurrency",
-                ));
+            Some(n) => {
+                let n = n
+                    .as_u64()
+                    .filter(|n| *n > 0)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| fail("parallelism", "must be a positive integer"))?;
+                config.parallelism = Some(n);
             }
-            Some(_) => return Err(fail("parallelism", "must be a positive integer")),
         }
         match obj.get("hooks") {
             Some(Value::Object(hooks)) if !hooks.is_empty() => {
@@ -312,7 +330,8 @@ impl ResourceConfig {
                 warnings.push(DefinitionWarning::new(
                     "passphrase",
                     "used by this process; not stored in s3db.json (s3db.js does not store it \
-                     either): other processes must be given it, or decrypt with their default",
+                     either): other processes must be given it (ResourceOptions::passphrase, \
+                     or the CLI's --passphrase), else reading a secret is a decryption error",
                 ));
             }
             Some(_) => return Err(fail("passphrase", "must be a string")),

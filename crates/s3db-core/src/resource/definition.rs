@@ -43,6 +43,10 @@ pub struct Definition {
     pub id_generator: IdGenerator,
     /// Secret-field encryption.
     pub secrets: Arc<Secrets>,
+    /// s3db.js `autoDecrypt` (stored): when `false`, reads return secrets as ciphertext.
+    pub auto_decrypt: bool,
+    /// Most requests in flight per bulk operation (`None`: each operation's default).
+    pub parallelism: Option<usize>,
     /// Absolute metadata limit of the behavior accounting.
     pub metadata_limit: usize,
     /// What in the stored definition is kept but not applied, or read differently.
@@ -202,6 +206,8 @@ pub struct LocalSettings {
     pub id_generator: Option<IdGenerator>,
     /// Absolute metadata limit.
     pub metadata_limit: usize,
+    /// Most requests in flight per bulk operation (`None`: each operation's default).
+    pub parallelism: Option<usize>,
 }
 
 impl LocalSettings {
@@ -211,6 +217,7 @@ impl LocalSettings {
             passphrase: passphrase.into(),
             id_generator: None,
             metadata_limit: DEFAULT_METADATA_LIMIT,
+            parallelism: None,
         }
     }
 }
@@ -321,10 +328,11 @@ impl Definition {
                 .keys()
                 .filter(|key| !KNOWN_VERSION_EXTRAS.contains(&key.as_str())),
         );
-        if !current.auto_decrypt {
+        if current.cache == Some(true) {
             warnings.push(DefinitionWarning::new(
-                "autoDecrypt",
-                "false is stored but not applied: secret fields are returned decrypted",
+                "cache",
+                "stored in s3db.json, no effect (s3db.js 21.6.2 ignores it too): reads are \
+                 cached by the cache plugin, which covers every resource it does not exclude",
             ));
         }
         for key in unknown_keys {
@@ -361,6 +369,8 @@ impl Definition {
             keys,
             id_generator,
             secrets: Arc::new(Secrets::new(local.passphrase.expose())),
+            auto_decrypt: current.auto_decrypt,
+            parallelism: local.parallelism,
             metadata_limit: local.metadata_limit,
             warnings,
             history: None,

@@ -7,7 +7,8 @@ use super::{ListRequest, Record, Resource};
 use crate::error::{Error, Result};
 use crate::extend::{Event, HookPoint, Operation, Payload};
 
-/// Requests in flight for bulk operations (s3db.js uses 10).
+/// Requests in flight for bulk operations unless the resource's parallelism is lower
+/// (s3db.js uses 10).
 const BULK_CONCURRENCY: usize = 10;
 
 impl Resource {
@@ -27,7 +28,7 @@ impl Resource {
     /// as s3db.js does; any other failure is returned).
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Record>> {
         if !self.ext.middlewares.has(Operation::GetMany) {
-            return self.get_many_inner(ids).await;
+            return Ok(self.delivered_all(self.get_many_inner(ids).await?));
         }
         let out = self
             .wrapped(
@@ -40,7 +41,7 @@ impl Resource {
                 },
             )
             .await?;
-        Ok(out.into_records()?)
+        Ok(self.delivered_all(out.into_records()?))
     }
 
     async fn get_many_inner(&self, ids: &[String]) -> Result<Vec<Record>> {
@@ -52,9 +53,10 @@ impl Resource {
         let ids = rewritten.as_deref().unwrap_or(ids);
         // Indices, not `&String` items: a closure over borrowed items is higher-ranked and
         // defeats the `Send` proof middleware needs.
-        let reads = (0..ids.len()).map(|i| async move { Ok(self.load(&ids[i]).await?.record) });
+        let reads =
+            (0..ids.len()).map(|i| async move { Ok(self.presented(self.load(&ids[i]).await?)) });
         let results: Vec<Result<Record>> = futures::stream::iter(reads)
-            .buffered(BULK_CONCURRENCY)
+            .buffered(self.in_flight(BULK_CONCURRENCY))
             .collect()
             .await;
         let mut records = Vec::with_capacity(results.len());
@@ -89,11 +91,11 @@ impl Resource {
         let out = self
             .wrapped_listing(Operation::GetAll, &all, |this, request| async move {
                 Ok(Payload::Records(
-                    this.stream(&request)?.try_collect().await?,
+                    this.records(&request)?.try_collect().await?,
                 ))
             })
             .await?;
-        Ok(out.into_records()?)
+        Ok(self.delivered_all(out.into_records()?))
     }
 
     /// Inserts every record (each through `insert`'s hooks and middleware); one result per
@@ -108,7 +110,7 @@ impl Resource {
     pub(crate) async fn insert_made(&self, records: Vec<Result<Record>>) -> Vec<Result<Record>> {
         let results: Vec<Result<Record>> = futures::stream::iter(records)
             .map(|record| async move { self.insert(record?).await })
-            .buffered(BULK_CONCURRENCY)
+            .buffered(self.in_flight(BULK_CONCURRENCY))
             .collect()
             .await;
         self.ext.events.emit_with(|| Event::InsertedMany {
@@ -147,7 +149,7 @@ impl Resource {
         let ids = rewritten.as_deref().unwrap_or(ids);
         let deletes = (0..ids.len()).map(|i| self.delete_record(&ids[i], None));
         let results: Vec<Result<Record>> = futures::stream::iter(deletes)
-            .buffered(BULK_CONCURRENCY)
+            .buffered(self.in_flight(BULK_CONCURRENCY))
             .collect()
             .await;
         let mut deleted = 0;

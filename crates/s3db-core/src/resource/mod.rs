@@ -40,6 +40,15 @@ pub use versioned::MigrateFn;
 /// A JSON record.
 pub type Record = Map<String, Value>;
 
+/// `record` without the internal fields unless `meta` (a free function, for `'static`
+/// streams).
+fn deliver(meta: bool, mut record: Record) -> Record {
+    if !meta {
+        conditional::strip_internals(&mut record);
+    }
+    record
+}
+
 /// Settings of conditional writes.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteSettings {
@@ -78,6 +87,8 @@ pub struct Resource {
     settings: WriteSettings,
     migration: Option<versioned::Migration>,
     ext: Extensions,
+    /// Whether reads hand back the internal fields ([`Resource::with_meta`]).
+    meta: bool,
 }
 
 /// A record as read, with what a conditional write needs.
@@ -122,7 +133,79 @@ impl Resource {
             settings,
             migration: None,
             ext,
+            meta: false,
         }
+    }
+
+    /// A handle on the same resource whose reads return each record with the internal
+    /// fields s3db.js's reads return, under the same names: `_etag` (the record's version,
+    /// for [`Resource::update_if`] and the other conditional writes), `_lastModified`,
+    /// `_contentLength`, `_hasContent`, `_mimeType`, `_v`, `_originalVersion`,
+    /// `_versionMapped` ([`INTERNAL_FIELDS`]). Every read gets them: `get`, `get_many`,
+    /// `get_all`, `get_from_partition`, `list`, `list_partition`, `page`, `query` and the
+    /// streams. Writes ignore these fields, so a record can be edited and written back as
+    /// read. Hooks, middleware and events see them on every handle.
+    ///
+    /// ```
+    /// # async fn demo(db: s3db_core::Database) -> s3db_core::Result<()> {
+    /// use s3db_core::ListRequest;
+    ///
+    /// let users = db.resource("users")?.with_meta();
+    /// for record in users.list(&ListRequest::all()).await? {
+    ///     println!("{} at version {}", record["id"], record["_etag"]);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_meta(&self) -> Resource {
+        Resource {
+            meta: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether this handle's reads return the internal fields ([`Resource::with_meta`]).
+    pub fn reads_meta(&self) -> bool {
+        self.meta
+    }
+
+    /// The most requests one bulk operation of this resource keeps in flight when it would
+    /// keep `wanted` ([`config::ResourceConfig::parallelism`] bounds it).
+    pub(crate) fn in_flight(&self, wanted: usize) -> usize {
+        self.def
+            .parallelism
+            .map_or(wanted, |bound| wanted.min(bound))
+            .max(1)
+    }
+
+    /// The per-resource bound of bulk operations, if one was given
+    /// ([`config::ResourceConfig::parallelism`], [`crate::ResourceOptions::parallelism`]).
+    pub fn parallelism(&self) -> Option<usize> {
+        self.def.parallelism
+    }
+
+    /// Whether reads decrypt secret fields (s3db.js `autoDecrypt`, stored in `s3db.json`);
+    /// when not, they return the stored ciphertext.
+    pub fn auto_decrypt(&self) -> bool {
+        self.def.auto_decrypt
+    }
+
+    /// A loaded record as the read operations carry it inside (to their hooks, middleware
+    /// and events): with the internal fields, and with the stored ciphertext of each secret
+    /// when the resource does not [decrypt](Resource::auto_decrypt) on read.
+    pub(crate) fn presented(&self, mut loaded: Loaded) -> Record {
+        if !self.def.auto_decrypt {
+            for (path, cipher) in std::mem::take(&mut loaded.ciphertexts) {
+                codec::set_path(&mut loaded.record, &path, Value::String(cipher));
+            }
+        }
+        self.with_internals(loaded)
+    }
+
+    /// What a read hands its caller: `record` without the internal fields unless this
+    /// handle [reads them](Resource::with_meta).
+    pub(crate) fn delivered(&self, record: Record) -> Record {
+        deliver(self.meta, record)
     }
 
     /// The resource's hooks (shared by every handle on this resource).
@@ -179,51 +262,38 @@ impl Resource {
     }
 
     /// Reads a record: [`Error::NotFound`] if there is none. The record holds its fields
-    /// and `id` only; [`Resource::get_with_meta`] adds the version and object facts.
+    /// and `id` only, unless the handle [reads the internal fields](Resource::with_meta).
     pub async fn get(&self, id: &str) -> Result<Record> {
-        self.get_as(id, false).await
-    }
-
-    /// Reads a record with the internal fields s3db.js's `get()` returns: `_etag` (the
-    /// record's version, for [`Resource::update_if`] and the other conditional writes),
-    /// `_lastModified`, `_contentLength`, `_hasContent`, `_mimeType`, `_v`,
-    /// `_originalVersion`, `_versionMapped`. Writes ignore these fields, so the record can
-    /// be edited and written back as it is.
-    pub async fn get_with_meta(&self, id: &str) -> Result<Record> {
-        self.get_as(id, true).await
-    }
-
-    /// `get` through its middleware, with or without the internal fields.
-    async fn get_as(&self, id: &str, with_meta: bool) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::Get) {
-            return self.get_inner(id, with_meta).await;
+            return Ok(self.delivered(self.get_inner(id).await?));
         }
         let out = self
             .wrapped(
                 Operation::Get,
                 Payload::Id(id.to_owned()),
-                move |this, args| async move {
-                    Ok(Payload::Record(
-                        this.get_inner(&args.into_id()?, with_meta).await?,
-                    ))
+                |this, args| async move {
+                    Ok(Payload::Record(this.get_inner(&args.into_id()?).await?))
                 },
             )
             .await?;
-        Ok(out.into_record()?)
+        Ok(self.delivered(out.into_record()?))
     }
 
-    async fn get_inner(&self, id: &str, with_meta: bool) -> Result<Record> {
+    /// Reads a record with the internal fields s3db.js's `get()` returns (`_etag`, the
+    /// record's version, and the object facts): [`Resource::get`] on
+    /// [`Resource::with_meta`].
+    pub async fn get_with_meta(&self, id: &str) -> Result<Record> {
+        self.with_meta().get(id).await
+    }
+
+    async fn get_inner(&self, id: &str) -> Result<Record> {
         let redirected = self.before(HookPoint::BeforeGet, || Payload::Id(id.to_owned()));
         let redirected = match redirected.await? {
             Some(payload) => Some(payload.into_id()?),
             None => None,
         };
         let id = redirected.as_deref().unwrap_or(id);
-        let loaded = self.load(id).await?;
-        let record = match with_meta {
-            true => self.with_internals(loaded),
-            false => loaded.record,
-        };
+        let record = self.presented(self.load(id).await?);
         let record = self
             .ext
             .hooks

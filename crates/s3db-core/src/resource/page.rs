@@ -214,7 +214,7 @@ impl Resource {
     /// page as options `{items, nextCursor, pageSize, page, totalItems, totalPages}`.
     pub async fn page(&self, request: &PageRequest) -> Result<Page> {
         if !self.ext.middlewares.has(Operation::Page) {
-            return self.page_inner(request).await;
+            return Ok(self.delivered_page(self.page_inner(request).await?));
         }
         let out = self
             .wrapped(
@@ -227,7 +227,13 @@ impl Resource {
                 },
             )
             .await?;
-        Page::from_options(&self.def.name, out.into_options()?)
+        Ok(self.delivered_page(Page::from_options(&self.def.name, out.into_options()?)?))
+    }
+
+    /// `page` with its items [delivered](Resource::delivered).
+    fn delivered_page(&self, mut page: Page) -> Page {
+        page.items = self.delivered_all(std::mem::take(&mut page.items));
+        page
     }
 
     async fn page_inner(&self, request: &PageRequest) -> Result<Page> {

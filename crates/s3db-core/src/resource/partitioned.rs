@@ -51,7 +51,8 @@ impl Resource {
         values: &Record,
     ) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::GetFromPartition) {
-            return self.get_from_partition_inner(id, partition, values).await;
+            let record = self.get_from_partition_inner(id, partition, values).await?;
+            return Ok(self.delivered(record));
         }
         let mut args = Map::new();
         args.insert("partition".into(), Value::String(partition.to_owned()));
@@ -79,7 +80,7 @@ impl Resource {
                 },
             )
             .await?;
-        Ok(out.into_record()?)
+        Ok(self.delivered(out.into_record()?))
     }
 
     async fn get_from_partition_inner(
@@ -101,7 +102,7 @@ impl Resource {
                 ),
             })?;
         match self.storage.head(&key).await {
-            Ok(_) => self.get_inner(id, false).await,
+            Ok(_) => self.get_inner(id).await,
             Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
             Err(e) => Err(e.into()),
         }
@@ -200,7 +201,7 @@ impl Resource {
                         .collect::<Vec<_>>(),
                 )
             })
-            .buffered(DEFAULT_READ_CONCURRENCY)
+            .buffered(self.in_flight(DEFAULT_READ_CONCURRENCY))
             .try_concat()
             .await?;
         let wanted_keys: HashSet<&str> = wanted.iter().map(|(k, _)| k.as_str()).collect();

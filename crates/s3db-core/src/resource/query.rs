@@ -240,12 +240,43 @@ impl Resource {
     /// reads in flight (backpressure: nothing is read ahead of that window). A reference
     /// whose record is gone is skipped.
     pub fn stream(&self, request: &ListRequest) -> Result<BoxStream<'static, Result<Record>>> {
+        Ok(self.delivered_stream(self.records(request)?))
+    }
+
+    /// [`Resource::stream`] before delivery (records as the operation carries them).
+    pub(crate) fn records(
+        &self,
+        request: &ListRequest,
+    ) -> Result<BoxStream<'static, Result<Record>>> {
         let ids = self.id_stream(request)?;
         Ok(self.read_all(ids, request.concurrency))
     }
 
-    /// Reads the records of a stream of ids, in order, skipping missing ones. Each read
-    /// runs as its own task (so decoding uses every core) when a Tokio runtime is present.
+    /// `records` as handed to the caller ([`Resource::delivered`] on each).
+    pub(crate) fn delivered_stream(
+        &self,
+        records: BoxStream<'static, Result<Record>>,
+    ) -> BoxStream<'static, Result<Record>> {
+        if self.meta {
+            return records;
+        }
+        records
+            .map_ok(|record| super::deliver(false, record))
+            .boxed()
+    }
+
+    /// Each record as handed to the caller ([`Resource::delivered`]).
+    pub(crate) fn delivered_all(&self, records: Vec<Record>) -> Vec<Record> {
+        match self.meta {
+            true => records,
+            false => records.into_iter().map(|r| self.delivered(r)).collect(),
+        }
+    }
+
+    /// Reads the records of a stream of ids, in order, skipping missing ones, with at most
+    /// `concurrency` reads in flight (and the resource's parallelism). Each read runs as
+    /// its own task (so decoding uses every core) when a Tokio runtime is present. The
+    /// records are [presented](Resource::presented), not yet delivered.
     pub(crate) fn read_all(
         &self,
         ids: BoxStream<'static, Result<String>>,
@@ -257,7 +288,7 @@ impl Resource {
             let resource = this.def.name.clone();
             let read = async move {
                 match this.load(&id?).await {
-                    Ok(loaded) => Ok(Some(loaded.record)),
+                    Ok(loaded) => Ok(Some(this.presented(loaded))),
                     Err(Error::NotFound { .. } | Error::InvalidId(_)) => Ok(None),
                     Err(e) => Err(e),
                 }
@@ -272,7 +303,7 @@ impl Resource {
                 }
             }
         })
-        .buffered(concurrency.max(1))
+        .buffered(self.in_flight(concurrency))
         .try_filter_map(|found| async move { Ok(found) })
         .boxed()
     }
@@ -280,14 +311,14 @@ impl Resource {
     /// The records a request selects, in key order.
     pub async fn list(&self, request: &ListRequest) -> Result<Vec<Record>> {
         if !self.ext.middlewares.has(Operation::List) {
-            return self.list_inner(request).await;
+            return Ok(self.delivered_all(self.list_inner(request).await?));
         }
         let out = self
             .wrapped_listing(Operation::List, request, |this, request| async move {
                 Ok(Payload::Records(this.list_inner(&request).await?))
             })
             .await?;
-        Ok(out.into_records()?)
+        Ok(self.delivered_all(out.into_records()?))
     }
 
     /// Runs `inner` through the middleware of `operation`, which sees `request` as options
@@ -331,7 +362,7 @@ impl Resource {
     async fn list_inner(&self, request: &ListRequest) -> Result<Vec<Record>> {
         let rewritten = self.hooked_request(HookPoint::BeforeList, request).await?;
         let request = rewritten.as_ref().unwrap_or(request);
-        let records: Vec<Record> = self.stream(request)?.try_collect().await?;
+        let records: Vec<Record> = self.records(request)?.try_collect().await?;
         let records = self
             .ext
             .hooks
@@ -415,7 +446,7 @@ impl Resource {
     /// would serve it or that none does).
     pub async fn query(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
         if !self.ext.middlewares.has(Operation::Query) {
-            return self.query_inner(filter, options).await;
+            return Ok(self.delivered_all(self.query_inner(filter, options).await?));
         }
         let args = Payload::Options(options.to_options(filter));
         let out = self
@@ -425,7 +456,7 @@ impl Resource {
                 Ok(Payload::Records(this.query_inner(&filter, &options).await?))
             })
             .await?;
-        Ok(out.into_records()?)
+        Ok(self.delivered_all(out.into_records()?))
     }
 
     async fn query_inner(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
@@ -443,7 +474,7 @@ impl Resource {
             Some((filter, options)) => (filter, options),
             None => (filter, options),
         };
-        let records: Vec<Record> = self.query_stream(filter, options)?.try_collect().await?;
+        let records: Vec<Record> = self.matching(filter, options)?.try_collect().await?;
         Ok(self
             .ext
             .hooks
@@ -454,6 +485,15 @@ impl Resource {
 
     /// [`Resource::query`] as a lazy stream.
     pub fn query_stream(
+        &self,
+        filter: &Value,
+        options: &QueryOptions,
+    ) -> Result<BoxStream<'static, Result<Record>>> {
+        Ok(self.delivered_stream(self.matching(filter, options)?))
+    }
+
+    /// [`Resource::query_stream`] before delivery.
+    fn matching(
         &self,
         filter: &Value,
         options: &QueryOptions,

@@ -29,7 +29,8 @@ pub struct WriteReport {
 }
 
 impl Resource {
-    /// Inserts every record of `records` with at most `in_flight` inserts running; the
+    /// Inserts every record of `records` with at most `in_flight` inserts running (and the
+    /// resource's [parallelism](Resource::parallelism)); the
     /// stream is consumed lazily, so memory stays bounded whatever its length. Failures do
     /// not stop the others.
     pub async fn write<S>(&self, records: S, in_flight: usize) -> WriteReport
@@ -58,7 +59,7 @@ impl Resource {
                     .await
                     .map_err(|error| WriteFailure { index, id, error })
             })
-            .buffer_unordered(in_flight.max(1))
+            .buffer_unordered(self.in_flight(in_flight))
             .fold(WriteReport::default(), |mut report, result| async move {
                 match result {
                     Ok(_) => report.written += 1,

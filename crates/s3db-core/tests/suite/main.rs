@@ -24,6 +24,7 @@ mod id_validate;
 mod page_totals;
 mod partitions;
 mod read_only;
+mod resource_options;
 mod schema_parse;
 mod schema_validate;
 mod server_restart;

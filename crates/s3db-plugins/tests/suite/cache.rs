@@ -254,6 +254,28 @@ async fn a_hit_after_a_miss_does_not_touch_storage() {
 }
 
 #[tokio::test]
+async fn a_cached_read_serves_plain_and_meta_handles_alike() {
+    let (db, requests) = metered_db().await;
+    let (cache, users) = cached_users(&db, CacheConfig::memory(1_000)).await;
+    let plain = users.list(&ListRequest::all()).await.unwrap();
+    assert!(plain.iter().all(|r| r.keys().all(|k| !k.starts_with('_'))));
+    let before = requests.snapshot();
+    // The entry the plain read stored carries the object facts: a hit on a meta handle
+    // returns them, a hit on a plain handle does not.
+    let meta = users.with_meta().list(&ListRequest::all()).await.unwrap();
+    assert_eq!(requests.snapshot().requests(), before.requests());
+    assert_eq!(cache.stats().hits, 1);
+    assert!(
+        meta.iter()
+            .all(|r| r.contains_key("_etag") && r.contains_key("_v"))
+    );
+    let got = users.with_meta().get("u1").await.unwrap();
+    let again = users.get("u1").await.unwrap();
+    assert_eq!(got["_etag"], meta[0]["_etag"]);
+    assert!(again.keys().all(|k| !k.starts_with('_')), "{again:?}");
+}
+
+#[tokio::test]
 async fn every_write_invalidates_memory_database_memory_driver() {
     let url = memory_url("cache-mm");
     check_every_write_at(&url, CacheConfig::memory(1_000)).await;
