@@ -65,6 +65,7 @@ pub use error::{Error, Result};
 pub use resource::config::ResourceConfig;
 pub use resource::{
     INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RepairReport, Resource,
+    UniqueDuplicate, UniqueRepairReport,
 };
 pub use s3db_codec::secret::SecretString;
 pub use typed::TypedResource;

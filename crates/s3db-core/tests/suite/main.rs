@@ -27,5 +27,6 @@ mod schema_parse;
 mod schema_validate;
 mod server_restart;
 mod streams;
+mod unique;
 mod versioning;
 mod write_pipeline;
