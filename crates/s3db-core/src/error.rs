@@ -80,8 +80,8 @@ pub enum Error {
         resource: String,
         /// The unique field's dotted path.
         field: String,
-        /// The value that is taken.
-        value: serde_json::Value,
+        /// The value that is taken (boxed: a JSON value is large).
+        value: Box<serde_json::Value>,
         /// The record holding (or claiming) it.
         existing_id: String,
     },

@@ -1087,10 +1087,19 @@ fn repair_writes_unique_claims_and_reports_duplicates() {
     };
     // Written while the field was not unique, as s3db.js writes it.
     define("email|optional");
-    for (id, email) in [("a", "x@example.com"), ("b", "x@example.com"), ("c", "y@example.com")] {
+    for (id, email) in [
+        ("a", "x@example.com"),
+        ("b", "x@example.com"),
+        ("c", "y@example.com"),
+    ] {
         ws.json(
             "store",
-            &["insert", "users", "--data", &json!({"id": id, "email": email}).to_string()],
+            &[
+                "insert",
+                "users",
+                "--data",
+                &json!({"id": id, "email": email}).to_string(),
+            ],
         );
     }
     define("email|unique|optional");

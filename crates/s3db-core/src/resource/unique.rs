@@ -217,16 +217,15 @@ fn canonical(value: &Value) -> String {
     match value {
         Value::String(text) => format!("s:{text}"),
         Value::Bool(flag) => format!("b:{flag}"),
-        Value::Number(number) => {
-            let integral = number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 2f64.powi(53));
-            match (number.as_i64(), number.as_u64(), integral) {
-                (Some(i), _, _) => format!("n:{i}"),
-                (_, Some(u), _) => format!("n:{u}"),
-                #[allow(clippy::cast_possible_truncation)]
-                (_, _, Some(f)) => format!("n:{}", f as i64),
-                _ => format!("n:{number}"),
+        Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(i), _, _) => format!("n:{i}"),
+            (_, Some(u), _) => format!("n:{u}"),
+            // `+ 0.0` turns -0 into 0.
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 2f64.powi(53) => {
+                format!("n:{:.0}", f + 0.0)
             }
-        }
+            _ => format!("n:{number}"),
+        },
         other => format!("j:{}", stable_stringify(other)),
     }
 }
@@ -285,7 +284,11 @@ impl Resource {
 
     /// The values of `before` that `after` no longer has.
     pub(crate) fn unique_dropped(&self, before: &Record, after: &Record) -> Vec<UniqueValue> {
-        let kept: BTreeSet<String> = self.unique_values(after).into_iter().map(|v| v.key).collect();
+        let kept: BTreeSet<String> = self
+            .unique_values(after)
+            .into_iter()
+            .map(|v| v.key)
+            .collect();
         self.unique_values(before)
             .into_iter()
             .filter(|v| !kept.contains(&v.key))
@@ -297,7 +300,7 @@ impl Resource {
         Error::UniqueViolation {
             resource: self.def.name.clone(),
             field: value.field.clone(),
-            value: value.value.clone(),
+            value: Box::new(value.value.clone()),
             existing_id: existing_id.to_owned(),
         }
     }
@@ -373,7 +376,10 @@ impl Resource {
     async fn claim_one(&self, id: &str, value: UniqueValue) -> Result<Held> {
         let pending = Claim::new(id, State::Pending);
         for _ in 0..MAX_ROUNDS {
-            if let Some(etag) = self.put_claim(&value.key, &pending, PutMode::Create).await? {
+            if let Some(etag) = self
+                .put_claim(&value.key, &pending, PutMode::Create)
+                .await?
+            {
                 return Ok(Held {
                     value,
                     etag,
@@ -390,10 +396,10 @@ impl Resource {
                     written: false,
                 });
             }
-            if found.claim.state != State::Free {
-                if found.claim.is_young_pending() || self.holds(&found.claim.id, &value).await? {
-                    return Err(self.violation(&value, &found.claim.id));
-                }
+            let taken = found.claim.state != State::Free
+                && (found.claim.is_young_pending() || self.holds(&found.claim.id, &value).await?);
+            if taken {
+                return Err(self.violation(&value, &found.claim.id));
             }
             let mode = PutMode::IfMatch(found.etag);
             if let Some(etag) = self.put_claim(&value.key, &pending, mode).await? {
@@ -504,7 +510,10 @@ impl Resource {
             None => {
                 self.storage.delete(&self.def.record_key(id)).await?;
             }
-            Some(previous) => self.restore(operation, id, written, previous, &values).await?,
+            Some(previous) => {
+                self.restore(operation, id, written, previous, &values)
+                    .await?
+            }
         }
         self.release_unique(id, &values).await;
         Err(self.violation(&value, &owner))
@@ -686,7 +695,11 @@ impl Resource {
             }
         };
         // A lost condition means someone wrote the claim meanwhile: left to the next run.
-        if self.put_claim(&value.key, &confirmed, mode).await?.is_some() {
+        if self
+            .put_claim(&value.key, &confirmed, mode)
+            .await?
+            .is_some()
+        {
             report.written.push(value.key.clone());
         }
         Ok(())
@@ -701,6 +714,8 @@ mod tests {
     #[test]
     fn equal_numbers_share_a_digest_and_types_do_not() {
         assert_eq!(digest(&json!(41)), digest(&json!(41.0)));
+        assert_eq!(digest(&json!(0)), digest(&json!(-0.0)));
+        assert_ne!(digest(&json!(41)), digest(&json!(41.5)));
         assert_ne!(digest(&json!(41)), digest(&json!("41")));
         assert_ne!(digest(&json!(true)), digest(&json!("true")));
         assert_eq!(

@@ -179,8 +179,7 @@ async fn create_resource_accepts_what_s3dbjs_accepts_and_reports_it() {
     // Multi-type: a string or a number; nothing else.
     for (id, code) in [("a", json!("X1")), ("b", json!(7))] {
         let email = format!("{id}@b.co");
-        let record =
-            json!({"id": id, "email": email, "login": "ab", "price": "EUR", "code": code});
+        let record = json!({"id": id, "email": email, "login": "ab", "price": "EUR", "code": code});
         users
             .insert(record.as_object().unwrap().clone())
             .await

@@ -87,7 +87,9 @@ async fn one_value_one_winner(storage: Arc<dyn Storage>, backend: &str) {
         let users = users.clone();
         handles.push(tokio::spawn(async move {
             users
-                .insert(record(json!({"id": format!("u{i}"), "email": "same@example.com", "name": "n"})))
+                .insert(record(
+                    json!({"id": format!("u{i}"), "email": "same@example.com", "name": "n"}),
+                ))
                 .await
         }));
     }
@@ -102,7 +104,10 @@ async fn one_value_one_winner(storage: Arc<dyn Storage>, backend: &str) {
                 existing_id,
                 ..
             }) => {
-                assert_eq!((field.as_str(), value), ("email", json!("same@example.com")));
+                assert_eq!(
+                    (field.as_str(), *value),
+                    ("email", json!("same@example.com"))
+                );
                 holders.push(existing_id);
             }
             Err(other) => panic!("{backend}: unexpected {other}"),
@@ -156,7 +161,9 @@ async fn concurrent_updates_one_winner(storage: Arc<dyn Storage>, backend: &str)
     let users = users(storage.clone()).await;
     for id in ["a", "b"] {
         users
-            .insert(record(json!({"id": id, "email": format!("{id}@example.com")})))
+            .insert(record(
+                json!({"id": id, "email": format!("{id}@example.com")}),
+            ))
             .await
             .unwrap();
     }
@@ -234,10 +241,13 @@ async fn seaweedfs_concurrent_updates_onto_one_value() {
 async fn writes_onto_a_taken_value_are_refused_and_values_are_freed() {
     let store = Arc::new(MemoryStorage::new());
     let users = users(store.clone()).await;
-    let a = json!({"id": "a", "email": "a@example.com", "name": "ana", "profile": {"handle": "ana"}});
+    let a =
+        json!({"id": "a", "email": "a@example.com", "name": "ana", "profile": {"handle": "ana"}});
     users.insert(record(a.clone())).await.unwrap();
     users
-        .insert(record(json!({"id": "b", "email": "b@example.com", "name": "bo"})))
+        .insert(record(
+            json!({"id": "b", "email": "b@example.com", "name": "bo"}),
+        ))
         .await
         .unwrap();
     // Many records may lack a value (absent or null).
@@ -282,7 +292,9 @@ async fn writes_onto_a_taken_value_are_refused_and_values_are_freed() {
     violation_on(users.update_if("b", taken(), &version).await, "email", "a");
     violation_on(
         users
-            .insert(record(json!({"id": "d", "email": "x@example.com", "profile": {"handle": "ana"}})))
+            .insert(record(
+                json!({"id": "d", "email": "x@example.com", "profile": {"handle": "ana"}}),
+            ))
             .await,
         "profile.handle",
         "a",
@@ -314,7 +326,9 @@ async fn writes_onto_a_taken_value_are_refused_and_values_are_freed() {
     users.update("b", taken()).await.unwrap();
     // Changing to another value frees the old one.
     users
-        .insert(record(json!({"id": "g", "email": "b@example.com", "profile": {"handle": "ana"}})))
+        .insert(record(
+            json!({"id": "g", "email": "b@example.com", "profile": {"handle": "ana"}}),
+        ))
         .await
         .unwrap();
     users
@@ -331,11 +345,17 @@ async fn writes_onto_a_taken_value_are_refused_and_values_are_freed() {
     // delete_many frees too; delete_all removes every claim.
     users.delete_many(&["g".to_owned()]).await.unwrap();
     users
-        .insert(record(json!({"id": "h", "email": "g@example.com", "profile": {"handle": "ana"}})))
+        .insert(record(
+            json!({"id": "h", "email": "g@example.com", "profile": {"handle": "ana"}}),
+        ))
         .await
         .unwrap();
     let freed = held(&*store).await;
-    assert_eq!(freed.len(), 4, "b: email; f: email; h: email+handle: {freed:?}");
+    assert_eq!(
+        freed.len(),
+        4,
+        "b: email; f: email; h: email+handle: {freed:?}"
+    );
     users.delete_all().await.unwrap();
     assert!(claims(&*store).await.is_empty());
     users.insert(record(a)).await.unwrap();
@@ -377,7 +397,12 @@ async fn crash_leftovers_are_taken_over() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    rewrite_claim(&*store, &key, json!({"id": "dead", "state": "pending", "at": now})).await;
+    rewrite_claim(
+        &*store,
+        &key,
+        json!({"id": "dead", "state": "pending", "at": now}),
+    )
+    .await;
     violation_on(
         users
             .insert(record(json!({"id": "x", "email": "s@example.com"})))
@@ -385,7 +410,12 @@ async fn crash_leftovers_are_taken_over() {
         "email",
         "dead",
     );
-    rewrite_claim(&*store, &key, json!({"id": "dead", "state": "pending", "at": 0})).await;
+    rewrite_claim(
+        &*store,
+        &key,
+        json!({"id": "dead", "state": "pending", "at": 0}),
+    )
+    .await;
     users
         .insert(record(json!({"id": "x", "email": "s@example.com"})))
         .await
@@ -396,7 +426,12 @@ async fn crash_leftovers_are_taken_over() {
     );
 
     // A claim naming a record that holds another value is stale too.
-    rewrite_claim(&*store, &key, json!({"id": "y", "state": "confirmed", "at": 0})).await;
+    rewrite_claim(
+        &*store,
+        &key,
+        json!({"id": "y", "state": "confirmed", "at": 0}),
+    )
+    .await;
     users.delete("x").await.unwrap();
     users
         .insert(record(json!({"id": "y", "email": "y@example.com"})))
@@ -419,7 +454,11 @@ async fn repair_writes_missing_claims_frees_stale_ones_and_reports_duplicates() 
         .create_resource(users_config("email|optional"))
         .await
         .unwrap();
-    for (id, email) in [("a", "x@example.com"), ("b", "x@example.com"), ("c", "y@example.com")] {
+    for (id, email) in [
+        ("a", "x@example.com"),
+        ("b", "x@example.com"),
+        ("c", "y@example.com"),
+    ] {
         plain
             .insert(record(json!({"id": id, "email": email})))
             .await
@@ -444,7 +483,11 @@ async fn repair_writes_missing_claims_frees_stale_ones_and_reports_duplicates() 
     let duplicate = &report.duplicates[0];
     assert_eq!(
         (duplicate.field.as_str(), &duplicate.value, &duplicate.ids),
-        ("email", &json!("x@example.com"), &vec!["a".to_owned(), "b".to_owned()])
+        (
+            "email",
+            &json!("x@example.com"),
+            &vec!["a".to_owned(), "b".to_owned()]
+        )
     );
     // The claim written makes the value taken; the freed one is free.
     violation_on(
