@@ -125,7 +125,8 @@ pub enum Command {
     List(ListArgs),
     /// Records matching a filter, served by the best partition (or a full scan with --scan).
     Query(QueryArgs),
-    /// Reconcile partition references with records (after a crash between writes).
+    /// Reconcile partition references and `unique` claims with records (after a crash, or
+    /// records written by s3db.js); values several records hold are reported, not changed.
     Repair {
         /// Resource name.
         resource: String,

@@ -165,6 +165,7 @@ pub fn core_kind(error: &CoreError) -> ExitKind {
         | CoreError::InvalidCursor { .. }
         | CoreError::Serialization { .. } => ExitKind::Invalid,
         CoreError::AlreadyExists { .. }
+        | CoreError::UniqueViolation { .. }
         | CoreError::Conflict { .. }
         | CoreError::VersionMismatch { .. } => ExitKind::Conflict,
         CoreError::Storage(e) => storage_kind(e.kind()),

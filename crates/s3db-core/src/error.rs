@@ -70,6 +70,21 @@ pub enum Error {
         /// The duplicate id.
         id: String,
     },
+    /// A `unique` field's value is held by another record (or claimed by a write in
+    /// flight); nothing was written. See [`crate::resource::unique`].
+    #[error(
+        "resource {resource:?}: field {field:?} must be unique, but value {value} is already held by record {existing_id:?}; use another value, or change or delete record {existing_id:?} first (if that record no longer holds it, `s3db repair {resource}` releases the claim)"
+    )]
+    UniqueViolation {
+        /// The resource.
+        resource: String,
+        /// The unique field's dotted path.
+        field: String,
+        /// The value that is taken (boxed: a JSON value is large).
+        value: Box<serde_json::Value>,
+        /// The record holding (or claiming) it.
+        existing_id: String,
+    },
     /// The mapped record does not fit the metadata budget under `enforce-limits`.
     #[error(
         "resource {resource:?}, id {id:?}: metadata of {total} bytes exceeds the effective limit of {limit} bytes by {excess}"

@@ -71,7 +71,7 @@ pub use filter::Filter;
 pub use resource::config::ResourceConfig;
 pub use resource::{
     Content, INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RecordMeta,
-    RepairReport, Resource,
+    RepairReport, Resource, UniqueDuplicate, UniqueRepairReport,
 };
 pub use s3db_codec::secret::SecretString;
 pub use typed::{TypedResource, Versioned};

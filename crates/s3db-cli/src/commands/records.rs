@@ -161,17 +161,27 @@ pub async fn query(session: &Session, args: QueryArgs) -> Result<()> {
     session.output.records(&into_values(records))
 }
 
-/// `repair R`: what was wrong with the partition references and what was fixed.
+/// `repair R`: what was wrong with the partition references and the claims of `unique`
+/// fields, and what was fixed (values several records hold are reported, not changed).
 pub async fn repair(session: &Session, resource: &str) -> Result<()> {
     let db = session.database().await?;
-    let report = db.resource(resource)?.repair().await?;
+    let handle = db.resource(resource)?;
+    let report = handle.repair().await?;
+    let progress = Progress::new(&session.output, "records checked for unique values");
+    let unique = handle.repair_unique_with(|| progress.inc()).await;
+    progress.finish();
+    let unique = unique?;
     let mut summary = Map::new();
     summary.insert("resource".into(), json!(resource));
     summary.insert("records".into(), json!(report.records));
     summary.insert("references".into(), json!(report.references));
-    summary.insert("clean".into(), json!(report.is_clean()));
+    summary.insert(
+        "clean".into(),
+        json!(report.is_clean() && unique.is_clean()),
+    );
     summary.insert("stale_removed".into(), json!(report.stale_removed));
     summary.insert("missing_written".into(), json!(report.missing_written));
+    summary.insert("unique".into(), json!(unique));
     session.output.summary(&summary)
 }
 

@@ -74,17 +74,10 @@ impl DefinitionWarning {
         }
     }
 
-    /// The warnings of a parsed schema: `unique` (not enforced) and unknown modifiers
-    /// (kept, not applied).
+    /// The warnings of a parsed schema: unknown modifiers (kept, not applied).
     pub fn of_schema(schema: &Schema) -> Vec<DefinitionWarning> {
         let mut out = Vec::new();
         for field in schema.fields() {
-            if field.unique {
-                out.push(DefinitionWarning::new(
-                    &field.path,
-                    "'unique' is kept but not enforced: two records may hold the same value",
-                ));
-            }
             for modifier in &field.passthrough {
                 out.push(DefinitionWarning::new(
                     &field.path,

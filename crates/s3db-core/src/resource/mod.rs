@@ -15,6 +15,7 @@ mod page;
 mod partitioned;
 pub mod query;
 mod stream;
+pub mod unique;
 mod versioned;
 mod write;
 
@@ -35,6 +36,7 @@ pub use page::{Page, PageRequest, decode_cursor};
 pub use partitioned::RepairReport;
 pub use query::{ListRequest, QueryOptions};
 pub use stream::{WriteFailure, WriteReport};
+pub use unique::{CLAIM_GRACE, UniqueDuplicate, UniqueRepairReport};
 pub use versioned::MigrateFn;
 
 /// A JSON record.
@@ -246,7 +248,7 @@ impl Resource {
     }
 
     /// What in the stored definition is kept but not applied, or read differently than
-    /// written (unknown modifiers, types and keys, `unique`, which is not enforced).
+    /// written (unknown modifiers, types and keys).
     pub fn definition_warnings(&self) -> &[definition::DefinitionWarning] {
         &self.def.warnings
     }

@@ -70,25 +70,28 @@ impl Resource {
             BodyPlan::insert(),
             self.oversize(Operation::Insert),
         )?;
-        match self
+        let held = self.claim_unique(&id, &record, None).await?;
+        let written = match self
             .storage
             .put(&self.def.record_key(&id), payload, PutMode::Create)
             .await
         {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed
-                ) =>
-            {
-                return Err(Error::AlreadyExists {
-                    resource: self.def.name.clone(),
-                    id,
+            Ok(etag) => etag,
+            Err(e) => {
+                self.release_held(held).await;
+                return Err(match e.kind() {
+                    ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed => {
+                        Error::AlreadyExists {
+                            resource: self.def.name.clone(),
+                            id,
+                        }
+                    }
+                    _ => e.into(),
                 });
             }
-            Err(e) => return Err(e.into()),
-        }
+        };
+        self.settle_unique(Operation::Insert, &id, held, &written, None)
+            .await?;
         self.write_references(Operation::Insert, &record, &id, None)
             .await?;
         record.insert("id".into(), Value::String(id));
@@ -281,12 +284,10 @@ impl Resource {
             };
             validate(&self.def, &mut next, ValidationMode::Insert)?;
             match self
-                .conditional_put(Operation::Replace, id, &next, previous.as_ref(), mode)
+                .write_record(Operation::Replace, id, &next, previous.as_ref(), mode)
                 .await?
             {
                 true => {
-                    self.write_references(Operation::Replace, &next, id, previous.as_ref())
-                        .await?;
                     next.insert("id".into(), Value::String(id.to_owned()));
                     return Ok((previous.map(|p| p.record), next));
                 }
@@ -387,9 +388,10 @@ impl Resource {
             let mut record = loaded.record.clone();
             record.shift_remove("id");
             let claim = PutMode::IfMatch(loaded.etag.clone());
-            if !self
+            if self
                 .conditional_put(Operation::Delete, id, &record, Some(&loaded), claim)
                 .await?
+                .is_none()
             {
                 return Err(self.lost_condition(id, expected).await);
             }
@@ -399,6 +401,8 @@ impl Resource {
         if !stale.is_empty() {
             self.storage.delete_many(&stale).await?;
         }
+        self.release_unique(id, &self.unique_values(&loaded.record))
+            .await;
         Ok(loaded.record)
     }
 
@@ -455,11 +459,9 @@ impl Resource {
             let mode = PutMode::IfMatch(loaded.etag.clone());
             self.keep_history(id, &loaded).await?;
             if self
-                .conditional_put(operation, id, &next, Some(&loaded), mode)
+                .write_record(operation, id, &next, Some(&loaded), mode)
                 .await?
             {
-                self.write_references(operation, &next, id, Some(&loaded))
-                    .await?;
                 next.insert("id".into(), Value::String(id.to_owned()));
                 return Ok((loaded.record, next));
             }
@@ -467,15 +469,56 @@ impl Resource {
         }
     }
 
-    /// Writes a record object under a condition; `false` when the condition failed.
-    async fn conditional_put(
+    /// Writes a record over `previous` (`None`: creates it) under `mode` with its side
+    /// structures: claims the unique values it adds before the write and confirms them after
+    /// (a lost claim rolls the write back: [`Error::UniqueViolation`]), then writes its
+    /// partition references and releases the unique values it dropped. `false` when the
+    /// condition failed (the claims it took are released).
+    async fn write_record(
+        &self,
+        operation: Operation,
+        id: &str,
+        next: &Record,
+        previous: Option<&Loaded>,
+        mode: PutMode,
+    ) -> Result<bool> {
+        let held = self
+            .claim_unique(id, next, previous.map(|p| &p.record))
+            .await?;
+        let written = match self
+            .conditional_put(operation, id, next, previous, mode)
+            .await
+        {
+            Ok(Some(etag)) => etag,
+            Ok(None) => {
+                self.release_held(held).await;
+                return Ok(false);
+            }
+            Err(e) => {
+                self.release_held(held).await;
+                return Err(e);
+            }
+        };
+        self.settle_unique(operation, id, held, &written, previous)
+            .await?;
+        self.write_references(operation, next, id, previous).await?;
+        if let Some(previous) = previous {
+            let dropped = self.unique_dropped(&previous.record, next);
+            self.release_unique(id, &dropped).await;
+        }
+        Ok(true)
+    }
+
+    /// Writes a record object under a condition: its new ETag, or `None` when the condition
+    /// failed.
+    pub(crate) async fn conditional_put(
         &self,
         operation: Operation,
         id: &str,
         record: &Record,
         previous: Option<&Loaded>,
         mode: PutMode,
-    ) -> Result<bool> {
+    ) -> Result<Option<String>> {
         let payload = encode_record(
             &self.def,
             id,
@@ -489,14 +532,14 @@ impl Resource {
             .put(&self.def.record_key(id), payload, mode)
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(etag) => Ok(Some(etag)),
             Err(e)
                 if matches!(
                     e.kind(),
                     ErrorKind::PreconditionFailed | ErrorKind::AlreadyExists
                 ) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
             Err(e) => Err(e.into()),
@@ -537,7 +580,7 @@ impl Resource {
     }
 
     /// Writes the references of `record` and removes those of `previous` that changed.
-    async fn write_references(
+    pub(crate) async fn write_references(
         &self,
         operation: Operation,
         record: &Record,

@@ -19,7 +19,8 @@
 //! * `password` is validated as a string but **not hashed**; hashing is the caller's job.
 //! * Unknown modifiers are kept, not applied and reported ([`Field::passthrough`]), as
 //!   fastest-validator ignores them (`string|email`, `currency|symbol:$`). `unique` on a
-//!   non-array type is kept as [`Field::unique`] and **not enforced**.
+//!   non-array type is [`Field::unique`], enforced by resources with one claim object per
+//!   value ([`crate::resource::unique`]); s3db.js keeps the flag but does not enforce it.
 //! * A stored definition always opens ([`Schema::parse_lenient`]): an attribute this crate
 //!   cannot parse is read as `any|optional` and reported.
 //!
@@ -109,7 +110,8 @@ pub struct Field {
     pub nullable: bool,
     /// Value applied on insert when absent or `null`.
     pub default: Option<Value>,
-    /// s3db.js `unique`: kept, **not enforced** yet (two records may hold the same value).
+    /// s3db.js `unique`: no two records of a resource may hold the same (non-null) value;
+    /// enforced by the resource's claim objects ([`crate::resource::unique`]).
     pub unique: bool,
     /// Modifiers this crate does not know: kept in the stored definition, not applied.
     pub passthrough: Vec<String>,

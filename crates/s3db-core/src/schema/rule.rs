@@ -14,8 +14,8 @@ pub struct RuleSpec {
     pub nullable: bool,
     /// `default:X`: the value put in place of an absent or `null` one on insert.
     pub default: Option<Value>,
-    /// s3db.js `unique` on a non-array type: parsed and kept, **not enforced** (no index
-    /// checks that two records differ). On arrays, `unique` is fastest-validator's
+    /// s3db.js `unique` on a non-array type: no two records may hold the same value,
+    /// enforced by the resource's claim objects (`s3db_core::resource::unique`). On arrays, `unique` is fastest-validator's
     /// distinct-items check ([`ArrayRule::unique`]) and this flag stays `false`.
     pub unique: bool,
     /// Modifiers this crate does not know, kept in the stored definition and not applied

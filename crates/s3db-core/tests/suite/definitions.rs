@@ -1,7 +1,7 @@
 //! Definitions s3db.js accepts open and work here: unknown modifiers, types and keys in a
-//! stored `s3db.json` are kept verbatim and reported; `unique`, multi-type rules and the
-//! legacy names are accepted. The hand-written document here isolates each case; the bucket
-//! s3db.js itself wrote from such definitions is read in `compat_definitions.rs`.
+//! stored `s3db.json` are kept verbatim and reported; `unique` (enforced), multi-type rules
+//! and the legacy names are accepted. The hand-written document here isolates each case; the
+//! bucket s3db.js itself wrote from such definitions is read in `compat_definitions.rs`.
 
 use std::sync::Arc;
 
@@ -79,8 +79,11 @@ async fn unknown_parts_of_a_stored_definition_open_work_and_survive_a_save() {
         .iter()
         .map(ToString::to_string)
         .collect();
+    assert!(
+        !warnings.iter().any(|w| w.starts_with("email:")),
+        "'unique' is enforced, not a warning: {warnings:#?}"
+    );
     for expected in [
-        "email: 'unique' is kept but not enforced",
         "nick: modifier 'foo' is not known here",
         "shape: unknown type 'hexagon'",
         "price: modifier 'symbol'",
@@ -169,14 +172,15 @@ async fn create_resource_accepts_what_s3dbjs_accepts_and_reports_it() {
             seen.push(format!("{resource}.{key}"));
         }
     }
-    for key in ["users.email", "users.login", "users.price"] {
+    assert!(!seen.iter().any(|k| k == "users.email"), "{seen:?}");
+    for key in ["users.login", "users.price"] {
         assert!(seen.iter().any(|k| k == key), "{key} not in {seen:?}");
     }
 
     // Multi-type: a string or a number; nothing else.
     for (id, code) in [("a", json!("X1")), ("b", json!(7))] {
-        let record =
-            json!({"id": id, "email": "a@b.co", "login": "ab", "price": "EUR", "code": code});
+        let email = format!("{id}@b.co");
+        let record = json!({"id": id, "email": email, "login": "ab", "price": "EUR", "code": code});
         users
             .insert(record.as_object().unwrap().clone())
             .await

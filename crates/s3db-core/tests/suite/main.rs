@@ -30,5 +30,6 @@ mod schema_validate;
 mod server_restart;
 mod streams;
 mod typed;
+mod unique;
 mod versioning;
 mod write_pipeline;
