@@ -7,6 +7,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::{DEFINITIONS, PASSPHRASE, bucket_of, expected_of, normalize};
+use s3db_codec::secret::Secrets;
 use s3db_core::metadata::definition_hash;
 use s3db_core::{Database, DatabaseOptions, ListRequest, ResourceConfig};
 use s3db_storage::{MemoryStorage, Storage};
@@ -43,17 +44,6 @@ async fn every_record_reads_back_as_s3dbjs_returned_it() {
         for (id, record) in resource["records"].as_object().unwrap() {
             let theirs = normalize(&record["document"]);
             match name.as_str() {
-                // `autoDecrypt: false`: s3db.js returns the stored ciphertext; this crate stores
-                // the flag but always decrypts (reported as a definition warning).
-                "vault" => {
-                    let ours = handle.get(id).await.unwrap();
-                    let api_key = ours["apiKey"].as_str().unwrap();
-                    assert!(api_key.starts_with("sk-"), "{id}: {api_key}");
-                    assert_ne!(theirs["apiKey"], ours["apiKey"]);
-                    let mut ours = ours;
-                    ours.insert("apiKey".into(), theirs["apiKey"].clone());
-                    assert_eq!(normalize(&Value::Object(ours)), theirs, "vault/{id}");
-                }
                 // `security.passphrase` of the resource is not in s3db.json: without it a
                 // fresh s3db.js process returns the ciphertext, this crate refuses with a typed
                 // error naming the field (the redefinition test gives it the passphrase).
@@ -114,8 +104,9 @@ async fn definition_warnings_name_what_is_not_understood() {
     let store = bucket_of(DEFINITIONS).await;
     let db = open(&store).await;
     let expected: [(&str, &[&str]); 10] = [
-        ("users", &["email: 'unique' is kept but not enforced"]),
-        ("orders", &["orderId: 'unique' is kept but not enforced"]),
+        // `unique` is enforced: nothing to report.
+        ("users", &[]),
+        ("orders", &[]),
         (
             "contacts",
             &[
@@ -129,7 +120,7 @@ async fn definition_warnings_name_what_is_not_understood() {
         // cannot write with them: every insert fails with "Unknown behavior").
         ("legacy_user_management", &[]),
         ("legacy_data_truncate", &[]),
-        ("vault", &["autoDecrypt: false is stored but not applied"]),
+        ("vault", &["cache: stored in s3db.json, no effect"]),
         ("tokens", &[]),
         ("keys", &[]),
         (
@@ -230,7 +221,8 @@ async fn writes_and_a_resave_keep_every_s3dbjs_definition_verbatim() {
     let store = bucket_of(DEFINITIONS).await;
     let db = open(&store).await;
     let record = |value: Value| value.as_object().unwrap().clone();
-    // A third record with the duplicated email: `unique` is not enforced on this branch.
+    // A third record with the duplicated email: s3db.js wrote no claims, so the value is
+    // free to claim until `repair` claims the values of s3db.js's records.
     db.resource("users")
         .unwrap()
         .insert(record(json!({"id": "u9", "name": "Ana Three", "email": "ana@example.com", "age": 50, "isActive": false})))
@@ -267,8 +259,12 @@ async fn writes_and_a_resave_keep_every_s3dbjs_definition_verbatim() {
 
     let again = open(&store).await;
     assert_eq!(again.resource("users").unwrap().count().await.unwrap(), 4);
+    // `autoDecrypt: false`, as in s3db.js: the stored ciphertext comes back.
+    let stored = again.resource("vault").unwrap().get("v9").await.unwrap()["apiKey"].clone();
     assert_eq!(
-        again.resource("vault").unwrap().get("v9").await.unwrap()["apiKey"],
+        Secrets::new(PASSPHRASE)
+            .decrypt(stored.as_str().unwrap())
+            .unwrap(),
         "sk-ours"
     );
     assert_eq!(
@@ -354,4 +350,48 @@ fn definition_config(database: &Value, name: &str) -> Value {
         .find(|d| d["name"] == name)
         .unwrap()["config"]
         .clone()
+}
+
+/// `unique` on records s3db.js wrote (it never checks it): repair claims every value, reports
+/// the duplicated email of u1/u3 without choosing a winner, and from then on the claimed
+/// values are enforced.
+#[tokio::test]
+async fn repair_claims_s3dbjs_unique_values_and_reports_its_duplicates() {
+    let database = database();
+    let store = bucket_of(DEFINITIONS).await;
+    let db = open(&store).await;
+    let users = db.resource("users").unwrap();
+    let records = resources(&database)["users"]["records"]
+        .as_object()
+        .unwrap();
+    let email = |id: &str| records[id]["document"]["email"].clone();
+    let record = |value: Value| value.as_object().unwrap().clone();
+
+    let report = users.repair_unique().await.unwrap();
+    assert_eq!(report.records, records.len());
+    assert_eq!(report.duplicates.len(), 1, "{report:?}");
+    assert_eq!(report.duplicates[0].field, "email");
+    assert_eq!(report.duplicates[0].value, email("u1"));
+    assert_eq!(report.duplicates[0].ids, ["u1", "u3"]);
+    // Every other value got its claim.
+    assert_eq!(report.written.len(), records.len() - 2, "{report:?}");
+
+    let u2 = email("u2");
+    let err = users
+        .insert(record(
+            json!({"id": "u9", "email": u2, "name": "Nine", "age": 9, "isActive": true}),
+        ))
+        .await
+        .unwrap_err();
+    match err {
+        s3db_core::Error::UniqueViolation {
+            field, existing_id, ..
+        } => assert_eq!((field.as_str(), existing_id.as_str()), ("email", "u2")),
+        other => panic!("{other}"),
+    }
+    // The duplicate stays reported until one of the two records lets the value go.
+    users.delete("u3").await.unwrap();
+    let again = users.repair_unique().await.unwrap();
+    assert!(again.duplicates.is_empty(), "{again:?}");
+    assert!(users.repair_unique().await.unwrap().is_clean());
 }
