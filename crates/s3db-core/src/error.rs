@@ -1,7 +1,94 @@
-//! The error type of the core: one enum whose variants name what went wrong and where.
+//! The error type of the core: one enum whose variants name what went wrong and where, and
+//! a small [`ErrorKind`] set to act upon (see `docs/errors.md`).
 
+use std::error::Error as StdError;
+
+use crate::backup::BackupError;
+use crate::extend::HookError;
 use crate::id::InvalidId;
 use crate::schema::{SchemaError, ValidationError};
+
+/// A boxed error that can cross threads: the source of a [`Error::Plugin`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What kind of failure an [`Error`] is: the part of an error a program acts upon.
+///
+/// Every error has exactly one kind ([`Error::kind`]); the variant and its fields say more
+/// for a message. A storage failure has the same kind whether it reached the caller through
+/// the core ([`Error::Storage`]) or straight from the storage
+/// (`ErrorKind::from(storage_error.kind())`).
+///
+/// Only [`ErrorKind::Unavailable`] is retryable ([`ErrorKind::is_retryable`]); a
+/// [`ErrorKind::Conflict`] is worth a new attempt only after reading the record again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// What was asked for does not exist: a record, resource, partition, the database
+    /// itself, an object, or a file a backup names.
+    NotFound,
+    /// Something is already where a create would put it: a record with this id (insert
+    /// never overwrites), an object (`PutMode::Create`), a backup in the target directory.
+    AlreadyExists,
+    /// A concurrent writer won: a conditional write found another version
+    /// ([`Error::VersionMismatch`], a storage `PreconditionFailed`), or a read-modify-write
+    /// kept losing ([`Error::Conflict`]). Read again, then decide whether to write.
+    Conflict,
+    /// A value of a unique field is already taken by another record.
+    UniqueViolation,
+    /// A record was refused for its content: it breaks the schema, a value cannot be
+    /// encoded, or it does not fit the metadata budget.
+    Validation,
+    /// The request cannot be understood or carried out as given: a bad resource definition,
+    /// id, filter, page cursor, option, plugin slug, a record that does not convert to the
+    /// requested type, a missing bucket or an unusable key.
+    InvalidInput,
+    /// The request is valid but a setting or an extension refused it: a bulk delete on a
+    /// paranoid resource, a query that needs a full scan without `allow_scan`, a hook's
+    /// veto. Change the setting (or the data), not the timing.
+    Refused,
+    /// The backend refused the credentials or the access (S3 401/403: `AccessDenied`,
+    /// `InvalidAccessKeyId`, `SignatureDoesNotMatch`; a file the process may not touch).
+    PermissionDenied,
+    /// The backend is temporarily unavailable: throttled, 5xx, timed out, unreachable.
+    /// Retryable, unless a retry layer already gave up on it ([`Error::is_retryable`]).
+    Unavailable,
+    /// Stored data cannot be understood: a torn or unparsable object, a damaged backup, a
+    /// secret field that does not decrypt with the passphrase.
+    Corrupt,
+    /// Anything else: an unexpected backend answer, a local I/O failure, a dropped
+    /// database, an extension handing back the wrong data. Usually a bug or an environment
+    /// problem; the error's message and sources say which.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether retrying the same request unchanged may succeed (only
+    /// [`ErrorKind::Unavailable`]).
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Unavailable)
+    }
+}
+
+impl From<s3db_storage::ErrorKind> for ErrorKind {
+    /// The core kind of a storage failure kind: `PreconditionFailed` is a
+    /// [`ErrorKind::Conflict`], `Throttled` is [`ErrorKind::Unavailable`], `InvalidKey` is
+    /// [`ErrorKind::InvalidInput`], `MetadataTooLarge` is [`ErrorKind::Validation`].
+    fn from(kind: s3db_storage::ErrorKind) -> Self {
+        use s3db_storage::ErrorKind as Storage;
+        match kind {
+            Storage::NotFound => ErrorKind::NotFound,
+            Storage::AlreadyExists => ErrorKind::AlreadyExists,
+            Storage::PreconditionFailed => ErrorKind::Conflict,
+            Storage::MetadataTooLarge => ErrorKind::Validation,
+            Storage::Throttled | Storage::Unavailable => ErrorKind::Unavailable,
+            Storage::PermissionDenied => ErrorKind::PermissionDenied,
+            Storage::InvalidKey | Storage::InvalidInput => ErrorKind::InvalidInput,
+            Storage::Corrupt => ErrorKind::Corrupt,
+            // `Internal`, and kinds a newer storage crate may add (its set is non-exhaustive).
+            _ => ErrorKind::Internal,
+        }
+    }
+}
 
 /// Everything that can go wrong in a database or resource operation.
 ///
@@ -183,7 +270,7 @@ pub enum Error {
     },
     /// A hook vetoed the operation (the reason is kept) or handed back the wrong data.
     #[error(transparent)]
-    Hook(#[from] crate::extend::HookError),
+    Hook(#[from] HookError),
     /// A middleware or hook handed back data of the wrong kind for the operation.
     #[error(transparent)]
     Payload(#[from] crate::extend::PayloadMismatch),
@@ -195,7 +282,7 @@ pub enum Error {
         /// Why the conversion failed.
         reason: String,
     },
-    /// A plugin cannot be installed (bad slug, or it refused to install).
+    /// A plugin cannot be installed: its slug is invalid or already installed.
     #[error("plugin {slug:?}: {reason}")]
     InvalidPlugin {
         /// The plugin's slug.
@@ -203,9 +290,21 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A plugin failed (to install, start, stop, or in its own work); the plugin's own error
+    /// is the source, so it can be downcast (`source.downcast_ref::<PluginError>()`).
+    #[error("plugin {plugin:?}: {source}")]
+    Plugin {
+        /// The plugin's slug.
+        plugin: String,
+        /// The kind the plugin gave its failure.
+        kind: ErrorKind,
+        /// The plugin's error.
+        #[source]
+        source: BoxError,
+    },
     /// A backup or restore was refused or failed (see [`crate::backup`]).
     #[error(transparent)]
-    Backup(#[from] crate::backup::BackupError),
+    Backup(#[from] BackupError),
     /// Every handle on the database was dropped (seen by plugins that hold it weakly).
     #[error("the database was dropped")]
     Disconnected,
@@ -214,7 +313,103 @@ pub enum Error {
 /// Result alias of the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+fn backup_kind(error: &BackupError) -> ErrorKind {
+    match error {
+        BackupError::NoSuchResource { .. }
+        | BackupError::NoSchema { .. }
+        | BackupError::MissingFile { .. } => ErrorKind::NotFound,
+        BackupError::NotEmpty { .. } | BackupError::ForeignEntry { .. } => ErrorKind::AlreadyExists,
+        BackupError::UnsafeName { .. } | BackupError::Manifest { .. } => ErrorKind::InvalidInput,
+        BackupError::ChecksumMismatch { .. }
+        | BackupError::CountMismatch { .. }
+        | BackupError::Corrupt { .. } => ErrorKind::Corrupt,
+        BackupError::Io { source, .. } => match source.kind() {
+            std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+            _ => ErrorKind::Internal,
+        },
+    }
+}
+
+/// The retryability of the first core or storage error in `error`'s source chain (itself
+/// included), which knows whether a retry layer already gave up.
+fn retryable_in_chain(error: &(dyn StdError + 'static)) -> Option<bool> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(core) = error.downcast_ref::<Error>() {
+            return Some(core.is_retryable());
+        }
+        if let Some(storage) = error.downcast_ref::<s3db_storage::Error>() {
+            return Some(storage.is_retryable());
+        }
+        next = error.source();
+    }
+    None
+}
+
 impl Error {
+    /// What kind of failure this is (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use s3db_core::{Error, ErrorKind};
+    ///
+    /// let missing = Error::NotFound { resource: "users".into(), id: "ana".into() };
+    /// assert_eq!(missing.kind(), ErrorKind::NotFound);
+    /// assert!(!missing.is_retryable());
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        // Exhaustive on purpose: a new variant must choose its kind here.
+        match self {
+            Error::NotFound { .. }
+            | Error::UnknownResource { .. }
+            | Error::UnknownPartition { .. }
+            | Error::NoDatabase { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            // Unique claims (another branch) add: `Error::UniqueViolation { .. } =>
+            // ErrorKind::UniqueViolation,`.
+            Error::Conflict { .. } | Error::VersionMismatch { .. } => ErrorKind::Conflict,
+            Error::Validation { .. } | Error::MetadataTooLarge { .. } | Error::Codec { .. } => {
+                ErrorKind::Validation
+            }
+            Error::Schema { .. }
+            | Error::InvalidId(_)
+            | Error::Filter(_)
+            | Error::InvalidCursor { .. }
+            | Error::Unsupported { .. }
+            | Error::Serialization { .. }
+            | Error::InvalidPlugin { .. } => ErrorKind::InvalidInput,
+            Error::Paranoid { .. } | Error::ScanRequired { .. } => ErrorKind::Refused,
+            Error::Hook(HookError::Vetoed { .. }) => ErrorKind::Refused,
+            Error::Hook(HookError::WrongPayload { .. }) | Error::Payload(_) => ErrorKind::Internal,
+            Error::Corrupt { .. } | Error::Decryption { .. } => ErrorKind::Corrupt,
+            Error::Storage(error) => error.kind().into(),
+            Error::Backup(error) => backup_kind(error),
+            Error::Plugin { kind, .. } => *kind,
+            Error::Disconnected => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether retrying the same request unchanged may succeed: the kind is
+    /// [`ErrorKind::Unavailable`] and no retry layer has given up on the storage failure
+    /// behind it already (a storage error's `gave_up`).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Storage(error) => error.is_retryable(),
+            Error::Plugin { kind, source, .. } => {
+                retryable_in_chain(source.as_ref()).unwrap_or(kind.is_retryable())
+            }
+            other => other.kind().is_retryable(),
+        }
+    }
+
+    /// A [`Error::Plugin`]: `plugin` failed with `source`, of `kind`.
+    pub fn plugin(plugin: impl Into<String>, kind: ErrorKind, source: impl Into<BoxError>) -> Self {
+        Error::Plugin {
+            plugin: plugin.into(),
+            kind,
+            source: source.into(),
+        }
+    }
+
     /// A [`Error::Corrupt`] for `key`.
     pub(crate) fn corrupt(key: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Corrupt {

@@ -257,6 +257,7 @@ impl ReplicationTarget for Flaky {
             return Err(s3db_plugins::Error::Target {
                 target: "flaky".into(),
                 reason: "connection refused".into(),
+                source: None,
             });
         }
         let name = change.record.as_ref().and_then(|r| r.get("name").cloned());
@@ -468,6 +469,7 @@ impl ReplicationTarget for Batches {
             return Err(s3db_plugins::Error::Target {
                 target: "batches".into(),
                 reason: "refused".into(),
+                source: None,
             });
         }
         self.calls.lock().unwrap().push(ids);
