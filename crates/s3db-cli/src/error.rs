@@ -4,8 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::process::ExitCode;
 
-use s3db::core::Error as CoreError;
-use s3db::core::backup::BackupError;
+use s3db::core::{Error as CoreError, ErrorKind};
 use s3db::storage::ErrorKind as StorageKind;
 
 /// The class of a failure, which decides the process exit code.
@@ -136,60 +135,33 @@ impl StdError for Context {
     }
 }
 
+impl ExitKind {
+    /// The exit class of a failure of this kind (the table in docs/cli.md): not found 3,
+    /// already exists / conflict / unique violation 5, validation and invalid input 4,
+    /// refused by a setting (paranoid, needs a scan, a hook's veto) 2, anything else 1.
+    pub fn of(kind: ErrorKind) -> ExitKind {
+        match kind {
+            ErrorKind::NotFound => ExitKind::NotFound,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::UniqueViolation => {
+                ExitKind::Conflict
+            }
+            ErrorKind::Validation | ErrorKind::InvalidInput => ExitKind::Invalid,
+            ErrorKind::Refused => ExitKind::Usage,
+            // PermissionDenied, Unavailable, Corrupt, Internal, and kinds added later.
+            _ => ExitKind::Failure,
+        }
+    }
+}
+
 /// The exit class of a storage failure.
 pub fn storage_kind(kind: StorageKind) -> ExitKind {
-    match kind {
-        StorageKind::NotFound => ExitKind::NotFound,
-        StorageKind::AlreadyExists | StorageKind::PreconditionFailed => ExitKind::Conflict,
-        StorageKind::InvalidKey | StorageKind::InvalidInput | StorageKind::MetadataTooLarge => {
-            ExitKind::Invalid
-        }
-        _ => ExitKind::Failure,
-    }
-}
-
-/// The exit class of a core failure.
-pub fn core_kind(error: &CoreError) -> ExitKind {
-    match error {
-        CoreError::NotFound { .. }
-        | CoreError::NoDatabase { .. }
-        | CoreError::UnknownResource { .. }
-        | CoreError::UnknownPartition { .. } => ExitKind::NotFound,
-        CoreError::ScanRequired { .. } | CoreError::Paranoid { .. } => ExitKind::Usage,
-        CoreError::Validation { .. }
-        | CoreError::Schema { .. }
-        | CoreError::InvalidId(_)
-        | CoreError::MetadataTooLarge { .. }
-        | CoreError::Codec { .. }
-        | CoreError::Filter(_)
-        | CoreError::InvalidCursor { .. }
-        | CoreError::Serialization { .. } => ExitKind::Invalid,
-        CoreError::AlreadyExists { .. }
-        | CoreError::Conflict { .. }
-        | CoreError::VersionMismatch { .. } => ExitKind::Conflict,
-        CoreError::Storage(e) => storage_kind(e.kind()),
-        CoreError::Backup(e) => backup_kind(e),
-        _ => ExitKind::Failure,
-    }
-}
-
-/// The exit class of a backup failure: damaged backups are failures (1), like other
-/// corrupt data.
-fn backup_kind(error: &BackupError) -> ExitKind {
-    match error {
-        BackupError::NoSuchResource { .. }
-        | BackupError::NoSchema { .. }
-        | BackupError::MissingFile { .. } => ExitKind::NotFound,
-        BackupError::NotEmpty { .. } | BackupError::ForeignEntry { .. } => ExitKind::Conflict,
-        BackupError::UnsafeName { .. } | BackupError::Manifest { .. } => ExitKind::Invalid,
-        _ => ExitKind::Failure,
-    }
+    ExitKind::of(kind.into())
 }
 
 impl From<CoreError> for CliError {
     fn from(error: CoreError) -> Self {
         CliError {
-            kind: core_kind(&error),
+            kind: ExitKind::of(error.kind()),
             error: Box::new(error),
         }
     }

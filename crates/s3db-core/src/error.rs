@@ -433,3 +433,392 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use s3db_storage::{ErrorKind as StorageKind, GaveUp, Operation as StorageOp};
+
+    use super::*;
+    use crate::extend::{HookPoint, Operation, PayloadMismatch};
+
+    fn storage(kind: StorageKind) -> s3db_storage::Error {
+        s3db_storage::Error::new(kind, StorageOp::Get, "k")
+    }
+
+    fn io(kind: std::io::ErrorKind) -> Error {
+        Error::Backup(BackupError::Io {
+            action: "read",
+            path: "b/s3db.json".into(),
+            source: kind.into(),
+        })
+    }
+
+    /// One instance of every variant (and of each sub-error that decides the kind), with
+    /// the kind and retryability it must report.
+    fn table() -> Vec<(Error, ErrorKind, bool)> {
+        let s = String::from;
+        let mismatch = PayloadMismatch {
+            expected: "record",
+            found: "count",
+        };
+        let path = std::path::PathBuf::from;
+        let backup = |error: BackupError| Error::Backup(error);
+        vec![
+            (
+                Error::Validation {
+                    resource: s("r"),
+                    source: ValidationError { failures: vec![] },
+                },
+                ErrorKind::Validation,
+                false,
+            ),
+            (
+                Error::schema("r", "a", "bad rule"),
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::InvalidId(InvalidId {
+                    id: s("a/b"),
+                    reason: "has a slash",
+                }),
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::NoDatabase { location: s("x") },
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                Error::Paranoid {
+                    resource: s("r"),
+                    operation: Operation::DeleteAll,
+                },
+                ErrorKind::Refused,
+                false,
+            ),
+            (
+                Error::UnknownResource { name: s("r") },
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                Error::NotFound {
+                    resource: s("r"),
+                    id: s("i"),
+                },
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                Error::AlreadyExists {
+                    resource: s("r"),
+                    id: s("i"),
+                },
+                ErrorKind::AlreadyExists,
+                false,
+            ),
+            (
+                Error::MetadataTooLarge {
+                    resource: s("r"),
+                    id: s("i"),
+                    total: 3000,
+                    limit: 2000,
+                    excess: 1000,
+                },
+                ErrorKind::Validation,
+                false,
+            ),
+            (
+                Error::Conflict {
+                    what: s("s3db.json"),
+                    attempts: 5,
+                },
+                ErrorKind::Conflict,
+                false,
+            ),
+            (
+                Error::VersionMismatch {
+                    resource: s("r"),
+                    id: s("i"),
+                    expected: s("\"a\""),
+                    found: None,
+                },
+                ErrorKind::Conflict,
+                false,
+            ),
+            (Error::corrupt("k", "torn"), ErrorKind::Corrupt, false),
+            (
+                Error::Decryption {
+                    resource: s("r"),
+                    id: s("i"),
+                    field: s("secret"),
+                },
+                ErrorKind::Corrupt,
+                false,
+            ),
+            (
+                Error::Unsupported {
+                    resource: s("r"),
+                    reason: s("option \"limit\" must be a number"),
+                },
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::UnknownPartition {
+                    resource: s("r"),
+                    partition: s("p"),
+                },
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                Error::ScanRequired {
+                    resource: s("r"),
+                    fields: vec![s("f")],
+                    advice: s("no partition"),
+                },
+                ErrorKind::Refused,
+                false,
+            ),
+            (
+                Error::Filter(crate::filter::FilterError {
+                    field: s("f"),
+                    reason: s("unknown operator"),
+                }),
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::InvalidCursor {
+                    resource: s("r"),
+                    reason: s("not base64"),
+                },
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::Storage(storage(StorageKind::Unavailable)),
+                ErrorKind::Unavailable,
+                true,
+            ),
+            (
+                Error::Storage(storage(StorageKind::Throttled)),
+                ErrorKind::Unavailable,
+                true,
+            ),
+            (
+                Error::Storage(storage(StorageKind::Unavailable).with_gave_up(GaveUp {
+                    attempts: 3,
+                    elapsed: Duration::ZERO,
+                    deadline_reached: false,
+                })),
+                ErrorKind::Unavailable,
+                false,
+            ),
+            (
+                Error::Storage(storage(StorageKind::PermissionDenied)),
+                ErrorKind::PermissionDenied,
+                false,
+            ),
+            (
+                Error::Codec {
+                    field: s("f"),
+                    source: s3db_codec::CodecError {
+                        action: "encode",
+                        kind: "ip4",
+                        input: s("x"),
+                        reason: s("not an address"),
+                    },
+                },
+                ErrorKind::Validation,
+                false,
+            ),
+            (
+                Error::Hook(HookError::Vetoed {
+                    point: HookPoint::BeforeInsert,
+                    resource: Some(s("r")),
+                    position: 0,
+                    reason: s("no"),
+                }),
+                ErrorKind::Refused,
+                false,
+            ),
+            (
+                Error::Hook(HookError::WrongPayload {
+                    point: HookPoint::AfterGet,
+                    resource: None,
+                    position: 1,
+                    source: mismatch.clone(),
+                }),
+                ErrorKind::Internal,
+                false,
+            ),
+            (Error::Payload(mismatch), ErrorKind::Internal, false),
+            (
+                Error::Serialization {
+                    resource: s("r"),
+                    reason: s("missing field"),
+                },
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::InvalidPlugin {
+                    slug: s("Bad"),
+                    reason: s("slug"),
+                },
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                Error::plugin("p", ErrorKind::Corrupt, "unreadable entry"),
+                ErrorKind::Corrupt,
+                false,
+            ),
+            (
+                Error::plugin("p", ErrorKind::Unavailable, "target down"),
+                ErrorKind::Unavailable,
+                true,
+            ),
+            // A plugin error whose source chain holds a storage failure a retry layer gave
+            // up on is not retryable, whatever kind the plugin gave it.
+            (
+                Error::plugin(
+                    "p",
+                    ErrorKind::Unavailable,
+                    storage(StorageKind::Unavailable).with_gave_up(GaveUp {
+                        attempts: 2,
+                        elapsed: Duration::ZERO,
+                        deadline_reached: true,
+                    }),
+                ),
+                ErrorKind::Unavailable,
+                false,
+            ),
+            (
+                backup(BackupError::NotEmpty {
+                    dir: path("d"),
+                    entries: vec![s("x")],
+                }),
+                ErrorKind::AlreadyExists,
+                false,
+            ),
+            (
+                backup(BackupError::ForeignEntry {
+                    dir: path("d"),
+                    entry: s("x"),
+                }),
+                ErrorKind::AlreadyExists,
+                false,
+            ),
+            (
+                backup(BackupError::UnsafeName { name: s("..") }),
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                backup(BackupError::NoSuchResource {
+                    place: s("the database"),
+                    name: s("r"),
+                }),
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                backup(BackupError::NoSchema { resource: s("r") }),
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                backup(BackupError::Manifest {
+                    path: path("s3db.json"),
+                    reason: s("not JSON"),
+                }),
+                ErrorKind::InvalidInput,
+                false,
+            ),
+            (
+                backup(BackupError::MissingFile {
+                    resource: s("r"),
+                    file: path("r.jsonl"),
+                }),
+                ErrorKind::NotFound,
+                false,
+            ),
+            (
+                backup(BackupError::ChecksumMismatch {
+                    file: path("r.jsonl"),
+                    expected: s("a"),
+                    actual: s("b"),
+                }),
+                ErrorKind::Corrupt,
+                false,
+            ),
+            (
+                backup(BackupError::CountMismatch {
+                    file: path("r.jsonl"),
+                    expected: 2,
+                    actual: 1,
+                }),
+                ErrorKind::Corrupt,
+                false,
+            ),
+            (
+                backup(BackupError::Corrupt {
+                    file: path("r.jsonl"),
+                    reason: s("line 3"),
+                }),
+                ErrorKind::Corrupt,
+                false,
+            ),
+            (
+                io(std::io::ErrorKind::PermissionDenied),
+                ErrorKind::PermissionDenied,
+                false,
+            ),
+            (io(std::io::ErrorKind::Other), ErrorKind::Internal, false),
+            (Error::Disconnected, ErrorKind::Internal, false),
+            // Unique claims (another branch) add: `Error::UniqueViolation { .. }` →
+            // `ErrorKind::UniqueViolation`, not retryable.
+        ]
+    }
+
+    #[test]
+    fn every_variant_has_its_kind_and_retryability() {
+        for (error, kind, retryable) in table() {
+            assert_eq!(error.kind(), kind, "{error:?}");
+            assert_eq!(error.is_retryable(), retryable, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_storage_failure_has_the_same_kind_through_the_core() {
+        let kinds = [
+            (StorageKind::NotFound, ErrorKind::NotFound),
+            (StorageKind::AlreadyExists, ErrorKind::AlreadyExists),
+            (StorageKind::PreconditionFailed, ErrorKind::Conflict),
+            (StorageKind::MetadataTooLarge, ErrorKind::Validation),
+            (StorageKind::Throttled, ErrorKind::Unavailable),
+            (StorageKind::Unavailable, ErrorKind::Unavailable),
+            (StorageKind::PermissionDenied, ErrorKind::PermissionDenied),
+            (StorageKind::InvalidKey, ErrorKind::InvalidInput),
+            (StorageKind::InvalidInput, ErrorKind::InvalidInput),
+            (StorageKind::Corrupt, ErrorKind::Corrupt),
+            (StorageKind::Internal, ErrorKind::Internal),
+        ];
+        for (storage_kind, kind) in kinds {
+            assert_eq!(ErrorKind::from(storage_kind), kind);
+            let direct = storage(storage_kind);
+            let (retryable, through_core) = (direct.is_retryable(), Error::Storage(direct));
+            assert_eq!(through_core.kind(), kind, "{storage_kind:?}");
+            assert_eq!(through_core.is_retryable(), retryable, "{storage_kind:?}");
+            assert_eq!(kind.is_retryable(), retryable, "{storage_kind:?}");
+        }
+    }
+}
