@@ -5,7 +5,6 @@ use std::fmt;
 use std::process::ExitCode;
 
 use s3db::core::{Error as CoreError, ErrorKind};
-use s3db::storage::ErrorKind as StorageKind;
 
 /// The class of a failure, which decides the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,11 +152,6 @@ impl ExitKind {
     }
 }
 
-/// The exit class of a storage failure.
-pub fn storage_kind(kind: StorageKind) -> ExitKind {
-    ExitKind::of(kind.into())
-}
-
 impl From<CoreError> for CliError {
     fn from(error: CoreError) -> Self {
         CliError {
@@ -170,7 +164,7 @@ impl From<CoreError> for CliError {
 impl From<s3db::storage::Error> for CliError {
     fn from(error: s3db::storage::Error) -> Self {
         CliError {
-            kind: storage_kind(error.kind()),
+            kind: ExitKind::of(error.kind().into()),
             error: Box::new(error),
         }
     }
@@ -208,5 +202,30 @@ mod tests {
         assert_eq!(CliError::from(dup).kind().code(), 5);
         assert_eq!(CliError::usage("bad").kind().code(), 2);
         assert_eq!(CliError::invalid("bad").kind().code(), 4);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_error_kind() {
+        let scan = CoreError::ScanRequired {
+            resource: "r".into(),
+            fields: vec!["f".into()],
+            advice: "no partition".into(),
+        };
+        assert_eq!(CliError::from(scan).kind().code(), 2);
+        let full = s3db::core::backup::BackupError::NotEmpty {
+            dir: "d".into(),
+            entries: vec!["x".into()],
+        };
+        assert_eq!(CliError::from(CoreError::Backup(full)).kind().code(), 5);
+        let storage = |kind| s3db::storage::Error::new(kind, s3db::storage::Operation::Put, "k");
+        let lost = storage(s3db::storage::ErrorKind::PreconditionFailed);
+        assert_eq!(CliError::from(CoreError::Storage(lost)).kind().code(), 5);
+        let denied = storage(s3db::storage::ErrorKind::PermissionDenied);
+        assert_eq!(CliError::from(denied).kind().code(), 1);
+        let big = storage(s3db::storage::ErrorKind::MetadataTooLarge);
+        assert_eq!(CliError::from(big).kind().code(), 4);
+        assert_eq!(ExitKind::of(ErrorKind::UniqueViolation).code(), 5);
+        assert_eq!(ExitKind::of(ErrorKind::Validation).code(), 4);
+        assert_eq!(ExitKind::of(ErrorKind::Unavailable).code(), 1);
     }
 }
