@@ -4,9 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::process::ExitCode;
 
-use s3db::core::Error as CoreError;
-use s3db::core::backup::BackupError;
-use s3db::storage::ErrorKind as StorageKind;
+use s3db::core::{Error as CoreError, ErrorKind};
 
 /// The class of a failure, which decides the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,61 +134,28 @@ impl StdError for Context {
     }
 }
 
-/// The exit class of a storage failure.
-pub fn storage_kind(kind: StorageKind) -> ExitKind {
-    match kind {
-        StorageKind::NotFound => ExitKind::NotFound,
-        StorageKind::AlreadyExists | StorageKind::PreconditionFailed => ExitKind::Conflict,
-        StorageKind::InvalidKey | StorageKind::InvalidInput | StorageKind::MetadataTooLarge => {
-            ExitKind::Invalid
+impl ExitKind {
+    /// The exit class of a failure of this kind (the table in docs/cli.md): not found 3,
+    /// already exists / conflict / unique violation 5, validation and invalid input 4,
+    /// refused by a setting (paranoid, needs a scan, a hook's veto) 2, anything else 1.
+    pub fn of(kind: ErrorKind) -> ExitKind {
+        match kind {
+            ErrorKind::NotFound => ExitKind::NotFound,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::UniqueViolation => {
+                ExitKind::Conflict
+            }
+            ErrorKind::Validation | ErrorKind::InvalidInput => ExitKind::Invalid,
+            ErrorKind::Refused => ExitKind::Usage,
+            // PermissionDenied, Unavailable, Corrupt, Internal, and kinds added later.
+            _ => ExitKind::Failure,
         }
-        _ => ExitKind::Failure,
-    }
-}
-
-/// The exit class of a core failure.
-pub fn core_kind(error: &CoreError) -> ExitKind {
-    match error {
-        CoreError::NotFound { .. }
-        | CoreError::NoDatabase { .. }
-        | CoreError::UnknownResource { .. }
-        | CoreError::UnknownPartition { .. } => ExitKind::NotFound,
-        CoreError::ScanRequired { .. } | CoreError::Paranoid { .. } => ExitKind::Usage,
-        CoreError::Validation { .. }
-        | CoreError::Schema { .. }
-        | CoreError::InvalidId(_)
-        | CoreError::MetadataTooLarge { .. }
-        | CoreError::Codec { .. }
-        | CoreError::Filter(_)
-        | CoreError::InvalidCursor { .. }
-        | CoreError::Serialization { .. } => ExitKind::Invalid,
-        CoreError::AlreadyExists { .. }
-        | CoreError::UniqueViolation { .. }
-        | CoreError::Conflict { .. }
-        | CoreError::VersionMismatch { .. } => ExitKind::Conflict,
-        CoreError::Storage(e) => storage_kind(e.kind()),
-        CoreError::Backup(e) => backup_kind(e),
-        _ => ExitKind::Failure,
-    }
-}
-
-/// The exit class of a backup failure: damaged backups are failures (1), like other
-/// corrupt data.
-fn backup_kind(error: &BackupError) -> ExitKind {
-    match error {
-        BackupError::NoSuchResource { .. }
-        | BackupError::NoSchema { .. }
-        | BackupError::MissingFile { .. } => ExitKind::NotFound,
-        BackupError::NotEmpty { .. } | BackupError::ForeignEntry { .. } => ExitKind::Conflict,
-        BackupError::UnsafeName { .. } | BackupError::Manifest { .. } => ExitKind::Invalid,
-        _ => ExitKind::Failure,
     }
 }
 
 impl From<CoreError> for CliError {
     fn from(error: CoreError) -> Self {
         CliError {
-            kind: core_kind(&error),
+            kind: ExitKind::of(error.kind()),
             error: Box::new(error),
         }
     }
@@ -199,7 +164,7 @@ impl From<CoreError> for CliError {
 impl From<s3db::storage::Error> for CliError {
     fn from(error: s3db::storage::Error) -> Self {
         CliError {
-            kind: storage_kind(error.kind()),
+            kind: ExitKind::of(error.kind().into()),
             error: Box::new(error),
         }
     }
@@ -237,5 +202,30 @@ mod tests {
         assert_eq!(CliError::from(dup).kind().code(), 5);
         assert_eq!(CliError::usage("bad").kind().code(), 2);
         assert_eq!(CliError::invalid("bad").kind().code(), 4);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_error_kind() {
+        let scan = CoreError::ScanRequired {
+            resource: "r".into(),
+            fields: vec!["f".into()],
+            advice: "no partition".into(),
+        };
+        assert_eq!(CliError::from(scan).kind().code(), 2);
+        let full = s3db::core::backup::BackupError::NotEmpty {
+            dir: "d".into(),
+            entries: vec!["x".into()],
+        };
+        assert_eq!(CliError::from(CoreError::Backup(full)).kind().code(), 5);
+        let storage = |kind| s3db::storage::Error::new(kind, s3db::storage::Operation::Put, "k");
+        let lost = storage(s3db::storage::ErrorKind::PreconditionFailed);
+        assert_eq!(CliError::from(CoreError::Storage(lost)).kind().code(), 5);
+        let denied = storage(s3db::storage::ErrorKind::PermissionDenied);
+        assert_eq!(CliError::from(denied).kind().code(), 1);
+        let big = storage(s3db::storage::ErrorKind::MetadataTooLarge);
+        assert_eq!(CliError::from(big).kind().code(), 4);
+        assert_eq!(ExitKind::of(ErrorKind::UniqueViolation).code(), 5);
+        assert_eq!(ExitKind::of(ErrorKind::Validation).code(), 4);
+        assert_eq!(ExitKind::of(ErrorKind::Unavailable).code(), 1);
     }
 }

@@ -12,7 +12,7 @@ use s3db::storage::connection::StorageConfig;
 use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, RetryConfig};
 
 use crate::args::GlobalOptions;
-use crate::error::{CliError, ExitKind, Result, storage_kind};
+use crate::error::{CliError, ExitKind, Result};
 use crate::output::Output;
 
 /// The storage, options and output mode of one run.
@@ -102,7 +102,7 @@ impl Session {
             .map_err(|e| {
                 // One line: the storage error's text follows the location (report() then skips it).
                 let message = format!("cannot open {location}: {e}");
-                CliError::context(storage_kind(e.kind()), message, e)
+                CliError::context(ExitKind::of(e.kind().into()), message, e)
             })?
             .metrics()
             .build();

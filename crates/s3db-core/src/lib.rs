@@ -66,7 +66,7 @@ pub mod workload;
 
 pub use behavior::BehaviorKind;
 pub use database::{Creation, Database, DatabaseOptions, ResourceOptions, WeakDatabase};
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, ErrorKind, Result};
 pub use filter::Filter;
 pub use resource::config::ResourceConfig;
 pub use resource::{

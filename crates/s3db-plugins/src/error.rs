@@ -1,5 +1,7 @@
 //! The error type of the plugins.
 
+use s3db_core::{BoxError, ErrorKind};
+
 /// What can go wrong in a plugin.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -33,6 +35,10 @@ pub enum Error {
         target: String,
         /// What failed.
         reason: String,
+        /// The target's own error, when there is one (a core error of a database target,
+        /// an I/O or driver error).
+        #[source]
+        source: Option<BoxError>,
     },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
@@ -49,23 +55,68 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<Error> for s3db_core::Error {
-    /// Plugin failures inside a [`s3db_core::extend::Plugin`] method surface as
-    /// [`s3db_core::Error::InvalidPlugin`] unless they came from the core.
+    /// Core and storage failures pass through as they are (same kind, same retryability);
+    /// the plugins' own failures become [`s3db_core::Error::Plugin`] with this error as the
+    /// source, which a caller can downcast back to [`Error`].
     fn from(error: Error) -> Self {
         match error {
             Error::Core(core) => core,
-            other => s3db_core::Error::InvalidPlugin {
-                slug: other.plugin_slug().to_owned(),
-                reason: other.to_string(),
-            },
+            Error::Storage(storage) => s3db_core::Error::Storage(storage),
+            other => {
+                let (plugin, kind) = (other.plugin_slug().to_owned(), other.kind());
+                s3db_core::Error::plugin(plugin, kind, other)
+            }
         }
     }
 }
 
 impl Error {
+    /// A [`Error::Target`] of `target` failing with `source`, described by `reason`.
+    pub fn target(
+        target: impl Into<String>,
+        reason: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::Target {
+            target: target.into(),
+            reason: reason.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// What kind of failure this is, in the core's kinds: a core or storage failure keeps
+    /// its kind; a bad configuration is [`ErrorKind::InvalidInput`], an unreadable plugin
+    /// object [`ErrorKind::Corrupt`]; a target failure takes the kind of the core or storage
+    /// error behind it, else [`ErrorKind::Unavailable`] (targets are remote systems the
+    /// replicator retries); a local file failure is [`ErrorKind::PermissionDenied`] or
+    /// [`ErrorKind::Internal`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Core(core) => core.kind(),
+            Error::Storage(storage) => storage.kind().into(),
+            Error::Config { .. } => ErrorKind::InvalidInput,
+            Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::Target { source, .. } => {
+                let source = source.as_deref();
+                let core = source.and_then(|s| s.downcast_ref::<s3db_core::Error>());
+                let storage = source.and_then(|s| s.downcast_ref::<s3db_storage::Error>());
+                match (core, storage) {
+                    (Some(core), _) => core.kind(),
+                    (None, Some(storage)) => storage.kind().into(),
+                    (None, None) => ErrorKind::Unavailable,
+                }
+            }
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+                _ => ErrorKind::Internal,
+            },
+        }
+    }
+
     fn plugin_slug(&self) -> &str {
         match self {
             Error::Config { plugin, .. } => plugin,
+            Error::Target { .. } => "replicator",
             _ => "plugin",
         }
     }

@@ -19,6 +19,10 @@ pub enum ErrorKind {
     Throttled,
     /// The backend is temporarily unavailable (5xx, timeouts, connection errors, 409 conflicts).
     Unavailable,
+    /// The backend refused the credentials or the request (401, 403: `AccessDenied`,
+    /// `InvalidAccessKeyId`, `SignatureDoesNotMatch`...; a file the process may not touch).
+    /// Not retryable: fix the credentials or the permissions.
+    PermissionDenied,
     /// The key cannot be stored (empty, escapes the root, NUL, too long...).
     InvalidKey,
     /// Some other argument is invalid.

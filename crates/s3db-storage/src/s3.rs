@@ -4,9 +4,10 @@
 //!   sends `If-Match`. A 412 becomes `AlreadyExists` (create) or `PreconditionFailed`
 //!   (if-match); S3's 404 for `If-Match` on a missing key is reported as
 //!   `PreconditionFailed` too, as the memory and filesystem backends do.
-//! * Errors: 404 → `NotFound`; 503/`SlowDown`/429 → `Throttled`; other 5xx, 409
-//!   (`ConditionalRequestConflict`), timeouts, connection failures and responses cut short
-//!   → `Unavailable`.
+//! * Errors: 404 → `NotFound`; 401/403 (`AccessDenied`, `InvalidAccessKeyId`,
+//!   `SignatureDoesNotMatch`, `ExpiredToken`) → `PermissionDenied`; 503/`SlowDown`/429 →
+//!   `Throttled`; other 5xx, 409 (`ConditionalRequestConflict`), timeouts, connection
+//!   failures and responses cut short → `Unavailable`.
 //! * The 2 KB user-metadata budget is checked before sending (`MetadataTooLarge`), since
 //!   not every S3-compatible server enforces it. Metadata keys are lower-cased (S3 does).
 //! * The SDK's own retries are off: retrying belongs to the retry layer, which knows how
@@ -249,6 +250,7 @@ impl S3Storage {
                 let kind = match failed.code() {
                     Some("SlowDown") => ErrorKind::Throttled,
                     Some("InternalError" | "ServiceUnavailable") => ErrorKind::Unavailable,
+                    Some("AccessDenied") => ErrorKind::PermissionDenied,
                     _ => ErrorKind::Internal,
                 };
                 Err(
@@ -285,6 +287,18 @@ where
         ) => ErrorKind::Unavailable,
         (_, _, Some("NoSuchBucket")) => ErrorKind::InvalidInput,
         (_, Some(404), _) | (_, _, Some("NoSuchKey" | "NotFound")) => ErrorKind::NotFound,
+        (_, Some(401 | 403), _)
+        | (
+            _,
+            _,
+            Some(
+                "AccessDenied"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "InvalidToken",
+            ),
+        ) => ErrorKind::PermissionDenied,
         (_, Some(412), _) | (_, _, Some("PreconditionFailed")) => ErrorKind::PreconditionFailed,
         (_, Some(503 | 429), _)
         | (_, _, Some("SlowDown" | "Throttling" | "RequestLimitExceeded")) => ErrorKind::Throttled,

@@ -29,6 +29,10 @@ pub mod partitions {}
 #[doc = include_str!("../../../docs/concurrency.md")]
 pub mod concurrency {}
 
+/// `docs/errors.md`.
+#[doc = include_str!("../../../docs/errors.md")]
+pub mod errors {}
+
 /// `docs/versioning.md`.
 #[doc = include_str!("../../../docs/versioning.md")]
 pub mod versioning {}

@@ -12,6 +12,7 @@ mod conditional;
 mod crud;
 mod database;
 mod definitions;
+mod error_kinds;
 mod extend_events;
 mod extend_hooks;
 mod extend_middleware;

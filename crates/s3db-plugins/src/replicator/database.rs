@@ -47,15 +47,13 @@ impl DatabaseTarget {
     }
 
     fn fail(&self, change: &TargetChange, error: s3db_core::Error) -> Error {
-        Error::Target {
-            target: self.name.clone(),
-            reason: format!(
-                "{} {}/{}: {error}",
-                change.op.as_str(),
-                change.resource,
-                change.id
-            ),
-        }
+        let reason = format!(
+            "{} {}/{}: {error}",
+            change.op.as_str(),
+            change.resource,
+            change.id
+        );
+        Error::target(&self.name, reason, error)
     }
 }
 
@@ -89,6 +87,7 @@ impl ReplicationTarget for DatabaseTarget {
                 return Err(Error::Target {
                     target: self.name.clone(),
                     reason: format!("upsert {}/{} without a record", change.resource, change.id),
+                    source: None,
                 });
             }
             (ChangeOp::Delete, _) => match resource.delete(&change.id).await {

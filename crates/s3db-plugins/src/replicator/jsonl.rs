@@ -91,10 +91,7 @@ impl JsonlTarget {
     }
 
     fn fail(&self, error: std::io::Error) -> Error {
-        Error::Target {
-            target: self.name.clone(),
-            reason: error.to_string(),
-        }
+        Error::target(&self.name, error.to_string(), error)
     }
 }
 

@@ -609,9 +609,10 @@ impl Plugin for Replicator {
         }
         let mut receivers = Vec::with_capacity(handles.len());
         for handle in handles {
+            // A worker that panicked or was cancelled: the join error is the source.
             let receiver = handle
                 .await
-                .map_err(|e| config_error(format!("a replication worker failed: {e}")))?;
+                .map_err(|e| s3db_core::Error::plugin(SLUG, s3db_core::ErrorKind::Internal, e))?;
             receivers.push(receiver);
         }
         self.shared.running.store(false, Ordering::SeqCst);

@@ -81,11 +81,8 @@ impl PostgresTarget {
         self
     }
 
-    fn fail(&self, what: &str, error: impl std::fmt::Display) -> Error {
-        Error::Target {
-            target: self.name.clone(),
-            reason: format!("{what}: {error}"),
-        }
+    fn fail(&self, what: &str, error: tokio_postgres::Error) -> Error {
+        Error::target(&self.name, format!("{what}: {error}"), error)
     }
 
     async fn connect(&self) -> Result<Session> {
@@ -167,7 +164,11 @@ impl PostgresTarget {
         change: &TargetChange,
     ) -> Result<()> {
         let Some(statements) = tables.get(&change.resource) else {
-            return Err(self.fail(&change.resource, "statements missing after prepare"));
+            return Err(Error::Target {
+                target: self.name.clone(),
+                reason: format!("{}: statements missing after prepare", change.resource),
+                source: None,
+            });
         };
         let outcome = match change.op {
             ChangeOp::Upsert => {

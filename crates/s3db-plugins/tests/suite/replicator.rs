@@ -257,6 +257,7 @@ impl ReplicationTarget for Flaky {
             return Err(s3db_plugins::Error::Target {
                 target: "flaky".into(),
                 reason: "connection refused".into(),
+                source: None,
             });
         }
         let name = change.record.as_ref().and_then(|r| r.get("name").cloned());
@@ -468,6 +469,7 @@ impl ReplicationTarget for Batches {
             return Err(s3db_plugins::Error::Target {
                 target: "batches".into(),
                 reason: "refused".into(),
+                source: None,
             });
         }
         self.calls.lock().unwrap().push(ids);
@@ -646,4 +648,79 @@ fn target_names_must_be_unique_and_plain() {
         .target(JsonlTarget::file("a.jsonl").named("a/b"), [Route::all()])
         .build();
     assert!(matches!(slashed, Err(s3db_plugins::Error::Config { .. })));
+}
+
+/// A target whose flush fails with an I/O error of its own.
+struct FailingFlush;
+
+#[async_trait]
+impl ReplicationTarget for FailingFlush {
+    fn name(&self) -> &str {
+        "failing-flush"
+    }
+
+    async fn apply(&self, _change: &TargetChange) -> s3db_plugins::Result<()> {
+        Ok(())
+    }
+
+    async fn flush(&self) -> s3db_plugins::Result<()> {
+        let disk = std::io::Error::other("disk full");
+        Err(s3db_plugins::Error::target("failing-flush", "flush", disk))
+    }
+}
+
+#[tokio::test]
+async fn a_target_failure_reaches_the_caller_with_its_source_and_kind() {
+    use std::error::Error as _;
+    let db = memory_db().await;
+    users(&db, "users").await;
+    install_replicator(
+        &db,
+        Replicator::builder().target(FailingFlush, [Route::all()]),
+    )
+    .await;
+    let error = db.disconnect().await.unwrap_err();
+    assert!(
+        matches!(&error, s3db_core::Error::Plugin { plugin, .. } if plugin == "replicator"),
+        "{error:?}"
+    );
+    // A remote target failing is transient for the replicator, and says so.
+    assert_eq!(error.kind(), s3db_core::ErrorKind::Unavailable);
+    assert!(error.is_retryable());
+    // The plugin's own error, and the target's error under it, are reachable by downcast.
+    let plugin = error.source().unwrap();
+    let plugin = plugin.downcast_ref::<s3db_plugins::Error>().unwrap();
+    assert!(
+        matches!(plugin, s3db_plugins::Error::Target { target, .. } if target == "failing-flush")
+    );
+    let io = plugin
+        .source()
+        .unwrap()
+        .downcast_ref::<std::io::Error>()
+        .unwrap();
+    assert_eq!(io.to_string(), "disk full");
+}
+
+#[tokio::test]
+async fn a_database_target_keeps_the_core_error_and_its_kind() {
+    use std::error::Error as _;
+    // The backup database has a resource of the same name whose schema refuses the record.
+    let backup = memory_db().await;
+    define_timestamped(&backup, "users", json!({"name": "number|required"})).await;
+    let target = DatabaseTarget::new(backup.clone());
+    let change = TargetChange {
+        op: ChangeOp::Upsert,
+        resource: "users".into(),
+        source_resource: "users".into(),
+        id: "u1".into(),
+        record: Some(rec(json!({"id": "u1", "name": "ana"}))),
+        attributes: Arc::new(serde_json::Map::new()),
+    };
+    let error = target.apply(&change).await.unwrap_err();
+    assert_eq!(error.kind(), s3db_core::ErrorKind::Validation, "{error}");
+    let core = error.source().unwrap().downcast_ref::<s3db_core::Error>();
+    assert!(
+        matches!(core, Some(s3db_core::Error::Validation { .. })),
+        "{error:?}"
+    );
 }

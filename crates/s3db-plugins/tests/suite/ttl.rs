@@ -255,6 +255,7 @@ async fn a_failing_callback_is_retried_by_the_next_sweep() {
                 return Err(s3db_plugins::Error::Target {
                     target: expired.id,
                     reason: "down".into(),
+                    source: None,
                 });
             }
             Ok(())

@@ -169,6 +169,7 @@ fn parse_header(json: &[u8], file_len: u64, operation: Operation, key: &str) -> 
 pub fn io_error(error: std::io::Error, operation: Operation, key: &str) -> Error {
     let kind = match error.kind() {
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
         _ => ErrorKind::Internal,
     };
     Error::new(kind, operation, key).with_source(error)
