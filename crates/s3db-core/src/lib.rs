@@ -47,6 +47,7 @@ pub mod backup;
 pub mod behavior;
 mod clock;
 pub mod database;
+pub mod document;
 pub mod error;
 pub mod extend;
 pub mod filter;

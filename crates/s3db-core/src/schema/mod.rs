@@ -46,7 +46,7 @@ mod datetime;
 mod error;
 mod flatten;
 mod js;
-mod parse;
+pub(crate) mod parse;
 mod rule;
 mod validate;
 
