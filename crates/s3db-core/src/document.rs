@@ -189,7 +189,9 @@ pub fn optional(definition: Value) -> Value {
             }
             Value::Object(map)
         }
-        Value::Array(alternatives) => Value::Array(alternatives.into_iter().map(optional).collect()),
+        Value::Array(alternatives) => {
+            Value::Array(alternatives.into_iter().map(optional).collect())
+        }
         other => other,
     }
 }
@@ -289,7 +291,10 @@ mod tests {
     #[test]
     fn types_map_to_rules() {
         assert_eq!(String::definition(), json!("string"));
-        assert_eq!(<Option<u32>>::definition(), json!("number|integer|min:0|optional"));
+        assert_eq!(
+            <Option<u32>>::definition(),
+            json!("number|integer|min:0|optional")
+        );
         assert_eq!(<Vec<String>>::definition(), json!("array|items:string"));
         assert_eq!(
             <Vec<i64>>::definition(),
@@ -313,7 +318,10 @@ mod tests {
     #[test]
     fn optional_keeps_an_existing_optional_and_extra_nested_modifiers() {
         assert_eq!(optional(json!("email|optional")), json!("email|optional"));
-        assert_eq!(optional(json!("email|optional:true")), json!("email|optional:true"));
+        assert_eq!(
+            optional(json!("email|optional:true")),
+            json!("email|optional:true")
+        );
         assert_eq!(
             optional(json!({"$$type": "object|required|minProps:1", "a": "string"})),
             json!({"$$type": "object|minProps:1|optional", "a": "string"})
@@ -331,7 +339,10 @@ mod tests {
             json!("string|min:2|max:10")
         );
         assert_eq!(
-            with_modifiers(json!({"type": "array", "items": "number|integer"}), "|min:1|unique"),
+            with_modifiers(
+                json!({"type": "array", "items": "number|integer"}),
+                "|min:1|unique"
+            ),
             json!({"type": "array", "items": "number|integer", "min": 1, "unique": true})
         );
         assert_eq!(
@@ -346,6 +357,9 @@ mod tests {
         assert_eq!(rule("email|unique", true), json!("email|unique|optional"));
         assert_eq!(rule("email|optional", true), json!("email|optional"));
         assert_eq!(rule("email", false), json!("email"));
-        assert_eq!(definition_json(r#"["string","number"]"#), json!(["string", "number"]));
+        assert_eq!(
+            definition_json(r#"["string","number"]"#),
+            json!(["string", "number"])
+        );
     }
 }

@@ -46,6 +46,7 @@
 pub mod backup;
 pub mod behavior;
 mod clock;
+pub mod codegen;
 pub mod database;
 pub mod document;
 pub mod error;

@@ -226,7 +226,10 @@ pub fn container(attrs: &[Attribute]) -> syn::Result<Container> {
                         }
                     };
                     out.rename_all = Some(RenameAll::parse(&lit.value()).ok_or_else(|| {
-                        error(lit.span(), format!("unknown rename_all rule {:?}", lit.value()))
+                        error(
+                            lit.span(),
+                            format!("unknown rename_all rule {:?}", lit.value()),
+                        )
                     })?);
                     Ok(())
                 } else {
@@ -244,7 +247,10 @@ fn container_key(out: &mut Container, meta: &ParseNestedMeta<'_>) -> syn::Result
         "name" => {
             let (name, span) = string(meta)?;
             if name.is_empty() || name.contains('/') {
-                return Err(error(span, "a resource name must be non-empty, without '/'"));
+                return Err(error(
+                    span,
+                    "a resource name must be non-empty, without '/'",
+                ));
             }
             out.name = Some(name);
         }
@@ -289,7 +295,10 @@ fn container_key(out: &mut Container, meta: &ParseNestedMeta<'_>) -> syn::Result
 fn partition(meta: &ParseNestedMeta<'_>) -> syn::Result<Partition> {
     let mut name = None;
     let mut fields = Vec::new();
-    let span = meta.path.get_ident().map_or_else(Span::call_site, Ident::span);
+    let span = meta
+        .path
+        .get_ident()
+        .map_or_else(Span::call_site, Ident::span);
     meta.parse_nested_meta(|inner| {
         if inner.path.is_ident("name") {
             let (value, span) = string(&inner)?;
@@ -430,10 +439,7 @@ pub fn field(attrs: &[Attribute], span: Span) -> syn::Result<FieldAttrs> {
         }
     }
     if out.skip && (out.id || out.source != Source::Type || out.modifiers.is_some()) {
-        return Err(error(
-            span,
-            "a skipped field takes no other s3db attribute",
-        ));
+        return Err(error(span, "a skipped field takes no other s3db attribute"));
     }
     if out.id && (out.source != Source::Type || out.modifiers.is_some()) {
         return Err(error(
@@ -496,14 +502,32 @@ mod tests {
 
     #[test]
     fn bad_container_attributes_say_what_to_write() {
-        assert!(container_error(parse_quote!(#[s3db(behaviour = "x")])).contains("unknown s3db attribute `behaviour`"));
-        assert!(container_error(parse_quote!(#[s3db(behavior = "overflow")])).contains("unknown behavior \"overflow\""));
+        assert!(
+            container_error(parse_quote!(#[s3db(behaviour = "x")]))
+                .contains("unknown s3db attribute `behaviour`")
+        );
+        assert!(
+            container_error(parse_quote!(#[s3db(behavior = "overflow")]))
+                .contains("unknown behavior \"overflow\"")
+        );
         assert!(container_error(parse_quote!(#[s3db(id_size = 0)])).contains("positive"));
         assert!(container_error(parse_quote!(#[s3db(name = "")])).contains("non-empty"));
-        assert!(container_error(parse_quote!(#[s3db(partition(fields(a = "string")))])).contains("needs name"));
-        assert!(container_error(parse_quote!(#[s3db(partition(name = "byA"))])).contains("needs fields"));
-        assert!(container_error(parse_quote!(#[s3db(partition(name = "byA", fields(a = "")))])).contains("has no type"));
-        assert!(container_error(parse_quote!(#[serde(rename_all = "Camel")])).contains("unknown rename_all"));
+        assert!(
+            container_error(parse_quote!(#[s3db(partition(fields(a = "string")))]))
+                .contains("needs name")
+        );
+        assert!(
+            container_error(parse_quote!(#[s3db(partition(name = "byA"))]))
+                .contains("needs fields")
+        );
+        assert!(
+            container_error(parse_quote!(#[s3db(partition(name = "byA", fields(a = "")))]))
+                .contains("has no type")
+        );
+        assert!(
+            container_error(parse_quote!(#[serde(rename_all = "Camel")]))
+                .contains("unknown rename_all")
+        );
     }
 
     #[test]
@@ -520,27 +544,50 @@ mod tests {
         assert_eq!(secret.source, Source::Rule("secret".into()));
         let skipped = field(&[parse_quote!(#[serde(skip)])], Span::call_site()).unwrap();
         assert!(skipped.skip);
-        let renamed = field(&[parse_quote!(#[serde(rename(serialize = "a", deserialize = "b"))])], Span::call_site()).unwrap();
+        let renamed = field(
+            &[parse_quote!(#[serde(rename(serialize = "a", deserialize = "b"))])],
+            Span::call_site(),
+        )
+        .unwrap();
         assert_eq!(renamed.rename.as_deref(), Some("a"));
     }
 
     #[test]
     fn bad_field_attributes_say_what_to_write() {
-        assert!(field_error(parse_quote!(#[s3db(rules = "email")])).contains("unknown s3db attribute `rules`"));
+        assert!(
+            field_error(parse_quote!(#[s3db(rules = "email")]))
+                .contains("unknown s3db attribute `rules`")
+        );
         assert!(field_error(parse_quote!(#[s3db(rule = "email", secret)])).contains("only one of"));
         assert!(field_error(parse_quote!(#[s3db(rule = "|email")])).contains("has no type"));
-        assert!(field_error(parse_quote!(#[s3db(rule = "email||unique")])).contains("empty modifier"));
-        assert!(field_error(parse_quote!(#[s3db(modifiers = "min:2|")])).contains("empty modifier"));
+        assert!(
+            field_error(parse_quote!(#[s3db(rule = "email||unique")])).contains("empty modifier")
+        );
+        assert!(
+            field_error(parse_quote!(#[s3db(modifiers = "min:2|")])).contains("empty modifier")
+        );
         assert!(field_error(parse_quote!(#[s3db(definition = "{nope")])).contains("not JSON"));
-        assert!(field_error(parse_quote!(#[s3db(definition = "12")])).contains("JSON string, object or array"));
-        assert!(field_error(parse_quote!(#[s3db(skip, rule = "string")])).contains("skipped field"));
-        assert!(field_error(parse_quote!(#[s3db(id, secret)])).contains("id field is not an attribute"));
+        assert!(
+            field_error(parse_quote!(#[s3db(definition = "12")]))
+                .contains("JSON string, object or array")
+        );
+        assert!(
+            field_error(parse_quote!(#[s3db(skip, rule = "string")])).contains("skipped field")
+        );
+        assert!(
+            field_error(parse_quote!(#[s3db(id, secret)])).contains("id field is not an attribute")
+        );
         assert!(field_error(parse_quote!(#[serde(flatten)])).contains("flatten"));
         let both: Vec<Attribute> = vec![
             parse_quote!(#[s3db(definition = r#"{"type":"string"}"#)]),
             parse_quote!(#[s3db(modifiers = "min:1")]),
         ];
-        assert!(field(&both, Span::call_site()).unwrap_err().to_string().contains("do not combine"));
+        assert!(
+            field(&both, Span::call_site())
+                .unwrap_err()
+                .to_string()
+                .contains("do not combine")
+        );
     }
 
     #[test]

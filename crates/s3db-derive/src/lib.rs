@@ -73,10 +73,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let mut inserts = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for field in fields {
-        let ident = field.ident.as_ref().map_or_else(
-            || Ident::new("field", field.span()),
-            |ident| ident.clone(),
-        );
+        let ident = field
+            .ident
+            .as_ref()
+            .map_or_else(|| Ident::new("field", field.span()), |ident| ident.clone());
         let parsed = attrs::field(&field.attrs, ident.span())?;
         let rust_name = ident.unraw().to_string();
         let name = match (&parsed.rename, container.rename_all) {
@@ -98,7 +98,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         if name.is_empty() || name.contains('.') || name.starts_with("$$") {
             return Err(syn::Error::new(
                 ident.span(),
-                format!("attribute name {name:?} must be non-empty, without '.', not starting with '$$'"),
+                format!(
+                    "attribute name {name:?} must be non-empty, without '.', not starting with '$$'"
+                ),
             ));
         }
         if !seen.insert(name.clone()) {
@@ -202,22 +204,62 @@ mod tests {
         assert!(name < mail && mail < kind, "{code}");
         assert!(!code.contains("\"cache\""));
         assert!(code.contains(":: rule (\"email|unique\" , true)"), "{code}");
-        assert!(code.contains("ResourceConfig :: new (\"user_profile\")"), "{code}");
+        assert!(
+            code.contains("ResourceConfig :: new (\"user_profile\")"),
+            "{code}"
+        );
         assert!(code.contains("BehaviorKind :: BodyOverflow"));
         assert!(code.contains(". timestamps (true)"));
-        assert!(code.contains(". partition (\"byRegion\" , [(\"region\" , \"string\")])"), "{code}");
+        assert!(
+            code.contains(". partition (\"byRegion\" , [(\"region\" , \"string\")])"),
+            "{code}"
+        );
     }
 
     #[test]
     fn what_cannot_be_a_document_is_refused_with_the_fix() {
-        assert!(refused(parse_quote!(struct T(String);)).contains("named fields"));
-        assert!(refused(parse_quote!(enum E { A })).contains("named fields"));
-        assert!(refused(parse_quote!(struct T { #[s3db(id)] key: String })).contains("serde(rename = \"id\")"));
         assert!(
-            refused(parse_quote!(struct T { a: String, #[serde(rename = "a")] b: String }))
-                .contains("two fields serialize as \"a\"")
+            refused(parse_quote!(
+                struct T(String);
+            ))
+            .contains("named fields")
         );
-        assert!(refused(parse_quote!(struct T { #[serde(rename = "a.b")] a: String })).contains("without '.'"));
+        assert!(
+            refused(parse_quote!(
+                enum E {
+                    A,
+                }
+            ))
+            .contains("named fields")
+        );
+        assert!(
+            refused(parse_quote!(
+                struct T {
+                    #[s3db(id)]
+                    key: String,
+                }
+            ))
+            .contains("serde(rename = \"id\")")
+        );
+        assert!(
+            refused(parse_quote!(
+                struct T {
+                    a: String,
+                    #[serde(rename = "a")]
+                    b: String,
+                }
+            ))
+            .contains("two fields serialize as \"a\"")
+        );
+        assert!(
+            refused(parse_quote!(
+                struct T {
+                    #[serde(rename = "a.b")]
+                    a: String,
+                }
+            ))
+            .contains("without '.'")
+        );
     }
 
     #[test]

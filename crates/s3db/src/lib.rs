@@ -9,7 +9,7 @@ pub use s3db_core as core;
 pub use s3db_plugins as plugins;
 pub use s3db_storage as storage;
 
-/// `#[derive(s3db::Document)]`: a struct as a resource definition (see the `s3db-derive` crate).
-pub use s3db_derive::Document;
 /// The trait the derive implements: [`Document::resource_config`] is the struct's resource.
 pub use s3db_core::document::Document;
+/// `#[derive(s3db::Document)]`: a struct as a resource definition (see the `s3db-derive` crate).
+pub use s3db_derive::Document;
