@@ -44,3 +44,7 @@ pub mod backups {}
 /// `docs/streams.md`.
 #[doc = include_str!("../../../docs/streams.md")]
 pub mod streams {}
+
+/// `docs/typed.md`.
+#[doc = include_str!("../../../docs/typed.md")]
+pub mod typed {}
