@@ -151,6 +151,23 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Create a small sample database (idempotent) and print what was done.
     Demo,
+    /// Generate code from the stored resource definitions.
+    #[command(subcommand)]
+    Codegen(CodegenCommand),
+}
+
+/// `codegen` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CodegenCommand {
+    /// Rust structs deriving `s3db::Document` (and serde), one per resource and nested
+    /// object, whose definitions equal the stored ones.
+    Rust {
+        /// Only these resources, in this order (default: every resource).
+        resources: Vec<String>,
+        /// Write to this file (`-` for stdout) instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// `backup` arguments.

@@ -51,7 +51,9 @@
 pub mod backup;
 pub mod behavior;
 mod clock;
+pub mod codegen;
 pub mod database;
+pub mod document;
 pub mod error;
 pub mod extend;
 pub mod filter;

@@ -52,3 +52,7 @@ pub mod backups {}
 /// `docs/streams.md`.
 #[doc = include_str!("../../../docs/streams.md")]
 pub mod streams {}
+
+/// `docs/derive.md`.
+#[doc = include_str!("../../../docs/derive.md")]
+pub mod derive {}

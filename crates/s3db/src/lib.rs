@@ -9,15 +9,22 @@ pub use s3db_core as core;
 pub use s3db_plugins as plugins;
 pub use s3db_storage as storage;
 
+/// The trait the derive implements: [`Document::resource_config`] is the struct's resource.
+pub use s3db_core::document::Document;
+/// `#[derive(s3db::Document)]`: a struct as a resource definition (see the `s3db-derive` crate).
+pub use s3db_derive::Document;
+
 /// The error of database operations and its kind (`docs/errors.md`).
 pub use s3db_core::{Error, ErrorKind};
 
 /// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone; the
 /// crate's is `s3db::core::Result`).
 pub mod prelude {
+    pub use s3db_core::document::Document;
     pub use s3db_core::filter::Filter;
     pub use s3db_core::{
         Database, Error, ErrorKind, ListRequest, PageRequest, QueryOptions, Record, RecordMeta,
         Resource, ResourceConfig, TypedResource, Versioned,
     };
+    pub use s3db_derive::Document;
 }

@@ -1,6 +1,7 @@
 //! One module per command group; [`dispatch`] routes a parsed command line.
 
 pub mod backup;
+pub mod codegen;
 pub mod demo;
 pub mod objects;
 pub mod records;
@@ -35,5 +36,6 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Backup(args) => backup::backup(s, args).await,
         Command::Restore(args) => backup::restore(s, args).await,
         Command::Demo => demo::run(s).await,
+        Command::Codegen(command) => codegen::run(s, command).await,
     }
 }

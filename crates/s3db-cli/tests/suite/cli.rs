@@ -1192,3 +1192,37 @@ fn repair_writes_unique_claims_and_reports_duplicates() {
     assert_eq!(resolved["unique"]["written"].as_array().unwrap().len(), 1);
     assert_eq!(ws.json("store", &["repair", "users"])["clean"], true);
 }
+
+#[test]
+fn codegen_rust_writes_the_structs_of_the_named_resources() {
+    let ws = Workspace::new();
+    ws.with_people("store");
+    let out = ws
+        .s3db("store")
+        .args(["codegen", "rust", "people"])
+        .assert()
+        .success();
+    let code = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(code.contains("#[s3db(name = \"people\", behavior = \"body-overflow\", partition(name = \"byCity\", fields(\"address.city\" = \"string\")))]\npub struct People {"), "{code}");
+    assert!(
+        code.contains("#[s3db(rule = \"string|required\")]\n    pub name: String,"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub address: Option<PeopleAddress>,"),
+        "{code}"
+    );
+    assert!(code.contains("pub struct PeopleAddress {"), "{code}");
+    let file = ws.path("people.rs");
+    ws.s3db("store")
+        .args(["codegen", "rust", "--output"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), code);
+    ws.s3db("store")
+        .args(["codegen", "rust", "nope"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("unknown resource \"nope\""));
+}

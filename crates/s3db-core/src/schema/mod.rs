@@ -47,7 +47,7 @@ mod datetime;
 mod error;
 mod flatten;
 mod js;
-mod parse;
+pub(crate) mod parse;
 mod rule;
 mod validate;
 

@@ -155,7 +155,7 @@ pub(crate) fn object_form_type(map: &Map<String, Value>) -> Option<&str> {
 /// Splits a shorthand definition into its type token and its modifiers. Modifier values are
 /// typed like fastest-validator does (`true`/`false`, numbers, else strings), except
 /// `default`, which keeps its text (typed later by the rule, like s3db.js's `applyDefaults`).
-fn parse_shorthand(text: &str) -> Result<(String, Map<String, Value>), String> {
+pub(crate) fn parse_shorthand(text: &str) -> Result<(String, Map<String, Value>), String> {
     let mut parts = text.split('|').map(str::trim);
     let type_token = parts.next().unwrap_or_default();
     if type_token.is_empty() {
