@@ -50,7 +50,7 @@
 
 pub mod backup;
 pub mod behavior;
-mod clock;
+pub mod clock;
 pub mod database;
 pub mod error;
 pub mod extend;
@@ -59,13 +59,14 @@ pub mod id;
 pub mod mapper;
 pub mod metadata;
 pub mod partition;
+pub mod random;
 pub mod resource;
 pub mod schema;
 pub mod typed;
 pub mod workload;
 
 pub use behavior::BehaviorKind;
-pub use database::{Creation, Database, DatabaseOptions, WeakDatabase};
+pub use database::{Creation, Database, DatabaseBuilder, DatabaseOptions, Location, WeakDatabase};
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use resource::config::ResourceConfig;
