@@ -26,7 +26,7 @@ const T0: i64 = 1_700_000_000_000;
 /// A fresh database with the `items` resource, and the plugin when `ttl` is set.
 async fn setup(ttl: bool) -> (Database, Resource, ManualClock, Option<Arc<TtlPlugin>>) {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     let items = db
         .create_resource(
             ResourceConfig::from_json(&json!({

@@ -15,7 +15,7 @@ fn record(value: Value) -> Record {
 }
 
 async fn counters(storage: Arc<dyn Storage>) -> s3db_core::Resource {
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.create_resource(
         ResourceConfig::from_json(&json!({
             "name": "counters",

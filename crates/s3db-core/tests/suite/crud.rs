@@ -16,7 +16,10 @@ async fn resource(
     behavior: BehaviorKind,
     timestamps: bool,
 ) -> s3db_core::Resource {
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     db.create_resource(items_config(behavior, timestamps))
         .await
         .unwrap()
@@ -208,7 +211,10 @@ async fn upsert_replace_bulk_and_content() {
     assert_eq!(store.stats().objects, before);
     assert_eq!(items.count().await.unwrap(), 19);
 
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     let items = db
         .create_resource(items_config(BehaviorKind::UserManaged, false).paranoid(false))
         .await

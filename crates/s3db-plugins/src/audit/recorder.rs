@@ -238,7 +238,10 @@ impl Recorder {
         let millis = self.clock.now_millis().max(0);
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut entry = AuditEntry {
-            id: format!("{millis:013}-{sequence:010}-{}", s3db_core::id::nanoid(6)),
+            id: format!(
+                "{millis:013}-{sequence:010}-{}",
+                s3db_core::id::nanoid(6, db.random().as_ref())
+            ),
             resource: change.resource,
             record_id: change.record_id,
             operation: change.operation.as_str().to_owned(),

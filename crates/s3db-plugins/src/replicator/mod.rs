@@ -359,7 +359,8 @@ impl ReplicatorBuilder {
                 idle: Notify::new(),
                 context: OnceLock::new(),
                 journaled: self.journaled,
-                instance: s3db_core::id::nanoid(12),
+                // Unique across processes whatever source the database was given.
+                instance: s3db_core::id::nanoid(12, &s3db_core::random::ThreadRandom),
                 journal: OnceLock::new(),
             }),
             receivers: Mutex::new(Some(receivers)),

@@ -505,7 +505,7 @@ async fn concurrent_sweepers_on_moto() {
     let config = testing::fresh_s3_bucket().await.unwrap();
     let open = || async {
         let storage: Arc<dyn Storage> = Arc::new(S3Storage::connect(&config).await.unwrap());
-        Database::open(storage).await.unwrap()
+        Database::builder(storage).open().await.unwrap()
     };
     let first = open().await;
     let second = open().await;
