@@ -41,7 +41,7 @@ async fn setup(ttl: bool) -> (Database, Resource, ManualClock, Option<Arc<TtlPlu
         let config = TtlConfig::new()
             .resource("items", Expiry::after_secs(60), Action::HardDelete)
             .concurrency(IN_FLIGHT);
-        let plugin = Arc::new(TtlPlugin::new(config, Arc::new(clock.clone())).unwrap());
+        let plugin = Arc::new(TtlPlugin::with_clock(config, Arc::new(clock.clone())).unwrap());
         db.use_plugin(plugin.clone()).await.unwrap();
         Some(plugin)
     } else {

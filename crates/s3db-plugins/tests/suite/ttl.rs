@@ -49,7 +49,7 @@ async fn define_with(db: &Database, name: &str, expires_type: &str) -> Resource 
 }
 
 async fn install(db: &Database, config: TtlConfig, clock: &ManualClock) -> Arc<TtlPlugin> {
-    let plugin = Arc::new(TtlPlugin::new(config, Arc::new(clock.clone())).unwrap());
+    let plugin = Arc::new(TtlPlugin::with_clock(config, Arc::new(clock.clone())).unwrap());
     db.use_plugin(plugin.clone()).await.unwrap();
     plugin
 }
