@@ -9,7 +9,8 @@
 //!
 //! - **who**: [`OperationContext::current`](s3db_core::extend::OperationContext::current)
 //!   (user and metadata), so run writes inside `OperationContext::user("ana").scope(...)`;
-//! - **when**: the plugin's [`Clock`](crate::clock::Clock) (inject a `ManualClock` in tests);
+//! - **when**: the database's [`Clock`](crate::clock::Clock) or the plugin's own (inject a
+//!   `ManualClock` in tests);
 //! - **before / after**, stored as JSON text: `after` is the record as stored (the call's
 //!   result); `before` of an update, patch or replace is the `before` of the `Updated` event
 //!   that very write emitted (the plugin subscribes for the duration of the call, so no extra
