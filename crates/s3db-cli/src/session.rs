@@ -153,7 +153,9 @@ impl Session {
         if let Some(passphrase) = &self.passphrase {
             options.passphrase = passphrase.clone();
         }
-        Database::open_with(self.storage.clone(), options)
+        Database::builder(self.storage.clone())
+            .options(options)
+            .open()
             .await
             .map_err(CliError::from)
     }

@@ -52,7 +52,8 @@ where
 }
 
 async fn fresh_people() -> Resource {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .expect("open");
     db.create_resource(people_config())

@@ -22,7 +22,8 @@ const N: u32 = 10_000;
 const CONCURRENCY: usize = 32;
 
 async fn filled_people() -> Resource {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .expect("open");
     let people = db.create_resource(people_config()).await.expect("create");

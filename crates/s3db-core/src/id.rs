@@ -8,8 +8,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rand::RngCore;
 use serde_json::{Map, Value};
+
+use crate::random::RandomSource;
 
 /// The nanoid URL alphabet used by s3db.js (64 symbols, so `byte & 63` is uniform).
 pub const DEFAULT_ID_ALPHABET: &str =
@@ -60,15 +61,16 @@ impl IdGenerator {
         IdGenerator::Custom(Arc::new(f))
     }
 
-    /// Produces an id for `record`. Like s3db.js's insert, a custom function that returns an
-    /// empty or blank string falls back to a default 22-character nanoid.
-    pub fn generate(&self, record: &Map<String, Value>) -> String {
+    /// Produces an id for `record`, drawing nanoid characters from `random` (the database's
+    /// [random source](crate::Database::random)). Like s3db.js's insert, a custom function
+    /// that returns an empty or blank string falls back to a default 22-character nanoid.
+    pub fn generate(&self, record: &Map<String, Value>, random: &dyn RandomSource) -> String {
         match self {
-            IdGenerator::Nanoid { size } => nanoid(*size),
+            IdGenerator::Nanoid { size } => nanoid(*size, random),
             IdGenerator::Custom(f) => {
                 let id = f(record);
                 if id.trim().is_empty() {
-                    nanoid(DEFAULT_ID_SIZE)
+                    nanoid(DEFAULT_ID_SIZE, random)
                 } else {
                     id
                 }
@@ -94,11 +96,20 @@ impl IdGenerator {
 }
 
 /// A random id of `size` characters from [`DEFAULT_ID_ALPHABET`], each from one masked
-/// random byte, exactly like s3db.js's nanoid fallback.
-pub fn nanoid(size: usize) -> String {
+/// byte of `random`, exactly like s3db.js's nanoid fallback.
+///
+/// ```
+/// use s3db_core::id::nanoid;
+/// use s3db_core::random::SeededRandom;
+///
+/// let id = nanoid(22, &SeededRandom::new(1));
+/// assert_eq!(id.len(), 22);
+/// assert_eq!(id, nanoid(22, &SeededRandom::new(1)), "same seed, same id");
+/// ```
+pub fn nanoid(size: usize, random: &dyn RandomSource) -> String {
     let alphabet = DEFAULT_ID_ALPHABET.as_bytes();
     let mut bytes = vec![0u8; size];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    random.fill_bytes(&mut bytes);
     bytes
         .iter()
         .map(|b| char::from(alphabet[usize::from(b & 63)]))

@@ -50,7 +50,7 @@
 
 pub mod backup;
 pub mod behavior;
-mod clock;
+pub mod clock;
 pub mod codegen;
 pub mod database;
 pub mod document;
@@ -61,13 +61,16 @@ pub mod id;
 pub mod mapper;
 pub mod metadata;
 pub mod partition;
+pub mod random;
 pub mod resource;
 pub mod schema;
 pub mod typed;
 pub mod workload;
 
 pub use behavior::BehaviorKind;
-pub use database::{Creation, Database, DatabaseOptions, ResourceOptions, WeakDatabase};
+pub use database::{
+    Creation, Database, DatabaseBuilder, DatabaseOptions, Location, ResourceOptions, WeakDatabase,
+};
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use filter::Filter;
 pub use resource::config::ResourceConfig;

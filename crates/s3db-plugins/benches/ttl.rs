@@ -26,7 +26,7 @@ const T0: i64 = 1_700_000_000_000;
 /// A fresh database with the `items` resource, and the plugin when `ttl` is set.
 async fn setup(ttl: bool) -> (Database, Resource, ManualClock, Option<Arc<TtlPlugin>>) {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     let items = db
         .create_resource(
             ResourceConfig::from_json(&json!({
@@ -41,7 +41,7 @@ async fn setup(ttl: bool) -> (Database, Resource, ManualClock, Option<Arc<TtlPlu
         let config = TtlConfig::new()
             .resource("items", Expiry::after_secs(60), Action::HardDelete)
             .concurrency(IN_FLIGHT);
-        let plugin = Arc::new(TtlPlugin::new(config, Arc::new(clock.clone())).unwrap());
+        let plugin = Arc::new(TtlPlugin::with_clock(config, Arc::new(clock.clone())).unwrap());
         db.use_plugin(plugin.clone()).await.unwrap();
         Some(plugin)
     } else {

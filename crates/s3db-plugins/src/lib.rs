@@ -11,7 +11,8 @@
 //! | [`costs`] | request counts and estimated dollars per database and resource |
 //! | [`metrics`] | operation counts, errors and latencies in Prometheus text format |
 //!
-//! Time-dependent plugins take a [`clock::Clock`], so tests move time instead of sleeping.
+//! Time-dependent plugins read the database's [`clock::Clock`] (or one given to them), so
+//! tests move time instead of sleeping.
 
 pub mod audit;
 pub mod cache;

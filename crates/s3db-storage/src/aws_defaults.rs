@@ -36,7 +36,7 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
 /// through `env`), else what `profile` says (the AWS profile's `region`), else `us-east-1`.
 pub(crate) async fn region(
     explicit: Option<&str>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
     profile: impl ProvideRegion,
 ) -> Region {
     if let Some(region) = explicit {

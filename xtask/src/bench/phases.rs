@@ -14,7 +14,8 @@ use super::backend::Backend;
 
 /// Runs every phase in the workload's order on a fresh `people` resource.
 pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
-    let db = Database::open(backend.storage.clone())
+    let db = Database::builder(backend.storage.clone())
+        .open()
         .await
         .map_err(|e| e.to_string())?;
     let mut config = people_config();

@@ -65,7 +65,6 @@ pub use error::BackupError;
 use files::{Digest, RecordReader, RecordWriter, Staging};
 use manifest::{Manifest, ManifestResource, ManifestStats, data_file_name};
 
-use crate::clock::now_iso;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::extend::Operation;
@@ -289,7 +288,7 @@ pub async fn backup(
             sha256: digest.sha256,
         });
     }
-    manifest.timestamp = now_iso();
+    manifest.timestamp = db.clock().now_iso();
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Io {
         action: "serialize the manifest for",
         path: dir.to_owned(),

@@ -1,5 +1,6 @@
 //! The database: one `s3db.json` at the root of a storage, and the resources it defines.
 
+mod builder;
 mod store;
 
 use std::collections::HashMap;
@@ -7,14 +8,16 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 use s3db_codec::secret::SecretString;
 use s3db_storage::Storage;
-use s3db_storage::connection::StorageConfig;
 use s3db_storage::layers::{RetryConfig, Stack};
 
-use crate::clock::now_iso;
+pub use builder::{DatabaseBuilder, Location};
+
+use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, HookPoint, Hooks, Payload, Plugin, PluginContext};
 use crate::metadata::document::{DatabaseDocument, ResourceEntry};
 use crate::partition::Partition;
+use crate::random::SharedRandom;
 use crate::resource::config::ResourceConfig;
 use crate::resource::definition::{self, Definition, DefinitionWarning, LocalSettings};
 use crate::resource::{Extensions, Resource, WriteSettings};
@@ -47,7 +50,8 @@ pub struct DatabaseOptions {
     /// [`Error::Conflict`] (record updates and `s3db.json` writes).
     pub max_write_attempts: u32,
     /// How the database's location is named in messages ([`Error::NoDatabase`]): the
-    /// connection string with its secret masked. [`Database::connect`] fills it in.
+    /// connection string with its secret masked. Opening on a connection string fills it
+    /// in.
     pub location: Option<String>,
     /// Retries of temporary storage failures (S3 5xx, throttling, timeouts, connection
     /// errors), resolving writes whose response was lost. The database adds this retry layer
@@ -143,6 +147,10 @@ struct Inner {
     extensions: RwLock<HashMap<String, Extensions>>,
     /// Installed plugins, in installation order.
     plugins: Mutex<Vec<Installed>>,
+    /// The clock of every timestamp the database writes.
+    clock: SharedClock,
+    /// The source of ids, write nonces and backoff jitter.
+    random: SharedRandom,
 }
 
 /// A plugin installed on the database, with the context it was given.
@@ -180,45 +188,45 @@ struct State {
 }
 
 impl Database {
-    /// Opens the storage named by a connection string (`memory://bucket/prefix`,
-    /// `file:///path`, `s3://…`, `http(s)://…`, see `s3db_storage::connection`) and connects
-    /// to the database at its root, as [`Database::open`] does. S3 storages get the retry
-    /// layer configured by the string's `retries` and `retry_deadline` parameters (on by
-    /// default).
+    /// A builder opening the database at `location`: a connection string
+    /// (`memory://bucket/prefix`, `file:///path`, `s3://…`, `http(s)://…`, see
+    /// `s3db_storage::connection`) or an `Arc` of a [`Storage`]. Set options, hooks,
+    /// plugins, the clock and the random source on it, then
+    /// [`open`](DatabaseBuilder::open) it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use s3db_core::Database;
+    /// use s3db_storage::MemoryStorage;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let db = Database::builder(Arc::new(MemoryStorage::new()))
+    ///     .versioning(true)
+    ///     .open()
+    ///     .await?;
+    /// assert!(db.options().versioning);
+    /// assert!(!db.exists(), "opening writes nothing");
+    /// # Ok::<(), s3db_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn builder(location: impl Into<Location>) -> DatabaseBuilder {
+        DatabaseBuilder::new(location.into())
+    }
+
+    /// Opens the database named by a connection string with default options: the
+    /// shorthand of `Database::builder(conn_str).open()`. S3 storages get the retry layer
+    /// configured by the string's `retries` and `retry_deadline` parameters (on by default).
     pub async fn connect(conn_str: &str) -> Result<Database> {
-        let config = StorageConfig::parse(conn_str).map_err(s3db_storage::Error::from)?;
-        let options = DatabaseOptions {
-            location: Some(config.to_string()),
-            retry: config.retry_config(),
-            ..DatabaseOptions::default()
-        };
-        Database::open_with(config.open_backend().await?, options).await
+        Database::builder(conn_str).open().await
     }
 
-    /// Connects with default options to the database at the root of `storage`, reading
-    /// `s3db.json`. Opening never writes: where there is no `s3db.json` the database does
-    /// not [exist](Database::exists) yet — it has no resources, reading one is
-    /// [`Error::NoDatabase`], and the first definition ([`Database::create_resource`]) or
-    /// [`Database::init`] creates the document. A storage that can fail transiently (S3)
-    /// gets the default retry layer unless it already has one ([`DatabaseOptions::retry`]).
-    pub async fn open(storage: Arc<dyn Storage>) -> Result<Database> {
-        Database::open_with(storage, DatabaseOptions::default()).await
-    }
-
-    /// Like [`Database::open`] with options.
-    pub async fn open_with(
-        storage: Arc<dyn Storage>,
-        options: DatabaseOptions,
-    ) -> Result<Database> {
-        Database::open_with_hooks(storage, options, Hooks::for_database()).await
-    }
-
-    /// Like [`Database::open_with`], with database hooks registered beforehand, so the
-    /// `beforeConnect`/`afterConnect` hooks see the first connect too.
-    pub async fn open_with_hooks(
+    /// Puts the database together on `storage` and connects (see [`DatabaseBuilder::open`]).
+    async fn assemble(
         storage: Arc<dyn Storage>,
         options: DatabaseOptions,
         hooks: Hooks,
+        clock: SharedClock,
+        random: SharedRandom,
     ) -> Result<Database> {
         let storage = Stack::builder(storage)
             .retry(options.retry.clone())
@@ -235,6 +243,8 @@ impl Database {
                 events: EventBus::new(),
                 extensions: RwLock::new(HashMap::new()),
                 plugins: Mutex::new(Vec::new()),
+                clock,
+                random,
             }),
         };
         db.reload().await?;
@@ -390,6 +400,17 @@ impl Database {
         &self.inner.options
     }
 
+    /// The clock the database dates what it writes with ([`DatabaseBuilder::clock`]).
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    /// The random source of ids, write nonces and backoff jitter
+    /// ([`DatabaseBuilder::random`]; never used for encryption).
+    pub fn random(&self) -> &SharedRandom {
+        &self.inner.random
+    }
+
     /// A copy of the `s3db.json` document as last read or written (a blank one when the
     /// database does not [exist](Database::exists)).
     pub fn document(&self) -> DatabaseDocument {
@@ -529,7 +550,7 @@ impl Database {
         loop {
             attempts += 1;
             let (current, etag) = self.read_state(|s| (s.document.clone(), s.etag.clone()));
-            let now = now_iso();
+            let now = self.inner.clock.now_iso();
             let created = current.is_none();
             let mut document = current.unwrap_or_else(|| DatabaseDocument::blank(&now));
             if !edit(&mut document, &now) && !created {
@@ -695,6 +716,8 @@ impl Database {
             self.inner.storage.clone(),
             WriteSettings {
                 max_attempts: self.inner.options.max_write_attempts,
+                clock: self.inner.clock.clone(),
+                random: self.inner.random.clone(),
             },
             ext,
         )

@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use s3db_storage::{Prefixed, Storage};
 
+use crate::clock::SharedClock;
 use crate::database::{Database, WeakDatabase};
 use crate::error::{Error, Result};
 use crate::extend::{HookPoint, Payload};
+use crate::random::SharedRandom;
 use crate::resource::Resource;
 
 /// A plugin: installed once on a [`Database`] with [`Database::use_plugin`], which calls
@@ -86,7 +88,9 @@ pub trait Plugin: Send + Sync + 'static {
     }
 }
 
-/// What a plugin is given: the database and its own storage areas.
+/// What a plugin is given: the database, its own storage areas, and the database's clock
+/// and random source (so time-dependent plugins follow the clock a test injects with
+/// [`crate::DatabaseBuilder::clock`]).
 ///
 /// It holds the database weakly, so hooks and background tasks that keep a
 /// `PluginContext` do not keep the database alive.
@@ -95,6 +99,8 @@ pub struct PluginContext {
     db: WeakDatabase,
     storage: Arc<dyn Storage>,
     slug: Arc<str>,
+    clock: SharedClock,
+    random: SharedRandom,
 }
 
 impl fmt::Debug for PluginContext {
@@ -123,7 +129,19 @@ impl PluginContext {
             db: db.downgrade(),
             storage: db.storage().clone(),
             slug: slug.into(),
+            clock: db.clock().clone(),
+            random: db.random().clone(),
         })
+    }
+
+    /// The database's clock ([`Database::clock`]).
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The database's random source ([`Database::random`]; not for key material).
+    pub fn random(&self) -> &SharedRandom {
+        &self.random
     }
 
     /// The plugin's slug.

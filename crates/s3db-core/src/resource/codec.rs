@@ -54,13 +54,15 @@ pub(crate) fn validate(def: &Definition, record: &mut Record, mode: ValidationMo
 pub(crate) struct BodyPlan {
     /// Binary content to store as the body (records whose fields fit in metadata only).
     pub content: Option<(Bytes, Option<String>)>,
-    /// Make the body unique (`"_w"` write nonce) so the ETag changes with every write.
+    /// Make the body unique with this `"_w"` write nonce so the ETag changes with every
+    /// write.
     ///
     /// S3 ETags hash only the body, so two writes that differ only in metadata have the same
     /// ETag and an `If-Match` could not tell them apart; conditional overwrites therefore
-    /// carry a random `_w` entry in a JSON body. Readers (ours and s3db.js's) drop `_` keys.
-    /// Inserts (conditional creates) write exactly what s3db.js writes.
-    pub unique: bool,
+    /// carry a random `_w` entry in a JSON body (drawn from the database's random source).
+    /// Readers (ours and s3db.js's) drop `_` keys. Inserts (conditional creates) write
+    /// exactly what s3db.js writes.
+    pub nonce: Option<u64>,
 }
 
 impl BodyPlan {
@@ -68,15 +70,15 @@ impl BodyPlan {
     pub fn insert() -> Self {
         BodyPlan {
             content: None,
-            unique: false,
+            nonce: None,
         }
     }
 
-    /// A conditional overwrite keeping the content of `previous`.
-    pub fn overwrite(previous: Option<&Loaded>) -> Self {
+    /// A conditional overwrite keeping the content of `previous`, made unique by `nonce`.
+    pub fn overwrite(previous: Option<&Loaded>, nonce: u64) -> Self {
         BodyPlan {
             content: previous.and_then(|p| p.content.clone()),
-            unique: true,
+            nonce: Some(nonce),
         }
     }
 }
@@ -124,11 +126,15 @@ pub(crate) fn encode_record(
                 ),
             });
         }
-        (Some(text), None) if plan.unique => json(with_nonce(&text)),
-        (Some(text), None) => json(text),
+        (Some(text), None) => json(match plan.nonce {
+            Some(nonce) => with_nonce(&text, nonce),
+            None => text,
+        }),
         (None, Some((content, content_type))) => (content, content_type),
-        (None, None) if plan.unique => json(with_nonce("{}")),
-        (None, None) => (Bytes::new(), None),
+        (None, None) => match plan.nonce {
+            Some(nonce) => json(with_nonce("{}", nonce)),
+            None => (Bytes::new(), None),
+        },
     };
     Ok(PutPayload {
         metadata,
@@ -200,9 +206,8 @@ fn place_within_s3_limit(
 /// Placement rounds before giving up on fitting S3's limit.
 const MAX_PLACEMENT_ROUNDS: usize = 8;
 
-/// Adds a random `"_w"` entry to a JSON object text.
-fn with_nonce(object: &str) -> String {
-    let nonce: u64 = rand::random();
+/// Adds a `"_w"` entry holding `nonce` to a JSON object text.
+fn with_nonce(object: &str, nonce: u64) -> String {
     let inner = object.trim_end().strip_suffix('}').unwrap_or(object);
     let separator = if inner.trim_end().ends_with('{') {
         ""
@@ -314,10 +319,11 @@ mod tests {
 
     #[test]
     fn nonces_extend_json_objects() {
-        let empty: serde_json::Value = serde_json::from_str(&with_nonce("{}")).unwrap();
-        assert_eq!(empty["_w"].as_str().map(str::len), Some(16));
-        let full: serde_json::Value = serde_json::from_str(&with_nonce(r#"{"0":"a"}"#)).unwrap();
+        let empty: serde_json::Value = serde_json::from_str(&with_nonce("{}", 1)).unwrap();
+        assert_eq!(empty["_w"], "0000000000000001");
+        let full: serde_json::Value =
+            serde_json::from_str(&with_nonce(r#"{"0":"a"}"#, u64::MAX)).unwrap();
         assert_eq!(full["0"], "a");
-        assert_ne!(with_nonce("{}"), with_nonce("{}"));
+        assert_eq!(full["_w"], "ffffffffffffffff");
     }
 }

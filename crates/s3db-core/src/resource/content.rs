@@ -176,7 +176,7 @@ impl Resource {
             record.shift_remove("id");
             let plan = BodyPlan {
                 content: (!body.is_empty()).then(|| (body.clone(), content_type.clone())),
-                unique: true,
+                nonce: Some(self.settings.random.next_u64()),
             };
             let payload = encode_record(
                 &self.def,

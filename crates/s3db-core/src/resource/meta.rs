@@ -124,7 +124,7 @@ mod iso_time {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SystemTime, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_iso(&text).ok_or_else(|| {
+        parse_iso(&text).map(SystemTime::from).ok_or_else(|| {
             D::Error::custom(format!(
                 "{text:?} is not an ISO-8601 time such as 2026-01-02T03:04:05.678Z"
             ))

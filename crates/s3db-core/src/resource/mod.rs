@@ -25,9 +25,11 @@ use s3db_storage::{ErrorKind, Storage};
 use serde_json::{Map, Value};
 
 use crate::behavior::BehaviorKind;
+use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, HookPoint, Hooks, Middlewares, Operation, Payload};
 use crate::id::validate_id;
+use crate::random::SharedRandom;
 pub use conditional::INTERNAL_FIELDS;
 pub use content::Content;
 use definition::Definition;
@@ -51,11 +53,15 @@ fn deliver(meta: bool, mut record: Record) -> Record {
     record
 }
 
-/// Settings of conditional writes.
-#[derive(Debug, Clone, Copy)]
+/// Settings of writes, from the database.
+#[derive(Debug, Clone)]
 pub struct WriteSettings {
     /// Read-modify-write rounds before [`Error::Conflict`].
     pub max_attempts: u32,
+    /// The clock dating `createdAt`/`updatedAt` and history entries.
+    pub clock: SharedClock,
+    /// The source of generated ids, write nonces and backoff jitter.
+    pub random: SharedRandom,
 }
 
 /// The extension points of one resource: one set per resource name, shared by every

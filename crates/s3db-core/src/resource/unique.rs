@@ -70,7 +70,7 @@
 //! frees stale ones, and reports duplicate values without choosing a winner.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -118,10 +118,7 @@ struct Claim {
 }
 
 impl Claim {
-    fn new(id: &str, state: State) -> Self {
-        let at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    fn new(id: &str, state: State, at: u64) -> Self {
         Claim {
             id: id.to_owned(),
             state,
@@ -137,9 +134,8 @@ impl Claim {
         }
     }
 
-    /// A pending claim written less than [`CLAIM_GRACE`] ago.
-    fn is_young_pending(&self) -> bool {
-        let now = Claim::new("", State::Free).at;
+    /// A pending claim written less than [`CLAIM_GRACE`] before `now` (milliseconds).
+    fn is_young_pending(&self, now: u64) -> bool {
         let grace = u64::try_from(CLAIM_GRACE.as_millis()).unwrap_or(u64::MAX);
         self.state == State::Pending && now.saturating_sub(self.at) < grace
     }
@@ -259,6 +255,16 @@ fn lost(e: &s3db_storage::Error) -> bool {
 }
 
 impl Resource {
+    /// Now on the database's clock, in milliseconds since the epoch.
+    fn now_millis(&self) -> u64 {
+        u64::try_from(self.settings.clock.now_millis()).unwrap_or(0)
+    }
+
+    /// A claim dated now.
+    fn claim_now(&self, id: &str, state: State) -> Claim {
+        Claim::new(id, state, self.now_millis())
+    }
+
     /// Listing prefix of the claim objects.
     fn unique_prefix(&self) -> String {
         format!("resource={}/unique/", self.def.name)
@@ -374,7 +380,7 @@ impl Resource {
 
     /// Claims one value for `id` (see the module doc).
     async fn claim_one(&self, id: &str, value: UniqueValue) -> Result<Held> {
-        let pending = Claim::new(id, State::Pending);
+        let pending = self.claim_now(id, State::Pending);
         for _ in 0..MAX_ROUNDS {
             if let Some(etag) = self
                 .put_claim(&value.key, &pending, PutMode::Create)
@@ -397,7 +403,8 @@ impl Resource {
                 });
             }
             let taken = found.claim.state != State::Free
-                && (found.claim.is_young_pending() || self.holds(&found.claim.id, &value).await?);
+                && (found.claim.is_young_pending(self.now_millis())
+                    || self.holds(&found.claim.id, &value).await?);
             if taken {
                 return Err(self.violation(&value, &found.claim.id));
             }
@@ -434,7 +441,7 @@ impl Resource {
 
     /// Confirms one claim: `None` when confirmed, else the id now holding the value.
     async fn confirm_one(&self, id: &str, held: &Held) -> Result<Option<String>> {
-        let confirmed = Claim::new(id, State::Confirmed);
+        let confirmed = self.claim_now(id, State::Confirmed);
         let key = &held.value.key;
         let mut mode = PutMode::IfMatch(held.etag.clone());
         for _ in 0..MAX_ROUNDS {
@@ -458,7 +465,7 @@ impl Resource {
     /// Frees the claims a failed write wrote (best effort: a claim left pending is taken
     /// over once [`CLAIM_GRACE`] has passed).
     pub(crate) async fn release_held(&self, held: Vec<Held>) {
-        let free = Claim::new("", State::Free);
+        let free = self.claim_now("", State::Free);
         for claim in held.into_iter().filter(|c| c.written) {
             let mode = PutMode::IfMatch(claim.etag);
             if let Err(error) = self.put_claim(&claim.value.key, &free, mode).await {
@@ -471,7 +478,7 @@ impl Resource {
     /// them). Best effort: a claim left behind is stale, so the next writer of the value
     /// takes it over.
     pub(crate) async fn release_unique(&self, id: &str, values: &[UniqueValue]) {
-        let free = Claim::new("", State::Free);
+        let free = self.claim_now("", State::Free);
         for value in values {
             let released = async {
                 match self.read_claim(&value.key).await? {
@@ -629,7 +636,7 @@ impl Resource {
                 }),
             }
         }
-        let free = Claim::new("", State::Free);
+        let free = self.claim_now("", State::Free);
         for key in claims.iter().filter(|k| !holders.contains_key(*k)) {
             let Some(found) = self.read_claim(key).await? else {
                 continue;
@@ -637,7 +644,7 @@ impl Resource {
             if found.claim.state == State::Free {
                 continue;
             }
-            if found.claim.is_young_pending() {
+            if found.claim.is_young_pending(self.now_millis()) {
                 report.in_flight += 1;
                 continue;
             }
@@ -671,12 +678,12 @@ impl Resource {
         value: &UniqueValue,
         report: &mut UniqueRepairReport,
     ) -> Result<()> {
-        let confirmed = Claim::new(id, State::Confirmed);
+        let confirmed = self.claim_now(id, State::Confirmed);
         let mode = match self.read_claim(&value.key).await? {
             None => PutMode::Create,
             Some(found) if found.claim.names(id) => return Ok(()),
             Some(found) if found.claim.state == State::Free => PutMode::IfMatch(found.etag),
-            Some(found) if found.claim.is_young_pending() => {
+            Some(found) if found.claim.is_young_pending(self.now_millis()) => {
                 report.in_flight += 1;
                 return Ok(());
             }
@@ -738,12 +745,13 @@ mod tests {
 
     #[test]
     fn only_young_pending_claims_are_in_flight() {
-        let young = Claim::new("a", State::Pending);
-        assert!(young.is_young_pending());
+        let now = 1_000_000;
+        let young = Claim::new("a", State::Pending, now - 1);
+        assert!(young.is_young_pending(now));
         let old = Claim { at: 0, ..young };
-        assert!(!old.is_young_pending());
-        assert!(!Claim::new("a", State::Confirmed).is_young_pending());
-        assert!(Claim::new("a", State::Confirmed).names("a"));
-        assert!(!Claim::new("", State::Free).names(""));
+        assert!(!old.is_young_pending(now));
+        assert!(!Claim::new("a", State::Confirmed, now).is_young_pending(now));
+        assert!(Claim::new("a", State::Confirmed, now).names("a"));
+        assert!(!Claim::new("", State::Free, now).names(""));
     }
 }

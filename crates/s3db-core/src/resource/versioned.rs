@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::codec::{self, BodyPlan};
 use super::{Loaded, Record, Resource};
-use crate::clock::now_iso;
 use crate::error::Result;
 
 /// A migration: `(version the record was written under, record) → record in the current
@@ -95,7 +94,7 @@ impl Resource {
         )?;
         payload
             .metadata
-            .insert("_historicalTimestamp".into(), now_iso());
+            .insert("_historicalTimestamp".into(), self.settings.clock.now_iso());
         let key = format!("resource={}/historical/id={id}", self.def.name);
         self.storage.put(&key, payload, PutMode::Overwrite).await?;
         Ok(())

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use s3db_storage::{ErrorKind, PutMode};
 use serde_json::Value;
 
@@ -15,7 +14,6 @@ type ChangeFn = Arc<dyn Fn(&Record) -> Result<Record> + Send + Sync>;
 use super::codec::{BodyPlan, Oversize, encode_record, set_path, validate};
 use super::conditional::strip_internals;
 use super::{Loaded, Record, Resource};
-use crate::clock::now_iso;
 use crate::error::{Error, Result};
 use crate::extend::{Event, HookPoint, Operation, Payload};
 use crate::id::validate_id;
@@ -52,12 +50,15 @@ impl Resource {
         strip_internals(&mut record);
         let id = match record.shift_remove("id") {
             Some(Value::String(id)) => id,
-            Some(Value::Null) | None => self.def.id_generator.generate(&record),
+            Some(Value::Null) | None => self
+                .def
+                .id_generator
+                .generate(&record, self.settings.random.as_ref()),
             Some(other) => other.to_string(),
         };
         validate_id(&id)?;
         if self.def.timestamps {
-            let now = Value::String(now_iso());
+            let now = Value::String(self.settings.clock.now_iso());
             record.insert("createdAt".into(), now.clone());
             record.insert("updatedAt".into(), now);
         }
@@ -269,7 +270,7 @@ impl Resource {
             let mut next = record.clone();
             next.shift_remove("id");
             if self.def.timestamps {
-                let now = now_iso();
+                let now = self.settings.clock.now_iso();
                 let created = previous
                     .as_ref()
                     .and_then(|p| p.record.get("createdAt").cloned())
@@ -453,7 +454,10 @@ impl Resource {
                 if let Some(created) = loaded.record.get("createdAt") {
                     next.insert("createdAt".into(), created.clone());
                 }
-                next.insert("updatedAt".into(), Value::String(now_iso()));
+                next.insert(
+                    "updatedAt".into(),
+                    Value::String(self.settings.clock.now_iso()),
+                );
             }
             validate(&self.def, &mut next, ValidationMode::Update)?;
             let mode = PutMode::IfMatch(loaded.etag.clone());
@@ -524,7 +528,7 @@ impl Resource {
             id,
             record,
             previous,
-            BodyPlan::overwrite(previous),
+            BodyPlan::overwrite(previous, self.settings.random.next_u64()),
             self.oversize(operation),
         )?;
         match self
@@ -565,7 +569,7 @@ impl Resource {
             });
         }
         let cap_micros = (500u64 << attempts.min(8)).min(100_000);
-        let wait = rand::thread_rng().gen_range(0..=cap_micros);
+        let wait = self.settings.random.below_or_equal(cap_micros);
         tokio::time::sleep(Duration::from_micros(wait)).await;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::TryStreamExt;
 use rand::{Rng, SeedableRng};
-use s3db_core::{Database, DatabaseOptions, Error, Record, ResourceConfig};
+use s3db_core::{Database, Error, Record, ResourceConfig};
 use s3db_storage::{ListOptions, MemoryStorage, PutMode, PutPayload, Storage, StorageExt};
 use serde_json::{Value, json};
 
@@ -24,7 +24,10 @@ async fn keys(store: &MemoryStorage) -> Vec<String> {
 }
 
 async fn people(store: &MemoryStorage, behavior: &str) -> s3db_core::Resource {
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     db.create_resource(
         ResourceConfig::from_json(&json!({
             "name": "people",
@@ -146,7 +149,10 @@ async fn oversize_records_under_enforce_limits_are_typed_errors() {
 async fn missing_things_are_typed_errors() {
     let store = MemoryStorage::new();
     let people = people(&store, "user-managed").await;
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     assert!(matches!(
         db.resource("ghosts"),
         Err(Error::UnknownResource { .. })
@@ -214,11 +220,11 @@ async fn corrupted_objects_never_panic() {
 #[tokio::test]
 async fn a_wrong_passphrase_is_a_typed_error() {
     let store = common::fixture_bucket().await;
-    let options = DatabaseOptions {
-        passphrase: "not-the-passphrase".into(),
-        ..DatabaseOptions::default()
-    };
-    let db = Database::open_with(Arc::new(store), options).await.unwrap();
+    let db = Database::builder(Arc::new(store))
+        .passphrase("not-the-passphrase")
+        .open()
+        .await
+        .unwrap();
     match db.resource("catalog").unwrap().get("c1").await {
         Err(Error::Decryption { field, .. }) => assert_eq!(field, "apiKey"),
         other => panic!("unexpected {other:?}"),
@@ -238,7 +244,10 @@ async fn a_corrupted_s3db_json_is_reported_and_left_alone() {
             .put_bytes("s3db.json", garbage.to_vec())
             .await
             .unwrap();
-        let err = Database::open(Arc::new(store.clone())).await.unwrap_err();
+        let err = Database::builder(Arc::new(store.clone()))
+            .open()
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, Error::Corrupt { key, .. } if key == "s3db.json"),
             "{err}"
@@ -250,13 +259,13 @@ async fn a_corrupted_s3db_json_is_reported_and_left_alone() {
 
 #[tokio::test]
 async fn debug_output_never_shows_a_passphrase() {
-    let options = DatabaseOptions {
-        passphrase: "database-passphrase-1".into(),
-        ..DatabaseOptions::default()
-    };
-    let db = Database::open_with(Arc::new(MemoryStorage::new()), options.clone())
-        .await
-        .unwrap();
+    let builder =
+        Database::builder(Arc::new(MemoryStorage::new())).passphrase("database-passphrase-1");
+    // A builder on a connection string with a secret key (never opened).
+    let on_s3 =
+        Database::builder("s3://KEY:url-secret-4@bucket/db").passphrase("database-passphrase-1");
+    let built = [format!("{builder:?}"), format!("{on_s3:#?}")];
+    let db = builder.open().await.unwrap();
     let own = ResourceConfig::new("vault")
         .attribute("token", "secret")
         .passphrase("resource-passphrase-2");
@@ -280,19 +289,20 @@ async fn debug_output_never_shows_a_passphrase() {
     let shown = [
         format!("{db:?}"),
         format!("{db:#?}"),
-        format!("{options:?}"),
-        format!("{options:#?}"),
+        format!("{:?}", db.options()),
+        format!("{:#?}", db.options()),
         format!("{own:?}"),
         format!("{own:#?}"),
         format!("{json:?}"),
         format!("{json:#?}"),
         format!("{:#?}", db.resource("vault").unwrap()),
     ];
-    for text in shown {
+    for text in shown.into_iter().chain(built) {
         for secret in [
             "database-passphrase-1",
             "resource-passphrase-2",
             "json-passphrase-3",
+            "url-secret-4",
         ] {
             assert!(!text.contains(secret), "{secret} shown in {text}");
         }

@@ -9,16 +9,14 @@ use std::sync::Arc;
 use common::{DEFINITIONS, PASSPHRASE, bucket_of, expected_of, normalize};
 use s3db_codec::secret::Secrets;
 use s3db_core::metadata::definition_hash;
-use s3db_core::{Database, DatabaseOptions, ListRequest, ResourceConfig};
+use s3db_core::{Database, ListRequest, ResourceConfig};
 use s3db_storage::{MemoryStorage, Storage};
 use serde_json::{Value, json};
 
 async fn open(store: &MemoryStorage) -> Database {
-    let options = DatabaseOptions {
-        passphrase: PASSPHRASE.into(),
-        ..DatabaseOptions::default()
-    };
-    Database::open_with(Arc::new(store.clone()), options)
+    Database::builder(Arc::new(store.clone()))
+        .passphrase(PASSPHRASE)
+        .open()
         .await
         .unwrap()
 }

@@ -15,7 +15,7 @@ fn record(value: Value) -> Record {
 }
 
 async fn counters(storage: Arc<dyn Storage>) -> s3db_core::Resource {
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.create_resource(
         ResourceConfig::from_json(&json!({
             "name": "counters",
@@ -128,7 +128,7 @@ async fn seaweedfs_one_insert_wins() {
     one_insert_wins(bare_bucket(Server::SeaweedFs).await).await;
 }
 
-/// A fresh bucket on a test S3 server, the bare backend: `Database::open` adds the default
+/// A fresh bucket on a test S3 server, the bare backend: `Database::builder(..).open()` adds the default
 /// retry layer (moto answers some requests with HTTP 500 under load, as real S3
 /// occasionally does).
 async fn bare_bucket(server: Server) -> Arc<dyn Storage> {

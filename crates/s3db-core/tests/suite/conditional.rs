@@ -13,7 +13,7 @@ fn record(value: Value) -> Record {
 }
 
 async fn notes(storage: Arc<dyn Storage>) -> s3db_core::Resource {
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     let notes = db
         .create_resource(
             ResourceConfig::from_json(&json!({

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use s3db_core::clock::ManualClock;
 use s3db_core::{BehaviorKind, Database, Error, Record, ResourceConfig};
 use s3db_storage::{MemoryStorage, StorageExt};
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,10 @@ async fn resource(
     behavior: BehaviorKind,
     timestamps: bool,
 ) -> s3db_core::Resource {
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     db.create_resource(items_config(behavior, timestamps))
         .await
         .unwrap()
@@ -98,20 +102,30 @@ async fn every_behavior_round_trips_small_and_large_records() {
 #[tokio::test]
 async fn timestamps_are_set_on_insert_and_refreshed_on_update() {
     let store = MemoryStorage::new();
-    let items = resource(&store, BehaviorKind::UserManaged, true).await;
+    let clock = ManualClock::at_millis(1_700_000_000_000);
+    let db = Database::builder(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .open()
+        .await
+        .unwrap();
+    let items = db
+        .create_resource(items_config(BehaviorKind::UserManaged, true))
+        .await
+        .unwrap();
     let inserted = items
         .insert(record(json!({"id": "t", "name": "n"})))
         .await
         .unwrap();
     let created = inserted["createdAt"].as_str().unwrap().to_owned();
+    assert_eq!(created, "2023-11-14T22:13:20.000Z");
     assert_eq!(inserted["updatedAt"], inserted["createdAt"]);
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    clock.advance(std::time::Duration::from_millis(5));
     let updated = items
         .update("t", record(json!({"name": "m"})))
         .await
         .unwrap();
     assert_eq!(updated["createdAt"], created.as_str());
-    assert_ne!(updated["updatedAt"], created.as_str());
+    assert_eq!(updated["updatedAt"], "2023-11-14T22:13:20.005Z");
     let read = items.get("t").await.unwrap();
     assert_eq!(read["createdAt"], created.as_str());
     assert!(
@@ -208,7 +222,10 @@ async fn upsert_replace_bulk_and_content() {
     assert_eq!(store.stats().objects, before);
     assert_eq!(items.count().await.unwrap(), 19);
 
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     let items = db
         .create_resource(items_config(BehaviorKind::UserManaged, false).paranoid(false))
         .await

@@ -13,7 +13,10 @@ fn config(value: serde_json::Value) -> ResourceConfig {
 #[tokio::test]
 async fn the_first_definition_writes_the_document_and_reconnect_reads_it() {
     let store = MemoryStorage::new();
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     assert!(db.list_resources().is_empty());
     assert_eq!(store.stats().objects, 0, "opening writes nothing");
     db.init().await.unwrap();
@@ -26,7 +29,10 @@ async fn the_first_definition_writes_the_document_and_reconnect_reads_it() {
     db.create_resource(config(json!({"name": "a", "attributes": {"x": "string"}})))
         .await
         .unwrap();
-    let again = Database::open(Arc::new(store.clone())).await.unwrap();
+    let again = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     assert_eq!(again.list_resources(), vec!["a".to_string()]);
     assert!(again.resource_exists("a"));
 }
@@ -34,7 +40,10 @@ async fn the_first_definition_writes_the_document_and_reconnect_reads_it() {
 #[tokio::test]
 async fn evolving_a_resource_adds_a_version_and_burns_removed_indices() {
     let store = MemoryStorage::new();
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     let v1 = config(
         json!({"name": "articles", "attributes": {"title": "string", "views": "number", "legacyCode": "string|optional"}}),
     );
@@ -76,7 +85,7 @@ async fn concurrent_definers_in_separate_databases_all_land() {
         let storage = storage.clone();
         handles.push(tokio::spawn(async move {
             // Each task is its own "process": its own Database over the same bucket.
-            let db = Database::open(storage).await.unwrap();
+            let db = Database::builder(storage).open().await.unwrap();
             db.create_resource(config(
                 json!({"name": format!("r{i}"), "attributes": {"x": "string"}}),
             ))
@@ -87,7 +96,7 @@ async fn concurrent_definers_in_separate_databases_all_land() {
     for handle in handles {
         handle.await.unwrap();
     }
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     let mut names = db.list_resources();
     names.sort();
     assert_eq!(names, (0..8).map(|i| format!("r{i}")).collect::<Vec<_>>());

@@ -71,7 +71,7 @@ async fn stored(store: &MemoryStorage) -> Value {
 async fn unknown_parts_of_a_stored_definition_open_work_and_survive_a_save() {
     let document = stored_document();
     let store = bucket_with(&document).await;
-    let db = Database::open(store.clone()).await.unwrap();
+    let db = Database::builder(store.clone()).open().await.unwrap();
     let users = db.resource("users").unwrap();
 
     let warnings: Vec<String> = users
@@ -123,7 +123,7 @@ async fn unknown_parts_of_a_stored_definition_open_work_and_survive_a_save() {
     assert_eq!(saved["resources"]["users"], document["resources"]["users"]);
 
     // A second process opens it too and reads the record.
-    let again = Database::open(store.clone()).await.unwrap();
+    let again = Database::builder(store.clone()).open().await.unwrap();
     assert_eq!(
         again.resource("users").unwrap().get("u1").await.unwrap()["nick"],
         "ana"
@@ -136,7 +136,7 @@ async fn a_broken_resource_does_not_take_the_database_down() {
     document["resources"]["broken"] = json!({"currentVersion": "v3", "versions": {}});
     document["resources"]["users"]["versions"]["v1"]["behavior"] = json!("teleport");
     let store = bucket_with(&document).await;
-    let db = Database::open(store).await.unwrap();
+    let db = Database::builder(store).open().await.unwrap();
     let users = db.resource("users").unwrap();
     assert_eq!(users.behavior(), BehaviorKind::UserManaged);
     assert!(
@@ -222,7 +222,7 @@ async fn create_resource_refuses_what_s3dbjs_refuses_naming_resource_and_field()
 #[tokio::test]
 async fn options_nesting_and_per_resource_settings_take_effect() {
     let store = Arc::new(MemoryStorage::new());
-    let db = Database::open(store.clone()).await.unwrap();
+    let db = Database::builder(store.clone()).open().await.unwrap();
     let mut events = db.events().subscribe();
     let config = ResourceConfig::from_json(&json!({
         "name": "orders",
@@ -259,7 +259,7 @@ async fn options_nesting_and_per_resource_settings_take_effect() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("address"), "{err}");
-    let again = Database::open(store).await.unwrap();
+    let again = Database::builder(store).open().await.unwrap();
     let err = again
         .resource("orders")
         .unwrap()

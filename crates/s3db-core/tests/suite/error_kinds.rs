@@ -27,7 +27,8 @@ async fn notes(db: &Database) -> Resource {
 
 #[tokio::test]
 async fn not_found_conflict_and_validation_come_from_the_operations() {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .unwrap();
     let notes = notes(&db).await;
@@ -77,14 +78,17 @@ async fn failing_gets(inner: Arc<dyn Storage>, retry: RetryConfig) -> Resource {
         retry,
         ..DatabaseOptions::default()
     };
-    let db = Database::open_with(Arc::new(faults), options).await;
+    let db = Database::builder(Arc::new(faults))
+        .options(options)
+        .open()
+        .await;
     db.unwrap().resource("notes").unwrap()
 }
 
 #[tokio::test]
 async fn a_transient_storage_failure_is_unavailable_and_retryable_until_retries_gave_up() {
     let inner: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let setup = Database::open(inner.clone()).await.unwrap();
+    let setup = Database::builder(inner.clone()).open().await.unwrap();
     notes(&setup)
         .await
         .insert(record(json!({"id": "a", "title": "first"})))
@@ -133,7 +137,9 @@ async fn wrong_credentials_are_permission_denied() {
         retry: RetryConfig::disabled(),
         ..DatabaseOptions::default()
     };
-    let error = Database::open_with(Arc::new(storage), options)
+    let error = Database::builder(Arc::new(storage))
+        .options(options)
+        .open()
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error}");

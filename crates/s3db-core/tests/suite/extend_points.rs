@@ -4,9 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use s3db_core::extend::{Event, HookPoint, Operation as ResourceOperation, Payload};
-use s3db_core::{
-    Database, DatabaseOptions, Error, ListRequest, QueryOptions, Record, Resource, ResourceConfig,
-};
+use s3db_core::{Database, Error, ListRequest, QueryOptions, Record, Resource, ResourceConfig};
 use s3db_storage::layers::{Fault, FaultPlan, Faults, RetryConfig};
 use s3db_storage::{ErrorKind, MemoryStorage, Operation, Storage, StorageExt};
 use serde_json::{Value, json};
@@ -282,7 +280,7 @@ async fn a_user_managed_record_over_the_limit_emits_exceeds_limit() {
 #[tokio::test]
 async fn a_failed_reference_write_emits_partition_index_error() {
     let inner: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let setup = Database::open(inner.clone()).await.unwrap();
+    let setup = Database::builder(inner.clone()).open().await.unwrap();
     tasks(&setup).await;
     // The record PUT passes, the reference PUT fails.
     let faults = Faults::new(
@@ -291,11 +289,9 @@ async fn a_failed_reference_write_emits_partition_index_error() {
             .only(&[Operation::Put]),
     );
     // Without retries, so the injected failure reaches the insert.
-    let no_retries = DatabaseOptions {
-        retry: RetryConfig::disabled(),
-        ..DatabaseOptions::default()
-    };
-    let db = Database::open_with(Arc::new(faults), no_retries)
+    let db = Database::builder(Arc::new(faults))
+        .retry(RetryConfig::disabled())
+        .open()
         .await
         .unwrap();
     let tasks = db.resource("tasks").unwrap();

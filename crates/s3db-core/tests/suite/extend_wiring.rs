@@ -210,7 +210,9 @@ async fn connect_and_disconnect_hooks_run_in_order() {
     let storage = s3db_storage::connection::open("memory://hooks-lifecycle")
         .await
         .unwrap();
-    let db = Database::open_with_hooks(storage, Default::default(), hooks)
+    let db = Database::builder(storage)
+        .hooks(hooks)
+        .open()
         .await
         .unwrap();
     let mut sub = db.events().subscribe();

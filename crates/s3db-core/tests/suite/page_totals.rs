@@ -12,7 +12,7 @@ use serde_json::json;
 async fn seven_items() -> (s3db_core::Resource, MetricsRecorder) {
     let storage = Metrics::new(MemoryStorage::new());
     let recorder = storage.recorder();
-    let db = Database::open(Arc::new(storage)).await.unwrap();
+    let db = Database::builder(Arc::new(storage)).open().await.unwrap();
     let items = db
         .create_resource(ResourceConfig::new("items").attribute("n", "number"))
         .await

@@ -7,10 +7,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::{expected, fixture_bucket, fixture_database};
-use s3db_core::{
-    Database, DatabaseOptions, Error, ListRequest, PageRequest, QueryOptions, Record,
-    ResourceConfig,
-};
+use s3db_core::{Database, Error, ListRequest, PageRequest, QueryOptions, Record, ResourceConfig};
 use s3db_storage::layers::{Fault, FaultPlan, Faults, Metrics, Retry, RetryConfig};
 use s3db_storage::{ErrorKind, FsStorage, MemoryStorage, Operation, Storage, StorageExt};
 use serde_json::{Value, json};
@@ -118,7 +115,7 @@ async fn fixture_records_are_reachable_through_their_references() {
 }
 
 async fn tasks(storage: Arc<dyn Storage>) -> s3db_core::Resource {
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.create_resource(
         ResourceConfig::from_json(&json!({
             "name": "tasks",
@@ -279,7 +276,8 @@ async fn values_that_cannot_be_segments_are_escaped_and_round_trip() {
 
 #[tokio::test]
 async fn a_partition_on_a_missing_field_is_a_schema_error() {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .unwrap();
     let config = ResourceConfig::from_json(&json!({
@@ -312,11 +310,9 @@ async fn repair_fixes_a_crash_between_record_and_reference() {
             .only(&[Operation::Put]),
     );
     // Without retries, so the injected failure reaches the insert.
-    let no_retries = DatabaseOptions {
-        retry: RetryConfig::disabled(),
-        ..DatabaseOptions::default()
-    };
-    let db = Database::open_with(Arc::new(faults), no_retries)
+    let db = Database::builder(Arc::new(faults))
+        .retry(RetryConfig::disabled())
+        .open()
         .await
         .unwrap();
     let crashing = db.resource("tasks").unwrap();
@@ -431,7 +427,8 @@ async fn queries_use_the_best_partition_and_refuse_unserved_scans() {
 /// A `shops` resource (`region` and `kind` required, `tag` optional) with these partitions
 /// and records, in memory.
 async fn shops(partitions: Value, records: &[Value]) -> s3db_core::Resource {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .unwrap();
     let shops = db
@@ -844,7 +841,7 @@ async fn removing_orphaned_partitions_persists_to_s3db_json() {
         .await
         .unwrap();
 
-    let db = Database::open(storage.clone()).await.unwrap();
+    let db = Database::builder(storage.clone()).open().await.unwrap();
     let tasks = db.resource("tasks").unwrap();
     assert_eq!(tasks.find_orphaned_partitions(), ["byOwnerStatus"]);
     let mut sub = db.events().subscribe();
@@ -886,7 +883,7 @@ async fn removing_orphaned_partitions_persists_to_s3db_json() {
             .partition("byOwnerStatus")
             .is_err()
     );
-    let again = Database::open(storage.clone()).await.unwrap();
+    let again = Database::builder(storage.clone()).open().await.unwrap();
     let tasks = again.resource("tasks").unwrap();
     assert!(tasks.find_orphaned_partitions().is_empty());
     assert!(tasks.partition("byOwnerStatus").is_err());

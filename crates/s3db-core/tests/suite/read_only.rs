@@ -30,7 +30,7 @@ fn snapshot(stack: &Stack) -> MetricsSnapshot {
 async fn opening_an_empty_location_writes_nothing_and_reads_say_no_database() {
     let store = MemoryStorage::new();
     let stack = counted(&store);
-    let db = Database::open(stack.storage()).await.unwrap();
+    let db = Database::builder(stack.storage()).open().await.unwrap();
     assert!(!db.exists());
     assert!(db.list_resources().is_empty());
     assert!(!db.resource_exists("users"));
@@ -60,7 +60,10 @@ async fn opening_an_empty_location_writes_nothing_and_reads_say_no_database() {
 async fn the_first_definition_or_init_creates_the_document() {
     // The quick start: connect to an empty location, then define a resource.
     let store = MemoryStorage::new();
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     let users = db
         .create_resource(ResourceConfig::new("users").attribute("name", "string"))
         .await
@@ -76,13 +79,22 @@ async fn the_first_definition_or_init_creates_the_document() {
         )
         .await
         .unwrap();
-    let again = Database::open(Arc::new(store.clone())).await.unwrap();
+    let again = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     assert_eq!(again.list_resources(), ["users"]);
 
     // `init` creates a blank document once; later calls and other handles find it.
     let store = MemoryStorage::new();
-    let db = Database::open(Arc::new(store.clone())).await.unwrap();
-    let other = Database::open(Arc::new(store.clone())).await.unwrap();
+    let db = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
+    let other = Database::builder(Arc::new(store.clone()))
+        .open()
+        .await
+        .unwrap();
     assert!(db.init().await.unwrap());
     assert!(db.exists());
     let etag = store.head("s3db.json").await.unwrap().meta.etag;
@@ -102,7 +114,10 @@ async fn the_first_definition_or_init_creates_the_document() {
 async fn reads_of_a_populated_database_send_no_write() {
     let store = MemoryStorage::new();
     {
-        let db = Database::open(Arc::new(store.clone())).await.unwrap();
+        let db = Database::builder(Arc::new(store.clone()))
+            .open()
+            .await
+            .unwrap();
         let users = db
             .create_resource(
                 ResourceConfig::new("users")
@@ -125,7 +140,7 @@ async fn reads_of_a_populated_database_send_no_write() {
             .unwrap();
     }
     let stack = counted(&store);
-    let db = Database::open(stack.storage()).await.unwrap();
+    let db = Database::builder(stack.storage()).open().await.unwrap();
     assert_eq!(db.list_resources(), ["users"]);
     let users = db.resource("users").unwrap();
     assert_eq!(users.get("a").await.unwrap()["name"], "a");

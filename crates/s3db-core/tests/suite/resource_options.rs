@@ -31,7 +31,7 @@ fn accounts_json(auto_decrypt: bool) -> Value {
 #[tokio::test]
 async fn auto_decrypt_false_returns_the_stored_ciphertext_in_every_process() {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let db = Database::open(storage.clone()).await.unwrap();
+    let db = Database::builder(storage.clone()).open().await.unwrap();
     let config = ResourceConfig::from_json(&accounts_json(false)).unwrap();
     let accounts = db.create_resource(config).await.unwrap();
     assert!(!accounts.auto_decrypt());
@@ -61,15 +61,14 @@ async fn auto_decrypt_false_returns_the_stored_ciphertext_in_every_process() {
     assert_eq!(again["name"], json!("Anna"));
 
     // Another process reads the flag from s3db.json.
-    let other = Database::open_with(
-        storage,
-        DatabaseOptions::default().resource(
+    let other = Database::builder(storage)
+        .options(DatabaseOptions::default().resource(
             "accounts",
             ResourceOptions::default().passphrase("accounts-pass"),
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .open()
+        .await
+        .unwrap();
     let accounts = other.resource("accounts").unwrap();
     assert!(!accounts.auto_decrypt());
     assert_eq!(accounts.get("a").await.unwrap()["token"], json!(cipher));
@@ -95,7 +94,7 @@ async fn auto_decrypt_true_returns_plaintext() {
 #[tokio::test]
 async fn a_resource_passphrase_is_given_to_other_processes_and_a_wrong_one_is_an_error() {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let first = Database::open(storage.clone()).await.unwrap();
+    let first = Database::builder(storage.clone()).open().await.unwrap();
     let config = ResourceConfig::from_json(&accounts_json(true)).unwrap();
     first
         .create_resource(config)
@@ -110,20 +109,19 @@ async fn a_resource_passphrase_is_given_to_other_processes_and_a_wrong_one_is_an
     let document = first.document().to_pretty_json().unwrap();
     assert!(!document.contains("accounts-pass"));
 
-    let told = Database::open_with(
-        storage.clone(),
-        DatabaseOptions::default().resource(
+    let told = Database::builder(storage.clone())
+        .options(DatabaseOptions::default().resource(
             "accounts",
             ResourceOptions::default().passphrase("accounts-pass"),
-        ),
-    )
-    .await
-    .unwrap();
+        ))
+        .open()
+        .await
+        .unwrap();
     let read = told.resource("accounts").unwrap().get("a").await.unwrap();
     assert_eq!(read["token"], json!("t0ps3cret"));
 
     // Not told: the database passphrase does not decrypt it.
-    let untold = Database::open(storage).await.unwrap();
+    let untold = Database::builder(storage).open().await.unwrap();
     let failed = untold.resource("accounts").unwrap().get("a").await;
     match failed {
         Err(Error::Decryption {
@@ -146,7 +144,7 @@ async fn slow(parallelism: Option<usize>) -> (Resource, PoolControl) {
         .only(&[Operation::Get, Operation::Put]);
     let pool = Pool::new(Faults::new(MemoryStorage::new(), plan), 1000);
     let control = pool.control();
-    let db = Database::open(Arc::new(pool)).await.unwrap();
+    let db = Database::builder(Arc::new(pool)).open().await.unwrap();
     let mut config = ResourceConfig::new("items").attribute("n", "number");
     if let Some(parallelism) = parallelism {
         config = config.parallelism(parallelism);
@@ -211,19 +209,20 @@ async fn parallelism_comes_from_json_and_from_the_options_of_other_processes() {
     assert_eq!(config.parallelism, Some(5));
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let db = Database::open(storage.clone()).await.unwrap();
+    let db = Database::builder(storage.clone()).open().await.unwrap();
     assert_eq!(
         db.create_resource(config).await.unwrap().parallelism(),
         Some(5)
     );
-    let other = Database::open_with(
-        storage.clone(),
-        DatabaseOptions::default().resource("items", ResourceOptions::default().parallelism(2)),
-    )
-    .await
-    .unwrap();
+    let other = Database::builder(storage.clone())
+        .options(
+            DatabaseOptions::default().resource("items", ResourceOptions::default().parallelism(2)),
+        )
+        .open()
+        .await
+        .unwrap();
     assert_eq!(other.resource("items").unwrap().parallelism(), Some(2));
-    let plain = Database::open(storage).await.unwrap();
+    let plain = Database::builder(storage).open().await.unwrap();
     assert_eq!(plain.resource("items").unwrap().parallelism(), None);
 }
 
@@ -268,7 +267,7 @@ fn has_none(record: &Record) -> bool {
 #[tokio::test]
 async fn every_read_of_a_meta_handle_carries_the_object_facts() {
     let storage = Arc::new(MemoryStorage::new());
-    let db = Database::open(storage.clone()).await.unwrap();
+    let db = Database::builder(storage.clone()).open().await.unwrap();
     let notes = db
         .create_resource(
             ResourceConfig::new("notes")

@@ -18,7 +18,8 @@ fn item(i: usize) -> Record {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_records_stream_through() {
     const N: usize = 100_000;
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .unwrap();
     let items = db
@@ -58,7 +59,8 @@ async fn a_hundred_thousand_records_stream_through() {
 
 #[tokio::test]
 async fn failures_are_reported_per_record() {
-    let db = Database::open(Arc::new(MemoryStorage::new()))
+    let db = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .unwrap();
     let items = db

@@ -73,7 +73,7 @@ fn config() -> ResourceConfig {
 }
 
 async fn accounts(storage: Arc<dyn Storage>) -> TypedResource<Account> {
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.create_resource(config()).await.unwrap().typed()
 }
 

@@ -35,7 +35,7 @@ fn users_config(email: &str) -> ResourceConfig {
 }
 
 async fn users(storage: Arc<dyn Storage>) -> Resource {
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.create_resource(users_config("email|unique|optional"))
         .await
         .unwrap()
@@ -448,7 +448,7 @@ async fn crash_leftovers_are_taken_over() {
 #[tokio::test]
 async fn repair_writes_missing_claims_frees_stale_ones_and_reports_duplicates() {
     let store = Arc::new(MemoryStorage::new());
-    let db = Database::open(store.clone()).await.unwrap();
+    let db = Database::builder(store.clone()).open().await.unwrap();
     // Written while the field was not unique (as s3db.js writes it).
     let plain = db
         .create_resource(users_config("email|optional"))

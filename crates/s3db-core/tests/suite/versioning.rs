@@ -7,7 +7,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::{fixture_bucket, fixture_database};
-use s3db_core::{Database, DatabaseOptions, ListRequest, Record, ResourceConfig};
+use s3db_core::{Database, ListRequest, Record, ResourceConfig};
 use s3db_storage::{MemoryStorage, Storage, StorageExt};
 use serde_json::{Value, json};
 
@@ -42,13 +42,8 @@ async fn fixture_records_read_under_both_versions() {
 #[tokio::test]
 async fn old_records_decode_with_their_own_types_and_migrate_on_request() {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let options = DatabaseOptions {
-        versioning: true,
-        ..DatabaseOptions::default()
-    };
-    let db = Database::open_with(storage.clone(), options.clone())
-        .await
-        .unwrap();
+    let open = || Database::builder(storage.clone()).versioning(true).open();
+    let db = open().await.unwrap();
     let v1 = db
         .create_resource(config(json!({"name": "string", "size": "number"})))
         .await
@@ -59,7 +54,7 @@ async fn old_records_decode_with_their_own_types_and_migrate_on_request() {
     let registry_v1 = db.document().resources["items"].schema_registry.clone();
 
     // v2 turns `size` into a string and adds `label`.
-    let db = Database::open_with(storage.clone(), options).await.unwrap();
+    let db = open().await.unwrap();
     let v2 = db
         .create_resource(config(
             json!({"name": "string", "size": "string", "label": "string|optional"}),

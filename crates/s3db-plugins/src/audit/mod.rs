@@ -9,7 +9,8 @@
 //!
 //! - **who**: [`OperationContext::current`](s3db_core::extend::OperationContext::current)
 //!   (user and metadata), so run writes inside `OperationContext::user("ana").scope(...)`;
-//! - **when**: the plugin's [`Clock`](crate::clock::Clock) (inject a `ManualClock` in tests);
+//! - **when**: the database's [`Clock`](crate::clock::Clock) or the plugin's own (inject a
+//!   `ManualClock` in tests);
 //! - **before / after**, stored as JSON text: `after` is the record as stored (the call's
 //!   result); `before` of an update, patch or replace is the `before` of the `Updated` event
 //!   that very write emitted (the plugin subscribes for the duration of the call, so no extra
@@ -73,7 +74,7 @@ use async_trait::async_trait;
 use s3db_core::extend::{Plugin, PluginContext};
 use time::OffsetDateTime;
 
-use crate::clock::{SharedClock, SystemClock, iso};
+use crate::clock::{SharedClock, iso};
 use crate::error::{Error, Result};
 pub use entry::AuditEntry;
 use entry::{BY_DATE, BY_RESOURCE};
@@ -161,15 +162,18 @@ pub struct AuditPlugin {
 }
 
 impl AuditPlugin {
-    /// A plugin with `config`, stamping entries with the system clock.
+    /// A plugin with `config`, stamping entries with the database's clock
+    /// ([`PluginContext::clock`]).
     pub fn new(config: AuditConfig) -> AuditPlugin {
-        AuditPlugin::with_clock(config, Arc::new(SystemClock))
+        AuditPlugin {
+            recorder: Arc::new(Recorder::new(config, None)),
+        }
     }
 
     /// A plugin with `config`, stamping entries with `clock`.
     pub fn with_clock(config: AuditConfig, clock: SharedClock) -> AuditPlugin {
         AuditPlugin {
-            recorder: Arc::new(Recorder::new(config, clock)),
+            recorder: Arc::new(Recorder::new(config, Some(clock))),
         }
     }
 

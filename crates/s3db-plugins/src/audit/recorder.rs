@@ -43,7 +43,8 @@ type SecretPaths = Arc<Result<Vec<String>, String>>;
 #[derive(Debug)]
 pub(crate) struct Recorder {
     pub(crate) config: AuditConfig,
-    clock: SharedClock,
+    /// The clock given; `None`: the database's.
+    clock: Option<SharedClock>,
     pub(crate) ctx: OnceLock<PluginContext>,
     sequence: AtomicU64,
     failures: AtomicU64,
@@ -52,7 +53,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(config: AuditConfig, clock: SharedClock) -> Recorder {
+    pub(crate) fn new(config: AuditConfig, clock: Option<SharedClock>) -> Recorder {
         Recorder {
             config,
             clock,
@@ -234,11 +235,15 @@ impl Recorder {
     async fn record(&self, change: Change) -> Result<()> {
         let db = self.database()?;
         let who = OperationContext::current().unwrap_or_default();
-        let now = self.clock.now();
-        let millis = self.clock.now_millis().max(0);
+        let clock = self.clock.as_ref().unwrap_or(db.clock());
+        let now = clock.now();
+        let millis = clock.now_millis().max(0);
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut entry = AuditEntry {
-            id: format!("{millis:013}-{sequence:010}-{}", s3db_core::id::nanoid(6)),
+            id: format!(
+                "{millis:013}-{sequence:010}-{}",
+                s3db_core::id::nanoid(6, db.random().as_ref())
+            ),
             resource: change.resource,
             record_id: change.record_id,
             operation: change.operation.as_str().to_owned(),

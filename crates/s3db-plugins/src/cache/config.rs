@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 
 use super::driver::{CacheDriver, MemoryBound};
 
@@ -31,7 +31,8 @@ pub enum DriverConfig {
 pub struct CacheConfig {
     pub(crate) driver: DriverConfig,
     pub(crate) ttl: Option<Duration>,
-    pub(crate) clock: SharedClock,
+    /// The clock given; `None`: the database's.
+    pub(crate) clock: Option<SharedClock>,
     pub(crate) excluded: HashSet<String>,
 }
 
@@ -65,7 +66,7 @@ impl CacheConfig {
         CacheConfig {
             driver,
             ttl: None,
-            clock: Arc::new(SystemClock),
+            clock: None,
             excluded: HashSet::new(),
         }
     }
@@ -76,9 +77,10 @@ impl CacheConfig {
         self
     }
 
-    /// The clock entries are dated with (the system clock by default).
+    /// The clock entries are dated with (by default the database's,
+    /// [`PluginContext::clock`](s3db_core::extend::PluginContext::clock)).
     pub fn clock(mut self, clock: SharedClock) -> CacheConfig {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 

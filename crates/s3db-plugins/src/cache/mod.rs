@@ -136,7 +136,10 @@ impl Plugin for CachePlugin {
         let state = Arc::new(CacheState::new(
             self.driver(ctx),
             self.config.ttl,
-            self.config.clock.clone(),
+            self.config
+                .clock
+                .clone()
+                .unwrap_or_else(|| ctx.clock().clone()),
             db.events().subscribe(),
         ));
         self.state.set(state.clone()).map_err(|_| Error::Config {

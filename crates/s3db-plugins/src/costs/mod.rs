@@ -18,7 +18,7 @@
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let (storage, costs) = CostsPlugin::wrap(Arc::new(MemoryStorage::new()));
-//! let db = Database::open(storage).await?;
+//! let db = Database::builder(storage).open().await?;
 //! db.use_plugin(Arc::new(costs.clone())).await?;
 //! let notes = db
 //!     .create_resource(ResourceConfig::new("notes").attribute("text", "string"))

@@ -48,7 +48,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use s3db_core::extend::{Operation, Plugin, PluginContext};
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 #[cfg(feature = "metrics-http")]
 pub use http::MetricsServer;
 pub use prometheus::{CONTENT_TYPE, DURATION_SECONDS, ERRORS_TOTAL, OPERATIONS_TOTAL};
@@ -59,7 +59,8 @@ pub use registry::{LATENCY_BUCKETS, OperationStats};
 #[derive(Debug, Clone)]
 pub struct MetricsPlugin {
     registry: Arc<Registry>,
-    clock: SharedClock,
+    /// The clock given; `None`: the database's.
+    clock: Option<SharedClock>,
 }
 
 impl Default for MetricsPlugin {
@@ -69,9 +70,13 @@ impl Default for MetricsPlugin {
 }
 
 impl MetricsPlugin {
-    /// A plugin timing calls with the system clock.
+    /// A plugin timing calls with the database's clock
+    /// ([`PluginContext::clock`]).
     pub fn new() -> MetricsPlugin {
-        MetricsPlugin::with_clock(Arc::new(SystemClock))
+        MetricsPlugin {
+            registry: Arc::default(),
+            clock: None,
+        }
     }
 
     /// A plugin timing calls with `clock` (a [`crate::clock::ManualClock`] in tests). A clock
@@ -79,7 +84,7 @@ impl MetricsPlugin {
     pub fn with_clock(clock: SharedClock) -> MetricsPlugin {
         MetricsPlugin {
             registry: Arc::default(),
-            clock,
+            clock: Some(clock),
         }
     }
 
@@ -109,7 +114,7 @@ impl Plugin for MetricsPlugin {
 
     async fn install(&self, ctx: &PluginContext) -> s3db_core::Result<()> {
         let registry = self.registry.clone();
-        let clock = self.clock.clone();
+        let clock = self.clock.clone().unwrap_or_else(|| ctx.clock().clone());
         ctx.for_each_resource(move |resource| {
             for operation in Operation::ALL {
                 let registry = registry.clone();

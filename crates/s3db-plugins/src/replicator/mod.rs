@@ -132,7 +132,8 @@ struct Shared {
     /// The queue of each destination's worker, in the order of `destinations`.
     lanes: Vec<UnboundedSender<Message>>,
     retry: RetryPolicy,
-    clock: SharedClock,
+    /// The clock given; `None`: the database's.
+    clock: Option<SharedClock>,
     counters: Counters,
     pending: AtomicUsize,
     running: AtomicBool,
@@ -147,6 +148,15 @@ struct Shared {
 }
 
 impl Shared {
+    /// The clock given, else the database's (the system clock before installation).
+    fn clock(&self) -> SharedClock {
+        match (&self.clock, self.context.get()) {
+            (Some(clock), _) => clock.clone(),
+            (None, Some(ctx)) => ctx.clock().clone(),
+            (None, None) => Arc::new(SystemClock),
+        }
+    }
+
     fn routed(&self, resource: &str) -> bool {
         self.destinations.iter().any(|d| d.takes(resource))
     }
@@ -228,7 +238,7 @@ impl Shared {
             resource: resource.to_owned(),
             id: id.to_owned(),
         };
-        match journal.add(&entry, self.clock.now_millis()).await {
+        match journal.add(&entry, self.clock().now_millis()).await {
             Ok(key) => Some(key),
             Err(error) => {
                 Counters::bump(&self.counters.journal_failures);
@@ -275,7 +285,7 @@ impl std::fmt::Debug for Replicator {
 pub struct ReplicatorBuilder {
     destinations: Vec<Destination>,
     retry: RetryPolicy,
-    clock: SharedClock,
+    clock: Option<SharedClock>,
     journaled: bool,
 }
 
@@ -309,9 +319,10 @@ impl ReplicatorBuilder {
         self
     }
 
-    /// The clock dating dead letters and journal entries (default: the system clock).
+    /// The clock dating dead letters and journal entries (default: the database's,
+    /// [`PluginContext::clock`]).
     pub fn clock(mut self, clock: SharedClock) -> ReplicatorBuilder {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -359,7 +370,8 @@ impl ReplicatorBuilder {
                 idle: Notify::new(),
                 context: OnceLock::new(),
                 journaled: self.journaled,
-                instance: s3db_core::id::nanoid(12),
+                // Unique across processes whatever source the database was given.
+                instance: s3db_core::id::nanoid(12, &s3db_core::random::ThreadRandom),
                 journal: OnceLock::new(),
             }),
             receivers: Mutex::new(Some(receivers)),
@@ -387,12 +399,12 @@ pub struct RetryReport {
 }
 
 impl Replicator {
-    /// A builder with no targets, the default retry policy and the system clock.
+    /// A builder with no targets, the default retry policy and the database's clock.
     pub fn builder() -> ReplicatorBuilder {
         ReplicatorBuilder {
             destinations: Vec::new(),
             retry: RetryPolicy::default(),
-            clock: Arc::new(SystemClock),
+            clock: None,
             journaled: false,
         }
     }

@@ -282,11 +282,11 @@ async fn deliver(
         payload: change.record.clone(),
         error: exhausted.error.to_string(),
         attempts: exhausted.attempts,
-        failed_at: iso(shared.clock.now()),
+        failed_at: iso(shared.clock().now()),
     };
     let stored = match store {
         Some(store) => store
-            .add(&letter, shared.clock.now_millis())
+            .add(&letter, shared.clock().now_millis())
             .await
             .map(drop),
         None => Err(Error::Config {
@@ -415,7 +415,7 @@ async fn refail(
 ) -> Result<bool> {
     letter.attempts = letter.attempts.saturating_add(attempts);
     letter.error = reason.to_owned();
-    letter.failed_at = iso(shared.clock.now());
+    letter.failed_at = iso(shared.clock().now());
     store.update(&letter).await?;
     Ok(false)
 }

@@ -23,18 +23,21 @@
 //! use serde_json::json;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let db = Database::connect("memory://ttl-doc").await?;
+//! // The plugin reads "now" from the database's clock.
+//! let clock = ManualClock::at_millis(1_700_000_000_000);
+//! let ttl = Arc::new(TtlPlugin::new(
+//!     TtlConfig::new().resource("sessions", Expiry::after_secs(60), Action::HardDelete),
+//! )?);
+//! let db = Database::builder("memory://ttl-doc")
+//!     .clock(Arc::new(clock.clone()))
+//!     .plugin(ttl.clone())
+//!     .open()
+//!     .await?;
 //! let sessions = db
 //!     .create_resource(ResourceConfig::from_json(&json!({
 //!         "name": "sessions", "attributes": {"user": "string"}
 //!     }))?)
 //!     .await?;
-//! let clock = ManualClock::at_millis(1_700_000_000_000);
-//! let ttl = Arc::new(TtlPlugin::new(
-//!     TtlConfig::new().resource("sessions", Expiry::after_secs(60), Action::HardDelete),
-//!     Arc::new(clock.clone()),
-//! )?);
-//! db.use_plugin(ttl.clone()).await?;
 //!
 //! let session = json!({"id": "s1", "user": "ana"}).as_object().cloned().unwrap_or_default();
 //! sessions.insert(session).await?;
@@ -98,7 +101,8 @@ pub struct TtlPlugin {
 #[derive(Debug)]
 struct Shared {
     config: TtlConfig,
-    clock: SharedClock,
+    /// The clock given; `None`: the database's.
+    clock: Option<SharedClock>,
     claimer: Claimer,
     ctx: OnceLock<PluginContext>,
     log: watch::Sender<SweepLog>,
@@ -111,9 +115,19 @@ struct Background {
 }
 
 impl TtlPlugin {
-    /// A plugin applying `config` with "now" taken from `clock`; [`Error::Config`] if the
-    /// configuration cannot work ([`TtlConfig::validate`]).
-    pub fn new(config: TtlConfig, clock: SharedClock) -> Result<TtlPlugin> {
+    /// A plugin applying `config` with "now" taken from the database's clock
+    /// ([`PluginContext::clock`]); [`Error::Config`] if the configuration cannot work
+    /// ([`TtlConfig::validate`]).
+    pub fn new(config: TtlConfig) -> Result<TtlPlugin> {
+        TtlPlugin::build(config, None)
+    }
+
+    /// Like [`TtlPlugin::new`], with "now" taken from `clock` instead.
+    pub fn with_clock(config: TtlConfig, clock: SharedClock) -> Result<TtlPlugin> {
+        TtlPlugin::build(config, Some(clock))
+    }
+
+    fn build(config: TtlConfig, clock: Option<SharedClock>) -> Result<TtlPlugin> {
         config.validate()?;
         Ok(TtlPlugin {
             shared: Arc::new(Shared {
@@ -175,6 +189,11 @@ impl Shared {
         })
     }
 
+    /// The clock given, else the database's.
+    fn clock(&self, ctx: &PluginContext) -> SharedClock {
+        self.clock.clone().unwrap_or_else(|| ctx.clock().clone())
+    }
+
     fn rule(&self, resource: &str) -> Result<&ResourceTtl> {
         self.config
             .resources
@@ -188,6 +207,7 @@ impl Shared {
     async fn sweep(&self) -> Result<SweepReport> {
         let ctx = self.ctx()?;
         let db: Database = ctx.database()?;
+        let clock = self.clock(ctx);
         let mut report = SweepReport::default();
         for (name, rule) in &self.config.resources {
             if !db.resource_exists(name) {
@@ -199,8 +219,8 @@ impl Shared {
                 rule,
                 index: index_of(ctx, name),
                 claimer: &self.claimer,
-                clock: &self.clock,
-                now_ms: self.clock.now_millis(),
+                clock: &clock,
+                now_ms: clock.now_millis(),
                 concurrency: self.config.concurrency,
             };
             report.absorb(sweep.run().await);
@@ -248,7 +268,7 @@ impl Plugin for TtlPlugin {
         }
         let (config, clock, area) = (
             self.shared.config.clone(),
-            self.shared.clock.clone(),
+            self.shared.clock(ctx),
             ctx.clone(),
         );
         ctx.for_each_resource(move |resource| {

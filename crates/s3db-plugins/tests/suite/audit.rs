@@ -19,7 +19,7 @@ const START_MILLIS: i64 = 1_709_287_200_000;
 
 async fn setup(config: AuditConfig) -> (Database, AuditPlugin, ManualClock, Arc<MemoryStorage>) {
     let memory = Arc::new(MemoryStorage::new());
-    let db = Database::open(memory.clone()).await.unwrap();
+    let db = Database::builder(memory.clone()).open().await.unwrap();
     let clock = ManualClock::at_millis(START_MILLIS);
     let audit = AuditPlugin::with_clock(config, Arc::new(clock.clone()));
     db.use_plugin(Arc::new(audit.clone())).await.unwrap();
@@ -324,7 +324,8 @@ fn clock_now(clock: &ManualClock) -> time::OffsetDateTime {
 #[tokio::test]
 async fn without_data_records_who_what_when_only_and_resources_defined_before_are_audited() {
     let memory = Arc::new(MemoryStorage::new());
-    let db = Database::open(memory.clone() as Arc<dyn Storage>)
+    let db = Database::builder(memory.clone() as Arc<dyn Storage>)
+        .open()
         .await
         .unwrap();
     let early = users(&db).await;
@@ -347,7 +348,8 @@ async fn without_data_records_who_what_when_only_and_resources_defined_before_ar
     assert!(db.resource_exists("trail"));
     assert!(!db.resource_exists(DEFAULT_RESOURCE));
     // Installing the same plugin on a second database is refused.
-    let other = Database::open(Arc::new(MemoryStorage::new()))
+    let other = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
         .await
         .unwrap();
     assert!(other.use_plugin(Arc::new(audit.clone())).await.is_err());

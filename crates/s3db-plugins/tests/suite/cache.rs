@@ -52,7 +52,10 @@ async fn seed(users: &Resource) {
 async fn metered_db() -> (Database, MetricsRecorder) {
     let metrics = Metrics::new(MemoryStorage::new());
     let recorder = metrics.recorder();
-    (Database::open(Arc::new(metrics)).await.unwrap(), recorder)
+    (
+        Database::builder(Arc::new(metrics)).open().await.unwrap(),
+        recorder,
+    )
 }
 
 async fn install(db: &Database, config: CacheConfig) -> Arc<CachePlugin> {

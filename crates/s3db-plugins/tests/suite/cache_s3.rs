@@ -16,7 +16,7 @@ use serde_json::json;
 async fn storage_driver_on_s3() {
     let metrics = Metrics::new(fresh_s3_storage().await.unwrap());
     let requests = metrics.recorder();
-    let db = Database::open(Arc::new(metrics)).await.unwrap();
+    let db = Database::builder(Arc::new(metrics)).open().await.unwrap();
     let cache = Arc::new(CachePlugin::new(CacheConfig::storage()));
     db.use_plugin(cache.clone()).await.unwrap();
     let users = define(

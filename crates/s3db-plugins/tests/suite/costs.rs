@@ -16,7 +16,7 @@ async fn setup() -> (Database, CostsPlugin, MetricsRecorder) {
     let reference = Metrics::new(Arc::new(MemoryStorage::new()) as Arc<dyn Storage>);
     let recorder = reference.recorder();
     let (storage, costs) = CostsPlugin::wrap(Arc::new(reference));
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     (db, costs, recorder)
 }
@@ -124,7 +124,7 @@ async fn prices_are_configurable_and_the_report_is_json() {
         write_list_per_1000: 10.0,
         read_per_1000: 1.0,
     });
-    let db = Database::open(storage.clone()).await.unwrap();
+    let db = Database::builder(storage.clone()).open().await.unwrap();
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     let idle = create(&db, ResourceConfig::new("idle").attribute("x", "string")).await;
     let before = costs.report();
@@ -156,7 +156,7 @@ async fn prices_are_configurable_and_the_report_is_json() {
 #[tokio::test]
 async fn installed_plugin_lists_unused_resources_with_zero_usage() {
     let (storage, costs) = CostsPlugin::wrap(Arc::new(MemoryStorage::new()));
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     let report = costs.report();
     assert!(report.resources.is_empty());

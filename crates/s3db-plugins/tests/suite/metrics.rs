@@ -109,7 +109,7 @@ fn find<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Vec<&
 #[tokio::test]
 async fn operation_counts_equal_the_requests_the_storage_saw() {
     let (storage, costs) = CostsPlugin::wrap(Arc::new(MemoryStorage::new()));
-    let db = Database::open(storage).await.unwrap();
+    let db = Database::builder(storage).open().await.unwrap();
     let metrics = MetricsPlugin::new();
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();

@@ -560,7 +560,7 @@ async fn the_journal_replays_what_a_dead_process_left() {
     drop(first);
 
     // The next process on the same bucket replays each record once, from its current state.
-    let second = Database::open(storage).await.unwrap();
+    let second = Database::builder(storage).open().await.unwrap();
     let backup = common::memory_db("replicator-journal-backup").await;
     let replicator = install_replicator(
         &second,

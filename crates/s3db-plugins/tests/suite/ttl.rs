@@ -49,7 +49,7 @@ async fn define_with(db: &Database, name: &str, expires_type: &str) -> Resource 
 }
 
 async fn install(db: &Database, config: TtlConfig, clock: &ManualClock) -> Arc<TtlPlugin> {
-    let plugin = Arc::new(TtlPlugin::new(config, Arc::new(clock.clone())).unwrap());
+    let plugin = Arc::new(TtlPlugin::with_clock(config, Arc::new(clock.clone())).unwrap());
     db.use_plugin(plugin.clone()).await.unwrap();
     plugin
 }
@@ -506,7 +506,7 @@ async fn concurrent_sweepers_on_moto() {
     let config = testing::fresh_s3_bucket().await.unwrap();
     let open = || async {
         let storage: Arc<dyn Storage> = Arc::new(S3Storage::connect(&config).await.unwrap());
-        Database::open(storage).await.unwrap()
+        Database::builder(storage).open().await.unwrap()
     };
     let first = open().await;
     let second = open().await;
@@ -650,4 +650,37 @@ async fn a_claim_left_by_a_dead_sweeper_is_taken_over_after_the_timeout() {
     );
     assert!(!s.resource.exists("old0").await.unwrap());
     assert!(!s.db.storage().exists(&claim).await.unwrap(), "released");
+}
+
+/// A plugin given no clock reads "now" from the database's (`Database::builder(..).clock`).
+#[tokio::test]
+async fn without_a_clock_of_its_own_the_plugin_follows_the_database_clock() {
+    let clock = ManualClock::at_millis(T0);
+    let plugin = Arc::new(
+        TtlPlugin::new(TtlConfig::new().resource(
+            "sessions",
+            Expiry::after_secs(60),
+            Action::HardDelete,
+        ))
+        .unwrap(),
+    );
+    let db = Database::builder(memory_url("db-clock"))
+        .clock(Arc::new(clock.clone()))
+        .plugin(plugin.clone())
+        .open()
+        .await
+        .unwrap();
+    let sessions = define(&db, "sessions").await;
+    insert_all(&sessions, &names("s", 3), None).await;
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(plugin.sweep_now().await.unwrap().hard_deleted, 0);
+    assert_eq!(
+        plugin.index_entries("sessions").await.unwrap()[0].0,
+        T0 + 60_000,
+        "indexed from the database's clock at insert"
+    );
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(plugin.sweep_now().await.unwrap().hard_deleted, 3);
+    assert!(ids(&sessions).await.is_empty());
+    db.disconnect().await.unwrap();
 }

@@ -12,7 +12,7 @@
 //! - faults sit right above the backend, standing in for the network.
 //!
 //! **The default stack.** Every way s3db opens a database — `Database::connect`,
-//! `Database::open`/`open_with`, [`StorageConfig::open`](crate::connection::StorageConfig::open),
+//! `Database::builder(..).open()`, [`StorageConfig::open`](crate::connection::StorageConfig::open),
 //! the CLI — goes through [`StackBuilder::retry`] with [`RetryConfig::default`] unless told
 //! otherwise, and that builder adds the retry layer only where it is needed: when the storage
 //! below can fail transiently ([`Capabilities::transient_failures`](crate::Capabilities):

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use s3db_core::{Database, DatabaseOptions};
+use s3db_core::Database;
 use s3db_storage::{MemoryStorage, Metadata, Prefixed, PutMode, PutPayload, Storage};
 use serde_json::Value;
 
@@ -91,12 +91,12 @@ pub async fn fixture_database(store: MemoryStorage, prefix: &str) -> Database {
     } else {
         Arc::new(Prefixed::new(store, prefix))
     };
-    let options = DatabaseOptions {
-        passphrase: PASSPHRASE.into(),
-        versioning: prefix == "versioned",
-        ..DatabaseOptions::default()
-    };
-    Database::open_with(storage, options).await.unwrap()
+    Database::builder(storage)
+        .passphrase(PASSPHRASE)
+        .versioning(prefix == "versioned")
+        .open()
+        .await
+        .unwrap()
 }
 
 /// Expected values with s3db.js's tags resolved: `{"$special":"undefined"}` keys removed,
