@@ -9,7 +9,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -17,6 +17,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use s3db_core::Database;
 use s3db_storage::layers::MetricsRecorder;
+use serde_json::Value;
 use tokio::net::TcpListener;
 
 /// The path the streamable HTTP transport answers on ([`router`], [`serve_http`]).
@@ -127,10 +128,48 @@ impl ServerHandler for S3dbMcp {
             );
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
+        // serde's message for a mistyped argument does not name it: name it here.
+        let mistyped = self
+            .tools
+            .get(&request.name)
+            .and_then(|tool| mistyped_argument(tool, request.arguments.as_ref()?));
+        if let Some(message) = mistyped {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
+        }
         self.tools
             .call(ToolCallContext::new(self, request, context))
             .await
     }
+}
+
+/// The first argument whose JSON type is not one its property in the tool's input schema
+/// allows, as a tool error message naming it.
+fn mistyped_argument(tool: &Tool, arguments: &JsonObject) -> Option<String> {
+    let properties = tool.input_schema.get("properties")?.as_object()?;
+    arguments.iter().find_map(|(name, value)| {
+        let types: Vec<&str> = match properties.get(name)?.get("type")? {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return None,
+        };
+        let matches = |t: &&str| match *t {
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            "null" => value.is_null(),
+            _ => true,
+        };
+        (!types.iter().any(matches)).then(|| {
+            format!(
+                "InvalidInput: argument {name:?} of {} must be {}, not {value}",
+                tool.name,
+                types.join(" or ")
+            )
+        })
+    })
 }
 
 /// Serves `server` on stdin/stdout until the client closes them.

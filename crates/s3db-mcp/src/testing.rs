@@ -228,7 +228,9 @@ pub async fn check_read_only(client: &Peer<RoleClient>) {
 /// and that the server still answers afterwards.
 pub async fn check_tool_errors(client: &Peer<RoleClient>) {
     let cases = [
-        ("resourceGet", json!({"resourceName": 5, "id": "a"}), "invalid type"),
+        ("resourceGet", json!({"resourceName": 5, "id": "a"}), "\"resourceName\""),
+        ("resourceList", json!({"resourceName": "u", "limit": "ten"}), "\"limit\""),
+        ("resourceGet", json!({"resourceName": "u", "id": "a", "x": 1}), "`x`"),
         ("resourceGet", json!({"id": "a"}), "resourceName"),
         ("resourceGet", json!({"resourceName": "nope", "id": "a"}), "NotFound"),
         ("resourceQuery", json!({"resourceName": "nope", "filters": {}}), "NotFound"),
