@@ -25,8 +25,7 @@ impl Reply {
     /// The text as JSON (panics when it is a tool error or not JSON).
     pub fn json(&self) -> Value {
         assert!(!self.is_error, "tool error: {}", self.text);
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 }
 
@@ -102,11 +101,21 @@ pub async fn exercise_every_tool(client: &Peer<RoleClient>, dir: &Path) -> BTree
     assert_eq!(inspected["attributes"]["name"], "string|required");
 
     let ana = json!({"id": "ana", "name": "Ana", "email": "ana@x.io", "status": "active"});
-    assert_eq!(ok("resourceInsert", users(json!({"data": ana}))).await["name"], "Ana");
+    assert_eq!(
+        ok("resourceInsert", users(json!({"data": ana}))).await["name"],
+        "Ana"
+    );
     let bo = json!({"id": "bo", "name": "Bo", "email": "bo@x.io", "status": "idle"});
     ok("resourceInsert", users(json!({"data": bo}))).await;
-    assert_eq!(ok("resourceGet", users(json!({"id": "ana"}))).await["email"], "ana@x.io");
-    let with_meta = ok("resourceGet", users(json!({"id": "ana", "includeMeta": true}))).await;
+    assert_eq!(
+        ok("resourceGet", users(json!({"id": "ana"}))).await["email"],
+        "ana@x.io"
+    );
+    let with_meta = ok(
+        "resourceGet",
+        users(json!({"id": "ana", "includeMeta": true})),
+    )
+    .await;
     let version = with_meta["_etag"].as_str().expect("_etag").to_owned();
     let updated = ok(
         "resourceUpdate",
@@ -120,15 +129,29 @@ pub async fn exercise_every_tool(client: &Peer<RoleClient>, dir: &Path) -> BTree
         users(json!({"id": "ana", "data": {"status": "x"}, "version": version})),
     )
     .await;
-    assert!(stale.is_error && stale.text.starts_with("Conflict"), "{}", stale.text);
+    assert!(
+        stale.is_error && stale.text.starts_with("Conflict"),
+        "{}",
+        stale.text
+    );
     let cy = json!({"id": "cy", "name": "Cy", "status": "active"});
     ok("resourceUpsert", users(json!({"data": cy}))).await;
-    let many = ok("resourceGetMany", users(json!({"ids": ["ana", "cy", "nobody"]}))).await;
+    let many = ok(
+        "resourceGetMany",
+        users(json!({"ids": ["ana", "cy", "nobody"]})),
+    )
+    .await;
     assert_eq!(many.as_array().map(Vec::len), Some(2));
-    assert_eq!(ok("resourceExists", users(json!({"id": "cy"}))).await["exists"], true);
+    assert_eq!(
+        ok("resourceExists", users(json!({"id": "cy"}))).await["exists"],
+        true
+    );
     let raw = ok("resourceGetRaw", users(json!({"id": "ana"}))).await;
     assert_eq!(raw["key"], "resource=users/data/id=ana");
-    assert!(raw["metadata"].as_object().is_some_and(|m| !m.is_empty()), "{raw}");
+    assert!(
+        raw["metadata"].as_object().is_some_and(|m| !m.is_empty()),
+        "{raw}"
+    );
 
     let idle = json!({"partition": "byStatus", "partitionValues": {"status": "idle"}});
     let listed_idle = ok("resourceList", users(idle.clone())).await;
@@ -148,7 +171,11 @@ pub async fn exercise_every_tool(client: &Peer<RoleClient>, dir: &Path) -> BTree
     let second = ok("resourcePage", users(json!({"size": 2, "cursor": cursor}))).await;
     assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(second["nextCursor"], Value::Null);
-    let active = ok("resourceQuery", users(json!({"filters": {"status": "active"}}))).await;
+    let active = ok(
+        "resourceQuery",
+        users(json!({"filters": {"status": "active"}})),
+    )
+    .await;
     assert_eq!(active[0]["id"], "cy");
     assert_eq!(ok("resourceCount", users(idle)).await["count"], 2);
     assert_eq!(ok("resourceCount", users(json!({}))).await["count"], 3);
@@ -162,7 +189,10 @@ pub async fn exercise_every_tool(client: &Peer<RoleClient>, dir: &Path) -> BTree
         ]})),
     )
     .await;
-    assert_eq!((bulk["upserted"].clone(), bulk["failed"].clone()), (json!(2), json!(1)));
+    assert_eq!(
+        (bulk["upserted"].clone(), bulk["failed"].clone()),
+        (json!(2), json!(1))
+    );
     assert_eq!(bulk["failures"][0]["index"], 2);
 
     called.borrow_mut().insert("resourceExport".to_owned());
@@ -171,13 +201,29 @@ pub async fn exercise_every_tool(client: &Peer<RoleClient>, dir: &Path) -> BTree
     assert_eq!(inline.text.lines().count(), 4, "{}", inline.text);
     let file = dir.join("users.jsonl");
     let path = file.to_string_lossy().into_owned();
-    assert_eq!(ok("resourceExport", users(json!({"path": path}))).await["exported"], 4);
-    let deleted = ok("resourceDeleteMany", users(json!({"ids": ["bo", "dee", "zed"]}))).await;
+    assert_eq!(
+        ok("resourceExport", users(json!({"path": path}))).await["exported"],
+        4
+    );
+    let deleted = ok(
+        "resourceDeleteMany",
+        users(json!({"ids": ["bo", "dee", "zed"]})),
+    )
+    .await;
     assert_eq!(deleted["deleted"], 2);
-    assert_eq!(ok("resourceImport", users(json!({"path": path}))).await["upserted"], 4);
+    assert_eq!(
+        ok("resourceImport", users(json!({"path": path}))).await["upserted"],
+        4
+    );
     let line = r#"{"id":"eve","name":"Eve","status":"active"}"#;
-    assert_eq!(ok("resourceImport", users(json!({"jsonl": line}))).await["upserted"], 1);
-    assert_eq!(ok("resourceDelete", users(json!({"id": "eve"}))).await["deleted"], "eve");
+    assert_eq!(
+        ok("resourceImport", users(json!({"jsonl": line}))).await["upserted"],
+        1
+    );
+    assert_eq!(
+        ok("resourceDelete", users(json!({"id": "eve"}))).await["deleted"],
+        "eve"
+    );
     assert_eq!(ok("resourceCount", users(json!({}))).await["count"], 4);
 
     let repaired = ok("resourceRepair", users(json!({}))).await;
@@ -190,12 +236,18 @@ pub async fn exercise_every_tool(client: &Peer<RoleClient>, dir: &Path) -> BTree
 
     // Nothing is orphaned (a partition is orphaned when s3db.json loses its field, as an
     // s3db.js edit can do; this crate's tests cover that case).
-    assert_eq!(ok("dbFindOrphanedPartitions", json!({})).await["users"], json!([]));
+    assert_eq!(
+        ok("dbFindOrphanedPartitions", json!({})).await["users"],
+        json!([])
+    );
     let removed = ok("dbRemoveOrphanedPartitions", users(json!({}))).await;
     assert_eq!(removed["removed"], json!([]));
 
     let called = called.into_inner();
-    assert_eq!(called, listed, "tools listed but not called, or called but not listed");
+    assert_eq!(
+        called, listed,
+        "tools listed but not called, or called but not listed"
+    );
     called
 }
 
@@ -209,7 +261,12 @@ pub async fn check_read_only(client: &Peer<RoleClient>) {
     assert!(!tools.is_empty());
     for tool in &tools {
         let read_only = tool.annotations.as_ref().and_then(|a| a.read_only_hint);
-        assert_eq!(read_only, Some(true), "{} is listed by a read-only server", tool.name);
+        assert_eq!(
+            read_only,
+            Some(true),
+            "{} is listed by a read-only server",
+            tool.name
+        );
     }
     let names: BTreeSet<String> = tools.into_iter().map(|t| t.name.into_owned()).collect();
     assert!(names.contains("resourceGet") && !names.contains("resourceInsert"));
@@ -219,7 +276,11 @@ pub async fn check_read_only(client: &Peer<RoleClient>) {
         json!({"resourceName": "users", "data": {"name": "x"}}),
     )
     .await;
-    assert!(refused.is_error, "a write was not refused: {}", refused.text);
+    assert!(
+        refused.is_error,
+        "a write was not refused: {}",
+        refused.text
+    );
     assert!(refused.text.contains("read-only"), "{}", refused.text);
     assert!(!call(client, "dbListResources", json!({})).await.is_error);
 }
@@ -228,18 +289,50 @@ pub async fn check_read_only(client: &Peer<RoleClient>) {
 /// and that the server still answers afterwards.
 pub async fn check_tool_errors(client: &Peer<RoleClient>) {
     let cases = [
-        ("resourceGet", json!({"resourceName": 5, "id": "a"}), "\"resourceName\""),
-        ("resourceList", json!({"resourceName": "u", "limit": "ten"}), "\"limit\""),
-        ("resourceGet", json!({"resourceName": "u", "id": "a", "x": 1}), "`x`"),
+        (
+            "resourceGet",
+            json!({"resourceName": 5, "id": "a"}),
+            "\"resourceName\"",
+        ),
+        (
+            "resourceList",
+            json!({"resourceName": "u", "limit": "ten"}),
+            "\"limit\"",
+        ),
+        (
+            "resourceGet",
+            json!({"resourceName": "u", "id": "a", "x": 1}),
+            "`x`",
+        ),
         ("resourceGet", json!({"id": "a"}), "resourceName"),
-        ("resourceGet", json!({"resourceName": "nope", "id": "a"}), "NotFound"),
-        ("resourceQuery", json!({"resourceName": "nope", "filters": {}}), "NotFound"),
-        ("resourceImport", json!({"resourceName": "nope", "jsonl": "{"}), "NotFound"),
+        (
+            "resourceGet",
+            json!({"resourceName": "nope", "id": "a"}),
+            "NotFound",
+        ),
+        (
+            "resourceQuery",
+            json!({"resourceName": "nope", "filters": {}}),
+            "NotFound",
+        ),
+        (
+            "resourceImport",
+            json!({"resourceName": "nope", "jsonl": "{"}),
+            "NotFound",
+        ),
     ];
     for (tool, arguments, expected) in cases {
         let reply = call(client, tool, arguments.clone()).await;
-        assert!(reply.is_error, "{tool} {arguments} succeeded: {}", reply.text);
-        assert!(reply.text.contains(expected), "{tool} {arguments}: {}", reply.text);
+        assert!(
+            reply.is_error,
+            "{tool} {arguments} succeeded: {}",
+            reply.text
+        );
+        assert!(
+            reply.text.contains(expected),
+            "{tool} {arguments}: {}",
+            reply.text
+        );
     }
     assert!(!call(client, "dbListResources", json!({})).await.is_error);
 }

@@ -42,7 +42,9 @@ fn to_text(value: &impl Serialize) -> ToolResult {
 /// The selection of a listing: a partition's values, or every record.
 fn selection(partition: Option<String>, values: Option<Map<String, Value>>) -> ListRequest {
     match partition {
-        Some(partition) => ListRequest::partition(partition, Value::Object(values.unwrap_or_default())),
+        Some(partition) => {
+            ListRequest::partition(partition, Value::Object(values.unwrap_or_default()))
+        }
         None => ListRequest::all(),
     }
 }
@@ -445,7 +447,10 @@ impl S3dbMcp {
         description = "Upsert many records; reports how many were written and each failure with its index.",
         annotations(read_only_hint = false, destructive_hint = true)
     )]
-    async fn resource_bulk_upsert(&self, Parameters(p): Parameters<BulkUpsertParams>) -> ToolResult {
+    async fn resource_bulk_upsert(
+        &self,
+        Parameters(p): Parameters<BulkUpsertParams>,
+    ) -> ToolResult {
         let resource = self.resource(&p.resource_name)?;
         to_text(&upsert_all(&resource, p.records).await)
     }
@@ -481,7 +486,11 @@ impl S3dbMcp {
     #[tool(
         name = "resourceRepair",
         description = "Reconcile a resource's partition references and unique-field claims with its records: deletes stale ones, writes missing ones. Reads every record.",
-        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true)
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true
+        )
     )]
     async fn resource_repair(&self, Parameters(p): Parameters<ResourceName>) -> ToolResult {
         let resource = self.resource(&p.resource_name)?;
@@ -501,7 +510,11 @@ impl S3dbMcp {
     #[tool(
         name = "dbRemoveOrphanedPartitions",
         description = "Remove a resource's orphaned partitions (naming a field the schema no longer has): deletes their references and drops them from s3db.json.",
-        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true)
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true
+        )
     )]
     async fn db_remove_orphaned_partitions(
         &self,
@@ -520,7 +533,10 @@ impl S3dbMcp {
         description = "Create a resource, or evolve an existing one to a new definition (s3db.js createResource shape).",
         annotations(read_only_hint = false, destructive_hint = false)
     )]
-    async fn db_create_resource(&self, Parameters(p): Parameters<CreateResourceParams>) -> ToolResult {
+    async fn db_create_resource(
+        &self,
+        Parameters(p): Parameters<CreateResourceParams>,
+    ) -> ToolResult {
         let config = ResourceConfig::from_json(&Value::Object(p.config)).map_err(failure)?;
         let resource = self.db().create_resource(config).await.map_err(failure)?;
         to_text(&json!({"name": resource.name(), "version": resource.version()}))

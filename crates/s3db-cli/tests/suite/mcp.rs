@@ -32,7 +32,9 @@ async fn mcp_over_stdio_calls_every_tool() {
     assert!(called.contains("resourceInsert") && called.contains("dbGetStats"));
     testing::check_tool_errors(&client).await;
     // dbGetStats reports the requests the server sent.
-    let stats = testing::call(&client, "dbGetStats", serde_json::json!({})).await.json();
+    let stats = testing::call(&client, "dbGetStats", serde_json::json!({}))
+        .await
+        .json();
     assert!(stats["requests"]["total"].as_u64().unwrap() > 0, "{stats}");
     client.cancel().await.unwrap();
 }
@@ -47,7 +49,10 @@ async fn mcp_over_streamable_http_prints_its_address_and_calls_every_tool() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = lines.next_line().await.unwrap().unwrap();
     let url = line.strip_prefix("listening on ").unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"), "{line}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
+        "{line}"
+    );
     let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
     testing::exercise_every_tool(&client, dir.path()).await;
     client.cancel().await.unwrap();
@@ -61,7 +66,11 @@ async fn mcp_read_only_lists_reading_tools_and_refuses_writes() {
     let writer = ().serve(TokioChildProcess::new(s3db_mcp(dir.path(), &[])).unwrap());
     let writer = writer.await.unwrap();
     let config = serde_json::json!({"config": {"name": "users", "attributes": {"name": "string"}}});
-    assert!(!testing::call(&writer, "dbCreateResource", config).await.is_error);
+    assert!(
+        !testing::call(&writer, "dbCreateResource", config)
+            .await
+            .is_error
+    );
     writer.cancel().await.unwrap();
 
     let transport = TokioChildProcess::new(s3db_mcp(dir.path(), &["--read-only"])).unwrap();

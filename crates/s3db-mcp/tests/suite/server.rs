@@ -1,12 +1,12 @@
 //! The server driven by the rmcp client: in process over a byte pipe (the stdio framing),
 //! and over streamable HTTP on an ephemeral port.
 
+use futures::TryStreamExt;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
-use futures::TryStreamExt;
 use s3db_core::{Database, ResourceConfig};
-use s3db_storage::{ListOptions, PutMode, PutPayload};
 use s3db_mcp::{S3dbMcp, testing};
+use s3db_storage::{ListOptions, PutMode, PutPayload};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -87,10 +87,23 @@ fn every_tool_has_a_description_and_an_object_schema() {
     let dir = tempfile::tempdir().unwrap();
     let server = S3dbMcp::new(runtime.block_on(database(&dir)), false);
     for tool in server.tools() {
-        assert!(tool.description.as_deref().is_some_and(|d| !d.is_empty()), "{}", tool.name);
-        assert_eq!(tool.input_schema.get("type"), Some(&json!("object")), "{}", tool.name);
+        assert!(
+            tool.description.as_deref().is_some_and(|d| !d.is_empty()),
+            "{}",
+            tool.name
+        );
+        assert_eq!(
+            tool.input_schema.get("type"),
+            Some(&json!("object")),
+            "{}",
+            tool.name
+        );
     }
-    let get = server.tools().into_iter().find(|t| t.name == "resourceGet").unwrap();
+    let get = server
+        .tools()
+        .into_iter()
+        .find(|t| t.name == "resourceGet")
+        .unwrap();
     let required = get.input_schema.get("required").unwrap();
     assert_eq!(required, &json!(["resourceName", "id"]));
 }
@@ -123,14 +136,24 @@ async fn orphaned_partitions_are_found_and_removed() {
         body: document.to_string().into(),
         ..PutPayload::default()
     };
-    storage.put("s3db.json", payload, PutMode::Overwrite).await.unwrap();
+    storage
+        .put("s3db.json", payload, PutMode::Overwrite)
+        .await
+        .unwrap();
     db.reload().await.unwrap();
 
     let client = in_process(S3dbMcp::new(db.clone(), false)).await;
     let found = testing::call(&client, "dbFindOrphanedPartitions", json!({})).await;
     assert_eq!(found.json(), json!({"tasks": ["byOwner"]}));
-    let inspected = testing::call(&client, "dbInspectResource", json!({"resourceName": "tasks"}));
-    assert_eq!(inspected.await.json()["orphanedPartitions"], json!(["byOwner"]));
+    let inspected = testing::call(
+        &client,
+        "dbInspectResource",
+        json!({"resourceName": "tasks"}),
+    );
+    assert_eq!(
+        inspected.await.json()["orphanedPartitions"],
+        json!(["byOwner"])
+    );
     let args = json!({"resourceName": "tasks"});
     let removed = testing::call(&client, "dbRemoveOrphanedPartitions", args).await;
     assert_eq!(removed.json(), json!({"removed": ["byOwner"]}));
