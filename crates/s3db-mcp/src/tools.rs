@@ -49,6 +49,13 @@ fn selection(partition: Option<String>, values: Option<Map<String, Value>>) -> L
     }
 }
 
+/// The selection and window of `resourceList` and `resourceListIds`.
+fn window(p: ListParams) -> ListRequest {
+    selection(p.partition, p.partition_values)
+        .offset(p.offset.unwrap_or(0))
+        .limit(p.limit.unwrap_or(DEFAULT_LIMIT))
+}
+
 /// The records as JSON lines.
 fn to_jsonl(records: &[Map<String, Value>]) -> ToolResult {
     let mut out = String::new();
@@ -302,9 +309,7 @@ impl S3dbMcp {
     )]
     async fn resource_list(&self, Parameters(p): Parameters<ListParams>) -> ToolResult {
         let resource = self.resource(&p.resource_name)?;
-        let request = selection(p.partition, p.partition_values)
-            .offset(p.offset.unwrap_or(0))
-            .limit(p.limit.unwrap_or(DEFAULT_LIMIT));
+        let request = window(p);
         to_text(&resource.list(&request).await.map_err(failure)?)
     }
 
@@ -315,9 +320,7 @@ impl S3dbMcp {
     )]
     async fn resource_list_ids(&self, Parameters(p): Parameters<ListParams>) -> ToolResult {
         let resource = self.resource(&p.resource_name)?;
-        let request = selection(p.partition, p.partition_values)
-            .offset(p.offset.unwrap_or(0))
-            .limit(p.limit.unwrap_or(DEFAULT_LIMIT));
+        let request = window(p);
         to_text(&resource.list_ids_by(&request).await.map_err(failure)?)
     }
 
