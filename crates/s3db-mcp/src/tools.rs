@@ -1,6 +1,7 @@
 //! The tools, named as s3db.js's MCP server names them. A tool returns its result as JSON
 //! text; a failure is a tool error (`isError`) whose text starts with the error kind.
 
+use futures::StreamExt;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{tool, tool_router};
 use s3db_core::{
@@ -95,16 +96,32 @@ fn partitions_of(resource: &Resource) -> Map<String, Value> {
         .collect()
 }
 
-/// The outcome of upserting each record: how many, and the failures by position.
+/// Upserts of a bulk tool in flight at once (fewer when the resource's parallelism says so).
+const BULK_IN_FLIGHT: usize = 8;
+
+/// The outcome of upserting each record (a bounded number at a time): how many, and the
+/// failures by position.
 async fn upsert_all(resource: &Resource, records: Vec<Map<String, Value>>) -> Value {
     let total = records.len();
-    let mut failures = Vec::new();
-    for (index, record) in records.into_iter().enumerate() {
-        let id = record.get("id").cloned().unwrap_or(Value::Null);
-        if let Err(e) = resource.upsert(record).await {
-            failures.push(json!({"index": index, "id": id, "error": failure(e)}));
-        }
-    }
+    let in_flight = resource
+        .parallelism()
+        .map_or(BULK_IN_FLIGHT, |bound| bound.min(BULK_IN_FLIGHT))
+        .max(1);
+    let mut failures: Vec<(usize, Value)> = futures::stream::iter(records.into_iter().enumerate())
+        .map(|(index, record)| async move {
+            let id = record.get("id").cloned().unwrap_or(Value::Null);
+            let outcome = resource.upsert(record).await;
+            outcome.err().map(|e| {
+                let failure = json!({"index": index, "id": id, "error": failure(e)});
+                (index, failure)
+            })
+        })
+        .buffer_unordered(in_flight)
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    failures.sort_unstable_by_key(|(index, _)| *index);
+    let failures: Vec<Value> = failures.into_iter().map(|(_, f)| f).collect();
     json!({"upserted": total - failures.len(), "failed": failures.len(), "failures": failures})
 }
 
