@@ -81,11 +81,10 @@ async fn bad_arguments_and_failures_are_tool_errors() {
     client.cancel().await.unwrap();
 }
 
-#[test]
-fn every_tool_has_a_description_and_an_object_schema() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+#[tokio::test]
+async fn every_tool_has_a_description_and_an_object_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let server = S3dbMcp::new(runtime.block_on(database(&dir)), false);
+    let server = S3dbMcp::new(database(&dir).await, false);
     for tool in server.tools() {
         assert!(
             tool.description.as_deref().is_some_and(|d| !d.is_empty()),
@@ -173,4 +172,30 @@ async fn orphaned_partitions_are_found_and_removed() {
     let partitions = &entry["versions"][current]["partitions"];
     assert!(partitions.get("byOwner").is_none(), "{entry}");
     client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn docs_list_every_tool_with_its_read_only_mark() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/mcp.md")).unwrap();
+    // Rows of the tool table: | `name` | R or blank | arguments | what it does |
+    let documented: std::collections::BTreeMap<String, bool> = docs
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            Some((name.to_owned(), cells.get(1)? == &"R"))
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3dbMcp::new(database(&dir).await, false);
+    let actual: std::collections::BTreeMap<String, bool> = server
+        .tools()
+        .into_iter()
+        .map(|t| {
+            let read_only = t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+            (t.name.into_owned(), read_only)
+        })
+        .collect();
+    assert_eq!(documented, actual);
 }
