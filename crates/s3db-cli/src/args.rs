@@ -154,6 +154,21 @@ pub enum Command {
     /// Generate code from the stored resource definitions.
     #[command(subcommand)]
     Codegen(CodegenCommand),
+    /// Serve the database to AI assistants over MCP (Model Context Protocol): on stdio, or
+    /// on streamable HTTP with --http (see docs/mcp.md).
+    Mcp(McpArgs),
+}
+
+/// `mcp` arguments.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio (port 0 picks a free one);
+    /// the URL is printed on stdout once bound.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Offer only the tools that read: the writing ones are neither listed nor callable.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// `codegen` subcommands.

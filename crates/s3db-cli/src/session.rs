@@ -128,6 +128,11 @@ impl Session {
         self.location.clone()
     }
 
+    /// The counters of the storage's metrics layer (what [`Session::requests`] reads).
+    pub fn metrics(&self) -> &MetricsRecorder {
+        &self.metrics
+    }
+
     /// The storage requests sent so far by this run.
     pub fn requests(&self) -> MetricsSnapshot {
         self.metrics.snapshot()

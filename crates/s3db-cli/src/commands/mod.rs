@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod codegen;
 pub mod demo;
+pub mod mcp;
 pub mod objects;
 pub mod records;
 pub mod resources;
@@ -37,5 +38,6 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Restore(args) => backup::restore(s, args).await,
         Command::Demo => demo::run(s).await,
         Command::Codegen(command) => codegen::run(s, command).await,
+        Command::Mcp(args) => mcp::run(s, args).await,
     }
 }

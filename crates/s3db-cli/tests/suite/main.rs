@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod mcp;
 mod s3;

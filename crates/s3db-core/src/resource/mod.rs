@@ -253,6 +253,17 @@ impl Resource {
         self.def.paranoid
     }
 
+    /// The declared partitions, in definition order.
+    pub fn partitions(&self) -> &[crate::partition::Partition] {
+        &self.def.partitions
+    }
+
+    /// The storage key of record `id`'s object (`resource=<name>/data/id=<id>`), for
+    /// inspecting it with [`Storage::head`].
+    pub fn record_key(&self, id: &str) -> String {
+        self.def.record_key(id)
+    }
+
     /// What in the stored definition is kept but not applied, or read differently than
     /// written (unknown modifiers, types and keys).
     pub fn definition_warnings(&self) -> &[definition::DefinitionWarning] {
