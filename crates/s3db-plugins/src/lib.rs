@@ -12,6 +12,14 @@
 //! | [`metrics`] | operation counts, errors and latencies in Prometheus text format |
 //!
 //! Time-dependent plugins take a [`clock::Clock`], so tests move time instead of sleeping.
+//!
+//! Cargo features:
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `s3` | on | the S3 backend of s3db-storage, e.g. for an S3 cache or replica (the plugins themselves only use the storage trait) |
+//! | `postgres` | off | the replicator's PostgreSQL target, `replicator::PostgresTarget` (tokio-postgres) |
+//! | `metrics-http` | off | `metrics::MetricsServer`, a Prometheus endpoint on 127.0.0.1 |
 
 pub mod audit;
 pub mod cache;

@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+#[cfg(feature = "s3")]
 mod s3;
