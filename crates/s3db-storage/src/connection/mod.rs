@@ -16,7 +16,7 @@
 //! | parameter | meaning | default |
 //! |---|---|---|
 //! | `region` | the bucket's region | `us-east-1` |
-//! | `retries` | retries after the first attempt of a failed request; `0` opts out of the retry layer | 9 |
+//! | `retries` | retries after the first attempt of a failed request; `0` opts out of the retry layer | 14 |
 //! | `retry_deadline` | total time one operation may spend retrying | `2m` |
 //! | `connect_timeout` | per attempt: time to open a connection | `5s` |
 //! | `read_timeout` | per attempt: time to wait for the response | `30s` |
