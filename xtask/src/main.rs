@@ -8,8 +8,16 @@
 //! `requests` counted by the storage metrics layer. `--c` bounds the single-record phases
 //! and the record reads of `list`/`listPartition`; `insertMany` and `deleteAll` are single
 //! calls whose concurrency is the core's own. The `cargo xtask` alias builds in release.
+//!
+//! `cargo xtask msrv` fails when a locked dependency declares a higher `rust-version` than
+//! the workspace; `cargo xtask deps` fails when `s3db` without default features depends on
+//! the AWS SDK or tokio-postgres, when any feature set compiles aws-lc, or when the CLI built
+//! without `s3` does not refuse an `s3://` string by naming the feature. Neither needs the
+//! s3db crates: CI runs them as `cargo run -p xtask --no-default-features -- msrv` (`deps`).
 
+#[cfg(feature = "bench")]
 mod bench;
+mod checks;
 
 use std::process::ExitCode;
 
@@ -26,18 +34,28 @@ struct Xtask {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Run the standard workload and print one JSON line per phase.
+    #[cfg(feature = "bench")]
     Bench(bench::BenchArgs),
+    /// Fail if a locked dependency needs a newer Rust than the workspace's `rust-version`.
+    Msrv,
+    /// Fail if `s3db` without default features pulls in the AWS SDK or tokio-postgres, if
+    /// aws-lc is compiled, or if the CLI without `s3` accepts `s3://`.
+    Deps,
 }
 
 fn main() -> ExitCode {
     let args = Xtask::parse();
-    match args.task {
-        Task::Bench(bench_args) => match bench::run(bench_args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let outcome = match args.task {
+        #[cfg(feature = "bench")]
+        Task::Bench(bench_args) => bench::run(bench_args),
+        Task::Msrv => checks::msrv(),
+        Task::Deps => checks::deps(),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -13,6 +13,7 @@ Connection strings:
   memory://bucket/prefix               in-process memory (gone when the command ends)
   s3://KEY:SECRET@bucket/prefix?region=R
   http://KEY:SECRET@host:port/bucket/prefix   (MinIO, moto, R2...)
+  (s3:// and http(s):// need the build feature `s3`, on by default)
 
   Without ?region=: AWS_REGION, AWS_DEFAULT_REGION, the AWS profile's region, else us-east-1.
   s3:// goes to AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS.

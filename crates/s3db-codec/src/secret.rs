@@ -183,10 +183,10 @@ impl Secrets {
 
     /// The key of `salt`: this instance's own, a cached one, or a newly derived one (cached).
     fn key_for(&self, salt: [u8; SALT_LEN]) -> Result<Arc<LessSafeKey>, CodecError> {
-        if let Some(Ok(writer)) = self.inner.writer.get() {
-            if writer.salt == salt {
-                return Ok(Arc::clone(&writer.key));
-            }
+        if let Some(Ok(writer)) = self.inner.writer.get()
+            && writer.salt == salt
+        {
+            return Ok(Arc::clone(&writer.key));
         }
         if let Some(key) = self.cache().keys.get(&salt) {
             return Ok(Arc::clone(key));
@@ -229,10 +229,10 @@ impl KeyCache {
             return;
         }
         self.order.push_back(salt);
-        if self.order.len() > KEY_CACHE_CAPACITY {
-            if let Some(oldest) = self.order.pop_front() {
-                self.keys.remove(&oldest);
-            }
+        if self.order.len() > KEY_CACHE_CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.keys.remove(&oldest);
         }
     }
 }

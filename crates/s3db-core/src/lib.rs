@@ -6,6 +6,10 @@
 //! object `resource=<name>/data/id=<id>` whose fields are encoded into user metadata (and,
 //! depending on the [`BehaviorKind`], a JSON body).
 //!
+//! The cargo feature `s3` (on by default) forwards to s3db-storage's S3 backend, so
+//! [`Database::connect`] takes `s3://` and `http(s)://` strings; without it, `memory://` and
+//! `file://` only.
+//!
 //! ```
 //! use s3db_core::{Database, ResourceConfig};
 //! use serde_json::json;

@@ -158,10 +158,10 @@ impl Partition {
     ) -> Option<Vec<Selector>> {
         for (path, values) in choices {
             let rule = self.fields.iter().find(|(f, _)| f == path).map(|(_, r)| r);
-            if let Some(rule) = rule {
-                if values.iter().any(|v| segment_value(v, rule).is_none()) {
-                    return None;
-                }
+            if let Some(rule) = rule
+                && values.iter().any(|v| segment_value(v, rule).is_none())
+            {
+                return None;
             }
         }
         let mut combinations = vec![Map::new()];
@@ -260,10 +260,10 @@ impl Selector {
         let mut seen = 0;
         let mut filters = self.filters.iter().peekable();
         for segment in segments.by_ref().take(self.fields) {
-            if let Some((_, wanted)) = filters.next_if(|(index, _)| *index == seen) {
-                if segment != wanted {
-                    return None;
-                }
+            if let Some((_, wanted)) = filters.next_if(|(index, _)| *index == seen)
+                && segment != wanted
+            {
+                return None;
             }
             seen += 1;
         }

@@ -201,10 +201,10 @@ fn secrets() -> &'static (Secrets, [u8; SALT_LEN]) {
         let secrets = Secrets::new(FIXTURE_PASSPHRASE);
         let stored = secrets.encrypt("").unwrap_or_default();
         let mut salt = [0; SALT_LEN];
-        if let Ok(bytes) = STANDARD.decode(stored) {
-            if let Some(head) = bytes.get(..SALT_LEN) {
-                salt.copy_from_slice(head);
-            }
+        if let Ok(bytes) = STANDARD.decode(stored)
+            && let Some(head) = bytes.get(..SALT_LEN)
+        {
+            salt.copy_from_slice(head);
         }
         (secrets, salt)
     })
@@ -288,20 +288,20 @@ pub fn connection_string(data: &[u8]) {
     let mut public = config.clone();
     let mut secret = None;
     let mut conn_key = String::new();
-    if let StorageConfig::S3 { config: s3, .. } = &mut public {
-        if let Some(c) = s3.credentials.take() {
-            conn_key = c.access_key_id;
-            secret = Some(c.secret_access_key.expose().to_owned());
-        }
+    if let StorageConfig::S3 { config: s3, .. } = &mut public
+        && let Some(c) = s3.credentials.take()
+    {
+        conn_key = c.access_key_id;
+        secret = Some(c.secret_access_key.expose().to_owned());
     }
     if let Some(secret) = secret {
         // A secret that is also part of another field, or of the text around a redacted one
         // (`secret_access_key: SecretString(***)`), shows legitimately.
         let mut redacted = config.clone();
-        if let StorageConfig::S3 { config: s3, .. } = &mut redacted {
-            if let Some(c) = s3.credentials.as_mut() {
-                c.secret_access_key = "\u{0}".into();
-            }
+        if let StorageConfig::S3 { config: s3, .. } = &mut redacted
+            && let Some(c) = s3.credentials.as_mut()
+        {
+            c.secret_access_key = "\u{0}".into();
         }
         let elsewhere = format!("{redacted:?}{redacted}{conn_key}").contains(&secret);
         if secret.len() >= 4 && !elsewhere {

@@ -13,6 +13,14 @@
 //!
 //! Time-dependent plugins read the database's [`clock::Clock`] (or one given to them), so
 //! tests move time instead of sleeping.
+//!
+//! Cargo features:
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `s3` | on | the S3 backend of s3db-storage, e.g. for an S3 cache or replica (the plugins themselves only use the storage trait) |
+//! | `postgres` | off | the replicator's PostgreSQL target, `replicator::PostgresTarget` (tokio-postgres) |
+//! | `metrics-http` | off | `metrics::MetricsServer`, a Prometheus endpoint on 127.0.0.1 |
 
 pub mod audit;
 pub mod cache;

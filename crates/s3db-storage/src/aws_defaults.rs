@@ -1,5 +1,6 @@
 //! What an S3 connection string leaves open, resolved the AWS way: the region and the
-//! credentials (see the [`crate::s3`] module docs for the order of each).
+//! credentials (see the [`crate::s3`] module docs for the order of each); and the HTTPS client
+//! of every AWS request.
 //!
 //! The instance-metadata service (IMDS) is asked once, with short timeouts, and only for
 //! credentials, so a machine outside EC2 learns that it has none in about a second rather
@@ -11,9 +12,13 @@ use std::time::Duration;
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::imds::client::error::ImdsError;
 use aws_config::meta::region::ProvideRegion;
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::{Region, SharedHttpClient};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::s3::DEFAULT_REGION;
@@ -54,15 +59,41 @@ pub(crate) async fn region(
         .unwrap_or_else(|| Region::new(DEFAULT_REGION))
 }
 
+/// The HTTPS client of the S3 requests and of the credential providers: hyper with rustls on
+/// ring, the crypto crate s3db already uses for secrets. The SDK's default client is the
+/// same but on aws-lc, a C library with a long build; this one is built the way the SDK
+/// builds its default (`aws-smithy-runtime`'s `default_https_client`): the SDK's timeouts
+/// and sleep, proxies from `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`, the system's trusted
+/// certificates, and one connection pool per timeout setting.
+pub(crate) fn https_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 /// The AWS default credentials chain (environment, profile, web identity, container, IMDS),
-/// asked once up front so that missing credentials are an error at connect time.
-pub(crate) async fn default_credentials(region: Region) -> Result<SharedCredentialsProvider> {
+/// asked once up front so that missing credentials are an error at connect time. `http`
+/// carries the requests of the providers that make some (IMDS, container, web identity).
+pub(crate) async fn default_credentials(
+    region: Region,
+    http: SharedHttpClient,
+) -> Result<SharedCredentialsProvider> {
+    let providers = ProviderConfig::default().with_http_client(http);
     let imds = aws_config::imds::Client::builder()
+        .configure(&providers)
         .max_attempts(1)
         .connect_timeout(IMDS_TIMEOUT)
         .read_timeout(IMDS_TIMEOUT)
         .build();
     let chain = DefaultCredentialsChain::builder()
+        .configure(providers)
         .region(region)
         .imds_client(imds)
         .build()

@@ -1,5 +1,16 @@
 //! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
+//!
+//! Cargo features:
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `s3` | on | the S3 backend ([`S3Storage`], aws-sdk-s3 with HTTPS on rustls and ring) and the `s3://` / `http(s)://` connection strings |
+//! | `testing` | off | the `testing` module: local moto and SeaweedFS servers for tests (implies `s3`) |
+//!
+//! Without `s3`, only `memory://` and `file://` are available, and none of the AWS SDK is
+//! compiled.
 
+#[cfg(feature = "s3")]
 mod aws_defaults;
 pub mod conformance;
 pub mod connection;
@@ -13,6 +24,7 @@ pub mod layers;
 pub mod memory;
 mod metadata_budget;
 pub mod prefixed;
+#[cfg(feature = "s3")]
 pub mod s3;
 pub mod storage;
 #[cfg(feature = "testing")]
@@ -26,6 +38,7 @@ pub use ext::StorageExt;
 pub use fs::{FsOptions, FsStorage};
 pub use memory::{MemorySnapshot, MemoryStats, MemoryStorage};
 pub use prefixed::Prefixed;
+#[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Credentials, S3Storage};
 pub use storage::Storage;
 pub use types::{

@@ -525,13 +525,13 @@ impl Storage for MemoryStorage {
             .objects
             .get(from)
             .ok_or_else(|| Error::new(ErrorKind::NotFound, Operation::Copy, from))?;
-        if let Some(wanted) = &options.source_if_match {
-            if !source.matches(wanted) {
-                return Err(
-                    Error::new(ErrorKind::PreconditionFailed, Operation::Copy, from)
-                        .with_message(format!("source If-Match {wanted}, found {}", source.etag())),
-                );
-            }
+        if let Some(wanted) = &options.source_if_match
+            && !source.matches(wanted)
+        {
+            return Err(
+                Error::new(ErrorKind::PreconditionFailed, Operation::Copy, from)
+                    .with_message(format!("source If-Match {wanted}, found {}", source.etag())),
+            );
         }
         let (metadata, content_type) = match options.replace {
             Some((metadata, content_type)) => (

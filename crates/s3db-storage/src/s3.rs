@@ -132,6 +132,7 @@ impl S3Config {
             ProfileFileRegionProvider::new(),
         )
         .await;
+        let http = aws_defaults::https_client();
         let credentials = match &self.credentials {
             Some(creds) => SharedCredentialsProvider::new(Credentials::new(
                 creds.access_key_id.clone(),
@@ -140,7 +141,7 @@ impl S3Config {
                 None,
                 "s3db-connection-string",
             )),
-            None => aws_defaults::default_credentials(region.clone()).await?,
+            None => aws_defaults::default_credentials(region.clone(), http.clone()).await?,
         };
         tracing::debug!(
             bucket = %self.bucket,
@@ -149,6 +150,7 @@ impl S3Config {
             "S3 client"
         );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
             .region(region)
             .credentials_provider(credentials);
         if let Some(endpoint) = &self.endpoint {

@@ -93,7 +93,7 @@ fn person(i: u32) -> Value {
         "name": format!("Person {i}, \"quoted\""),
         "email": format!("person{i}@example.com"),
         "age": 20 + i,
-        "active": i % 2 == 0,
+        "active": i.is_multiple_of(2),
         "address": {"city": cities[(i % 4) as usize], "zip": format!("{}", 1000 + i)},
         "tags": [format!("t{}", i % 3)],
     })

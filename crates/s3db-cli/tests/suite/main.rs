@@ -4,4 +4,5 @@
 
 mod cli;
 mod mcp;
+#[cfg(feature = "s3")]
 mod s3;

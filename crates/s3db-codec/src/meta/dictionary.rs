@@ -100,10 +100,10 @@ pub(crate) fn encode(value: &str) -> Option<String> {
 /// case s3db.js keeps the stored string as it is.
 pub(crate) fn decode(payload: &str) -> Option<String> {
     let mut chars = payload.chars();
-    if let (Some(code), None) = (chars.next(), chars.next()) {
-        if let Some(word) = decode_whole(code) {
-            return Some(word.to_owned());
-        }
+    if let (Some(code), None) = (chars.next(), chars.next())
+        && let Some(word) = decode_whole(code)
+    {
+        return Some(word.to_owned());
     }
     let rest = payload.strip_prefix('@')?;
     let code_char = rest.chars().next()?;

@@ -137,10 +137,11 @@ pub fn encode_meta(value: MetaValue<'_>) -> String {
     {
         return base64_form(text);
     }
-    if let Some(short) = dictionary::encode(text) {
-        if short.len() < text.len() && is_header_safe(&short) {
-            return short;
-        }
+    if let Some(short) = dictionary::encode(text)
+        && short.len() < text.len()
+        && is_header_safe(&short)
+    {
+        return short;
     }
     if is_printable_ascii(text) {
         return if is_header_safe(text) {

@@ -118,20 +118,20 @@ pub(crate) fn parse_iso_ms(text: &str) -> Option<i64> {
             return None;
         }
         ms_of_day = ((hour * 60 + minute) * 60 + second) * 1000 + milli;
-        if c.eat_any(b"Zz").is_none() {
-            if let Some(sign) = c.eat_any(b"+-") {
-                let oh = c.digits(2)?;
-                c.eat(b':');
-                let om = c.digits(2)?;
-                if oh > 23 || om > 59 {
-                    return None;
-                }
-                offset_min = if sign == b'-' {
-                    -(oh * 60 + om)
-                } else {
-                    oh * 60 + om
-                };
+        if c.eat_any(b"Zz").is_none()
+            && let Some(sign) = c.eat_any(b"+-")
+        {
+            let oh = c.digits(2)?;
+            c.eat(b':');
+            let om = c.digits(2)?;
+            if oh > 23 || om > 59 {
+                return None;
             }
+            offset_min = if sign == b'-' {
+                -(oh * 60 + om)
+            } else {
+                oh * 60 + om
+            };
         }
     }
     if !c.done() {

@@ -214,7 +214,7 @@ impl HookPoint {
 
     /// Whether this is a `before*` point.
     pub fn is_before(self) -> bool {
-        self as usize % 2 == 0
+        (self as usize).is_multiple_of(2)
     }
 
     fn bit(self) -> u64 {

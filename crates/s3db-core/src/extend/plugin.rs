@@ -206,10 +206,10 @@ impl PluginContext {
         db.hooks().register(
             HookPoint::AfterCreateResource,
             move |_ctx, data: Payload| {
-                if let (Payload::Name(name), Some(db)) = (&data, weak.upgrade()) {
-                    if let Ok(resource) = db.resource(name) {
-                        visit(resource);
-                    }
+                if let (Payload::Name(name), Some(db)) = (&data, weak.upgrade())
+                    && let Ok(resource) = db.resource(name)
+                {
+                    visit(resource);
                 }
                 async move { Ok(data) }
             },

@@ -62,14 +62,15 @@ enum EntryPath<'k, 'm> {
 /// (sanitized) names; short keys win over plain names for the same attribute.
 pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> Result<Unmapped> {
     let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
-    if ctx.reads_body && !body.is_empty() {
-        if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
-            raw.extend(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (Cow::Owned(k), Raw::Body(v))),
-            );
-        }
+    if ctx.reads_body
+        && !body.is_empty()
+        && let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body)
+    {
+        raw.extend(
+            fields
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Raw::Body(v))),
+        );
     }
     let from_body = raw.len();
     for (key, stored) in metadata {
@@ -234,10 +235,10 @@ fn decode_text(
 /// Values of paths the schema does not know: JSON-looking strings are parsed (as s3db.js
 /// does), anything else stays a string.
 fn decode_untyped(text: String) -> Value {
-    if text.starts_with('{') || text.starts_with('[') {
-        if let Ok(parsed) = serde_json::from_str(&text) {
-            return parsed;
-        }
+    if (text.starts_with('{') || text.starts_with('['))
+        && let Ok(parsed) = serde_json::from_str(&text)
+    {
+        return parsed;
     }
     Value::String(text)
 }

@@ -50,11 +50,11 @@ impl SchemaRegistry {
             .copied()
             .chain(self.burned.iter().map(|b| b.index))
             .max();
-        if let Some(max) = max_used {
-            if self.next_index <= max {
-                self.next_index = max + 1;
-                changed = true;
-            }
+        if let Some(max) = max_used
+            && self.next_index <= max
+        {
+            self.next_index = max + 1;
+            changed = true;
         }
         let mut assigned = Vec::with_capacity(paths.len());
         for path in paths {

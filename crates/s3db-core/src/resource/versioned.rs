@@ -51,12 +51,12 @@ impl Resource {
             Some(def) => codec::decode_object(def, id, key, found)?,
             None => codec::decode_object(&self.def, id, key, found)?,
         };
-        if let (Some(from), Some(migration)) = (&version, &self.migration) {
-            if *from != self.def.version {
-                let mut record = (migration.0)(from, std::mem::take(&mut loaded.record))?;
-                record.insert("id".into(), Value::String(id.to_owned()));
-                loaded.record = record;
-            }
+        if let (Some(from), Some(migration)) = (&version, &self.migration)
+            && *from != self.def.version
+        {
+            let mut record = (migration.0)(from, std::mem::take(&mut loaded.record))?;
+            record.insert("id".into(), Value::String(id.to_owned()));
+            loaded.record = record;
         }
         loaded.version = version;
         Ok(loaded)

@@ -604,17 +604,17 @@ impl Resource {
                 .filter(|k| !wanted.contains(k))
                 .cloned()
                 .collect();
-            if !stale.is_empty() {
-                if let Err(e) = self.storage.delete_many(&stale).await {
-                    let e = Error::from(e);
-                    self.partition_index_error(
-                        operation,
-                        id,
-                        stale.first().map_or("", String::as_str),
-                        &e,
-                    );
-                    return Err(e);
-                }
+            if !stale.is_empty()
+                && let Err(e) = self.storage.delete_many(&stale).await
+            {
+                let e = Error::from(e);
+                self.partition_index_error(
+                    operation,
+                    id,
+                    stale.first().map_or("", String::as_str),
+                    &e,
+                );
+                return Err(e);
             }
             wanted.retain(|k| !before.contains(k));
         }

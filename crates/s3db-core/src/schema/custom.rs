@@ -252,12 +252,13 @@ fn duration(value: &Value) -> Option<Value> {
 }
 
 fn duration_ms(text: &str) -> Option<f64> {
-    if text != "P" && text != "PT" {
-        if let Some(caps) = ISO_DURATION.as_ref().and_then(|re| re.captures(text)) {
-            let part = |i: usize| caps.get(i).map_or(Some(0.0), |m| m.as_str().parse().ok());
-            let seconds = part(1)? * 86_400.0 + part(2)? * 3600.0 + part(3)? * 60.0 + part(4)?;
-            return Some(seconds * 1000.0);
-        }
+    if text != "P"
+        && text != "PT"
+        && let Some(caps) = ISO_DURATION.as_ref().and_then(|re| re.captures(text))
+    {
+        let part = |i: usize| caps.get(i).map_or(Some(0.0), |m| m.as_str().parse().ok());
+        let seconds = part(1)? * 86_400.0 + part(2)? * 3600.0 + part(3)? * 60.0 + part(4)?;
+        return Some(seconds * 1000.0);
     }
     let lower = text.to_lowercase();
     let mut ms = 0.0;

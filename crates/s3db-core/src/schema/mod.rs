@@ -316,10 +316,11 @@ impl Schema {
         for node in nodes {
             match node {
                 Node::Leaf { name, field } => {
-                    if let Some(field) = self.fields.get(*field) {
-                        if !object.contains_key(name) && field.rule.writes_undefined_when_absent() {
-                            out.push(field);
-                        }
+                    if let Some(field) = self.fields.get(*field)
+                        && !object.contains_key(name)
+                        && field.rule.writes_undefined_when_absent()
+                    {
+                        out.push(field);
                     }
                 }
                 Node::Nested { name, children, .. } => {

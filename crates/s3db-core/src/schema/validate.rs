@@ -265,10 +265,11 @@ impl Validator {
         value: &mut Value,
         path: &str,
     ) {
-        if checks.convert && !value.is_string() {
-            if let Some(text) = to_js_string(value) {
-                *value = Value::String(text);
-            }
+        if checks.convert
+            && !value.is_string()
+            && let Some(text) = to_js_string(value)
+        {
+            *value = Value::String(text);
         }
         let Value::String(text) = value else {
             return self.fail(
@@ -335,10 +336,10 @@ impl Validator {
                 format!("The '{path}' field must be a number."),
             );
         };
-        if !value.is_number() {
-            if let Some(converted) = number_value(n) {
-                *value = converted;
-            }
+        if !value.is_number()
+            && let Some(converted) = number_value(n)
+        {
+            *value = converted;
         }
         let actual = to_js_string(&original).unwrap_or_default();
         let bound = |x: f64| format_js_number(x);
@@ -572,17 +573,17 @@ impl Validator {
                 format!("The '{path}' field must contain {length} items."),
             );
         }
-        if let Some(needle) = &checks.contains {
-            if !items.iter().any(|item| js_strict_equal(item, needle)) {
-                self.fail(
-                    path,
-                    "arrayContains",
-                    format!(
-                        "The '{path}' field must contain the '{}' item.",
-                        join_values(std::slice::from_ref(needle))
-                    ),
-                );
-            }
+        if let Some(needle) = &checks.contains
+            && !items.iter().any(|item| js_strict_equal(item, needle))
+        {
+            self.fail(
+                path,
+                "arrayContains",
+                format!(
+                    "The '{path}' field must contain the '{}' item.",
+                    join_values(std::slice::from_ref(needle))
+                ),
+            );
         }
         if checks.unique {
             let mut seen = HashSet::new();
@@ -750,7 +751,9 @@ fn string_checks(
                 "an alphadash",
             ),
             CharClass::Hex => (
-                !s.is_empty() && s.len() % 2 == 0 && s.chars().all(|c| c.is_ascii_hexdigit()),
+                !s.is_empty()
+                    && s.len().is_multiple_of(2)
+                    && s.chars().all(|c| c.is_ascii_hexdigit()),
                 "stringHex",
                 "a hex",
             ),

@@ -9,7 +9,7 @@ use s3db_storage::MemoryStorage;
 use serde_json::json;
 
 fn item(i: usize) -> Record {
-    json!({"id": format!("r{i:06}"), "n": i, "kind": if i % 2 == 0 { "even" } else { "odd" }})
+    json!({"id": format!("r{i:06}"), "n": i, "kind": if i.is_multiple_of(2) { "even" } else { "odd" }})
         .as_object()
         .unwrap()
         .clone()

@@ -35,10 +35,10 @@ fn mask_path(record: &mut Record, path: &str) {
     let mut object = record;
     while let Some(segment) = segments.next() {
         if segments.peek().is_none() {
-            if let Some(value) = object.get_mut(segment) {
-                if !value.is_null() {
-                    *value = Value::String(MASK.to_owned());
-                }
+            if let Some(value) = object.get_mut(segment)
+                && !value.is_null()
+            {
+                *value = Value::String(MASK.to_owned());
             }
             return;
         }

@@ -335,13 +335,13 @@ fn updated_before(
             before,
             after,
         } = event.as_ref()
+            && r == resource
+            && i == id
         {
-            if r == resource && i == id {
-                if after == stored {
-                    return before.clone();
-                }
-                fallback = before.clone();
+            if after == stored {
+                return before.clone();
             }
+            fallback = before.clone();
         }
     }
     fallback
@@ -355,10 +355,10 @@ fn deleted_before(mut events: Subscription, resource: &str, id: &str) -> Option<
             id: i,
             before,
         } = event.as_ref()
+            && r == resource
+            && i == id
         {
-            if r == resource && i == id {
-                return before.clone();
-            }
+            return before.clone();
         }
     }
     None

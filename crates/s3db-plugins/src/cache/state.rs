@@ -255,10 +255,10 @@ impl CacheState {
     }
 
     async fn clean(&self, state: &ResourceState) {
-        if state.dirty.swap(false, Ordering::SeqCst) {
-            if let Err(error) = self.driver.remove_prefix(&state.prefix).await {
-                self.failed(state, &state.prefix, &error);
-            }
+        if state.dirty.swap(false, Ordering::SeqCst)
+            && let Err(error) = self.driver.remove_prefix(&state.prefix).await
+        {
+            self.failed(state, &state.prefix, &error);
         }
     }
 

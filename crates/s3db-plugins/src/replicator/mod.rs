@@ -1,5 +1,6 @@
-//! Replicator plugin: copies every write to other stores — PostgreSQL, another s3db
-//! database, a JSONL file or sink, or a [`ReplicationTarget`] of your own.
+//! Replicator plugin: copies every write to other stores — PostgreSQL (`PostgresTarget`,
+//! crate feature `postgres`), another s3db database, a JSONL file or sink, or a
+//! [`ReplicationTarget`] of your own.
 //!
 //! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
 //! `afterDelete`; `upsert` and `insert_many` go through them) and `deleteMany` /
@@ -56,6 +57,7 @@ mod database;
 mod dead_letter;
 mod journal;
 mod jsonl;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod retry;
 mod route;
@@ -81,6 +83,7 @@ pub use database::DatabaseTarget;
 pub use dead_letter::{DEAD_LETTER_PREFIX, DeadLetter};
 pub use journal::PENDING_PREFIX;
 pub use jsonl::{JsonlTarget, jsonl_line};
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresTarget;
 pub use retry::RetryPolicy;
 pub use route::{Route, Transform};

@@ -226,10 +226,10 @@ impl TtlConfig {
             if name.is_empty() {
                 return fail("a resource name is empty".into());
             }
-            if let Expiry::Field(field) = &rule.expiry {
-                if field.is_empty() {
-                    return fail(format!("resource {name:?}: the expiry field name is empty"));
-                }
+            if let Expiry::Field(field) = &rule.expiry
+                && field.is_empty()
+            {
+                return fail(format!("resource {name:?}: the expiry field name is empty"));
             }
             match &rule.action {
                 Action::SoftDelete { field, .. } if field.is_empty() => {

@@ -213,11 +213,11 @@ impl ResourceSweep<'_> {
     /// `Some(Stale)` when the record itself says it is not due (flagged already, expiry
     /// moved or cleared by a writer without this plugin); fixes the index then.
     async fn recheck(&self, entry: &Entry, record: &Record) -> Result<Option<Outcome>> {
-        if let Some(field) = self.rule.action.flag_field() {
-            if is_flagged(record, field) {
-                self.index.drop_entry(entry).await?;
-                return Ok(Some(Outcome::Stale));
-            }
+        if let Some(field) = self.rule.action.flag_field()
+            && is_flagged(record, field)
+        {
+            self.index.drop_entry(entry).await?;
+            return Ok(Some(Outcome::Stale));
         }
         let Expiry::Field(field) = &self.rule.expiry else {
             return Ok(None);

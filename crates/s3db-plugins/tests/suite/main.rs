@@ -10,5 +10,6 @@ mod common;
 mod costs;
 mod metrics;
 mod replicator;
+#[cfg(feature = "postgres")]
 mod replicator_postgres;
 mod ttl;

@@ -414,11 +414,11 @@ impl Storage for FsStorage {
         self.blocking(Operation::Copy, to, move |inner| {
             let op = Operation::Copy;
             let (header, body) = inner.read(op, &from, true)?;
-            if let Some(expected) = &options.source_if_match {
-                if !etags_match(expected, &header.etag) {
-                    return Err(Error::new(ErrorKind::PreconditionFailed, op, &from)
-                        .with_message(format!("source ETag is {}, not {expected}", header.etag)));
-                }
+            if let Some(expected) = &options.source_if_match
+                && !etags_match(expected, &header.etag)
+            {
+                return Err(Error::new(ErrorKind::PreconditionFailed, op, &from)
+                    .with_message(format!("source ETag is {}, not {expected}", header.etag)));
             }
             let (metadata, content_type) = match options.replace {
                 Some(replacement) => replacement,

@@ -383,7 +383,7 @@ impl<S: Storage> Storage for Metrics<S> {
             .map(move |item| {
                 match &item {
                     Ok(_) => {
-                        if seen > 0 && seen % page == 0 {
+                        if seen > 0 && seen.is_multiple_of(page) {
                             targets.each(|r| r.requests(Kind::List, 1));
                         }
                         seen += 1;

@@ -165,3 +165,27 @@ async fn throttling_and_server_errors_are_retryable() {
         assert!(err.is_retryable());
     }
 }
+
+/// The SDK's default HTTPS client (rustls on aws-lc) is left out; s3db-storage gives the
+/// SDK its own, rustls on ring. An `https://` endpoint must get it: the first bytes sent are a
+/// TLS handshake record, not an HTTP request, and a server that hangs up is `Unavailable`.
+#[tokio::test]
+async fn https_endpoints_get_a_tls_client() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("https://{}", listener.local_addr().unwrap());
+    let first_bytes = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut first = [0u8; 3];
+        socket.read_exact(&mut first).await.unwrap();
+        first
+    });
+    let store = store(endpoint).await;
+    let err = store.head("k").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let [content_type, major, _] = first_bytes.await.unwrap();
+    assert_eq!(
+        (content_type, major),
+        (0x16, 0x03),
+        "a TLS handshake record (ClientHello)"
+    );
+}
