@@ -205,10 +205,10 @@ fn resource_structs(
         fields.push(field);
     }
     let mut options = vec![format!("name = {}", quoted(name))];
-    if let Some(kind) = BehaviorKind::parse(&version.behavior) {
-        if kind != BehaviorKind::UserManaged {
-            options.push(format!("behavior = {}", quoted(kind.as_str())));
-        }
+    if let Some(kind) = BehaviorKind::parse(&version.behavior)
+        && kind != BehaviorKind::UserManaged
+    {
+        options.push(format!("behavior = {}", quoted(kind.as_str())));
     }
     if version.timestamps {
         options.push("timestamps".into());

@@ -53,7 +53,7 @@ fn account(id: &str, age: u32, status: Status, city: &str) -> Account {
             city: city.into(),
             zip: format!("{age:04}"),
         },
-        nickname: (age % 2 == 0).then(|| format!("nick-{id}")),
+        nickname: age.is_multiple_of(2).then(|| format!("nick-{id}")),
         tags: vec!["t".into(), id.into()],
         token: format!("secret-{id}"),
     }
@@ -462,7 +462,7 @@ async fn typed_conditional_writes_hold_the_version_read() {
 async fn a_thousand_typed_records_stream_and_page_with_totals() {
     let accounts = accounts(Arc::new(MemoryStorage::new())).await;
     let status = |i: u32| {
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             Status::Banned
         } else {
             Status::Active
