@@ -1,4 +1,4 @@
-//! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
+#![doc = include_str!("../README.md")]
 
 mod aws_defaults;
 pub mod conformance;

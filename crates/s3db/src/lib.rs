@@ -41,13 +41,13 @@ pub mod random {
 /// The plugins you install with [`DatabaseBuilder::plugin`]; each has a guide page
 /// (`docs/plugins-*.md`). Their modules hold the support types (reports, drivers, targets).
 pub mod plugins {
-    pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::audit::{AuditConfig, AuditPlugin};
     pub use s3db_plugins::cache::{CacheConfig, CachePlugin, DriverConfig};
     pub use s3db_plugins::costs::CostsPlugin;
     pub use s3db_plugins::metrics::MetricsPlugin;
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
+    pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::{audit, cache, clock, costs, metrics, replicator, ttl};
 }
 
