@@ -1,6 +1,10 @@
 //! The user guide: the pages of `docs/`, included here so that every Rust example in them
 //! is compiled and run by `cargo test -p s3db --doc`.
 
+/// The repository's `README.md`.
+#[doc = include_str!("../../../README.md")]
+pub mod readme {}
+
 /// `docs/getting-started.md`.
 #[doc = include_str!("../../../docs/getting-started.md")]
 pub mod getting_started {}
