@@ -12,18 +12,18 @@ pub mod extend;
 pub mod filter;
 pub mod id;
 mod mapper;
-/// `s3db.json` and definition hashes: internal, public only for the workspace's fuzzers,
-/// plugins and fixtures; not a stable API.
+// `s3db.json` and definition hashes: internal, public only for the workspace's fuzzers,
+// plugins and fixtures; not a stable API.
 #[doc(hidden)]
 pub mod metadata;
-/// Partition keys and references: internal, public only for the workspace's fuzzers.
+// Partition keys and references: internal, public only for the workspace's fuzzers.
 #[doc(hidden)]
 pub mod partition;
 pub mod random;
 pub mod resource;
 pub mod schema;
 pub mod typed;
-/// Benchmark workloads for xtask and the benches: not a stable API.
+// Benchmark workloads for xtask and the benches: not a stable API.
 #[doc(hidden)]
 pub mod workload;
 
