@@ -1,14 +1,4 @@
-//! The storage layer of s3db: one async trait, memory / filesystem / S3 backends, and layers.
-//!
-//! Cargo features:
-//!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `s3` | on | the S3 backend ([`S3Storage`], aws-sdk-s3 with HTTPS on rustls and ring) and the `s3://` / `http(s)://` connection strings |
-//! | `testing` | off | the `testing` module: local moto and SeaweedFS servers for tests (implies `s3`) |
-//!
-//! Without `s3`, only `memory://` and `file://` are available, and none of the AWS SDK is
-//! compiled.
+#![doc = include_str!("../README.md")]
 
 #[cfg(feature = "s3")]
 mod aws_defaults;

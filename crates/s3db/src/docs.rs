@@ -1,6 +1,10 @@
 //! The user guide: the pages of `docs/`, included here so that every Rust example in them
 //! is compiled and run by `cargo test -p s3db --doc`.
 
+/// The repository's `README.md`.
+#[doc = include_str!("../../../README.md")]
+pub mod readme {}
+
 /// `docs/getting-started.md`.
 #[doc = include_str!("../../../docs/getting-started.md")]
 pub mod getting_started {}
@@ -56,3 +60,51 @@ pub mod streams {}
 /// `docs/derive.md`.
 #[doc = include_str!("../../../docs/derive.md")]
 pub mod derive {}
+
+/// `docs/README.md`.
+#[doc = include_str!("../../../docs/README.md")]
+pub mod index {}
+
+/// `docs/cli.md`.
+#[doc = include_str!("../../../docs/cli.md")]
+pub mod cli {}
+
+/// `docs/compatibility.md`.
+#[doc = include_str!("../../../docs/compatibility.md")]
+pub mod compatibility {}
+
+/// `docs/fuzzing.md`.
+#[doc = include_str!("../../../docs/fuzzing.md")]
+pub mod fuzzing {}
+
+/// `docs/performance.md`.
+#[doc = include_str!("../../../docs/performance.md")]
+pub mod performance {}
+
+/// `docs/recovery.md`.
+#[doc = include_str!("../../../docs/recovery.md")]
+pub mod recovery {}
+
+/// `docs/plugins-audit.md`.
+#[doc = include_str!("../../../docs/plugins-audit.md")]
+pub mod plugins_audit {}
+
+/// `docs/plugins-cache.md`.
+#[doc = include_str!("../../../docs/plugins-cache.md")]
+pub mod plugins_cache {}
+
+/// `docs/plugins-costs.md`.
+#[doc = include_str!("../../../docs/plugins-costs.md")]
+pub mod plugins_costs {}
+
+/// `docs/plugins-metrics.md`.
+#[doc = include_str!("../../../docs/plugins-metrics.md")]
+pub mod plugins_metrics {}
+
+/// `docs/plugins-replicator.md`.
+#[doc = include_str!("../../../docs/plugins-replicator.md")]
+pub mod plugins_replicator {}
+
+/// `docs/plugins-ttl.md`.
+#[doc = include_str!("../../../docs/plugins-ttl.md")]
+pub mod plugins_ttl {}

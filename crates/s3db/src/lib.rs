@@ -1,45 +1,63 @@
-//! s3db: a document database that lives inside an S3 bucket.
-//!
-//! This facade re-exports the stable API of the layered crates.
-//!
-//! Cargo features:
-//!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `s3` | on | S3 buckets: `s3://` and `http(s)://` connection strings, [`storage::S3Storage`] (aws-sdk-s3; HTTPS on rustls with ring) |
-//! | `postgres` | off | the replicator's PostgreSQL target, `plugins::replicator::PostgresTarget` (tokio-postgres) |
-//! | `metrics-http` | off | `plugins::metrics::MetricsServer`, the metrics plugin's Prometheus endpoint |
-//!
-//! `default-features = false` leaves `memory://` and `file://` and none of the AWS SDK:
-//!
-//! ```toml
-//! [dependencies]
-//! s3db = { version = "0.1", default-features = false }
-//! ```
+#![doc = include_str!("../README.md")]
 
 pub mod docs;
 
+// The layered crates, whole, for advanced use (custom storages and layers, codecs, the
+// extension points in detail). Their internals are private or hidden from the docs.
 pub use s3db_codec as codec;
 pub use s3db_core as core;
-pub use s3db_plugins as plugins;
 pub use s3db_storage as storage;
 
-/// The trait the derive implements: [`Document::resource_config`] is the struct's resource.
+// The stable API.
 pub use s3db_core::document::Document;
-/// `#[derive(s3db::Document)]`: a struct as a resource definition (see the `s3db-derive` crate).
+pub use s3db_core::filter::Filter;
+pub use s3db_core::{
+    BehaviorKind, Creation, Database, DatabaseBuilder, DatabaseOptions, Error, ErrorKind,
+    ListRequest, Location, Page, PageRequest, QueryOptions, Record, RecordMeta, Resource,
+    ResourceConfig, Result, SecretString, TypedResource, Versioned,
+};
+/// `#[derive(s3db::Document)]`: a struct as a resource definition (see `docs/derive.md`).
 pub use s3db_derive::Document;
 
-/// The error of database operations and its kind (`docs/errors.md`).
-pub use s3db_core::{Error, ErrorKind};
+// What a program passes to open a database: a connection string or a storage, retry policy.
+pub use s3db_storage::connection::StorageConfig;
+pub use s3db_storage::layers::RetryConfig;
+pub use s3db_storage::{FsStorage, MemoryStorage, Storage};
 
-/// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone; the
-/// crate's is `s3db::core::Result`).
+// Extension points: hooks, events, middleware and the plugin trait.
+pub use s3db_core::extend::{Event, HookPoint, Hooks, Operation, Plugin, PluginContext};
+
+/// Injectable time: the system clock and a manual clock for deterministic tests.
+pub mod clock {
+    pub use s3db_core::clock::{Clock, ManualClock, SharedClock, SystemClock};
+}
+
+/// Injectable randomness (ids, jitter): the system source and seeded sources for tests.
+pub mod random {
+    pub use s3db_core::random::*;
+}
+
+/// The plugins you install with [`DatabaseBuilder::plugin`]; each has a guide page
+/// (`docs/plugins-*.md`). Their modules hold the support types (reports, drivers, targets).
+pub mod plugins {
+    pub use s3db_plugins::audit::{AuditConfig, AuditPlugin};
+    pub use s3db_plugins::cache::{CacheConfig, CachePlugin, DriverConfig};
+    pub use s3db_plugins::costs::CostsPlugin;
+    pub use s3db_plugins::metrics::MetricsPlugin;
+    pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
+    pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
+    pub use s3db_plugins::{Error, Result};
+    pub use s3db_plugins::{audit, cache, clock, costs, metrics, replicator, ttl};
+}
+
+/// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone, so it never
+/// shadows `std::result::Result`; the crate's is `s3db::Result`).
 pub mod prelude {
     pub use s3db_core::document::Document;
     pub use s3db_core::filter::Filter;
     pub use s3db_core::{
-        Database, Error, ErrorKind, ListRequest, PageRequest, QueryOptions, Record, RecordMeta,
-        Resource, ResourceConfig, TypedResource, Versioned,
+        Database, Error, ErrorKind, ListRequest, Page, PageRequest, QueryOptions, Record,
+        RecordMeta, Resource, ResourceConfig, TypedResource, Versioned,
     };
     pub use s3db_derive::Document;
 }

@@ -13,5 +13,5 @@ pub mod keymap;
 
 pub use decode::unmap_object;
 pub use encode::map_record;
-pub use entries::{Entries, MappedValue};
+pub use entries::Entries;
 pub use keymap::KeyMap;
