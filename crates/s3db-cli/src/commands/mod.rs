@@ -6,6 +6,7 @@ pub mod demo;
 pub mod objects;
 pub mod records;
 pub mod resources;
+pub mod serve;
 pub mod stats;
 pub mod transfer;
 
@@ -37,5 +38,6 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Restore(args) => backup::restore(s, args).await,
         Command::Demo => demo::run(s).await,
         Command::Codegen(command) => codegen::run(s, command).await,
+        Command::Serve(args) => serve::run(s, args).await,
     }
 }

@@ -4,3 +4,4 @@
 
 mod cli;
 mod s3;
+mod serve;
