@@ -8,8 +8,13 @@
 //! `requests` counted by the storage metrics layer. `--c` bounds the single-record phases
 //! and the record reads of `list`/`listPartition`; `insertMany` and `deleteAll` are single
 //! calls whose concurrency is the core's own. The `cargo xtask` alias builds in release.
+//!
+//! `cargo xtask serve-load [--backend file|s3|memory] [--n N] [--c C] [--endpoint URL]`
+//! measures the REST API (`s3db serve`): insert and get-by-id throughput and p50/p99
+//! latency over HTTP, one JSON line per phase.
 
 mod bench;
+mod serve_load;
 
 use std::process::ExitCode;
 
@@ -27,17 +32,21 @@ struct Xtask {
 enum Task {
     /// Run the standard workload and print one JSON line per phase.
     Bench(bench::BenchArgs),
+    /// Load-test the REST API: insert and get-by-id throughput and latency.
+    ServeLoad(serve_load::ServeLoadArgs),
 }
 
 fn main() -> ExitCode {
     let args = Xtask::parse();
-    match args.task {
-        Task::Bench(bench_args) => match bench::run(bench_args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let outcome = match args.task {
+        Task::Bench(bench_args) => bench::run(bench_args),
+        Task::ServeLoad(load_args) => serve_load::run(load_args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

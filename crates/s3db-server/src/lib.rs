@@ -1,5 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+/// The user guide, `docs/server.md` (its Rust example is compiled by the doc tests).
+#[doc = include_str!("../../../docs/server.md")]
+pub mod guide {}
+
 mod auth;
 mod config;
 mod openapi;

@@ -17,7 +17,7 @@ async fn serve_prints_its_address_answers_and_stops_on_sigterm() {
     )
     .unwrap();
     let defined = Command::new(assert_cmd::cargo::cargo_bin("s3db"))
-        .args(["-c", &store, "create-resource"])
+        .args(["-c", &store, "create-resource", "--file"])
         .arg(&definition)
         .output()
         .unwrap();
