@@ -253,7 +253,9 @@ fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str) {
     let stored = "#/components/schemas/StoredRecord";
     let read_errors = [400, 401, 403, 404, 429, 503];
     let write_errors = [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503];
-    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}});
+    // The characters `validate_id` refuses (plus `..`, which a pattern cannot say simply).
+    let id_param = json!({"name": "id", "in": "path", "required": true,
+        "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\=%\\u0000-\\u001f\\u007f]+$"}});
     let if_match = json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}});
     let one = response("the record", record_envelope(stored), true);
     let page = json!([

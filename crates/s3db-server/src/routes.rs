@@ -149,10 +149,10 @@ fn bare_tag(tag: &str) -> &str {
 }
 
 /// The header's value as text; a header that is not text is a 400.
-fn header_text<'a>(
-    headers: &'a HeaderMap,
+fn header_text(
+    headers: &HeaderMap,
     name: header::HeaderName,
-) -> Result<Option<&'a str>, ApiError> {
+) -> Result<Option<&str>, ApiError> {
     headers
         .get(&name)
         .map(|v| {
