@@ -37,7 +37,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 fn unauthorized(detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail).with_header(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"s3db\", ApiKey header=\"X-API-Key\""),
+        HeaderValue::from_static("Basic realm=\"s3db\", Bearer realm=\"s3db\""),
     )
 }
 
@@ -64,12 +64,14 @@ fn authenticate(auth: &AuthConfig, headers: &HeaderMap) -> Result<Principal, Api
     }
     let Some(authorization) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthorized(
-            "credentials required: send X-API-Key or Authorization: Basic",
+            "credentials required: send X-API-Key, or Authorization: Basic or Bearer",
         ));
     };
-    let basic = authorization
-        .to_str()
-        .ok()
+    let authorization = authorization.to_str().unwrap_or_default();
+    if let Some(token) = authorization.strip_prefix("Bearer ") {
+        return bearer(auth, token.trim());
+    }
+    let basic = Some(authorization)
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b64| STANDARD.decode(b64.trim()).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
@@ -83,6 +85,34 @@ fn authenticate(auth: &AuthConfig, headers: &HeaderMap) -> Result<Principal, Api
             permissions: u.permissions.clone(),
         })
         .ok_or_else(|| unauthorized("unknown user or wrong password"))
+}
+
+/// The principal of a bearer token: its `sub`, with the permissions of its permissions claim.
+fn bearer(auth: &AuthConfig, token: &str) -> Result<Principal, ApiError> {
+    let jwt = auth
+        .jwt
+        .as_ref()
+        .ok_or_else(|| unauthorized("bearer tokens are not accepted by this server"))?;
+    let claims = jwt
+        .verify(token)
+        .map_err(|e| unauthorized(&format!("the bearer token is not valid: {e}")))?;
+    let permissions = match claims.get(&jwt.permissions_claim) {
+        None => Permissions::default(),
+        Some(claim) => serde_json::from_value(claim.clone()).map_err(|e| {
+            unauthorized(&format!(
+                "the token's {:?} claim must be {{\"read\": [...], \"write\": [...]}}: {e}",
+                jwt.permissions_claim
+            ))
+        })?,
+    };
+    Ok(Principal {
+        name: claims
+            .get("sub")
+            .and_then(|s| s.as_str())
+            .unwrap_or("jwt")
+            .to_owned(),
+        permissions,
+    })
 }
 
 /// Token buckets by principal.

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use auth::Principal;
-pub use config::{ApiKey, AuthConfig, BasicUser, Permissions, RateLimit, ServerConfig};
+pub use config::{ApiKey, AuthConfig, BasicUser, JwtConfig, Permissions, RateLimit, ServerConfig};
 pub use problem::ApiError;
 
 use crate::problem::REQUEST_ID;

@@ -149,10 +149,7 @@ fn bare_tag(tag: &str) -> &str {
 }
 
 /// The header's value as text; a header that is not text is a 400.
-fn header_text(
-    headers: &HeaderMap,
-    name: header::HeaderName,
-) -> Result<Option<&str>, ApiError> {
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ApiError> {
     headers
         .get(&name)
         .map(|v| {

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use s3db_server::{AuthConfig, RateLimit, ServerConfig};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use s3db_server::{AuthConfig, JwtConfig, RateLimit, ServerConfig};
 use serde_json::json;
 
 use crate::harness::{problem, start};
@@ -243,4 +244,181 @@ async fn cors_allows_configured_origins() {
         .await
         .unwrap();
     assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+/// A P-256 key pair made for this test (`openssl ecparam -name prime256v1`).
+const ES256_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgByJulDkiZM6eaaJb\nfNenUNj3VLu3IRO7NHbBzZEQLyOhRANCAATVMtm+eDKu+CXugkt7QgHG5WBFjh9g\nkgahFprgJbsf5fq0gS6B4qb0817dH5FvydUeO9VDJ0SQuOa3lVdign7q\n-----END PRIVATE KEY-----";
+const ES256_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1TLZvngyrvgl7oJLe0IBxuVgRY4f\nYJIGoRaa4CW7H+X6tIEugeKm9PNe3R+Rb8nVHjvVQydEkLjmt5VXYoJ+6g==\n-----END PUBLIC KEY-----";
+
+fn token(header: Header, key: &EncodingKey, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(&header, &claims, key).unwrap()
+}
+
+fn in_an_hour() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600
+}
+
+#[tokio::test]
+async fn hs256_bearer_tokens_carry_the_principal_and_its_permissions() {
+    let auth = AuthConfig {
+        jwt: Some(JwtConfig::hs256(b"shh").issuer("idp")),
+        ..Default::default()
+    };
+    let s = start(ServerConfig {
+        auth,
+        ..Default::default()
+    })
+    .await;
+    let key = EncodingKey::from_secret(b"shh");
+    let good = token(
+        Header::default(),
+        &key,
+        json!({"sub": "ana", "iss": "idp", "exp": in_an_hour(), "s3db": {"read": ["notes"], "write": ["notes"]}}),
+    );
+    let bearer = |t: &str| format!("Bearer {t}");
+    let created = s
+        .http
+        .post(s.url("/notes"))
+        .header("authorization", bearer(&good))
+        .json(&json!({"title": "t"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let users = s
+        .http
+        .get(s.url("/users"))
+        .header("authorization", bearer(&good))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        problem(users, 403, "Forbidden").await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ana")
+    );
+
+    let expired = token(
+        Header::default(),
+        &key,
+        json!({"sub": "ana", "iss": "idp", "exp": 1000, "s3db": {"read": ["*"]}}),
+    );
+    problem(
+        s.http
+            .get(s.url("/notes"))
+            .header("authorization", bearer(&expired))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "Unauthorized",
+    )
+    .await;
+    let forged = token(
+        Header::default(),
+        &EncodingKey::from_secret(b"other"),
+        json!({"sub": "ana", "iss": "idp", "exp": in_an_hour()}),
+    );
+    problem(
+        s.http
+            .get(s.url("/notes"))
+            .header("authorization", bearer(&forged))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "Unauthorized",
+    )
+    .await;
+    let other_issuer = token(
+        Header::default(),
+        &key,
+        json!({"sub": "ana", "iss": "evil", "exp": in_an_hour(), "s3db": {"read": ["*"]}}),
+    );
+    problem(
+        s.http
+            .get(s.url("/notes"))
+            .header("authorization", bearer(&other_issuer))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "Unauthorized",
+    )
+    .await;
+    let no_claim = token(
+        Header::default(),
+        &key,
+        json!({"sub": "bob", "iss": "idp", "exp": in_an_hour()}),
+    );
+    problem(
+        s.http
+            .get(s.url("/notes"))
+            .header("authorization", bearer(&no_claim))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "Forbidden",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn es256_tokens_verified_with_a_pem_public_key_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("jwt.pem");
+    std::fs::write(&pem, ES256_PUBLIC).unwrap();
+    let config =
+        json!({"jwt": {"algorithm": "ES256", "publicKeyFile": pem, "permissionsClaim": "perms"}});
+    let auth = AuthConfig::from_json(&config.to_string()).unwrap();
+    let s = start(ServerConfig {
+        auth,
+        ..Default::default()
+    })
+    .await;
+    let key = EncodingKey::from_ec_pem(ES256_PRIVATE.as_bytes()).unwrap();
+    let good = token(
+        Header::new(Algorithm::ES256),
+        &key,
+        json!({"sub": "svc", "exp": in_an_hour(), "perms": {"read": ["*"]}}),
+    );
+    let ok = s
+        .http
+        .get(s.url("/users"))
+        .header("authorization", format!("Bearer {good}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    // An HS256 token is refused by an ES256 server, whatever its secret.
+    let hs = token(
+        Header::default(),
+        &EncodingKey::from_secret(b"x"),
+        json!({"sub": "svc", "exp": in_an_hour(), "perms": {"read": ["*"]}}),
+    );
+    problem(
+        s.http
+            .get(s.url("/users"))
+            .header("authorization", format!("Bearer {hs}"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "Unauthorized",
+    )
+    .await;
+
+    let missing = AuthConfig::from_json(r#"{"jwt": {"algorithm": "RS256"}}"#).unwrap_err();
+    assert!(missing.to_string().contains("publicKeyFile"), "{missing}");
+    let unsupported = AuthConfig::from_json(r#"{"jwt": {"algorithm": "none"}}"#).unwrap_err();
+    assert!(
+        unsupported.to_string().contains("not supported"),
+        "{unsupported}"
+    );
 }
