@@ -248,7 +248,7 @@ fn response(description: &str, schema: Value, etag: bool) -> Value {
 }
 
 /// The operations of one resource.
-fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str) {
+fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str, partitions: &[String]) {
     let record = format!("#/components/schemas/{name}");
     let stored = "#/components/schemas/StoredRecord";
     let read_errors = [400, 401, 403, 404, 429, 503];
@@ -258,11 +258,21 @@ fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str) {
         "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\=%\\u0000-\\u001f\\u007f]+$"}});
     let if_match = json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}});
     let one = response("the record", record_envelope(stored), true);
-    let page = json!([
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-        {"name": "fields", "in": "query", "schema": {"type": "string"}},
-    ]);
+    // Partition parameters only where the resource has partitions (an empty enum would be
+    // a parameter nobody can send).
+    let partition: Vec<Value> = match partitions.is_empty() {
+        true => Vec::new(),
+        false => vec![
+            json!({"name": "partition", "in": "query", "schema": {"enum": partitions}}),
+            json!({"name": "partitionValues", "in": "query", "description": "a JSON object", "schema": {"type": "string"}}),
+        ],
+    };
+    let mut page = vec![
+        json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}),
+        json!({"name": "cursor", "in": "query", "schema": {"type": "string"}}),
+        json!({"name": "fields", "in": "query", "schema": {"type": "string"}}),
+    ];
+    page.extend(partition.iter().cloned());
     paths.insert(
         format!("{base}/{name}"),
         json!({
@@ -301,7 +311,7 @@ fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str) {
     );
     paths.insert(
         format!("{base}/{name}/count"),
-        json!({"get": {"operationId": format!("count_{name}"), "tags": [name],
+        json!({"get": {"operationId": format!("count_{name}"), "tags": [name], "parameters": partition,
             "responses": with(errors(&read_errors), "200", response("the count",
                 json!({"type": "object", "properties": {"data": {"type": "object", "properties": {"count": {"type": "integer", "minimum": 0}}}}}), false))}}),
     );
@@ -330,12 +340,19 @@ pub(crate) fn document(app: &App) -> Value {
         format!("{base}/ready"),
         json!({"get": {"operationId": "ready", "responses": with(errors(&[404, 503]), "200", health)}}),
     );
+    let document = app.db.document();
     for name in app.db.list_resources() {
         let Ok(resource) = app.db.resource(&name) else {
             continue;
         };
         schemas.insert(name.clone(), record_schema(resource.attributes()));
-        resource_paths(&mut paths, base, &name);
+        let partitions: Vec<String> = document
+            .resources
+            .get(&name)
+            .and_then(|entry| entry.partitions.as_ref())
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        resource_paths(&mut paths, base, &name, &partitions);
     }
     json!({
         "openapi": "3.1.0",
