@@ -180,7 +180,8 @@ pub(crate) fn record_schema(attributes: &Map<String, Value>) -> Value {
             }
         }
     }
-    root["properties"]["id"] = json!({"type": "string", "minLength": 1});
+    root["properties"]["id"] =
+        json!({"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}]});
     root
 }
 
@@ -255,8 +256,8 @@ fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str, partit
     let write_errors = [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503];
     // The characters `validate_id` refuses (plus `..`, which a pattern cannot say simply).
     let id_param = json!({"name": "id", "in": "path", "required": true,
-        "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\=%\\u0000-\\u001f\\u007f]+$"}});
-    let if_match = json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}});
+        "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\\\=%\\u0000-\\u001f\\u007f-\\u009f]+$"}});
+    let if_match = json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1}});
     let one = response("the record", record_envelope(stored), true);
     // Partition parameters only where the resource has partitions (an empty enum would be
     // a parameter nobody can send).
@@ -305,7 +306,7 @@ fn resource_paths(paths: &mut Map<String, Value>, base: &str, name: &str, partit
                 "filter": {"type": "object"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
                 "offset": {"type": "integer", "minimum": 0},
-                "fields": {"type": "array", "items": {"type": "string"}}
+                "fields": {"type": ["array", "null"], "items": {"type": "string"}}
             }})),
             "responses": with(errors(&write_errors), "200", response("matching records", list_envelope(stored), false))}}),
     );

@@ -254,6 +254,8 @@ impl Listing {
         for (name, value) in params {
             match name.as_str() {
                 "limit" if paging => listing.limit = parse_limit(Some(&value))?,
+                // An empty value is an absent one (`?cursor=` from a form or a template).
+                "cursor" | "fields" | "partitionValues" if value.is_empty() => {}
                 "cursor" if paging => listing.cursor = Some(value),
                 "fields" if paging => listing.fields = parse_fields(Some(&value)),
                 "partition" => listing.partition = Some(value),
@@ -411,6 +413,14 @@ pub(crate) async fn insert(
     JsonObject(record): JsonObject,
 ) -> Result<Response, ApiError> {
     let resource = app.resource(&principal, &name, Access::Write)?;
+    if let Some(id) = record
+        .get("id")
+        .filter(|id| !id.is_string() && !id.is_null())
+    {
+        return Err(ApiError::bad_request(format!(
+            "the body's id must be a string, got {id}"
+        )));
+    }
     let inserted = resource.insert(record).await?;
     let id = inserted
         .get("id")
@@ -427,7 +437,12 @@ pub(crate) async fn insert(
 
 /// The `If-Match` version of a conditional write.
 fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    Ok(header_text(headers, header::IF_MATCH)?.map(|t| bare_tag(t).to_owned()))
+    match header_text(headers, header::IF_MATCH)?.map(bare_tag) {
+        Some("") => Err(ApiError::bad_request(
+            "If-Match needs an entity tag: the ETag of the record as read",
+        )),
+        tag => Ok(tag.map(str::to_owned)),
+    }
 }
 
 /// Refuses a body whose `id` differs from the path's.

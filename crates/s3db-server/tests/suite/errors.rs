@@ -129,6 +129,31 @@ async fn bad_input_is_a_400_never_a_500() {
         .await
         .unwrap();
     problem(mismatch, 400, "InvalidInput").await;
+    let object_id = s
+        .http
+        .post(s.url("/notes"))
+        .json(&json!({"id": {}, "title": "x"}))
+        .send()
+        .await
+        .unwrap();
+    problem(object_id, 400, "InvalidInput").await;
+    let empty_tag = s
+        .http
+        .delete(s.url("/notes/a"))
+        .header("if-match", "")
+        .send()
+        .await
+        .unwrap();
+    problem(empty_tag, 400, "InvalidInput").await;
+    // Empty optional parameters are absent ones.
+    let empty = s
+        .http
+        .get(s.url("/users?cursor=&fields=&limit=5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 200);
+    assert_eq!(s.db.resource("notes").unwrap().count().await.unwrap(), 0);
     let method = s.http.post(s.url("/health")).send().await.unwrap();
     problem(method, 405, "MethodNotAllowed").await;
 }
