@@ -9,6 +9,10 @@
 //! and the record reads of `list`/`listPartition`; `insertMany` and `deleteAll` are single
 //! calls whose concurrency is the core's own. The `cargo xtask` alias builds in release.
 //!
+//! `cargo xtask serve-load [--backend file|s3|memory] [--n N] [--c C] [--endpoint URL]`
+//! measures the REST API (`s3db serve`): insert and get-by-id throughput and p50/p99
+//! latency over HTTP, one JSON line per phase.
+//!
 //! `cargo xtask msrv` fails when a locked dependency declares a higher `rust-version` than
 //! the workspace; `cargo xtask deps` fails when `s3db` without default features depends on
 //! the AWS SDK or tokio-postgres, when any feature set compiles aws-lc, or when the CLI built
@@ -18,6 +22,8 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod checks;
+#[cfg(feature = "bench")]
+mod serve_load;
 
 use std::process::ExitCode;
 
@@ -41,6 +47,9 @@ enum Task {
     /// Fail if `s3db` without default features pulls in the AWS SDK or tokio-postgres, if
     /// aws-lc is compiled, or if the CLI without `s3` accepts `s3://`.
     Deps,
+    /// Load-test the REST API: insert and get-by-id throughput and latency.
+    #[cfg(feature = "bench")]
+    ServeLoad(serve_load::ServeLoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +57,8 @@ fn main() -> ExitCode {
     let outcome = match args.task {
         #[cfg(feature = "bench")]
         Task::Bench(bench_args) => bench::run(bench_args),
+        #[cfg(feature = "bench")]
+        Task::ServeLoad(load_args) => serve_load::run(load_args),
         Task::Msrv => checks::msrv(),
         Task::Deps => checks::deps(),
     };

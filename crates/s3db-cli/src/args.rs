@@ -158,6 +158,8 @@ pub enum Command {
     /// Serve the database to AI assistants over MCP (Model Context Protocol): on stdio, or
     /// on streamable HTTP with --http (see docs/mcp.md).
     Mcp(McpArgs),
+    /// Serve a REST API over the database (docs/server.md) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
 }
 
 /// `mcp` arguments.
@@ -170,6 +172,40 @@ pub struct McpArgs {
     /// Offer only the tools that read: the writing ones are neither listed nor callable.
     #[arg(long)]
     pub read_only: bool,
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Prefix of every route, e.g. `/v1`.
+    #[arg(long, default_value = "", value_name = "PATH")]
+    pub base_path: String,
+    /// An API key allowed to read and write every resource (`X-API-Key` header); repeatable.
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "S3DB_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// JSON file of API keys and Basic users with per-resource permissions (docs/server.md).
+    #[arg(long, value_name = "PATH")]
+    pub auth_config: Option<PathBuf>,
+    /// Refuse every write (403).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub body_limit: usize,
+    /// Requests per minute allowed per principal (API key, user or client address).
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// An origin allowed by CORS (`*` for any); repeatable.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
 }
 
 /// `codegen` subcommands.

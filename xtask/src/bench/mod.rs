@@ -6,7 +6,7 @@ mod phases;
 
 use clap::{Args, ValueEnum};
 
-pub use backend::Backend;
+pub use backend::{Backend, Server};
 
 /// A failure, as text (this is a tool, not a library).
 pub type Result<T> = std::result::Result<T, String>;

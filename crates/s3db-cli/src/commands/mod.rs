@@ -7,6 +7,7 @@ pub mod mcp;
 pub mod objects;
 pub mod records;
 pub mod resources;
+pub mod serve;
 pub mod stats;
 pub mod transfer;
 
@@ -39,5 +40,6 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Demo => demo::run(s).await,
         Command::Codegen(command) => codegen::run(s, command).await,
         Command::Mcp(args) => mcp::run(s, args).await,
+        Command::Serve(args) => serve::run(s, args).await,
     }
 }

@@ -6,3 +6,4 @@ mod cli;
 mod mcp;
 #[cfg(feature = "s3")]
 mod s3;
+mod serve;
