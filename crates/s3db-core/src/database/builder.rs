@@ -134,6 +134,13 @@ impl DatabaseBuilder {
         }
     }
 
+    /// Bounds the requests in flight of every resource's bulk operations
+    /// ([`DatabaseOptions::parallelism`], at least 1).
+    pub fn parallelism(mut self, parallelism: usize) -> DatabaseBuilder {
+        self.options.parallelism = Some(parallelism.max(1));
+        self
+    }
+
     /// Replaces every option set so far (the retry policy included) with `options`.
     pub fn options(mut self, options: DatabaseOptions) -> DatabaseBuilder {
         self.retry = Some(options.retry.clone());

@@ -64,6 +64,11 @@ pub struct DatabaseOptions {
     /// so a process that did not define the resource is given them here. A
     /// [`ResourceConfig`] passed to [`Database::create_resource`] wins over these.
     pub resources: HashMap<String, ResourceOptions>,
+    /// s3db.js's database `parallelism`: the most requests one bulk operation keeps in
+    /// flight, for every resource that sets no bound of its own
+    /// ([`ResourceConfig::parallelism`], [`ResourceOptions::parallelism`]). `None`: each
+    /// operation's own default (10 for the `*_many` operations).
+    pub parallelism: Option<usize>,
 }
 
 /// Settings of one resource that stay in the process (see [`DatabaseOptions::resources`]).
@@ -119,6 +124,7 @@ impl Default for DatabaseOptions {
             location: None,
             retry: RetryConfig::default(),
             resources: HashMap::new(),
+            parallelism: None,
         }
     }
 }
@@ -809,7 +815,7 @@ impl Database {
             .unwrap_or_else(|| options.passphrase.clone());
         LocalSettings {
             metadata_limit: options.metadata_limit,
-            parallelism: given.and_then(|r| r.parallelism),
+            parallelism: given.and_then(|r| r.parallelism).or(options.parallelism),
             ..LocalSettings::with_passphrase(passphrase)
         }
     }

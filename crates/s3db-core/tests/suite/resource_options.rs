@@ -138,17 +138,20 @@ async fn a_resource_passphrase_is_given_to_other_processes_and_a_wrong_one_is_an
 
 /// A resource of 20 records whose record GETs and PUTs each take an hour (of the test's
 /// paused clock), behind a pool that counts the requests in flight.
-async fn slow(parallelism: Option<usize>) -> (Resource, PoolControl) {
+async fn slow(parallelism: Option<usize>, database_wide: bool) -> (Resource, PoolControl) {
     let plan = FaultPlan::random(0, 0.0, ErrorKind::Unavailable)
         .with_latency(Duration::from_secs(3600))
         .only(&[Operation::Get, Operation::Put]);
     let pool = Pool::new(Faults::new(MemoryStorage::new(), plan), 1000);
     let control = pool.control();
-    let db = Database::builder(Arc::new(pool)).open().await.unwrap();
+    let mut builder = Database::builder(Arc::new(pool));
     let mut config = ResourceConfig::new("items").attribute("n", "number");
-    if let Some(parallelism) = parallelism {
-        config = config.parallelism(parallelism);
+    match parallelism {
+        Some(parallelism) if database_wide => builder = builder.parallelism(parallelism),
+        Some(parallelism) => config = config.parallelism(parallelism),
+        None => {}
     }
+    let db = builder.open().await.unwrap();
     let items = db.create_resource(config).await.unwrap();
     for result in items.insert_many(numbered(0..20)).await {
         result.unwrap();
@@ -174,8 +177,12 @@ async fn in_flight(control: &PoolControl) -> usize {
 
 #[tokio::test(start_paused = true)]
 async fn parallelism_bounds_the_requests_of_bulk_operations() {
-    for (parallelism, bulk, listing) in [(None, 10, 32), (Some(3), 3, 3)] {
-        let (items, control) = slow(parallelism).await;
+    for (parallelism, database_wide, bulk, listing) in [
+        (None, false, 10, 32),
+        (Some(3), false, 3, 3),
+        (Some(4), true, 4, 4),
+    ] {
+        let (items, control) = slow(parallelism, database_wide).await;
         assert_eq!(items.parallelism(), parallelism);
         let ids: Vec<String> = (0..20).map(|n| format!("i{n:02}")).collect();
         let reader = items.clone();
@@ -222,8 +229,25 @@ async fn parallelism_comes_from_json_and_from_the_options_of_other_processes() {
         .await
         .unwrap();
     assert_eq!(other.resource("items").unwrap().parallelism(), Some(2));
-    let plain = Database::builder(storage).open().await.unwrap();
+    let plain = Database::builder(storage.clone()).open().await.unwrap();
     assert_eq!(plain.resource("items").unwrap().parallelism(), None);
+    // A database-wide bound (s3db.js's database `parallelism`) covers resources without
+    // their own; a resource's own bound wins.
+    let bounded = Database::builder(storage.clone())
+        .parallelism(3)
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(bounded.resource("items").unwrap().parallelism(), Some(3));
+    let both = Database::builder(storage)
+        .options(
+            DatabaseOptions::default().resource("items", ResourceOptions::default().parallelism(2)),
+        )
+        .parallelism(7)
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(both.resource("items").unwrap().parallelism(), Some(2));
 }
 
 #[tokio::test]

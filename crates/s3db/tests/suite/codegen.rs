@@ -194,6 +194,8 @@ async fn generated_structs_carry_records_both_ways() {
                 .cloned()
                 .map(|mut r| {
                     r.insert("id".into(), json!("rec-2"));
+                    // `email` is unique: another record needs another address.
+                    r.insert("email".into(), json!("bea@example.com"));
                     r
                 })
                 .unwrap(),
