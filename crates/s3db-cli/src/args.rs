@@ -157,12 +157,15 @@ pub enum Command {
     Codegen(CodegenCommand),
     /// Serve the database to AI assistants over MCP (Model Context Protocol): on stdio, or
     /// on streamable HTTP with --http (see docs/mcp.md).
+    #[cfg(feature = "mcp")]
     Mcp(McpArgs),
     /// Serve a REST API over the database (docs/server.md) until SIGINT or SIGTERM.
+    #[cfg(feature = "serve")]
     Serve(ServeArgs),
 }
 
 /// `mcp` arguments.
+#[cfg(feature = "mcp")]
 #[derive(Debug, Args)]
 pub struct McpArgs {
     /// Serve streamable HTTP at http://ADDR/mcp instead of stdio (port 0 picks a free one);
@@ -175,6 +178,7 @@ pub struct McpArgs {
 }
 
 /// `serve` options.
+#[cfg(feature = "serve")]
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on (`127.0.0.1:0` picks a free port; the bound address is printed).

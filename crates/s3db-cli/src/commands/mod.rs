@@ -3,10 +3,12 @@
 pub mod backup;
 pub mod codegen;
 pub mod demo;
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod objects;
 pub mod records;
 pub mod resources;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod stats;
 pub mod transfer;
@@ -39,7 +41,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Restore(args) => backup::restore(s, args).await,
         Command::Demo => demo::run(s).await,
         Command::Codegen(command) => codegen::run(s, command).await,
+        #[cfg(feature = "mcp")]
         Command::Mcp(args) => mcp::run(s, args).await,
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(s, args).await,
     }
 }

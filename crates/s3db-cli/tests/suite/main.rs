@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+#[cfg(feature = "mcp")]
 mod mcp;
 #[cfg(feature = "s3")]
 mod s3;
+#[cfg(feature = "serve")]
 mod serve;
