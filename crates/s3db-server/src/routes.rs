@@ -465,8 +465,8 @@ pub(crate) async fn replace(
     JsonObject(mut record): JsonObject,
 ) -> Result<Response, ApiError> {
     let resource = app.resource(&principal, &name, Access::Write)?;
+    // Internal fields a client sends back from a read (`_etag`, …) are dropped by the core.
     same_id(&mut record, &id)?;
-    strip_internal(&mut record);
     let created = if let Some(version) = if_match(&headers)? {
         resource.replace_if(&id, record, &version).await?;
         false
@@ -494,13 +494,6 @@ pub(crate) async fn replace(
     Ok(record_response(status, stored, location))
 }
 
-/// Drops the internal fields a client may send back from a read (`_etag`, `_v`, …).
-fn strip_internal(record: &mut Record) {
-    for field in s3db_core::INTERNAL_FIELDS {
-        record.shift_remove(field);
-    }
-}
-
 /// `PATCH /{resource}/{id}`: merge the given fields; `If-Match` makes it conditional.
 pub(crate) async fn patch(
     State(app): State<App>,
@@ -511,7 +504,6 @@ pub(crate) async fn patch(
 ) -> Result<Response, ApiError> {
     let resource = app.resource(&principal, &name, Access::Write)?;
     same_id(&mut changes, &id)?;
-    strip_internal(&mut changes);
     match if_match(&headers)? {
         Some(version) => resource.patch_if(&id, changes, &version).await?,
         None => resource.patch(&id, changes).await?,
