@@ -40,6 +40,16 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// A compare-and-swap document kept changing under every attempt to write it.
+    #[error(
+        "{key:?} kept changing: {attempts} conditional writes in a row lost a race; retry later or with more attempts"
+    )]
+    Contended {
+        /// The document's key.
+        key: String,
+        /// How many writes were tried.
+        attempts: u32,
+    },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -96,6 +106,7 @@ impl Error {
             Error::Storage(storage) => storage.kind().into(),
             Error::Config { .. } => ErrorKind::InvalidInput,
             Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::Contended { .. } => ErrorKind::Conflict,
             Error::Target { source, .. } => {
                 let source = source.as_deref();
                 let core = source.and_then(|s| s.downcast_ref::<s3db_core::Error>());

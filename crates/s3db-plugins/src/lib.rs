@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cache;
 pub mod clock;
+pub mod coord;
 pub mod costs;
 mod error;
 mod json_object;

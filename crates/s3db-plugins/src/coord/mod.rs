@@ -1,0 +1,10 @@
+//! Coordination on S3 conditional writes.
+//!
+//! Every coordination part (lock, sequence, queue, scheduler, counters, state machine) is
+//! built on one primitive, [`CasDoc`]: a JSON document at one key that is created only if
+//! absent (`If-None-Match: *`) and replaced only if unchanged since it was read
+//! (`If-Match: <etag>`). Whoever loses a race sees it, reads again and decides again.
+
+mod cas;
+
+pub use cas::{CasDoc, Change, Versioned};
