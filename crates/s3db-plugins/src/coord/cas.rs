@@ -186,6 +186,7 @@ impl<T: Serialize + DeserializeOwned> CasDoc<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use s3db_storage::MemoryStorage;
