@@ -1,6 +1,8 @@
 //! Helpers shared by the plugin tests: record literals, unique names, resource creation
 //! and directory walks.
 
+pub mod processes;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
