@@ -13,6 +13,10 @@
 //! measures the REST API (`s3db serve`): insert and get-by-id throughput and p50/p99
 //! latency over HTTP, one JSON line per phase.
 //!
+//! `cargo xtask profile [--n N] [--c C] [--out DIR]` runs the memory workload under
+//! callgrind (valgrind must be installed) and prints the instructions per operation of each
+//! phase, one JSON line per phase; the dumps stay in `DIR` for `callgrind_annotate`.
+//!
 //! `cargo xtask msrv` fails when a locked dependency declares a higher `rust-version` than
 //! the workspace; `cargo xtask deps` fails when `s3db` without default features depends on
 //! the AWS SDK or tokio-postgres, when any feature set compiles aws-lc, or when the CLI built
@@ -22,6 +26,8 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod checks;
+#[cfg(feature = "bench")]
+mod profile;
 #[cfg(feature = "bench")]
 mod serve_load;
 
@@ -47,6 +53,9 @@ enum Task {
     /// Fail if `s3db` without default features pulls in the AWS SDK or tokio-postgres, if
     /// aws-lc is compiled, or if the CLI without `s3` accepts `s3://`.
     Deps,
+    /// Count the instructions per operation of each workload phase under callgrind.
+    #[cfg(feature = "bench")]
+    Profile(profile::ProfileArgs),
     /// Load-test the REST API: insert and get-by-id throughput and latency.
     #[cfg(feature = "bench")]
     ServeLoad(serve_load::ServeLoadArgs),
@@ -59,6 +68,8 @@ fn main() -> ExitCode {
         Task::Bench(bench_args) => bench::run(bench_args),
         #[cfg(feature = "bench")]
         Task::ServeLoad(load_args) => serve_load::run(load_args),
+        #[cfg(feature = "bench")]
+        Task::Profile(profile_args) => profile::run(profile_args),
         Task::Msrv => checks::msrv(),
         Task::Deps => checks::deps(),
     };
