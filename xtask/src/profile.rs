@@ -40,6 +40,8 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let output = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg("--dump-before=*phase_boundary*")
+        // Each dump names its functions itself, so `callgrind_annotate` reads it alone.
+        .arg("--compress-strings=no")
         .arg(format!("--callgrind-out-file={}", base.display()))
         .arg(&exe)
         .args(["bench", "--backend", "memory"])

@@ -33,8 +33,10 @@ const DEFAULT_MIME_TYPE: &str = "application/octet-stream";
 
 /// `record` without the [`INTERNAL_FIELDS`].
 pub(crate) fn strip_internals(record: &mut Record) {
-    for field in INTERNAL_FIELDS {
-        record.shift_remove(field);
+    // One pass over the keys (no hashing) finds the usual case: nothing to strip.
+    let is_internal = |key: &str| key.starts_with('_') && INTERNAL_FIELDS.contains(&key);
+    if record.keys().any(|key| is_internal(key)) {
+        record.retain(|key, _| !is_internal(key));
     }
 }
 

@@ -201,13 +201,30 @@ impl Resource {
     /// A loaded record as the read operations carry it inside (to their hooks, middleware
     /// and events): with the internal fields, and with the stored ciphertext of each secret
     /// when the resource does not [decrypt](Resource::auto_decrypt) on read.
+    ///
+    /// The internal fields are left out when nothing but the caller can see the record:
+    /// this handle does not [read them](Resource::with_meta), no hook or middleware is
+    /// registered on the resource and no one subscribes to its events. The caller would get
+    /// them stripped again ([`Resource::delivered`]), so building them (an ISO date, eight
+    /// map entries) would be work done twice.
     pub(crate) fn presented(&self, mut loaded: Loaded) -> Record {
         if !self.def.auto_decrypt {
             for (path, cipher) in std::mem::take(&mut loaded.ciphertexts) {
                 codec::set_path(&mut loaded.record, &path, Value::String(cipher));
             }
         }
+        if self.internals_unobserved() {
+            return loaded.record;
+        }
         self.with_internals(loaded)
+    }
+
+    /// Whether only the caller sees what a read returns, and it gets no internal fields.
+    fn internals_unobserved(&self) -> bool {
+        !self.meta
+            && self.ext.hooks.is_empty()
+            && self.ext.middlewares.is_empty()
+            && !self.ext.events.has_subscribers()
     }
 
     /// What a read hands its caller: `record` without the internal fields unless this
