@@ -274,14 +274,17 @@ impl Resource {
     }
 
     /// Reads the records of a stream of ids, in order, skipping missing ones, with at most
-    /// `concurrency` reads in flight (and the resource's parallelism). Each read runs as
-    /// its own task (so decoding uses every core) when a Tokio runtime is present. The
-    /// records are [presented](Resource::presented), not yet delivered.
+    /// `concurrency` reads in flight (and the resource's parallelism). With more than one in
+    /// flight, each read runs as its own task (so decoding uses every core) when a Tokio
+    /// runtime is present; one at a time, reads run in place (a task per record would only
+    /// add a cross-thread hand-off per record). The records are
+    /// [presented](Resource::presented), not yet delivered.
     pub(crate) fn read_all(
         &self,
         ids: BoxStream<'static, Result<String>>,
         concurrency: usize,
     ) -> BoxStream<'static, Result<Record>> {
+        let in_flight = self.in_flight(concurrency);
         let this = self.clone();
         ids.map(move |id| {
             let this = this.clone();
@@ -295,15 +298,17 @@ impl Resource {
             };
             async move {
                 match tokio::runtime::Handle::try_current() {
-                    Ok(runtime) => runtime.spawn(read).await.map_err(|e| Error::Unsupported {
-                        resource,
-                        reason: format!("record read task failed: {e}"),
-                    })?,
-                    Err(_) => read.await,
+                    Ok(runtime) if in_flight > 1 => {
+                        runtime.spawn(read).await.map_err(|e| Error::Unsupported {
+                            resource,
+                            reason: format!("record read task failed: {e}"),
+                        })?
+                    }
+                    _ => read.await,
                 }
             }
         })
-        .buffered(self.in_flight(concurrency))
+        .buffered(in_flight)
         .try_filter_map(|found| async move { Ok(found) })
         .boxed()
     }
