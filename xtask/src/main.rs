@@ -25,6 +25,11 @@
 
 #[cfg(feature = "bench")]
 mod bench;
+
+/// The workload measures s3db as the CLI ships it: with mimalloc (see crates/s3db-cli).
+#[cfg(feature = "bench")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod checks;
 #[cfg(feature = "bench")]
 mod profile;
