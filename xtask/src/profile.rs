@@ -51,7 +51,10 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         .output()
         .map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
     if !output.status.success() {
-        return Err(format!("the workload under callgrind failed: {}", output.status));
+        return Err(format!(
+            "the workload under callgrind failed: {}",
+            output.status
+        ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let phases: Vec<String> = stdout
