@@ -10,6 +10,10 @@ mod common;
 mod costs;
 mod metrics;
 mod replicator;
+#[cfg(all(feature = "webhook", feature = "bigquery"))]
+mod replicator_http;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
+#[cfg(all(feature = "mysql", feature = "sqlite"))]
+mod replicator_sql;
 mod ttl;
