@@ -12,6 +12,8 @@ const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The SQL flavour of a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// With one of the two features, the other's variant is never built.
+#[cfg_attr(not(all(feature = "mysql", feature = "sqlite")), allow(dead_code))]
 pub(crate) enum Dialect {
     /// MySQL and MariaDB: `` `name` ``, `ON DUPLICATE KEY UPDATE`.
     Mysql,
