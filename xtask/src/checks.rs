@@ -165,9 +165,11 @@ pub fn msrv() -> Result<()> {
     Ok(())
 }
 
-/// Crates `s3db` without default features must not pull in: the AWS SDK and tokio-postgres.
+/// Crates `s3db` without default features must not pull in: the AWS SDK and the clients of
+/// the replicator's targets (tokio-postgres, mysql_async, rusqlite, reqwest).
 fn heavy(krate: &str) -> bool {
-    krate.starts_with("aws-") || krate == "tokio-postgres"
+    krate.starts_with("aws-")
+        || ["tokio-postgres", "mysql_async", "rusqlite", "reqwest"].contains(&krate)
 }
 
 /// The second crypto stack that the SDK's default HTTPS client brings (aws-lc, a C build).
@@ -187,9 +189,10 @@ fn crates_of(tree: &str) -> Vec<String> {
     names
 }
 
-/// `cargo xtask deps`: `s3db` without default features has neither the AWS SDK nor
-/// tokio-postgres; no feature set compiles aws-lc (one crypto stack: ring); the CLI built
-/// without `s3` refuses an `s3://` string with an error naming the feature.
+/// `cargo xtask deps`: `s3db` without default features has neither the AWS SDK nor a
+/// replicator target client (tokio-postgres, mysql_async, rusqlite, reqwest); no feature set
+/// compiles aws-lc (one crypto stack: ring); the CLI built without `s3` refuses an `s3://`
+/// string with an error naming the feature.
 pub fn deps() -> Result<()> {
     let lean = cargo_stdout(&[
         "tree",
@@ -229,7 +232,7 @@ pub fn deps() -> Result<()> {
         ));
     }
     println!(
-        "s3db without default features: {} crates, none of the AWS SDK or tokio-postgres; \
+        "s3db without default features: {} crates, none of the AWS SDK or target clients; \
          the workspace with all features: {} crates, no aws-lc",
         lean_crates.len(),
         full_crates.len()
@@ -309,6 +312,7 @@ mod tests {
         let crates = crates_of(tree);
         assert_eq!(crates, ["aws-types", "bytes", "s3db"]);
         assert!(heavy("aws-types") && heavy("tokio-postgres") && !heavy("tokio"));
+        assert!(heavy("mysql_async") && heavy("rusqlite") && heavy("reqwest"));
         assert!(aws_lc("aws-lc-sys") && aws_lc("aws-lc-rs") && !aws_lc("aws-types"));
     }
 }

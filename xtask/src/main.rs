@@ -19,8 +19,9 @@
 //!
 //! `cargo xtask msrv` fails when a locked dependency declares a higher `rust-version` than
 //! the workspace; `cargo xtask deps` fails when `s3db` without default features depends on
-//! the AWS SDK or tokio-postgres, when any feature set compiles aws-lc, or when the CLI built
-//! without `s3` does not refuse an `s3://` string by naming the feature. Neither needs the
+//! the AWS SDK or a replicator target client (tokio-postgres, mysql_async, rusqlite,
+//! reqwest), when any feature set compiles aws-lc, or when the CLI built without `s3` does
+//! not refuse an `s3://` string by naming the feature. Neither needs the
 //! s3db crates: CI runs them as `cargo run -p xtask --no-default-features -- msrv` (`deps`).
 
 #[cfg(feature = "bench")]
@@ -55,8 +56,8 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Fail if a locked dependency needs a newer Rust than the workspace's `rust-version`.
     Msrv,
-    /// Fail if `s3db` without default features pulls in the AWS SDK or tokio-postgres, if
-    /// aws-lc is compiled, or if the CLI without `s3` accepts `s3://`.
+    /// Fail if `s3db` without default features pulls in the AWS SDK or a replicator target
+    /// client, if aws-lc is compiled, or if the CLI without `s3` accepts `s3://`.
     Deps,
     /// Count the instructions per operation of each workload phase under callgrind.
     #[cfg(feature = "bench")]

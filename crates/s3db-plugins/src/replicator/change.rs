@@ -58,6 +58,17 @@ impl TargetChange {
     }
 }
 
+/// The tables (target resource names) `changes` write to, each once, in order of first use.
+#[cfg(any(feature = "mysql", feature = "sqlite", feature = "bigquery"))]
+pub(crate) fn tables(changes: &[TargetChange]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    changes
+        .iter()
+        .map(|c| c.resource.as_str())
+        .filter(|t| seen.insert(*t))
+        .collect()
+}
+
 /// One write captured by a hook, waiting in the queue.
 #[derive(Debug, Clone)]
 pub(crate) struct SourceChange {

@@ -95,18 +95,25 @@ impl JsonlTarget {
     }
 }
 
-/// The JSON line of a change, newline included.
+/// The JSON line of a change, newline included: [`change_json`] on one line.
 pub fn jsonl_line(change: &TargetChange) -> String {
-    let mut line = Map::new();
-    line.insert("op".into(), Value::from(change.op.as_str()));
-    line.insert("resource".into(), Value::from(change.resource.as_str()));
-    line.insert("id".into(), Value::from(change.id.as_str()));
-    if let Some(record) = &change.record {
-        line.insert("record".into(), Value::Object(record.clone()));
-    }
-    let mut text = Value::Object(line).to_string();
+    let mut text = change_json(change).to_string();
     text.push('\n');
     text
+}
+
+/// A change as JSON (a JSONL line, a webhook body):
+/// `{"op":"upsert","resource":"users","id":"u1","record":{..}}`, without `record` for a
+/// delete.
+pub fn change_json(change: &TargetChange) -> Value {
+    let mut object = Map::new();
+    object.insert("op".into(), Value::from(change.op.as_str()));
+    object.insert("resource".into(), Value::from(change.resource.as_str()));
+    object.insert("id".into(), Value::from(change.id.as_str()));
+    if let Some(record) = &change.record {
+        object.insert("record".into(), Value::Object(record.clone()));
+    }
+    Value::Object(object)
 }
 
 #[async_trait]

@@ -1,6 +1,8 @@
 //! Replicator plugin: copies every write to other stores — PostgreSQL (`PostgresTarget`,
-//! crate feature `postgres`), another s3db database, a JSONL file or sink, or a
-//! [`ReplicationTarget`] of your own.
+//! crate feature `postgres`), MySQL/MariaDB (`MysqlTarget`, feature `mysql`), SQLite
+//! (`SqliteTarget`, feature `sqlite`), an HTTP webhook with signed payloads
+//! (`WebhookTarget`, feature `webhook`), BigQuery (`BigQueryTarget`, feature `bigquery`),
+//! another s3db database, a JSONL file or sink, or a [`ReplicationTarget`] of your own.
 //!
 //! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
 //! `afterDelete`; `upsert` and `insert_many` go through them) and `deleteMany` /
@@ -52,17 +54,29 @@
 //! journal, changes still queued when the process dies are lost; with it, only a process
 //! dying between a record's write and its journal entry loses that change.
 
+#[cfg(feature = "bigquery")]
+mod bigquery;
 mod change;
 mod database;
 mod dead_letter;
+#[cfg(any(feature = "webhook", feature = "bigquery"))]
+mod http;
 mod journal;
 mod jsonl;
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod retry;
 mod route;
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod stats;
 mod target;
+#[cfg(feature = "webhook")]
+mod webhook;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -78,17 +92,25 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
+#[cfg(feature = "bigquery")]
+pub use bigquery::{AccessToken, BIGQUERY_ENDPOINT, BigQueryTarget};
 pub use change::{ChangeOp, TargetChange};
 pub use database::DatabaseTarget;
 pub use dead_letter::{DEAD_LETTER_PREFIX, DeadLetter};
 pub use journal::PENDING_PREFIX;
-pub use jsonl::{JsonlTarget, jsonl_line};
+pub use jsonl::{JsonlTarget, change_json, jsonl_line};
+#[cfg(feature = "mysql")]
+pub use mysql::MysqlTarget;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresTarget;
 pub use retry::RetryPolicy;
 pub use route::{Route, Transform};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteTarget;
 pub use stats::{LAG_WINDOW, ReplicatorStats};
 pub use target::ReplicationTarget;
+#[cfg(feature = "webhook")]
+pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookTarget, verify_webhook_signature};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::{Error, Result};

@@ -11,6 +11,10 @@ mod costs;
 mod geo;
 mod metrics;
 mod replicator;
+#[cfg(all(feature = "webhook", feature = "bigquery"))]
+mod replicator_http;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
+#[cfg(all(feature = "mysql", feature = "sqlite"))]
+mod replicator_sql;
 mod ttl;

@@ -8,25 +8,20 @@
 
 use crate::common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Write, define_timestamped, insert_each, install_replicator, run_writes};
-use s3db_core::Database;
+use common::replication::{
+    EVERY_KIND_CHANGES, ci_script, every_kind_of_write, people, resource_rows, start_server,
+};
+use common::{Write, insert_each, install_replicator, run_writes};
 use s3db_core::extend::{Plugin, PluginContext};
 use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, RetryPolicy, Route};
 use serde_json::{Value, json};
 
 const DEFAULT_PORT: u16 = 25432;
-
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.ci")
-        .join(name)
-}
 
 fn base_port() -> u16 {
     std::env::var("S3DB_TEST_POSTGRES_PORT")
@@ -37,32 +32,14 @@ fn base_port() -> u16 {
 
 /// Runs `.ci/start-postgres.sh PORT`; returns the URL it prints.
 fn start_cluster(port: u16) -> String {
-    let output = Command::new("bash")
-        .arg(script("start-postgres.sh"))
-        .arg(port.to_string())
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run .ci/start-postgres.sh: {e}"));
-    assert!(
-        output.status.success(),
-        "no PostgreSQL server: .ci/start-postgres.sh {port} failed ({}); set \
-         S3DB_TEST_POSTGRES_URL to a running server",
-        output.status
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!(".ci/start-postgres.sh {port} printed no URL"))
-        .to_owned()
+    start_server("start-postgres.sh", port, "S3DB_TEST_POSTGRES_URL")
 }
 
 /// Runs `.ci/stop-postgres.sh PORT [--keep]`.
 fn stop_cluster(port: u16, keep: bool) {
     let mut command = Command::new("bash");
     command
-        .arg(script("stop-postgres.sh"))
+        .arg(ci_script("stop-postgres.sh"))
         .arg(port.to_string());
     if keep {
         command.arg("--keep");
@@ -128,34 +105,6 @@ async fn table_rows(url: &str, table: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// The resource's records as (id, record without id), by id.
-async fn resource_rows(db: &Database, resource: &str) -> Vec<(String, Value)> {
-    let mut rows: Vec<(String, Value)> = db
-        .resource(resource)
-        .unwrap()
-        .get_all()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|mut record| {
-            let id = record.shift_remove("id").unwrap();
-            (id.as_str().unwrap().to_owned(), Value::Object(record))
-        })
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows
-}
-
-async fn people(db: &Database, name: &str) -> s3db_core::Resource {
-    let attributes = json!({
-        "name": "string|required",
-        "age": "number|optional",
-        "tags": "array|items:string|optional",
-        "address": {"$$type": "object|optional", "city": "string|optional"}
-    });
-    define_timestamped(db, name, attributes).await
-}
-
 #[tokio::test]
 async fn the_table_equals_the_resource_after_every_kind_of_write() {
     let url = postgres_url();
@@ -172,26 +121,7 @@ async fn the_table_equals_the_resource_after_every_kind_of_write() {
     .await;
     let people = people(&db, &resource_name).await;
 
-    run_writes(
-        &people,
-        [
-            Write::Insert(json!({"id": "ana", "name": "Ana", "age": 31, "tags": ["a", "b"]})),
-            Write::Insert(json!({"id": "bob", "name": "Bob", "address": {"city": "Porto"}})),
-            Write::InsertMany(vec![
-                json!({"id": "cid", "name": "Cid", "age": 7.5}),
-                json!({"id": "dee", "name": "Dee"}),
-                json!({"id": "eve", "name": "Eve"}),
-            ]),
-            Write::Update("ana", json!({"age": 32})),
-            Write::Patch("bob", json!({"address": {"city": "Lisboa"}})),
-            Write::Replace("cid", json!({"name": "Cid II"})),
-            Write::Upsert(json!({"id": "dee", "tags": ["z"]})),
-            Write::Upsert(json!({"id": "fay", "name": "Fay"})),
-            Write::Delete("eve"),
-            Write::DeleteMany(&["dee", "missing"]),
-        ],
-    )
-    .await;
+    run_writes(&people, every_kind_of_write()).await;
     replicator.flush().await.unwrap();
 
     let expected = resource_rows(&db, &resource_name).await;
@@ -200,7 +130,7 @@ async fn the_table_equals_the_resource_after_every_kind_of_write() {
     assert_eq!(table_rows(&url, &table).await, expected);
 
     let stats = replicator.stats();
-    assert_eq!(stats.replicated, 13);
+    assert_eq!(stats.replicated, EVERY_KIND_CHANGES);
     assert_eq!(
         (stats.failures, stats.dead_letters, stats.queue_len),
         (0, 0, 0)

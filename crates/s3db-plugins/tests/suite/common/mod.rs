@@ -2,6 +2,7 @@
 //! and directory walks.
 
 pub mod processes;
+pub mod replication;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
