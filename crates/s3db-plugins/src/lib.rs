@@ -8,6 +8,7 @@ pub mod costs;
 mod error;
 mod json_object;
 pub mod metrics;
+pub mod queue;
 pub mod replicator;
 pub mod ttl;
 

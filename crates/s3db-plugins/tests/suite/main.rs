@@ -9,6 +9,7 @@ mod cache_s3;
 mod common;
 mod costs;
 mod metrics;
+mod queue;
 mod replicator;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
