@@ -5,6 +5,7 @@ pub mod cache;
 pub mod clock;
 pub mod coord;
 pub mod costs;
+pub mod counters;
 mod error;
 mod json_object;
 pub mod metrics;

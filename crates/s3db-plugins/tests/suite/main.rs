@@ -8,6 +8,7 @@ mod cache_drivers;
 mod cache_s3;
 mod common;
 mod costs;
+mod counters;
 mod metrics;
 mod queue;
 mod replicator;
