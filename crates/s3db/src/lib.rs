@@ -43,12 +43,12 @@ pub mod plugins {
     pub use s3db_plugins::audit::{AuditConfig, AuditPlugin};
     pub use s3db_plugins::cache::{CacheConfig, CachePlugin, DriverConfig};
     pub use s3db_plugins::costs::CostsPlugin;
+    pub use s3db_plugins::counters::{CountersConfig, CountersPlugin};
     pub use s3db_plugins::metrics::MetricsPlugin;
+    pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
-    pub use s3db_plugins::counters::{CountersConfig, CountersPlugin};
-    pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
     pub use s3db_plugins::{audit, cache, clock, costs, counters, metrics, queue, replicator, ttl};
 }
 
