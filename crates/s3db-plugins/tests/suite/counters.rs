@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::processes::{Worker, spawn};
 use common::rec;
+use futures::{StreamExt, TryStreamExt};
 use s3db_core::Database;
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::counters::{CountersConfig, CountersPlugin, Period, Rollup};
@@ -375,21 +376,32 @@ async fn counters_worker() {
     if worker.param("ROLE") == "consolidator" {
         loop {
             counters.consolidate("urls", "r").await.unwrap();
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // 100 operations at a time, 8 in flight, then a consolidation.
     let mut net = 0i64;
-    for j in 0..OPS {
-        if j % 5 == 4 {
-            counters.decrement("urls", "r", "clicks").await.unwrap();
-            net -= 1;
-        } else {
-            counters.increment("urls", "r", "clicks").await.unwrap();
-            net += 1;
-        }
-        if j % 100 == 99 {
-            counters.consolidate("urls", "r").await.unwrap();
-        }
+    for chunk in (0..OPS).collect::<Vec<_>>().chunks(100) {
+        let signs: Vec<i64> = chunk
+            .iter()
+            .map(|j| if j % 5 == 4 { -1 } else { 1 })
+            .collect();
+        net += signs.iter().sum::<i64>();
+        futures::stream::iter(signs)
+            .map(|sign| {
+                let counters = counters.clone();
+                async move {
+                    match sign {
+                        1 => counters.increment("urls", "r", "clicks").await,
+                        _ => counters.decrement("urls", "r", "clicks").await,
+                    }
+                }
+            })
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap();
+        counters.consolidate("urls", "r").await.unwrap();
     }
     worker.report(&json!({"ops": OPS, "net": net}));
 }
