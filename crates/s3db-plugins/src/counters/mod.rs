@@ -9,9 +9,10 @@
 //! plugin area, a [`CasDoc`]) together with the names of the transactions already folded
 //! into them. Consolidating a record:
 //!
-//! 1. reads the state (and rewrites its analytics contributions, see below);
+//! 1. reads the state;
 //! 2. lists the record's transactions (their op, field and value are in their keys, so no
-//!    transaction is read);
+//!    transaction is read), and if there are any, rewrites the state's analytics
+//!    contributions (see below);
 //! 3. folds those not yet in the state's `applied` list and writes the state **with
 //!    `If-Match`**: the new values and `applied` = the folded names plus those of the
 //!    previous `applied` still listed. A lost race starts again from 1;
@@ -30,14 +31,16 @@
 //! With [`CountersConfig::analytics`], each consolidation also records, per field and UTC
 //! hour touched, a contribution `rollup/<field>/<hour>/<id>~<rev>~<count>~<sum>` (empty
 //! body; the numbers are in the key). The names go into the state in the same write as the
-//! values (its `outbox`) and are written after it; whoever next reads that state writes them
-//! again (same keys, so idempotent). [`CountersPlugin::rollups`] adds them up by hour, day
+//! values (its `outbox`) and are written after it, before any transaction is deleted;
+//! whoever next finds transactions under that state writes them again (same keys, so
+//! idempotent). [`CountersPlugin::rollups`] adds them up by hour, day
 //! or month from listings alone.
 //!
 //! | operation | requests |
 //! |---|---|
 //! | [`add`](CountersPlugin::add), [`sub`](CountersPlugin::sub), [`set`](CountersPlugin::set) | 1 PUT |
 //! | [`consolidate`](CountersPlugin::consolidate) of n transactions | 2 GET (state before, and after the record write) + 1 LIST per 1000 + 1 PUT (state) + the record's GET and PUT + 1 DeleteObjects per 1000, + 1 PUT per field and hour touched (analytics) |
+//! | [`consolidate`](CountersPlugin::consolidate) with nothing pending | 1 GET + 1 LIST |
 //! | [`consolidated_value`](CountersPlugin::consolidated_value) (no write) | 1 GET + 1 LIST per 1000 pending |
 //! | [`rollups`](CountersPlugin::rollups) | 1 LIST per 1000 contributions |
 //!
@@ -335,16 +338,23 @@ impl CountersPlugin {
                 Some(v) => (v.value, Some(v.etag)),
                 None => (State::default(), None),
             };
-            self.write_outbox(&area, &state).await?;
             let listed = self.pending(&area, id).await?;
+            if !listed.is_empty() {
+                // Transactions are deleted only after the outbox of the state that folded
+                // them was written, so with none listed it was.
+                self.write_outbox(&area, &state).await?;
+            }
             let applied: BTreeSet<&str> = state.applied.iter().map(String::as_str).collect();
             let (done, new): (Vec<&Tx>, Vec<&Tx>) = listed
                 .iter()
                 .partition(|tx| applied.contains(tx.name.as_str()));
             if new.is_empty() {
-                // Only leftovers of a consolidation that stopped before its deletes.
-                self.sync_record(resource, id, &doc, state.clone()).await?;
-                delete_txs(&area, id, &done).await?;
+                // Nothing listed: whoever deleted the transactions wrote the record first.
+                // Leftovers of a consolidation that stopped before its deletes: finish it.
+                if !done.is_empty() {
+                    self.sync_record(resource, id, &doc, state.clone()).await?;
+                    delete_txs(&area, id, &done).await?;
+                }
                 return Ok(Consolidation {
                     applied: 0,
                     values: state.values,

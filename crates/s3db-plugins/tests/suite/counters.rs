@@ -172,6 +172,13 @@ async fn requests_per_operation() {
         ),
         (3, 1, 3, 1)
     );
+    counters.consolidate("urls", "u").await.unwrap();
+    let idle = recorder.snapshot();
+    assert_eq!(
+        idle.requests() - done.requests(),
+        2,
+        "nothing pending: 1 GET + 1 LIST"
+    );
 }
 
 #[test]
