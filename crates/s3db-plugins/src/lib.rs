@@ -5,10 +5,12 @@ pub mod cache;
 pub mod clock;
 pub mod coord;
 pub mod costs;
+pub mod counters;
 mod error;
 pub mod geo;
 mod json_object;
 pub mod metrics;
+pub mod queue;
 pub mod replicator;
 pub mod ttl;
 

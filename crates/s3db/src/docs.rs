@@ -108,3 +108,11 @@ pub mod plugins_replicator {}
 /// `docs/plugins-ttl.md`.
 #[doc = include_str!("../../../docs/plugins-ttl.md")]
 pub mod plugins_ttl {}
+
+/// `docs/plugins-queue.md`.
+#[doc = include_str!("../../../docs/plugins-queue.md")]
+pub mod plugins_queue {}
+
+/// `docs/plugins-counters.md`.
+#[doc = include_str!("../../../docs/plugins-counters.md")]
+pub mod plugins_counters {}

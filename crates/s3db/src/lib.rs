@@ -43,11 +43,13 @@ pub mod plugins {
     pub use s3db_plugins::audit::{AuditConfig, AuditPlugin};
     pub use s3db_plugins::cache::{CacheConfig, CachePlugin, DriverConfig};
     pub use s3db_plugins::costs::CostsPlugin;
+    pub use s3db_plugins::counters::{CountersConfig, CountersPlugin};
     pub use s3db_plugins::metrics::MetricsPlugin;
+    pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
-    pub use s3db_plugins::{audit, cache, clock, costs, metrics, replicator, ttl};
+    pub use s3db_plugins::{audit, cache, clock, costs, counters, metrics, queue, replicator, ttl};
 }
 
 /// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone, so it never

@@ -8,8 +8,10 @@ mod cache_drivers;
 mod cache_s3;
 mod common;
 mod costs;
+mod counters;
 mod geo;
 mod metrics;
+mod queue;
 mod replicator;
 #[cfg(all(feature = "webhook", feature = "bigquery"))]
 mod replicator_http;
