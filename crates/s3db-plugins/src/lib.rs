@@ -8,7 +8,10 @@ pub mod costs;
 mod error;
 mod json_object;
 pub mod metrics;
+pub mod queue_consumer;
 pub mod replicator;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 pub mod ttl;
 
 pub use error::{Error, Result};

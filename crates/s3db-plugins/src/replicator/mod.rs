@@ -1,5 +1,5 @@
 //! Replicator plugin: copies every write to other stores — PostgreSQL (`PostgresTarget`,
-//! crate feature `postgres`), another s3db database, a JSONL file or sink, or a
+//! crate feature `postgres`), Amazon SQS (`SqsTarget`, crate feature `sqs`), another s3db database, a JSONL file or sink, or a
 //! [`ReplicationTarget`] of your own.
 //!
 //! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
@@ -61,6 +61,8 @@ mod jsonl;
 mod postgres;
 mod retry;
 mod route;
+#[cfg(feature = "sqs")]
+mod sqs;
 mod stats;
 mod target;
 mod worker;
@@ -87,6 +89,8 @@ pub use jsonl::{JsonlTarget, jsonl_line};
 pub use postgres::PostgresTarget;
 pub use retry::RetryPolicy;
 pub use route::{Route, Transform};
+#[cfg(feature = "sqs")]
+pub use sqs::{SQS_BATCH, SqsTarget};
 pub use stats::{LAG_WINDOW, ReplicatorStats};
 pub use target::ReplicationTarget;
 
