@@ -98,7 +98,7 @@ pub struct DeadLetter {
 }
 
 /// Counts since the consumer was built.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueConsumerStats {
     /// Messages received (redeliveries included).
     pub received: u64,

@@ -9,6 +9,8 @@ mod cache_s3;
 mod common;
 mod costs;
 mod metrics;
+#[cfg(all(feature = "sqs", feature = "amqp"))]
+mod queue_consumer;
 mod replicator;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
