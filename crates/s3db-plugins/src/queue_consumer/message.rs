@@ -87,7 +87,7 @@ pub fn parse(body: &[u8], resources: &[String]) -> Result<Command> {
             .ok_or_else(|| malformed("message names no `resource` and the queue has none"))?,
         Some(other) => return Err(malformed(format!("`resource` is not a string: {other}"))),
     };
-    if !resources.iter().any(|r| *r == resource) {
+    if !resources.contains(&resource) {
         return Err(malformed(format!(
             "message for resource {resource:?}, but this queue writes only {resources:?}; \
              add it to the queue's resources"
