@@ -473,9 +473,12 @@ async fn killed_consumer_loses_nothing(queue: Queue, endpoint: &str) {
         "{stalled_id}"
     );
     assert_eq!(totals.dead_lettered, 0);
-    assert!(
-        totals.applied + totals.duplicates >= 1
-            && totals.applied + totals.duplicates <= KILL_MESSAGES as u64,
+    // An insert succeeds once per id: a message delivered twice (worker 0's batch, or a
+    // visibility timeout passing under load) is written once and counted as a duplicate.
+    assert!(totals.applied <= KILL_MESSAGES as u64, "{totals:?}");
+    assert_eq!(
+        totals.received,
+        totals.applied + totals.duplicates,
         "{totals:?}"
     );
     wait_until("queue drained", Duration::from_secs(30), || {
