@@ -11,7 +11,10 @@ pub mod geo;
 mod json_object;
 pub mod metrics;
 pub mod queue;
+pub mod queue_consumer;
 pub mod replicator;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 pub mod ttl;
 
 pub use error::{Error, Result};

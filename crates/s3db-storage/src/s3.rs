@@ -126,6 +126,26 @@ impl S3Config {
     /// credentials it leaves open (see the [module docs](self)). Fails with `InvalidInput`
     /// when no credentials are found, `Unavailable` when looking for them times out.
     pub async fn client(&self) -> Result<Client> {
+        let builder = aws_sdk_s3::config::Builder::from(&self.sdk_config().await?)
+            .force_path_style(self.force_path_style)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .read_timeout(self.read_timeout)
+                    .build(),
+            )
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        Ok(Client::from_conf(builder.build()))
+    }
+
+    /// The AWS settings this configuration resolves (see the [module docs](self)): region,
+    /// endpoint, credentials and the HTTPS client (rustls on ring), for building clients of
+    /// other AWS services the way the S3 client is built — `aws_sdk_sqs::config::Builder::from(&sdk_config)`.
+    /// The bucket, path style, metadata budget and timeouts are S3's alone and not in it.
+    /// Fails like [`S3Config::client`] when no credentials are found.
+    pub async fn sdk_config(&self) -> Result<aws_config::SdkConfig> {
         let region = aws_defaults::region(
             self.region.as_deref(),
             &aws_defaults::process_env,
@@ -147,7 +167,7 @@ impl S3Config {
             bucket = %self.bucket,
             region = %region,
             endpoint = self.endpoint.as_deref().unwrap_or("from the environment, else AWS"),
-            "S3 client"
+            "AWS settings"
         );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
@@ -156,18 +176,7 @@ impl S3Config {
         if let Some(endpoint) = &self.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
-        let builder = aws_sdk_s3::config::Builder::from(&loader.load().await)
-            .force_path_style(self.force_path_style)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .read_timeout(self.read_timeout)
-                    .build(),
-            )
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
-        Ok(Client::from_conf(builder.build()))
+        Ok(loader.load().await)
     }
 }
 

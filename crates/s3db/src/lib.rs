@@ -46,10 +46,16 @@ pub mod plugins {
     pub use s3db_plugins::counters::{CountersConfig, CountersPlugin};
     pub use s3db_plugins::metrics::MetricsPlugin;
     pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
+    pub use s3db_plugins::queue_consumer::{QueueConsumer, QueueConsumerBuilder};
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
+    /// SQS clients for `replicator::SqsTarget` and `queue_consumer::SqsSource` (feature `sqs`).
+    #[cfg(feature = "sqs")]
+    pub use s3db_plugins::sqs;
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
-    pub use s3db_plugins::{audit, cache, clock, costs, counters, metrics, queue, replicator, ttl};
+    pub use s3db_plugins::{
+        audit, cache, clock, costs, counters, metrics, queue, queue_consumer, replicator, ttl,
+    };
 }
 
 /// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone, so it never

@@ -2,7 +2,8 @@
 //! crate feature `postgres`), MySQL/MariaDB (`MysqlTarget`, feature `mysql`), SQLite
 //! (`SqliteTarget`, feature `sqlite`), an HTTP webhook with signed payloads
 //! (`WebhookTarget`, feature `webhook`), BigQuery (`BigQueryTarget`, feature `bigquery`),
-//! another s3db database, a JSONL file or sink, or a [`ReplicationTarget`] of your own.
+//! Amazon SQS (`SqsTarget`, feature `sqs`), another s3db database, a JSONL file or sink,
+//! or a [`ReplicationTarget`] of your own.
 //!
 //! After-write hooks (`afterInsert`, `afterUpdate`, `afterPatch`, `afterReplace`,
 //! `afterDelete`; `upsert` and `insert_many` go through them) and `deleteMany` /
@@ -73,6 +74,8 @@ mod route;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqs")]
+mod sqs;
 mod stats;
 mod target;
 #[cfg(feature = "webhook")]
@@ -107,6 +110,8 @@ pub use retry::RetryPolicy;
 pub use route::{Route, Transform};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteTarget;
+#[cfg(feature = "sqs")]
+pub use sqs::{SQS_BATCH, SqsTarget};
 pub use stats::{LAG_WINDOW, ReplicatorStats};
 pub use target::ReplicationTarget;
 #[cfg(feature = "webhook")]

@@ -12,6 +12,8 @@ mod counters;
 mod geo;
 mod metrics;
 mod queue;
+#[cfg(all(feature = "sqs", feature = "amqp"))]
+mod queue_consumer;
 mod replicator;
 #[cfg(all(feature = "webhook", feature = "bigquery"))]
 mod replicator_http;
