@@ -50,6 +50,26 @@ pub enum Error {
         /// How many writes were tried.
         attempts: u32,
     },
+    /// A held lock's lease ended and another holder took it (or its object was removed):
+    /// the holder must stop; its writes under the lock are refused by the token.
+    #[error("lock {key:?}: lost (token {token}); its lease ended and another holder may have taken it")]
+    LockLost {
+        /// The lock object's key.
+        key: String,
+        /// The fencing token this holder had.
+        token: u64,
+    },
+    /// A fencing token older than the lock's latest acquisition (or a document's latest
+    /// writer): a holder that lost its lock tried to act on it.
+    #[error("{key:?}: fencing token {token} is stale (current {current}); acquire the lock again")]
+    StaleToken {
+        /// The lock's or the fenced document's key.
+        key: String,
+        /// The token presented.
+        token: u64,
+        /// The latest token.
+        current: u64,
+    },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -106,7 +126,9 @@ impl Error {
             Error::Storage(storage) => storage.kind().into(),
             Error::Config { .. } => ErrorKind::InvalidInput,
             Error::Corrupt { .. } => ErrorKind::Corrupt,
-            Error::Contended { .. } => ErrorKind::Conflict,
+            Error::Contended { .. } | Error::LockLost { .. } | Error::StaleToken { .. } => {
+                ErrorKind::Conflict
+            }
             Error::Target { source, .. } => {
                 let source = source.as_deref();
                 let core = source.and_then(|s| s.downcast_ref::<s3db_core::Error>());
