@@ -70,6 +70,10 @@ pub enum Error {
         /// The latest token.
         current: u64,
     },
+    /// A state machine transition did not happen (an event the state does not accept, a
+    /// guard's refusal, a lost race naming the state found).
+    #[error(transparent)]
+    Transition(#[from] crate::state_machine::TransitionError),
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -129,6 +133,13 @@ impl Error {
             Error::Contended { .. } | Error::LockLost { .. } | Error::StaleToken { .. } => {
                 ErrorKind::Conflict
             }
+            Error::Transition(error) => match error {
+                crate::state_machine::TransitionError::Conflict { .. } => ErrorKind::Conflict,
+                crate::state_machine::TransitionError::UnknownMachine { .. } => {
+                    ErrorKind::NotFound
+                }
+                _ => ErrorKind::Refused,
+            },
             Error::Target { source, .. } => {
                 let source = source.as_deref();
                 let core = source.and_then(|s| s.downcast_ref::<s3db_core::Error>());
@@ -150,6 +161,7 @@ impl Error {
         match self {
             Error::Config { plugin, .. } => plugin,
             Error::Target { .. } => "replicator",
+            Error::Transition(_) => crate::state_machine::SLUG,
             _ => "plugin",
         }
     }

@@ -7,6 +7,7 @@ mod cache;
 mod cache_drivers;
 mod cache_s3;
 mod common;
+mod coord_lock;
 mod costs;
 mod metrics;
 mod replicator;
