@@ -13,4 +13,5 @@ mod metrics;
 mod replicator;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
+mod state_machine;
 mod ttl;
