@@ -55,7 +55,9 @@ impl fmt::Debug for IdGenerator {
         match self {
             IdGenerator::Nanoid { size } => f.debug_struct("Nanoid").field("size", size).finish(),
             IdGenerator::Custom(_) => f.write_str("Custom(..)"),
-            IdGenerator::Incremental(ids) => f.debug_tuple("Incremental").field(ids.config()).finish(),
+            IdGenerator::Incremental(ids) => {
+                f.debug_tuple("Incremental").field(ids.config()).finish()
+            }
         }
     }
 }

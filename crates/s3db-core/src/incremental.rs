@@ -155,15 +155,16 @@ impl IncrementalConfig {
         &mut self,
         o: &serde_json::Map<String, Value>,
     ) -> std::result::Result<(), IncrementalConfigError> {
-        let int = |field: &'static str| -> std::result::Result<Option<i64>, IncrementalConfigError> {
-            match o.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_i64().map(Some).ok_or(IncrementalConfigError {
-                    field,
-                    reason: "must be an integer",
-                }),
-            }
-        };
+        let int =
+            |field: &'static str| -> std::result::Result<Option<i64>, IncrementalConfigError> {
+                match o.get(field) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(v) => v.as_i64().map(Some).ok_or(IncrementalConfigError {
+                        field,
+                        reason: "must be an integer",
+                    }),
+                }
+            };
         if let Some(start) = int("start")? {
             self.start = start;
         }
@@ -289,11 +290,7 @@ impl IncrementalIds {
     }
 
     /// The sequence s3db.js uses for the ids of `resource`, starting at the config's start.
-    pub fn sequence(
-        &self,
-        storage: Arc<dyn s3db_storage::Storage>,
-        resource: &str,
-    ) -> Sequence {
+    pub fn sequence(&self, storage: Arc<dyn s3db_storage::Storage>, resource: &str) -> Sequence {
         Sequence::for_resource(storage, resource, "id").start(self.config.start)
     }
 }
@@ -316,14 +313,20 @@ mod tests {
         let fast = parsed(json!("incremental:fast:500"));
         assert_eq!((fast.mode, fast.start), (IncrementalMode::Fast, 500));
         let ord = parsed(json!("incremental:ORD-0042"));
-        assert_eq!((ord.prefix.as_str(), ord.start, ord.padding), ("ORD-", 42, 4));
+        assert_eq!(
+            (ord.prefix.as_str(), ord.start, ord.padding),
+            ("ORD-", 42, 4)
+        );
         assert_eq!(ord.format(7), "ORD-0007");
         let object = parsed(json!({"type": "incremental", "start": 10, "increment": 5,
             "mode": "fast", "batchSize": 50, "prefix": "INV", "padding": 6}));
         assert_eq!(object.format(10), "INV000010");
         assert_eq!((object.increment, object.batch_size), (5, 50));
         // s3db.js keeps the defaults for a suffix it does not recognise.
-        assert_eq!(parsed(json!("incremental:??")), IncrementalConfig::default());
+        assert_eq!(
+            parsed(json!("incremental:??")),
+            IncrementalConfig::default()
+        );
     }
 
     #[test]

@@ -136,7 +136,8 @@ impl Sequence {
             let now = Value::String(self.clock.now_iso());
             let mut body = current.unwrap_or_default();
             body.insert("value".into(), Value::from(next));
-            body.entry("name").or_insert_with(|| self.name.clone().into());
+            body.entry("name")
+                .or_insert_with(|| self.name.clone().into());
             let mode = match etag {
                 Some(etag) => {
                     body.insert("updatedAt".into(), now);
@@ -226,9 +227,12 @@ impl Sequence {
 /// The stored `value` (s3db.js writes a JSON number).
 fn stored_value(body: &Map<String, Value>) -> Option<i64> {
     let value = body.get("value")?;
-    value
-        .as_i64()
-        .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map(|f| f as i64)
+    })
 }
 
 /// After a lost race: a short random pause (full jitter, cap growing to 20 ms), so racing
@@ -307,6 +311,9 @@ mod tests {
         assert_eq!(seq.advance(-2).await.unwrap(), 6);
         seq.reset(1000).await.unwrap();
         assert_eq!(seq.next().await.unwrap(), 1000);
-        assert!(matches!(seq.advance(0).await, Err(Error::Unsupported { .. })));
+        assert!(matches!(
+            seq.advance(0).await,
+            Err(Error::Unsupported { .. })
+        ));
     }
 }

@@ -52,7 +52,9 @@ pub enum Error {
     },
     /// A held lock's lease ended and another holder took it (or its object was removed):
     /// the holder must stop; its writes under the lock are refused by the token.
-    #[error("lock {key:?}: lost (token {token}); its lease ended and another holder may have taken it")]
+    #[error(
+        "lock {key:?}: lost (token {token}); its lease ended and another holder may have taken it"
+    )]
     LockLost {
         /// The lock object's key.
         key: String,
@@ -72,8 +74,9 @@ pub enum Error {
     },
     /// A state machine transition did not happen (an event the state does not accept, a
     /// guard's refusal, a lost race naming the state found).
+    /// (Boxed: it is the largest variant.) [`Error::transition`] borrows it.
     #[error(transparent)]
-    Transition(#[from] crate::state_machine::TransitionError),
+    Transition(Box<crate::state_machine::TransitionError>),
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -104,7 +107,21 @@ impl From<Error> for s3db_core::Error {
     }
 }
 
+impl From<crate::state_machine::TransitionError> for Error {
+    fn from(error: crate::state_machine::TransitionError) -> Self {
+        Error::Transition(Box::new(error))
+    }
+}
+
 impl Error {
+    /// The state machine's reason, when this is a refused or lost transition.
+    pub fn transition(&self) -> Option<&crate::state_machine::TransitionError> {
+        match self {
+            Error::Transition(error) => Some(error),
+            _ => None,
+        }
+    }
+
     /// A [`Error::Target`] of `target` failing with `source`, described by `reason`.
     pub fn target(
         target: impl Into<String>,
@@ -133,11 +150,9 @@ impl Error {
             Error::Contended { .. } | Error::LockLost { .. } | Error::StaleToken { .. } => {
                 ErrorKind::Conflict
             }
-            Error::Transition(error) => match error {
+            Error::Transition(error) => match error.as_ref() {
                 crate::state_machine::TransitionError::Conflict { .. } => ErrorKind::Conflict,
-                crate::state_machine::TransitionError::UnknownMachine { .. } => {
-                    ErrorKind::NotFound
-                }
+                crate::state_machine::TransitionError::UnknownMachine { .. } => ErrorKind::NotFound,
                 _ => ErrorKind::Refused,
             },
             Error::Target { source, .. } => {

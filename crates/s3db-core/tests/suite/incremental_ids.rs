@@ -42,13 +42,18 @@ async fn standard_ids_count_up_in_the_s3dbjs_sequence_object() {
     assert!(value["createdAt"].is_string() && value["updatedAt"].is_string());
     // s3db.json records the label as s3db.js does.
     let meta = stored(&db, "s3db.json").await;
-    let current = meta["resources"]["orders"]["currentVersion"].as_str().unwrap();
+    let current = meta["resources"]["orders"]["currentVersion"]
+        .as_str()
+        .unwrap();
     assert_eq!(
         meta["resources"]["orders"]["versions"][current]["idGenerator"],
         "incremental"
     );
     // An id given explicitly does not touch the sequence; a write by s3db.js moves it.
-    let given = json!({"id": "manual", "item": "x"}).as_object().unwrap().clone();
+    let given = json!({"id": "manual", "item": "x"})
+        .as_object()
+        .unwrap()
+        .clone();
     orders.insert(given).await.unwrap();
     let js = json!({"value": 5000, "name": "id", "createdAt": "2024-01-01T00:00:00.000Z"});
     let payload = PutPayload {
@@ -56,7 +61,11 @@ async fn standard_ids_count_up_in_the_s3dbjs_sequence_object() {
         ..PutPayload::default()
     };
     db.storage()
-        .put("resource=orders/sequence=id/value", payload, PutMode::Overwrite)
+        .put(
+            "resource=orders/sequence=id/value",
+            payload,
+            PutMode::Overwrite,
+        )
         .await
         .unwrap();
     assert_eq!(insert_id(&orders).await, "5000");
@@ -74,12 +83,21 @@ async fn a_reconnected_database_keeps_counting() {
     let db = Database::connect(&url).await.unwrap();
     let orders = db.resource("orders").unwrap();
     assert_eq!(insert_id(&orders).await, "2");
-    assert_eq!(db.storage().list_keys("resource=orders/data/").await.unwrap().len(), 2);
+    assert_eq!(
+        db.storage()
+            .list_keys("resource=orders/data/")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn fast_mode_reserves_batches_and_formats_prefixes() {
-    let db = Database::connect("memory://incremental-fast").await.unwrap();
+    let db = Database::connect("memory://incremental-fast")
+        .await
+        .unwrap();
     let generator = json!({"type": "incremental", "mode": "fast", "batchSize": 3,
         "prefix": "INV-", "padding": 4, "start": 7});
     let orders = orders(&db, generator).await;

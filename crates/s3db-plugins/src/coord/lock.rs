@@ -172,7 +172,11 @@ impl Lock {
 
     /// [`Lock::try_acquire`] again and again (pausing `retry_every` between attempts) until
     /// it succeeds or `wait` has passed: `None` then.
-    pub async fn acquire(&self, wait: Duration, retry_every: Duration) -> Result<Option<LockGuard>> {
+    pub async fn acquire(
+        &self,
+        wait: Duration,
+        retry_every: Duration,
+    ) -> Result<Option<LockGuard>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(guard) = self.try_acquire().await? {
@@ -401,19 +405,40 @@ mod tests {
         let taker = b.try_acquire().await.unwrap().expect("the lease ended");
         assert_eq!(taker.token(), 2);
         let doc = CasDoc::<Fenced<u32>>::new(Arc::clone(a.doc.storage()), "protected");
-        fenced_update(&doc, taker.token(), |_| Ok(Change::Write(7, ()))).await.unwrap();
+        fenced_update(&doc, taker.token(), |_| Ok(Change::Write(7, ())))
+            .await
+            .unwrap();
         // The stalled holder wakes up: every path refuses it.
         let late = fenced_update(&doc, stalled.token(), |_| Ok(Change::Write(1, ()))).await;
         assert!(
-            matches!(late, Err(Error::StaleToken { token: 1, current: 2, .. })),
+            matches!(
+                late,
+                Err(Error::StaleToken {
+                    token: 1,
+                    current: 2,
+                    ..
+                })
+            ),
             "{late:?}"
         );
-        assert!(matches!(a.check(stalled.token()).await, Err(Error::StaleToken { .. })));
+        assert!(matches!(
+            a.check(stalled.token()).await,
+            Err(Error::StaleToken { .. })
+        ));
         b.check(taker.token()).await.unwrap();
-        assert!(matches!(stalled.renew().await, Err(Error::LockLost { token: 1, .. })));
+        assert!(matches!(
+            stalled.renew().await,
+            Err(Error::LockLost { token: 1, .. })
+        ));
         assert!(!stalled.release().await.unwrap(), "nothing to release");
         assert_eq!(doc.load().await.unwrap().unwrap().value.value, 7);
-        assert!(b.state().await.unwrap().unwrap().is_held(clock.now_millis()));
+        assert!(
+            b.state()
+                .await
+                .unwrap()
+                .unwrap()
+                .is_held(clock.now_millis())
+        );
     }
 
     #[tokio::test]
@@ -425,7 +450,10 @@ mod tests {
             clock.advance(Duration::from_secs(40));
             held.renew().await.unwrap();
         }
-        assert!(b.try_acquire().await.unwrap().is_none(), "renewed 200 s later");
+        assert!(
+            b.try_acquire().await.unwrap().is_none(),
+            "renewed 200 s later"
+        );
         assert!(held.release().await.unwrap());
         let state = b.state().await.unwrap().unwrap();
         assert_eq!((state.holder, state.token), (None, 1));

@@ -96,7 +96,8 @@ impl MachineConfig {
             .ok_or_else(|| bad("the machine", "must be an object"))?;
         let text = |field: &str| obj.get(field).and_then(Value::as_str).map(str::to_owned);
         let resource = text("resource").ok_or_else(|| bad("resource", "must be a string"))?;
-        let initial = text("initialState").ok_or_else(|| bad("initialState", "must be a string"))?;
+        let initial =
+            text("initialState").ok_or_else(|| bad("initialState", "must be a string"))?;
         let mut machine = MachineConfig::new(resource, initial);
         if let Some(field) = obj.get("stateField") {
             machine.state_field = field
@@ -109,7 +110,9 @@ impl MachineConfig {
             .and_then(Value::as_object)
             .ok_or_else(|| bad("states", "must be an object of states"))?;
         for (name, state) in states {
-            machine.states.insert(name.clone(), state_from_json(name, state)?);
+            machine
+                .states
+                .insert(name.clone(), state_from_json(name, state)?);
         }
         Ok(machine)
     }
@@ -120,16 +123,20 @@ impl MachineConfig {
         has_guard: impl Fn(&str) -> bool,
         has_action: impl Fn(&str) -> bool,
     ) -> Result<()> {
-        let fail = |what: String| {
-            config_error(format!("machine of resource {:?}: {what}", self.resource))
-        };
+        let fail =
+            |what: String| config_error(format!("machine of resource {:?}: {what}", self.resource));
         if !self.states.contains_key(&self.initial_state) {
-            return Err(fail(format!("initialState {:?} is not a state", self.initial_state)));
+            return Err(fail(format!(
+                "initialState {:?} is not a state",
+                self.initial_state
+            )));
         }
         for (name, state) in &self.states {
             for (event, target) in &state.on {
                 if !self.states.contains_key(target) {
-                    return Err(fail(format!("{name}.on.{event}: {target:?} is not a state")));
+                    return Err(fail(format!(
+                        "{name}.on.{event}: {target:?} is not a state"
+                    )));
                 }
             }
             for (event, guard) in &state.guards {
@@ -177,7 +184,11 @@ impl MachineConfig {
     }
 
     pub(super) fn guard_of(&self, state: &str, event: &str) -> Option<&str> {
-        self.states.get(state)?.guards.get(event).map(String::as_str)
+        self.states
+            .get(state)?
+            .guards
+            .get(event)
+            .map(String::as_str)
     }
 
     pub(super) fn entry_of(&self, state: &str) -> &[String] {
@@ -242,11 +253,17 @@ fn state_from_json(name: &str, value: &Value) -> Result<StateConfig> {
         };
         state.on.insert(event.clone(), target);
     }
-    let guards = obj.get("guards").and_then(Value::as_object).unwrap_or(&empty);
+    let guards = obj
+        .get("guards")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     for (event, guard) in guards {
-        let guard = guard
-            .as_str()
-            .ok_or_else(|| bad(&format!("states.{name}.guards.{event}"), "must be a guard name"))?;
+        let guard = guard.as_str().ok_or_else(|| {
+            bad(
+                &format!("states.{name}.guards.{event}"),
+                "must be a guard name",
+            )
+        })?;
         state.guards.insert(event.clone(), guard.to_owned());
     }
     Ok(state)
@@ -279,9 +296,17 @@ mod tests {
         let known = |n: &str| ["young", "hasAddress", "notify", "refund"].contains(&n);
         machine.check(known, known).unwrap();
         let err = machine.check(|_| true, |n| n != "refund").unwrap_err();
-        assert!(err.to_string().contains("\"refund\" is not registered"), "{err}");
+        assert!(
+            err.to_string().contains("\"refund\" is not registered"),
+            "{err}"
+        );
         let bad = MachineConfig::new("x", "a").state("a", StateConfig::default().on("GO", "b"));
-        assert!(bad.check(|_| true, |_| true).unwrap_err().to_string().contains("a.on.GO"));
+        assert!(
+            bad.check(|_| true, |_| true)
+                .unwrap_err()
+                .to_string()
+                .contains("a.on.GO")
+        );
         assert!(MachineConfig::from_json(&json!({"resource": "x"})).is_err());
     }
 }

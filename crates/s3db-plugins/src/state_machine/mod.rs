@@ -22,12 +22,9 @@
 //! the plugin's hooks. History entries live in the plugin's area:
 //! `plugin=state-machine/history/resource=<r>/id=<id>/<millis>-<nonce>`.
 //!
-//! The user guide with a compiled example: [`guide`] (docs/plugins-state-machine.md).
+//! The user guide, with a compiled example, is `docs/plugins-state-machine.md`.
 
 mod config;
-
-#[doc = include_str!("../../../../docs/plugins-state-machine.md")]
-pub mod guide {}
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,7 +84,9 @@ pub type ActionFn =
 #[non_exhaustive]
 pub enum TransitionError {
     /// The record's state has no transition for the event.
-    #[error("{resource}/{id}: no transition for event {event:?} from state {state:?} (allowed: {allowed:?})")]
+    #[error(
+        "{resource}/{id}: no transition for event {event:?} from state {state:?} (allowed: {allowed:?})"
+    )]
     InvalidEvent {
         /// The resource.
         resource: String,
@@ -118,7 +117,9 @@ pub enum TransitionError {
     },
     /// Another transition (or write of the state) won the race: the record is no longer in
     /// the state this one started from. Nothing was written.
-    #[error("{resource}/{id}: {event:?} expected state {expected:?} but found {found:?}; another transition won")]
+    #[error(
+        "{resource}/{id}: {event:?} expected state {expected:?} but found {found:?}; another transition won"
+    )]
     Conflict {
         /// The resource.
         resource: String,
@@ -210,8 +211,13 @@ impl StateMachineBuilder {
                 |action| self.actions.contains_key(action),
             )?;
             let resource = machine.resource.clone();
-            if machines.insert(resource.clone(), Arc::new(machine)).is_some() {
-                return Err(config_error(format!("resource {resource:?} has two machines")));
+            if machines
+                .insert(resource.clone(), Arc::new(machine))
+                .is_some()
+            {
+                return Err(config_error(format!(
+                    "resource {resource:?} has two machines"
+                )));
             }
         }
         let (events, _) = broadcast::channel(1024);
@@ -304,13 +310,15 @@ impl StateMachinePlugin {
                 .to_owned();
             record.retain(|k, _| !k.starts_with('_'));
             let from = machine.state_of(&record);
-            let to = machine.target(&from, event).ok_or_else(|| TransitionError::InvalidEvent {
-                resource: resource.to_owned(),
-                id: id.to_owned(),
-                allowed: machine.events_of(&from),
-                state: from.clone(),
-                event: event.to_owned(),
-            })?;
+            let to = machine
+                .target(&from, event)
+                .ok_or_else(|| TransitionError::InvalidEvent {
+                    resource: resource.to_owned(),
+                    id: id.to_owned(),
+                    allowed: machine.events_of(&from),
+                    state: from.clone(),
+                    event: event.to_owned(),
+                })?;
             let tctx = TransitionContext {
                 resource: resource.to_owned(),
                 id: id.to_owned(),
@@ -396,7 +404,10 @@ impl StateMachinePlugin {
                 .to_owned(),
             action_errors: Vec::new(),
         };
-        let names = machine.exit_of(&tctx.from).iter().chain(machine.entry_of(&tctx.to));
+        let names = machine
+            .exit_of(&tctx.from)
+            .iter()
+            .chain(machine.entry_of(&tctx.to));
         for name in names {
             let outcome = match self.actions.get(name) {
                 Some(action) => action(tctx.clone()).await,
@@ -414,7 +425,11 @@ impl StateMachinePlugin {
             ctx.random().next_u64()
         );
         let body = serde_json::to_vec(&event).unwrap_or_default();
-        if let Err(error) = ctx.storage().put(&key, json_payload(body), PutMode::Create).await {
+        if let Err(error) = ctx
+            .storage()
+            .put(&key, json_payload(body), PutMode::Create)
+            .await
+        {
             tracing::warn!(%key, %error, "state machine could not store a history entry");
         }
         // No subscriber is fine.
@@ -431,10 +446,12 @@ impl StateMachinePlugin {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let found = storage.get(&key).await?;
-            out.push(serde_json::from_slice(&found.body).map_err(|e| Error::Corrupt {
-                key,
-                reason: e.to_string(),
-            })?);
+            out.push(
+                serde_json::from_slice(&found.body).map_err(|e| Error::Corrupt {
+                    key,
+                    reason: e.to_string(),
+                })?,
+            );
         }
         Ok(out)
     }
@@ -446,7 +463,11 @@ impl StateMachinePlugin {
             let checked = m.on_insert(payload);
             async move { checked }
         });
-        for point in [HookPoint::BeforeUpdate, HookPoint::BeforePatch, HookPoint::BeforeReplace] {
+        for point in [
+            HookPoint::BeforeUpdate,
+            HookPoint::BeforePatch,
+            HookPoint::BeforeReplace,
+        ] {
             let m = Arc::clone(machine);
             hooks.register(point, move |_ctx, payload| {
                 let in_transition = OperationContext::current()

@@ -96,7 +96,12 @@ mod tests {
     fn setup() -> (Arc<dyn Storage>, Entry, ManualClock, SharedClock) {
         let clock = ManualClock::at_millis(1_000);
         let shared: SharedClock = Arc::new(clock.clone());
-        (Arc::new(MemoryStorage::new()), Entry::new(5, "a"), clock, shared)
+        (
+            Arc::new(MemoryStorage::new()),
+            Entry::new(5, "a"),
+            clock,
+            shared,
+        )
     }
 
     #[tokio::test]

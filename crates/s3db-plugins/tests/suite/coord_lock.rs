@@ -59,8 +59,12 @@ async fn lock_worker() {
     };
     let storage = worker_storage(&worker).await;
     let me = format!("p{}", worker.index);
-    let lock = Lock::new(Arc::clone(&storage), "locks/shared", Duration::from_secs(30))
-        .holder(me.clone());
+    let lock = Lock::new(
+        Arc::clone(&storage),
+        "locks/shared",
+        Duration::from_secs(30),
+    )
+    .holder(me.clone());
     let (mut tokens, mut overlaps) = (Vec::new(), 0);
     for _ in 0..LOCK_ROUNDS {
         let held = lock
@@ -74,13 +78,23 @@ async fn lock_worker() {
             overlaps += 1;
         }
         let count = state["count"].as_u64().unwrap();
-        write_json(storage.as_ref(), "guarded/state", &json!({"count": count, "inside": me})).await;
+        write_json(
+            storage.as_ref(),
+            "guarded/state",
+            &json!({"count": count, "inside": me}),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
         let state = read_json(storage.as_ref(), "guarded/state").await;
         if state["inside"] != json!(me) {
             overlaps += 1;
         }
-        write_json(storage.as_ref(), "guarded/state", &json!({"count": count + 1, "inside": null})).await;
+        write_json(
+            storage.as_ref(),
+            "guarded/state",
+            &json!({"count": count + 1, "inside": null}),
+        )
+        .await;
         lock.check(held.token()).await.unwrap();
         assert!(held.release().await.unwrap());
     }
@@ -96,7 +110,10 @@ async fn lock_never_overlaps(server: Server) {
         assert!(ok, "a worker failed: {results:?}");
         overlaps += reports[0]["overlaps"].as_u64().unwrap();
         let mine: Vec<u64> = serde_json::from_value(reports[0]["tokens"].clone()).unwrap();
-        assert!(mine.windows(2).all(|w| w[0] < w[1]), "tokens grow: {mine:?}");
+        assert!(
+            mine.windows(2).all(|w| w[0] < w[1]),
+            "tokens grow: {mine:?}"
+        );
         tokens.extend(mine);
     }
     let total = PROCESSES * LOCK_ROUNDS;
@@ -149,7 +166,10 @@ async fn sequence_and_ids(server: Server) {
     let params = bucket_params(server).await;
     let config = s3_config_at(params[0].1.clone(), &params[1].1);
     let storage: Arc<dyn Storage> = Arc::new(S3Storage::connect(&config).await.unwrap());
-    let db = Database::builder(Arc::clone(&storage)).open().await.unwrap();
+    let db = Database::builder(Arc::clone(&storage))
+        .open()
+        .await
+        .unwrap();
     crate::common::define(
         &db,
         json!({"name": "orders", "attributes": {"item": "string"}, "idGenerator": "incremental"}),
@@ -170,7 +190,10 @@ async fn sequence_and_ids(server: Server) {
     assert_eq!(values, (1..=n).collect::<Vec<_>>(), "{}", server.name());
     let n = (PROCESSES * ID_ROUNDS) as i64;
     assert_eq!(ids, (1..=n).collect::<Vec<_>>(), "{}", server.name());
-    assert_eq!(db.resource("orders").unwrap().count().await.unwrap(), n as usize);
+    assert_eq!(
+        db.resource("orders").unwrap().count().await.unwrap(),
+        n as usize
+    );
     println!(
         "sequence on {}: {PROCESSES} processes x {SEQUENCE_ROUNDS} next(), ids {PROCESSES} x {ID_ROUNDS} inserts: unique and gap-free",
         server.name()
