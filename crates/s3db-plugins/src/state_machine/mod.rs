@@ -437,23 +437,29 @@ impl StateMachinePlugin {
         event
     }
 
-    /// The transitions of record `id` of `resource`, oldest first. One `LIST` page per
-    /// 1000 entries and one `GET` per entry.
+    /// The transitions of record `id` of `resource`, oldest first (by the clock's
+    /// millisecond in the entry's key; entries of one millisecond are put in the order
+    /// their states chain). One `LIST` page per 1000 entries and one `GET` per entry.
     pub async fn history(&self, resource: &str, id: &str) -> Result<Vec<TransitionEvent>> {
         let storage = self.ctx()?.storage();
         let prefix = history_prefix(resource, id);
-        let keys = storage.list_keys(&prefix).await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
+        let mut entries = Vec::new();
+        for key in storage.list_keys(&prefix).await? {
             let found = storage.get(&key).await?;
-            out.push(
+            let event: TransitionEvent =
                 serde_json::from_slice(&found.body).map_err(|e| Error::Corrupt {
-                    key,
+                    key: key.clone(),
                     reason: e.to_string(),
-                })?,
-            );
+                })?;
+            let millis = key[prefix.len()..]
+                .split('-')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            entries.push((millis, event));
         }
-        Ok(out)
+        chain_same_millisecond(&mut entries);
+        Ok(entries.into_iter().map(|(_, event)| event).collect())
     }
 
     fn register_hooks(&self, resource: &Resource, machine: &Arc<MachineConfig>) {
@@ -479,6 +485,24 @@ impl StateMachinePlugin {
                 };
                 async move { checked }
             });
+        }
+    }
+}
+
+/// Within a run of entries of one millisecond (listed in random nonce order), moves up the
+/// entry that leaves the state the previous entry entered.
+fn chain_same_millisecond(entries: &mut [(String, TransitionEvent)]) {
+    for i in 1..entries.len() {
+        if entries[i - 1].1.to_state == entries[i].1.from_state {
+            continue;
+        }
+        let millis = entries[i].0.clone();
+        let wanted = entries[i - 1].1.to_state.clone();
+        let found = (i + 1..entries.len())
+            .take_while(|&j| entries[j].0 == millis)
+            .find(|&j| entries[j].1.from_state == wanted);
+        if let Some(j) = found {
+            entries[i..=j].rotate_right(1);
         }
     }
 }
@@ -550,5 +574,38 @@ impl Plugin for StateMachinePlugin {
             .set(ctx.clone())
             .map_err(|_| config_error("installed twice".into()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_of_one_millisecond_follow_the_state_chain() {
+        let entry = |millis: &str, from: &str, to: &str| {
+            let event = TransitionEvent {
+                resource: "r".into(),
+                id: "1".into(),
+                event: format!("{from}->{to}"),
+                from_state: from.into(),
+                to_state: to.into(),
+                context: Value::Null,
+                timestamp: String::new(),
+                version: String::new(),
+                action_errors: Vec::new(),
+            };
+            (millis.to_owned(), event)
+        };
+        let mut entries = vec![
+            entry("1", "a", "b"),
+            entry("2", "c", "d"),
+            entry("2", "b", "c"),
+            entry("3", "d", "e"),
+        ];
+        chain_same_millisecond(&mut entries);
+        let order: Vec<_> = entries.iter().map(|(_, e)| e.event.as_str()).collect();
+        assert_eq!(order, ["a->b", "b->c", "c->d", "d->e"]);
     }
 }
