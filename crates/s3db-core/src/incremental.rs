@@ -5,7 +5,8 @@
 //! `"incremental:ORD-0001"` (prefix `ORD-`, start 1, padding 4), `"incremental:fast"` or
 //! `"incremental:fast:1000"` (batch mode), or an object `{type: "incremental", start,
 //! increment, mode: "standard"|"fast", batchSize, prefix, padding}` with the same limits.
-//! Ids come from the sequence `resource=<name>/sequence=id/value`, shared with s3db.js:
+//! Ids come from the sequence `resource=<name>/sequence=id/value`, shared with s3db.js
+//! (advanced under s3db.js's lock object beside it, see [`Sequence::s3dbjs_lock`]):
 //! in `standard` mode each id advances it by `increment` (ids gap-free across processes);
 //! in `fast` mode a process reserves `batchSize` values at once and hands them out locally
 //! (unique, but a process that stops leaves the rest of its batch unused).
@@ -271,8 +272,8 @@ impl IncrementalIds {
     }
 
     /// The next id, from `sequence` (its start must be the config's: see
-    /// [`IncrementalIds::sequence`]). Standard mode: one `GET` and one conditional `PUT`;
-    /// fast mode: the same once per `batch_size` ids.
+    /// [`IncrementalIds::sequence`]). Standard mode: one advance of the sequence per id
+    /// (five requests under s3db.js's lock); fast mode: one per `batch_size` ids.
     pub async fn next_id(&self, sequence: &Sequence) -> Result<String> {
         let value = match self.config.mode {
             IncrementalMode::Standard => sequence.advance(self.config.increment).await?,

@@ -50,6 +50,8 @@ pub struct Sequence {
     name: String,
     start: i64,
     clock: SharedClock,
+    /// s3db.js's lock object for this sequence, taken around each advance.
+    js_lock: Option<String>,
 }
 
 impl fmt::Debug for Sequence {
@@ -70,17 +72,32 @@ impl Sequence {
             name: name.into(),
             start: 1,
             clock: Arc::new(SystemClock),
+            js_lock: None,
         }
     }
 
     /// The sequence s3db.js keeps for `field` of `resource`:
-    /// `resource=<resource>/sequence=<field>/value`.
+    /// `resource=<resource>/sequence=<field>/value`, advanced under s3db.js's lock
+    /// `resource=<resource>/sequence=<field>/lock` (see [`Sequence::s3dbjs_lock`]).
     pub fn for_resource(storage: Arc<dyn Storage>, resource: &str, field: &str) -> Self {
         Sequence::new(
             storage,
             format!("resource={resource}/sequence={field}/value"),
             field,
         )
+        .s3dbjs_lock(format!("resource={resource}/sequence={field}/lock"))
+    }
+
+    /// Advances only while holding s3db.js's lock object at `key`, so that s3db.js
+    /// processes — which take that lock, then write the value without a condition — can
+    /// share the sequence at the same time. The lock is s3db.js's
+    /// (`concerns/distributed-lock.js`): created with `If-None-Match: *` as
+    /// `{"workerId", "token", "acquiredAt", "_expiresAt"}` (10 s), an expired or unreadable
+    /// one deleted, released by a `GET` that checks the token and a `DELETE`. It costs three
+    /// more requests per advance.
+    pub fn s3dbjs_lock(mut self, key: impl Into<String>) -> Self {
+        self.js_lock = Some(key.into());
+        self
     }
 
     /// The first value handed out when the object does not exist yet (default 1).
@@ -122,6 +139,76 @@ impl Sequence {
                 reason: "a sequence cannot advance by 0: use a non-zero increment".into(),
             });
         }
+        let Some(lock) = &self.js_lock else {
+            return self.advance_unlocked(step).await;
+        };
+        let token = self.take_js_lock(lock).await?;
+        let advanced = self.advance_unlocked(step).await;
+        if let Err(error) = self.release_js_lock(lock, &token).await {
+            tracing::warn!(key = %lock, %error, "could not release the s3db.js sequence lock; it expires in 10 s");
+        }
+        advanced
+    }
+
+    /// Takes s3db.js's lock object: its token.
+    async fn take_js_lock(&self, key: &str) -> Result<String> {
+        const LOCK_TTL_MS: i64 = 10_000;
+        let token = format!("{:016x}", ThreadRandom.next_u64());
+        for attempt in 0..MAX_ATTEMPTS {
+            let now = self.clock.now_millis();
+            let body = serde_json::json!({
+                "workerId": "s3db-rs", "token": token, "acquiredAt": now,
+                "_expiresAt": now + LOCK_TTL_MS,
+            });
+            let payload = json_payload(&body);
+            match self.storage.put(key, payload, PutMode::Create).await {
+                Ok(_) => return Ok(token),
+                Err(e) if is_lost_race(e.kind()) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let held = match self.storage.get(key).await {
+                Ok(found) => serde_json::from_slice::<Value>(&found.body).ok(),
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let live = held.as_ref().is_some_and(|lock| {
+                let expires = lock.get("_expiresAt");
+                lock["token"].is_string()
+                    && lock["acquiredAt"].is_number()
+                    && expires.is_none_or(|e| e.as_i64().is_some_and(|e| now <= e))
+            });
+            if live {
+                back_off(attempt).await;
+            } else {
+                // Expired or unreadable: s3db.js deletes it and tries again.
+                match self.storage.delete(key).await {
+                    Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        Err(Error::Conflict {
+            what: key.to_owned(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Releases s3db.js's lock object if it still holds `token`.
+    async fn release_js_lock(&self, key: &str, token: &str) -> Result<()> {
+        let found = match self.storage.get(key).await {
+            Ok(found) => found,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let held: Option<Value> = serde_json::from_slice(&found.body).ok();
+        if held.as_ref().and_then(|l| l["token"].as_str()) == Some(token) {
+            self.storage.delete(key).await?;
+        }
+        Ok(())
+    }
+
+    /// The compare-and-swap advance itself.
+    async fn advance_unlocked(&self, step: i64) -> Result<i64> {
         for attempt in 0..MAX_ATTEMPTS {
             let (current, etag) = self.read().await?;
             let value = match current.as_ref() {
@@ -197,21 +284,10 @@ impl Sequence {
 
     /// Writes `body`; `false` when the condition failed (another writer won).
     async fn write(&self, body: &Map<String, Value>, mode: PutMode) -> Result<bool> {
-        let payload = PutPayload {
-            body: Value::Object(body.clone()).to_string().into(),
-            content_type: Some("application/json".into()),
-            ..PutPayload::default()
-        };
+        let payload = json_payload(&Value::Object(body.clone()));
         match self.storage.put(&self.key, payload, mode).await {
             Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed | ErrorKind::NotFound
-                ) =>
-            {
-                Ok(false)
-            }
+            Err(e) if is_lost_race(e.kind()) || e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -222,6 +298,21 @@ impl Sequence {
             reason: reason.to_owned(),
         }
     }
+}
+
+fn json_payload(value: &Value) -> PutPayload {
+    PutPayload {
+        body: value.to_string().into(),
+        content_type: Some("application/json".into()),
+        ..PutPayload::default()
+    }
+}
+
+fn is_lost_race(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::AlreadyExists | ErrorKind::PreconditionFailed
+    )
 }
 
 /// The stored `value` (s3db.js writes a JSON number).
@@ -302,6 +393,33 @@ mod tests {
         }
         all.sort_unstable();
         assert_eq!(all, (100..180).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn advances_under_the_s3dbjs_lock_and_clears_an_expired_one() {
+        let clock = crate::clock::ManualClock::at_millis(1_000_000);
+        let seq = sequence().clock(Arc::new(clock));
+        let lock = "resource=orders/sequence=id/lock";
+        // An s3db.js process died holding the lock; it expired at 999 999.
+        let dead = r#"{"workerId":"js","token":"t","acquiredAt":989999,"_expiresAt":999999}"#;
+        let payload = PutPayload {
+            body: dead.into(),
+            ..PutPayload::default()
+        };
+        seq.storage
+            .put(lock, payload, PutMode::Overwrite)
+            .await
+            .unwrap();
+        assert_eq!(seq.next().await.unwrap(), 1);
+        assert_eq!(seq.next().await.unwrap(), 2);
+        let left = seq.storage.get(lock).await;
+        assert!(left.is_err(), "released after each advance");
+        let plain = Sequence::new(Arc::clone(&seq.storage), "other", "other");
+        assert_eq!(
+            plain.next().await.unwrap(),
+            1,
+            "Sequence::new takes no lock"
+        );
     }
 
     #[tokio::test]
