@@ -47,7 +47,15 @@ impl LockState {
     }
 }
 
-/// A named lease lock in a storage (see the [module](self) docs). Cheap to clone.
+/// A named lease lock in a storage, with a fencing token. Cheap to clone.
+///
+/// The lock object holds `{"holder", "token", "expiresAt"}`. Acquiring reads it and
+/// writes it conditionally (create when absent, `If-Match` otherwise): a free, released or
+/// expired lock is taken with `token + 1`, so every acquisition has a larger token than all
+/// before it. The holder renews the lease and releases it with `If-Match` on the ETag it
+/// wrote (release keeps the token). A holder that stalled past its lease finds on renewal
+/// that the lock moved on ([`Error::LockLost`]); its late writes are refused by the token:
+/// [`Lock::check`], and [`fenced_update`] ([`Error::StaleToken`]).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
