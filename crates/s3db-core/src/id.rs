@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::incremental::{IncrementalConfig, IncrementalIds};
 use crate::random::RandomSource;
 
 /// The nanoid URL alphabet used by s3db.js (64 symbols, so `byte & 63` is uniform).
@@ -36,6 +37,9 @@ pub enum IdGenerator {
     },
     /// A user function of the record (s3db.js `idGenerator: fn`, recorded as `"custom"`).
     Custom(Arc<CustomIdFn>),
+    /// Numbers from the resource's stored sequence (s3db.js `idGenerator: "incremental"`,
+    /// see [`crate::incremental`]); clones share this process's reserved batch.
+    Incremental(Arc<IncrementalIds>),
 }
 
 impl Default for IdGenerator {
@@ -51,6 +55,9 @@ impl fmt::Debug for IdGenerator {
         match self {
             IdGenerator::Nanoid { size } => f.debug_struct("Nanoid").field("size", size).finish(),
             IdGenerator::Custom(_) => f.write_str("Custom(..)"),
+            IdGenerator::Incremental(ids) => {
+                f.debug_tuple("Incremental").field(ids.config()).finish()
+            }
         }
     }
 }
@@ -61,36 +68,51 @@ impl IdGenerator {
         IdGenerator::Custom(Arc::new(f))
     }
 
+    /// An [`IdGenerator::Incremental`] generator with `config`.
+    pub fn incremental(config: IncrementalConfig) -> Self {
+        IdGenerator::Incremental(Arc::new(IncrementalIds::new(config)))
+    }
+
     /// Produces an id for `record`, drawing nanoid characters from `random` (the database's
     /// [random source](crate::Database::random)). Like s3db.js's insert, a custom function
     /// that returns an empty or blank string falls back to a default 22-character nanoid.
-    pub fn generate(&self, record: &Map<String, Value>, random: &dyn RandomSource) -> String {
+    /// `None` for [`IdGenerator::Incremental`], whose ids need a storage round trip
+    /// ([`IncrementalIds::next_id`]; the resource's insert does that).
+    pub fn generate(
+        &self,
+        record: &Map<String, Value>,
+        random: &dyn RandomSource,
+    ) -> Option<String> {
         match self {
-            IdGenerator::Nanoid { size } => nanoid(*size, random),
+            IdGenerator::Nanoid { size } => Some(nanoid(*size, random)),
             IdGenerator::Custom(f) => {
                 let id = f(record);
-                if id.trim().is_empty() {
+                Some(if id.trim().is_empty() {
                     nanoid(DEFAULT_ID_SIZE, random)
                 } else {
                     id
-                }
+                })
             }
+            IdGenerator::Incremental(_) => None,
         }
     }
 
-    /// The label stored as `idGenerator` in `s3db.json`: `"default"` or `"custom"`.
+    /// The label stored as `idGenerator` in `s3db.json`: `"default"`, `"custom"` or
+    /// `"incremental"` (as s3db.js records them).
     pub fn label(&self) -> &'static str {
         match self {
             IdGenerator::Nanoid { .. } => "default",
             IdGenerator::Custom(_) => "custom",
+            IdGenerator::Incremental(_) => "incremental",
         }
     }
 
-    /// The `idSize` stored in `s3db.json` (22 for custom generators, as s3db.js records).
+    /// The `idSize` stored in `s3db.json` (22 for custom and incremental generators, as
+    /// s3db.js records).
     pub fn size(&self) -> usize {
         match self {
             IdGenerator::Nanoid { size } => *size,
-            IdGenerator::Custom(_) => DEFAULT_ID_SIZE,
+            IdGenerator::Custom(_) | IdGenerator::Incremental(_) => DEFAULT_ID_SIZE,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extend;
 pub mod filter;
 pub mod id;
+pub mod incremental;
 mod mapper;
 // `s3db.json` and definition hashes: internal, public only for the workspace's fuzzers,
 // plugins and fixtures; not a stable API.
@@ -22,6 +23,7 @@ pub mod partition;
 pub mod random;
 pub mod resource;
 pub mod schema;
+pub mod sequence;
 pub mod typed;
 // Benchmark workloads for xtask and the benches: not a stable API.
 #[doc(hidden)]

@@ -50,6 +50,33 @@ pub enum Error {
         /// How many writes were tried.
         attempts: u32,
     },
+    /// A held lock's lease ended and another holder took it (or its object was removed):
+    /// the holder must stop; its writes under the lock are refused by the token.
+    #[error(
+        "lock {key:?}: lost (token {token}); its lease ended and another holder may have taken it"
+    )]
+    LockLost {
+        /// The lock object's key.
+        key: String,
+        /// The fencing token this holder had.
+        token: u64,
+    },
+    /// A fencing token older than the lock's latest acquisition (or a document's latest
+    /// writer): a holder that lost its lock tried to act on it.
+    #[error("{key:?}: fencing token {token} is stale (current {current}); acquire the lock again")]
+    StaleToken {
+        /// The lock's or the fenced document's key.
+        key: String,
+        /// The token presented.
+        token: u64,
+        /// The latest token.
+        current: u64,
+    },
+    /// A state machine transition did not happen (an event the state does not accept, a
+    /// guard's refusal, a lost race naming the state found).
+    /// (Boxed: it is the largest variant.) [`Error::transition`] borrows it.
+    #[error(transparent)]
+    Transition(Box<crate::state_machine::TransitionError>),
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -80,7 +107,21 @@ impl From<Error> for s3db_core::Error {
     }
 }
 
+impl From<crate::state_machine::TransitionError> for Error {
+    fn from(error: crate::state_machine::TransitionError) -> Self {
+        Error::Transition(Box::new(error))
+    }
+}
+
 impl Error {
+    /// The state machine's reason, when this is a refused or lost transition.
+    pub fn transition(&self) -> Option<&crate::state_machine::TransitionError> {
+        match self {
+            Error::Transition(error) => Some(error),
+            _ => None,
+        }
+    }
+
     /// A [`Error::Target`] of `target` failing with `source`, described by `reason`.
     pub fn target(
         target: impl Into<String>,
@@ -106,7 +147,14 @@ impl Error {
             Error::Storage(storage) => storage.kind().into(),
             Error::Config { .. } => ErrorKind::InvalidInput,
             Error::Corrupt { .. } => ErrorKind::Corrupt,
-            Error::Contended { .. } => ErrorKind::Conflict,
+            Error::Contended { .. } | Error::LockLost { .. } | Error::StaleToken { .. } => {
+                ErrorKind::Conflict
+            }
+            Error::Transition(error) => match error.as_ref() {
+                crate::state_machine::TransitionError::Conflict { .. } => ErrorKind::Conflict,
+                crate::state_machine::TransitionError::UnknownMachine { .. } => ErrorKind::NotFound,
+                _ => ErrorKind::Refused,
+            },
             Error::Target { source, .. } => {
                 let source = source.as_deref();
                 let core = source.and_then(|s| s.downcast_ref::<s3db_core::Error>());
@@ -128,6 +176,7 @@ impl Error {
         match self {
             Error::Config { plugin, .. } => plugin,
             Error::Target { .. } => "replicator",
+            Error::Transition(_) => crate::state_machine::SLUG,
             _ => "plugin",
         }
     }

@@ -15,6 +15,7 @@ pub mod queue_consumer;
 pub mod replicator;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+pub mod state_machine;
 pub mod ttl;
 
 pub use error::{Error, Result};

@@ -97,6 +97,14 @@ pub mod plugins_cache {}
 #[doc = include_str!("../../../docs/plugins-costs.md")]
 pub mod plugins_costs {}
 
+/// `docs/plugins-lock.md`.
+#[doc = include_str!("../../../docs/plugins-lock.md")]
+pub mod plugins_lock {}
+
+/// `docs/plugins-state-machine.md`.
+#[doc = include_str!("../../../docs/plugins-state-machine.md")]
+pub mod plugins_state_machine {}
+
 /// `docs/plugins-metrics.md`.
 #[doc = include_str!("../../../docs/plugins-metrics.md")]
 pub mod plugins_metrics {}

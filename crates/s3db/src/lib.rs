@@ -44,6 +44,7 @@ pub mod plugins {
     pub use s3db_plugins::cache::{CacheConfig, CachePlugin, DriverConfig};
     pub use s3db_plugins::costs::CostsPlugin;
     pub use s3db_plugins::counters::{CountersConfig, CountersPlugin};
+    pub use s3db_plugins::geo::GeoPlugin;
     pub use s3db_plugins::metrics::MetricsPlugin;
     pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
     pub use s3db_plugins::queue_consumer::{QueueConsumer, QueueConsumerBuilder};
@@ -51,10 +52,12 @@ pub mod plugins {
     /// SQS clients for `replicator::SqsTarget` and `queue_consumer::SqsSource` (feature `sqs`).
     #[cfg(feature = "sqs")]
     pub use s3db_plugins::sqs;
+    pub use s3db_plugins::state_machine::StateMachinePlugin;
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::{
-        audit, cache, clock, costs, counters, metrics, queue, queue_consumer, replicator, ttl,
+        audit, cache, clock, coord, costs, counters, geo, metrics, queue, queue_consumer,
+        replicator, state_machine, ttl,
     };
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::behavior::BehaviorKind;
 use crate::error::{Error, Result};
 use crate::id::IdGenerator;
+use crate::incremental::IncrementalConfig;
 use crate::resource::definition::DefinitionWarning;
 
 /// The definition of a resource, as given to [`crate::Database::create_resource`].
@@ -311,6 +312,15 @@ impl ResourceConfig {
                     .id_size(usize::try_from(size).map_err(|_| fail("idGenerator", "too large"))?);
             }
             Some(Value::String(label)) if label == "default" => {}
+            Some(value) if IncrementalConfig::is_incremental(value) => {
+                let incremental = IncrementalConfig::from_json(value).map_err(|e| {
+                    fail(
+                        &format!("idGenerator.{}", e.field),
+                        &format!("incremental {} {}", e.field, e.reason),
+                    )
+                })?;
+                config = config.id_generator(IdGenerator::incremental(incremental));
+            }
             Some(other) => {
                 return Err(fail(
                     "idGenerator",
@@ -442,7 +452,7 @@ mod tests {
             json!({"name": "x", "partitions": ["missing"]}),
             json!({"name": "x", "timestamps": "yes"}),
             json!({"name": "x", "idSize": 0}),
-            json!({"name": "x", "idGenerator": "incremental"}),
+            json!({"name": "x", "idGenerator": {"type": "incremental", "increment": 0}}),
         ] {
             assert!(
                 matches!(ResourceConfig::from_json(&bad), Err(Error::Schema { .. })),

@@ -176,6 +176,21 @@ pub fn version_entry(
     }
 }
 
+/// The generator `s3db.json` records: `"incremental"` (s3db.js stores only the label, so
+/// its settings are the defaults unless this process configures it), else nanoids of the
+/// stored `idSize`.
+fn stored_id_generator(version: &VersionEntry) -> IdGenerator {
+    if version.id_generator.as_str() == Some("incremental") {
+        return IdGenerator::incremental(crate::incremental::IncrementalConfig::default());
+    }
+    IdGenerator::Nanoid {
+        size: usize::try_from(version.id_size)
+            .ok()
+            .filter(|s| *s > 0)
+            .unwrap_or(crate::id::DEFAULT_ID_SIZE),
+    }
+}
+
 /// The hash of a config's normalized definition.
 pub fn config_hash(
     config: &ResourceConfig,
@@ -344,12 +359,7 @@ impl Definition {
         let id_generator = local
             .id_generator
             .clone()
-            .unwrap_or_else(|| IdGenerator::Nanoid {
-                size: usize::try_from(current.id_size)
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .unwrap_or(crate::id::DEFAULT_ID_SIZE),
-            });
+            .unwrap_or_else(|| stored_id_generator(current));
         Ok(Definition {
             name: name.to_owned(),
             version: version.to_owned(),

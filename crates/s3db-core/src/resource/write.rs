@@ -16,7 +16,7 @@ use super::conditional::strip_internals;
 use super::{Loaded, Record, Resource};
 use crate::error::{Error, Result};
 use crate::extend::{Event, HookPoint, Operation, Payload};
-use crate::id::validate_id;
+use crate::id::{IdGenerator, validate_id};
 use crate::schema::ValidationMode;
 
 impl Resource {
@@ -50,10 +50,7 @@ impl Resource {
         strip_internals(&mut record);
         let id = match record.shift_remove("id") {
             Some(Value::String(id)) => id,
-            Some(Value::Null) | None => self
-                .def
-                .id_generator
-                .generate(&record, self.settings.random.as_ref()),
+            Some(Value::Null) | None => self.generate_id(&record).await?,
             Some(other) => other.to_string(),
         };
         validate_id(&id)?;
@@ -556,6 +553,27 @@ impl Resource {
         match expected {
             Some(expected) => Err(self.lost_condition(id, expected).await),
             None => self.back_off(id, attempts).await,
+        }
+    }
+
+    /// An id for `record` from the resource's generator; an incremental generator advances
+    /// the resource's sequence (shared with s3db.js).
+    async fn generate_id(&self, record: &Record) -> Result<String> {
+        let generator = &self.def.id_generator;
+        if let Some(id) = generator.generate(record, self.settings.random.as_ref()) {
+            return Ok(id);
+        }
+        match generator {
+            IdGenerator::Incremental(ids) => {
+                let sequence = ids
+                    .sequence(Arc::clone(&self.storage), &self.def.name)
+                    .clock(Arc::clone(&self.settings.clock));
+                ids.next_id(&sequence).await
+            }
+            IdGenerator::Nanoid { .. } | IdGenerator::Custom(_) => Err(Error::Unsupported {
+                resource: self.def.name.clone(),
+                reason: "the id generator produced no id".into(),
+            }),
         }
     }
 

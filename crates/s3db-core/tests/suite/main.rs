@@ -22,6 +22,7 @@ mod extend_wiring;
 mod fixtures_read;
 mod fixtures_write;
 mod id_validate;
+mod incremental_ids;
 mod injected;
 mod page_totals;
 mod partitions;

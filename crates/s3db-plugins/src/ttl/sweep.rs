@@ -6,7 +6,7 @@ use s3db_core::{Database, Record, Resource};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::claim::{Claim, Claimer, HeldClaim};
+use super::claim::{Claim, Claimer};
 use super::config::{Action, Expired, Expiry, FlagValue, ResourceTtl};
 use super::expiry::{expiry_millis, is_flagged};
 use super::index::{Entry, ExpiryIndex};
@@ -142,46 +142,19 @@ impl ResourceSweep<'_> {
         }
     }
 
-    /// Claims the entry, handles it, releases the claim.
+    /// Claims the entry, handles it (renewing the claim meanwhile, so a slow action keeps
+    /// it and only a sweeper that stopped for a whole timeout loses it), removes the claim.
     async fn handle(&self, entry: &Entry) -> Result<Outcome> {
         let storage = self.index.storage();
-        let mut claim = match self.claimer.claim(storage, entry, self.now_ms).await? {
+        let mut claim = match self.claimer.claim(storage, entry, self.clock).await? {
             Claim::Won(held) => held,
             Claim::Taken => return Ok(Outcome::Contended),
         };
-        let outcome = self.renewing(&mut claim, self.handle_claimed(entry)).await;
-        let released = self.claimer.release(storage, &claim).await;
+        let outcome = claim.renewing(self.handle_claimed(entry)).await;
+        let released = claim.remove().await;
         let outcome = outcome?;
         released?;
         Ok(outcome)
-    }
-
-    /// Runs `work`, renewing `claim` every [`Claimer::renew_period`] meanwhile, so that a
-    /// slow action keeps its claim and only a sweeper that stopped for a whole timeout
-    /// loses it. A lost claim (taken over) is logged and no longer renewed.
-    async fn renewing<T>(&self, claim: &mut HeldClaim, work: impl Future<Output = T>) -> T {
-        let storage = self.index.storage();
-        tokio::pin!(work);
-        loop {
-            tokio::select! {
-                out = &mut work => return out,
-                () = tokio::time::sleep(self.claimer.renew_period()) => {}
-            }
-            match self
-                .claimer
-                .renew(storage, claim, self.clock.now_millis())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(key = %claim.key, "TTL sweep lost its claim to another sweeper while acting");
-                    return work.await;
-                }
-                Err(error) => {
-                    tracing::warn!(key = %claim.key, %error, "TTL sweep could not renew its claim");
-                }
-            }
-        }
     }
 
     async fn handle_claimed(&self, entry: &Entry) -> Result<Outcome> {

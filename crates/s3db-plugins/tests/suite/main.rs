@@ -7,6 +7,7 @@ mod cache;
 mod cache_drivers;
 mod cache_s3;
 mod common;
+mod coord_lock;
 mod costs;
 mod counters;
 mod geo;
@@ -21,4 +22,5 @@ mod replicator_http;
 mod replicator_postgres;
 #[cfg(all(feature = "mysql", feature = "sqlite"))]
 mod replicator_sql;
+mod state_machine;
 mod ttl;

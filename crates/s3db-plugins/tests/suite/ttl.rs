@@ -610,7 +610,8 @@ async fn a_slow_action_renews_its_claim_so_it_is_not_taken_over() {
         loop {
             let body = first.storage().get(&claim).await.unwrap().body;
             let held: Value = serde_json::from_slice(&body).unwrap();
-            if held["claimedAt"].as_i64() == Some(clock.now_millis()) {
+            // The claim is a lock whose lease (300 ms) runs from the renewal's "now".
+            if held["expiresAt"].as_i64() == Some(clock.now_millis() + 300) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -636,7 +637,8 @@ async fn a_claim_left_by_a_dead_sweeper_is_taken_over_after_the_timeout() {
         "resource=items/plugin=ttl/claims/expires={:015}/id=old0",
         T0 + 60_000
     );
-    let body = json!({"claimedAt": s.clock.now_millis()}).to_string();
+    let lease_end = s.clock.now_millis() + 600_000;
+    let body = json!({"holder": "dead", "token": 1, "expiresAt": lease_end}).to_string();
     s.db.storage().put_bytes(&claim, body).await.unwrap();
 
     let first = s.plugin.sweep_now().await.unwrap();
