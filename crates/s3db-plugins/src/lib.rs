@@ -9,6 +9,7 @@ mod error;
 mod json_object;
 pub mod metrics;
 pub mod replicator;
+pub mod scheduler;
 pub mod ttl;
 
 pub use error::{Error, Result};

@@ -12,4 +12,5 @@ mod metrics;
 mod replicator;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
+mod scheduler;
 mod ttl;
