@@ -300,6 +300,11 @@ fn bad_jobs_are_refused_naming_them() {
     assert!(twice.unwrap_err().to_string().contains("twice"));
 }
 
+fn wall_millis() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    u64::try_from(since.unwrap().as_millis()).unwrap()
+}
+
 const PROCESSES: usize = 4;
 const TICKS: i64 = 25;
 const T0_MS: i64 = 1_700_000_000_000;
@@ -313,14 +318,20 @@ async fn processes_run_each_tick_once(server: Server) {
     let workers = spawn(
         "scheduler::tick_worker",
         PROCESSES,
-        &[("ENDPOINT", endpoint), ("BUCKET", config.bucket.clone())],
+        &[
+            ("ENDPOINT", endpoint),
+            ("BUCKET", config.bucket.clone()),
+            ("START_AT", (wall_millis() + 1500).to_string()),
+        ],
     );
     let results = workers.wait();
     let mut ran: BTreeMap<String, usize> = BTreeMap::new();
     let mut requests = 0u64;
+    let mut winners = Vec::new();
     for (ok, reports) in &results {
         assert!(ok, "a worker failed: {reports:?}");
         let report = &reports[0];
+        winners.push(report["ran"].as_array().unwrap().len());
         for tick in report["ran"].as_array().unwrap() {
             *ran.entry(tick.as_str().unwrap().to_owned()).or_default() += 1;
         }
@@ -337,7 +348,7 @@ async fn processes_run_each_tick_once(server: Server) {
         + effects.values().filter(|n| **n != 1).count()
         + usize::try_from(TICKS).unwrap().abs_diff(effects.len());
     println!(
-        "scheduler on {}: {PROCESSES} processes x {TICKS} ticks: {} runs, {} effect objects, {violations} violations, {:.1} requests per tick (all processes)",
+        "scheduler on {}: {PROCESSES} processes x {TICKS} ticks: {} runs, {} effect objects, {violations} violations, {:.1} requests per tick (all processes); runs per process {winners:?}",
         server.name(),
         ran.values().sum::<usize>(),
         effects.len(),
@@ -384,6 +395,12 @@ async fn tick_worker() {
         }
     });
     let s = scheduler(&storage, &clock, vec![job], &owner);
+    // Start together, so the processes race for the same ticks.
+    let start_at: u64 = worker.param("START_AT").parse().unwrap();
+    tokio::time::sleep(Duration::from_millis(
+        start_at.saturating_sub(wall_millis()),
+    ))
+    .await;
     let mut ran = Vec::new();
     for k in 1..=TICKS {
         // Each process reaches the tick at a slightly different moment inside the minute.
