@@ -6,6 +6,7 @@ pub mod clock;
 pub mod coord;
 pub mod costs;
 mod error;
+pub mod importer;
 mod json_object;
 pub mod metrics;
 pub mod replicator;

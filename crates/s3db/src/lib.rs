@@ -45,9 +45,12 @@ pub mod plugins {
     pub use s3db_plugins::costs::CostsPlugin;
     pub use s3db_plugins::metrics::MetricsPlugin;
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
+    pub use s3db_plugins::scheduler::{Job, Schedule, Scheduler, SchedulerPlugin};
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
-    pub use s3db_plugins::{audit, cache, clock, costs, metrics, replicator, ttl};
+    pub use s3db_plugins::{
+        audit, cache, clock, costs, importer, metrics, replicator, scheduler, ttl,
+    };
 }
 
 /// The names most programs use: `use s3db::prelude::*;` (leaves `Result` alone, so it never

@@ -8,6 +8,7 @@ mod cache_drivers;
 mod cache_s3;
 mod common;
 mod costs;
+mod importer;
 mod metrics;
 mod replicator;
 #[cfg(feature = "postgres")]
