@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod backup_plugin;
 mod cache;
 mod cache_drivers;
 mod cache_s3;
