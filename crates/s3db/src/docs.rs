@@ -108,3 +108,15 @@ pub mod plugins_replicator {}
 /// `docs/plugins-ttl.md`.
 #[doc = include_str!("../../../docs/plugins-ttl.md")]
 pub mod plugins_ttl {}
+
+/// `docs/plugins-scheduler.md`.
+#[doc = include_str!("../../../docs/plugins-scheduler.md")]
+pub mod plugins_scheduler {}
+
+/// `docs/plugins-backup.md`.
+#[doc = include_str!("../../../docs/plugins-backup.md")]
+pub mod plugins_backup {}
+
+/// `docs/importer.md`.
+#[doc = include_str!("../../../docs/importer.md")]
+pub mod importer {}

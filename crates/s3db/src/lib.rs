@@ -49,7 +49,7 @@ pub mod plugins {
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::{
-        audit, cache, clock, costs, importer, metrics, replicator, scheduler, ttl,
+        audit, backup, cache, clock, costs, importer, metrics, replicator, scheduler, ttl,
     };
 }
 
