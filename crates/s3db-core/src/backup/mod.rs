@@ -95,7 +95,10 @@ impl Observer {
 /// Decides which records a backup writes: called with the resource name and each record;
 /// `false` leaves the record out (an incremental backup keeps only what changed).
 #[derive(Clone)]
-pub struct RecordFilter(Arc<dyn Fn(&str, &Record) -> bool + Send + Sync>);
+pub struct RecordFilter(Arc<KeepRecord>);
+
+/// The predicate of a [`RecordFilter`]: resource name, record, keep it?
+type KeepRecord = dyn Fn(&str, &Record) -> bool + Send + Sync;
 
 impl RecordFilter {
     /// Wraps a predicate.

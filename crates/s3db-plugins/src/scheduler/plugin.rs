@@ -127,7 +127,7 @@ async fn run(scheduler: Arc<Scheduler>, poll: Duration, mut stop: oneshot::Recei
         if let Err(error) = scheduler.tick().await {
             tracing::warn!(%error, "scheduler tick failed");
         }
-        if polls % RECOVER_EVERY == 0
+        if polls.is_multiple_of(RECOVER_EVERY)
             && let Err(error) = scheduler.recover().await
         {
             tracing::warn!(%error, "scheduler recovery failed");
