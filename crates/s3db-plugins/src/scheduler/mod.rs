@@ -6,7 +6,7 @@
 //! creates the tick's run object `<job>/runs/<tick>` with `If-None-Match: *`
 //! ([`CasDoc::create`]); only the process whose create succeeded runs the job, and every
 //! later change of the run (outcome, retry, take-over) is an `If-Match` replace of that
-//! object. Time comes from an injected [`Clock`], so tests move a
+//! object. Time comes from an injected [`Clock`](crate::clock::Clock), so tests move a
 //! [`ManualClock`](crate::clock::ManualClock) forward and call [`Scheduler::tick`].
 //!
 //! ```
