@@ -1,67 +1,32 @@
-//! Applies a stream of parsed input items (one write each) with bounded concurrency,
-//! counting successes and keeping every failure with its position, so an import never
-//! stops at the first bad line and never fails silently.
+//! Applies a stream of parsed input items (one write each) with bounded concurrency through
+//! the library importer's [`importer::apply`], showing progress and printing each failure
+//! with its position, so an import never stops at the first bad line and never fails
+//! silently.
 
 use std::future::Future;
 
-use futures::StreamExt;
+use s3db::plugins::importer::{self, ImportProgress, ImportReport, Position};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::error::{CliError, Result};
-use crate::input::{Item, Position};
+use crate::input::Item;
 use crate::progress::Progress;
 
-/// Failures listed in the summary; the rest are only counted (each is printed on stderr).
-const MAX_LISTED_FAILURES: usize = 100;
+pub use s3db::plugins::importer::into_record;
 
-/// One item that was not applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// Where the item was.
-    pub position: Position,
-    /// The line/element could not be parsed (as opposed to being refused by the write).
-    pub malformed: bool,
-    /// Why.
-    pub reason: String,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.malformed {
-            write!(f, "malformed {}: {}", self.position, self.reason)
-        } else {
-            write!(f, "{}: {}", self.position, self.reason)
-        }
-    }
-}
-
-/// What an import did.
+/// What an import did: the importer's report, with the CLI's summary and exit status.
 #[derive(Debug, Default)]
-pub struct Tally {
-    /// Items written.
-    pub applied: u64,
-    /// Items not written.
-    pub failed: u64,
-    /// The first failures, in file order.
-    pub failures: Vec<Failure>,
-}
+pub struct Tally(pub ImportReport);
 
 impl Tally {
-    fn fail(&mut self, failure: Failure, progress: &Progress) {
-        progress.warn(&format!("warning: {failure}"));
-        self.failed += 1;
-        if self.failures.len() < MAX_LISTED_FAILURES {
-            self.failures.push(failure);
-        }
-    }
-
     /// The summary object: `{verb: applied, "failed": n, "errors": [{"line": n, "error": ..}]}`.
     pub fn summary(&self, verb: &str) -> Map<String, Value> {
         let mut summary = Map::new();
-        summary.insert(verb.to_owned(), json!(self.applied));
-        summary.insert("failed".into(), json!(self.failed));
+        summary.insert(verb.to_owned(), json!(self.0.imported));
+        summary.insert("failed".into(), json!(self.0.failed));
         let errors: Vec<Value> = self
+            .0
             .failures
             .iter()
             .map(|f| {
@@ -78,14 +43,25 @@ impl Tally {
 
     /// `Ok` when everything was applied, else an invalid-input error counting the failures.
     pub fn into_result(self, what: &str) -> Result<()> {
-        if self.failed == 0 {
+        if self.0.failed == 0 {
             return Ok(());
         }
         Err(CliError::invalid(format!(
             "{} of {} {what} were not imported (each is reported above)",
-            self.failed,
-            self.failed + self.applied
+            self.0.failed,
+            self.0.failed + self.0.imported
         )))
+    }
+}
+
+/// What the progress display does after each item: count it, print its failure.
+pub fn show(progress: &Progress) -> impl Fn(ImportProgress<'_>) + Send + Sync + 'static {
+    let progress = progress.clone();
+    move |p: ImportProgress<'_>| {
+        progress.inc();
+        if let Some(failure) = p.failure {
+            progress.warn(&format!("warning: {failure}"));
+        }
     }
 }
 
@@ -100,54 +76,7 @@ where
     F: Fn(Value) -> Fut,
     Fut: Future<Output = std::result::Result<(), String>>,
 {
-    let stream = futures::stream::unfold(items, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let results = stream
-        .map(|item| {
-            let write = &write;
-            async move {
-                let Item { position, value } = item;
-                let outcome = match value {
-                    Err(reason) => Err((true, reason)),
-                    Ok(value) => write(value).await.map_err(|reason| (false, reason)),
-                };
-                outcome.map_err(|(malformed, reason)| Failure {
-                    position,
-                    malformed,
-                    reason,
-                })
-            }
-        })
-        .buffer_unordered(concurrency.max(1));
-    let mut results = std::pin::pin!(results);
-    let mut tally = Tally::default();
-    while let Some(result) = results.next().await {
-        progress.inc();
-        match result {
-            Ok(()) => tally.applied += 1,
-            Err(failure) => tally.fail(failure, progress),
-        }
-    }
-    tally.failures.sort_by_key(|f| f.position);
-    tally
-}
-
-/// A JSON value that must be an object (a record).
-pub fn into_record(value: Value) -> std::result::Result<Map<String, Value>, String> {
-    match value {
-        Value::Object(map) => Ok(map),
-        other => Err(format!(
-            "expected a JSON object, found {}",
-            match other {
-                Value::Array(_) => "an array",
-                Value::String(_) => "a string",
-                Value::Number(_) => "a number",
-                Value::Bool(_) => "a boolean",
-                _ => "null",
-            }
-        )),
-    }
+    Tally(importer::apply(items, concurrency, &show(progress), write).await)
 }
 
 #[cfg(test)]
@@ -186,11 +115,11 @@ mod tests {
             |v| async move { into_record(v).map(|_| ()) },
         )
         .await;
-        assert_eq!(tally.applied, 1);
-        assert_eq!(tally.failed, 2);
-        assert_eq!(tally.failures[0].to_string(), "malformed line 2: bad");
+        assert_eq!(tally.0.imported, 1);
+        assert_eq!(tally.0.failed, 2);
+        assert_eq!(tally.0.failures[0].to_string(), "malformed line 2: bad");
         assert_eq!(
-            tally.failures[1].to_string(),
+            tally.0.failures[1].to_string(),
             "line 3: expected a JSON object, found a number"
         );
         let summary = tally.summary("imported");

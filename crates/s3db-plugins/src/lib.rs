@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod audit;
+pub mod backup;
 pub mod cache;
 pub mod clock;
 pub mod coord;
@@ -8,6 +9,7 @@ pub mod costs;
 pub mod counters;
 mod error;
 pub mod geo;
+pub mod importer;
 mod json_object;
 pub mod metrics;
 pub mod queue;
@@ -16,6 +18,7 @@ pub mod replicator;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod state_machine;
+pub mod scheduler;
 pub mod ttl;
 
 pub use error::{Error, Result};

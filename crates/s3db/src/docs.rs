@@ -124,3 +124,14 @@ pub mod plugins_queue {}
 /// `docs/plugins-counters.md`.
 #[doc = include_str!("../../../docs/plugins-counters.md")]
 pub mod plugins_counters {}
+/// `docs/plugins-scheduler.md`.
+#[doc = include_str!("../../../docs/plugins-scheduler.md")]
+pub mod plugins_scheduler {}
+
+/// `docs/plugins-backup.md`.
+#[doc = include_str!("../../../docs/plugins-backup.md")]
+pub mod plugins_backup {}
+
+/// `docs/importer.md`.
+#[doc = include_str!("../../../docs/importer.md")]
+pub mod importer {}

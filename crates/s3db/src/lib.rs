@@ -49,6 +49,7 @@ pub mod plugins {
     pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
     pub use s3db_plugins::queue_consumer::{QueueConsumer, QueueConsumerBuilder};
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
+    pub use s3db_plugins::scheduler::{Job, Schedule, Scheduler, SchedulerPlugin};
     /// SQS clients for `replicator::SqsTarget` and `queue_consumer::SqsSource` (feature `sqs`).
     #[cfg(feature = "sqs")]
     pub use s3db_plugins::sqs;
@@ -56,8 +57,8 @@ pub mod plugins {
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
     pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::{
-        audit, cache, clock, coord, costs, counters, geo, metrics, queue, queue_consumer,
-        replicator, state_machine, ttl,
+        audit, backup, cache, clock, coord, costs, counters, geo, importer, metrics, queue,
+        queue_consumer, replicator, scheduler, state_machine, ttl,
     };
 }
 

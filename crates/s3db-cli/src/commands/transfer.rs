@@ -1,18 +1,16 @@
 //! `export R` and `import R FILE`: whole resources to and from JSON lines, JSON or CSV,
 //! streaming (records are read and written one at a time, with bounded concurrency).
 
-use std::path::Path;
-
 use futures::TryStreamExt;
 use s3db::core::{ListRequest, Resource};
-use serde_json::Value;
-use tokio::sync::mpsc;
 
-use crate::apply::{Tally, apply, into_record};
+use s3db::plugins::importer::Importer;
+
+use crate::apply::{Tally, show};
 use crate::args::{ExportArgs, Format, ImportArgs};
 use crate::csv_columns::ColumnKinds;
 use crate::error::{CliError, ExitKind, Result};
-use crate::input::{self, Item};
+use crate::input;
 use crate::output_file::{JsonArrayWriter, OutputFile};
 use crate::progress::Progress;
 use crate::session::Session;
@@ -100,53 +98,24 @@ pub async fn write_records(
     Ok(count)
 }
 
-/// `import R FILE [--format F] [--upsert]`: every item is inserted (or upserted); failures
-/// are reported with their line numbers, the rest imported, and a summary printed.
+/// `import R FILE [--format F] [--upsert]`: every item is inserted (or upserted) by the
+/// library's [`Importer`]; failures are reported with their line numbers, the rest
+/// imported, and a summary printed.
 pub async fn import(session: &Session, args: ImportArgs) -> Result<()> {
     let db = session.database().await?;
     let resource = session.resource(&db, &args.resource)?;
     let format = args.format.unwrap_or_else(|| input::format_of(&args.file));
-    let items = open_items(&args.file, format, &resource)?;
+    let reader = input::open(&args.file)?;
     let progress = Progress::new(&session.output, "records imported");
-    let tally = import_items(
-        &resource,
-        items,
-        args.upsert,
-        usize::from(args.concurrency),
-        &progress,
-    )
-    .await;
+    let report = Importer::new(resource)
+        .format(input::import_format(format))
+        .upsert(args.upsert)
+        .concurrency(usize::from(args.concurrency))
+        .on_progress(show(&progress))
+        .import_reader(reader)
+        .await;
+    let tally = Tally(report);
     progress.finish();
     session.output.summary(&tally.summary("imported"))?;
     tally.into_result("records")
-}
-
-/// Starts reading `file` as records of `resource`.
-pub fn open_items(
-    file: &Path,
-    format: Format,
-    resource: &Resource,
-) -> Result<mpsc::Receiver<Item>> {
-    let columns = ColumnKinds::from_attributes(resource.attributes());
-    Ok(input::spawn_reader(input::open(file)?, format, columns))
-}
-
-/// Writes every item into `resource` with at most `concurrency` writes in flight.
-pub async fn import_items(
-    resource: &Resource,
-    items: mpsc::Receiver<Item>,
-    upsert: bool,
-    concurrency: usize,
-    progress: &Progress,
-) -> Tally {
-    apply(items, concurrency, progress, |value: Value| async move {
-        let record = into_record(value)?;
-        let written = if upsert {
-            resource.upsert(record).await
-        } else {
-            resource.insert(record).await
-        };
-        written.map(|_| ()).map_err(|e| e.to_string())
-    })
-    .await
 }

@@ -92,6 +92,27 @@ impl Observer {
     }
 }
 
+/// Decides which records a backup writes: called with the resource name and each record;
+/// `false` leaves the record out (an incremental backup keeps only what changed).
+#[derive(Clone)]
+pub struct RecordFilter(Arc<KeepRecord>);
+
+/// The predicate of a [`RecordFilter`]: resource name, record, keep it?
+type KeepRecord = dyn Fn(&str, &Record) -> bool + Send + Sync;
+
+impl RecordFilter {
+    /// Wraps a predicate.
+    pub fn new(keep: impl Fn(&str, &Record) -> bool + Send + Sync + 'static) -> Self {
+        RecordFilter(Arc::new(keep))
+    }
+}
+
+impl fmt::Debug for RecordFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordFilter")
+    }
+}
+
 impl fmt::Debug for Observer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Observer")
@@ -117,6 +138,9 @@ pub struct BackupOptions {
     pub concurrency: usize,
     /// Progress callback.
     pub observer: Option<Observer>,
+    /// Only the records this accepts are written (all when `None`); every record read is
+    /// still shown to it, so it can also take note of what it saw.
+    pub filter: Option<RecordFilter>,
 }
 
 impl Default for BackupOptions {
@@ -129,6 +153,7 @@ impl Default for BackupOptions {
             bucket: String::new(),
             concurrency: 8,
             observer: None,
+            filter: None,
         }
     }
 }
@@ -178,6 +203,12 @@ impl BackupOptions {
     /// Called after each record written.
     pub fn observer(mut self, observer: Observer) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Writes only the records `filter` accepts.
+    pub fn filter(mut self, filter: RecordFilter) -> Self {
+        self.filter = Some(filter);
         self
     }
 }
@@ -317,6 +348,11 @@ async fn write_resource(
     let mut records = resource.stream(&request)?;
     let mut count = 0u64;
     while let Some(record) = records.try_next().await? {
+        if let Some(filter) = &options.filter
+            && !(filter.0)(resource.name(), &record)
+        {
+            continue;
+        }
         writer.write(&record)?;
         count += 1;
         Observer::record(&options.observer, resource.name());

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod backup_plugin;
 mod cache;
 mod cache_drivers;
 mod cache_s3;
@@ -11,6 +12,7 @@ mod coord_lock;
 mod costs;
 mod counters;
 mod geo;
+mod importer;
 mod metrics;
 mod queue;
 #[cfg(all(feature = "sqs", feature = "amqp"))]
@@ -23,4 +25,5 @@ mod replicator_postgres;
 #[cfg(all(feature = "mysql", feature = "sqlite"))]
 mod replicator_sql;
 mod state_machine;
+mod scheduler;
 mod ttl;
