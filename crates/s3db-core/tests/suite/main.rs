@@ -23,6 +23,7 @@ mod fixtures_read;
 mod fixtures_write;
 mod id_validate;
 mod injected;
+mod observe;
 mod page_totals;
 mod partitions;
 mod read_only;
