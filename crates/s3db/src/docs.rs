@@ -97,6 +97,10 @@ pub mod plugins_cache {}
 #[doc = include_str!("../../../docs/plugins-costs.md")]
 pub mod plugins_costs {}
 
+/// `docs/observability.md`.
+#[doc = include_str!("../../../docs/observability.md")]
+pub mod observability {}
+
 /// `docs/plugins-metrics.md`.
 #[doc = include_str!("../../../docs/plugins-metrics.md")]
 pub mod plugins_metrics {}
