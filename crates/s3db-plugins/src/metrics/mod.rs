@@ -247,7 +247,7 @@ impl Plugin for MetricsPlugin {
                                 Duration::try_from(clock.now() - started).unwrap_or(Duration::ZERO);
                             let outcome = if result.is_ok() { "ok" } else { "error" };
                             let labels = [
-                                ("resource", resource),
+                                ("resource", resource.to_string()),
                                 ("operation", operation.as_str().to_owned()),
                                 ("outcome", outcome.to_owned()),
                             ];
