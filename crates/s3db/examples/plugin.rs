@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use s3db::plugins::MetricsPlugin;
 use s3db::prelude::*;
-use s3db::{HookPoint, Operation, Plugin, PluginContext};
+use s3db::{HookPoint, Plugin, PluginContext};
 use serde_json::json;
 
 /// Counts the inserts of every resource, those defined before and after its installation.
