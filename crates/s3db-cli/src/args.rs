@@ -72,6 +72,25 @@ pub struct GlobalOptions {
     /// Log filter for stderr (`error`, `warn`, `info`, `debug`, `trace`, or tracing directives).
     #[arg(long, global = true, env = "S3DB_LOG_LEVEL", default_value = "warn")]
     pub log_level: String,
+    /// Format of the log lines on stderr: `text` for people, `json` (one JSON object per
+    /// line, with the operation's span fields) for log collectors.
+    #[arg(
+        long,
+        global = true,
+        env = "S3DB_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// JSON lines.
+    Json,
 }
 
 /// The commands.
@@ -204,6 +223,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes (larger: 413).
     #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
     pub body_limit: usize,
+    /// Serve Prometheus metrics (operations, latencies and storage requests per resource)
+    /// at http://ADDR/metrics; port 0 picks a free one, printed on stdout after the API's.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Requests per minute allowed per principal (API key, user or client address).
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,

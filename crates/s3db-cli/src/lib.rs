@@ -45,7 +45,7 @@ where
 
 /// Runs a parsed command line on a fresh tokio runtime.
 pub fn run(cli: Cli) -> Result<()> {
-    logging::init(&cli.global.log_level)?;
+    logging::init(&cli.global.log_level, cli.global.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::args::LogFormat;
 use crate::error::{CliError, Result};
 
 /// AWS SDK targets whose warnings repeat, once per failed probe, what the storage error
@@ -13,22 +14,27 @@ use crate::error::{CliError, Result};
 const QUIET_AWS_TARGETS: [&str; 2] = ["aws_config::imds", "aws_config::meta::credentials::chain"];
 
 /// Installs the stderr subscriber; `filter` is a level (`warn`) or tracing directives
-/// (`s3db_core=debug,info`).
-pub fn init(filter: &str) -> Result<()> {
+/// (`s3db_core=debug,info`). At `debug`, each resource operation logs one line (its span:
+/// resource, operation, id; its outcome, count, duration, storage requests and bytes); at
+/// `trace`, each storage request too (docs/observability.md).
+pub fn init(filter: &str, format: LogFormat) -> Result<()> {
     let directives = quiet_aws(filter);
     let env_filter = EnvFilter::try_new(&directives)
         .map_err(|e| CliError::usage(format!("invalid --log-level {filter:?}: {e}")))?;
-    let ansi = colour(
-        std::io::stderr().is_terminal(),
-        std::env::var_os("NO_COLOR"),
-    );
-    // A second initialisation in the same process (tests) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(true)
-        .try_init();
+        .with_target(true);
+    // A second initialisation in the same process (tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ))
+            .try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
     Ok(())
 }
 

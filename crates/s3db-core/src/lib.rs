@@ -37,8 +37,8 @@ pub use error::{BoxError, Error, ErrorKind, Result};
 pub use filter::Filter;
 pub use resource::config::ResourceConfig;
 pub use resource::{
-    Content, INTERNAL_FIELDS, ListRequest, Page, PageRequest, QueryOptions, Record, RecordMeta,
-    RepairReport, Resource, UniqueDuplicate, UniqueRepairReport,
+    Content, INTERNAL_FIELDS, ListRequest, OPERATION_TARGET, Page, PageRequest, QueryOptions,
+    Record, RecordMeta, RepairReport, Resource, UniqueDuplicate, UniqueRepairReport,
 };
 pub use s3db_codec::secret::SecretString;
 pub use typed::{TypedResource, Versioned};

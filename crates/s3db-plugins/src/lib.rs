@@ -15,10 +15,10 @@ pub mod metrics;
 pub mod queue;
 pub mod queue_consumer;
 pub mod replicator;
+pub mod scheduler;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod state_machine;
-pub mod scheduler;
 pub mod ttl;
 
 pub use error::{Error, Result};

@@ -108,6 +108,9 @@ pub struct Capabilities {
     /// and false above a retry layer (which has already retried). The default stack adds a
     /// retry layer only where this is true (see [`crate::layers::StackBuilder::retry`]).
     pub transient_failures: bool,
+    /// Requests are already traced and tallied by a [`Trace`](crate::layers::Trace) layer
+    /// below: [`StackBuilder::build`](crate::layers::StackBuilder::build) adds no second one.
+    pub traced: bool,
 }
 
 impl Capabilities {
@@ -121,6 +124,7 @@ impl Capabilities {
             max_metadata_bytes,
             max_delete_batch,
             transient_failures: false,
+            traced: false,
         }
     }
 }

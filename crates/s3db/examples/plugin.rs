@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use s3db::plugins::MetricsPlugin;
 use s3db::prelude::*;
-use s3db::{HookPoint, Operation, Plugin, PluginContext};
+use s3db::{HookPoint, Plugin, PluginContext};
 use serde_json::json;
 
 /// Counts the inserts of every resource, those defined before and after its installation.
@@ -53,7 +53,7 @@ impl Plugin for InsertCounter {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let counter = Arc::new(InsertCounter::default());
-    let metrics = MetricsPlugin::new();
+    let metrics = MetricsPlugin::prometheus();
     let db = Database::builder("memory://plugin-example")
         .plugin(counter.clone())
         .plugin(Arc::new(metrics.clone()))
@@ -75,10 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("plugins: {:?}", db.plugins());
     println!("inserts counted: {:?}", counter.counts());
-    if let Some(gets) = metrics.stats_of("notes", Operation::Get) {
-        println!("metrics, notes get: {gets:?}");
-    }
-    println!("{}", metrics.render());
+    println!("{}", metrics.render().unwrap_or_default());
     db.disconnect().await?;
     Ok(())
 }

@@ -104,6 +104,9 @@ pub mod plugins_lock {}
 /// `docs/plugins-state-machine.md`.
 #[doc = include_str!("../../../docs/plugins-state-machine.md")]
 pub mod plugins_state_machine {}
+/// `docs/observability.md`.
+#[doc = include_str!("../../../docs/observability.md")]
+pub mod observability {}
 
 /// `docs/plugins-metrics.md`.
 #[doc = include_str!("../../../docs/plugins-metrics.md")]

@@ -1,7 +1,12 @@
 //! `serve`: the REST API of `s3db-server` over the database, until SIGINT or SIGTERM.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use s3db::Database;
+use s3db::plugins::metrics::{MetricsPlugin, MetricsServer};
 
 use s3db_server::{ApiKey, AuthConfig, RateLimit, ServerConfig};
 
@@ -12,6 +17,10 @@ use crate::session::Session;
 /// Runs `serve`: prints `listening on http://ADDR/BASE` once bound, then serves.
 pub async fn run(session: &Session, args: ServeArgs) -> Result<()> {
     let db = session.database_to_define().await?;
+    let metrics = match args.metrics_addr {
+        Some(addr) => Some(serve_metrics(&db, addr).await?),
+        None => None,
+    };
     let mut auth = match &args.auth_config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -64,6 +73,10 @@ pub async fn run(session: &Session, args: ServeArgs) -> Result<()> {
     let mut stdout = std::io::stdout();
     // The bound address is the one line on stdout, so scripts can start on port 0.
     writeln!(stdout, "listening on http://{address}{base_path}")
+        .and_then(|()| match &metrics {
+            Some(server) => writeln!(stdout, "metrics on http://{}/metrics", server.local_addr()),
+            None => Ok(()),
+        })
         .and_then(|()| stdout.flush())
         .map_err(|e| CliError::context(ExitKind::Failure, "cannot write to stdout", e))?;
     s3db_server::serve(
@@ -73,4 +86,25 @@ pub async fn run(session: &Session, args: ServeArgs) -> Result<()> {
     )
     .await
     .map_err(|e| CliError::context(ExitKind::Failure, "the server failed", e))
+}
+
+/// Installs a Prometheus metrics plugin on `db` and serves its text on `addr`.
+async fn serve_metrics(db: &Database, addr: SocketAddr) -> Result<MetricsServer> {
+    let metrics = MetricsPlugin::prometheus();
+    db.use_plugin(Arc::new(metrics.clone()))
+        .await
+        .map_err(|e| {
+            CliError::context(ExitKind::Failure, "cannot install the metrics plugin", e)
+        })?;
+    let handle = metrics
+        .prometheus_handle()
+        .cloned()
+        .ok_or_else(|| CliError::usage("the metrics plugin has no Prometheus recorder"))?;
+    MetricsServer::bind(handle, addr).await.map_err(|e| {
+        CliError::context(
+            ExitKind::Usage,
+            format!("cannot serve metrics on --metrics-addr {addr}"),
+            e,
+        )
+    })
 }

@@ -1226,3 +1226,66 @@ fn codegen_rust_writes_the_structs_of_the_named_resources() {
         .code(3)
         .stderr(predicate::str::contains("unknown resource \"nope\""));
 }
+
+/// `--log-level debug` logs one line per resource operation with its fields (and `trace`
+/// one per storage request); `--log-format json` writes them as JSON lines.
+#[test]
+fn debug_logs_show_each_operation_in_text_and_json() {
+    let ws = Workspace::new();
+    people_store(&ws);
+
+    let out = ws
+        .s3db("source")
+        .args(["--log-level", "debug", "get", "people", "p001"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("s3db_core::operation"))
+        .unwrap_or_else(|| panic!("no operation line in {stderr}"));
+    for part in [
+        "resource=people",
+        "operation=\"get\"",
+        "id=\"p001\"",
+        "outcome=\"ok\"",
+        "requests=1",
+        "bytes_read=",
+        "duration_us=",
+    ] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+
+    let out = ws
+        .s3db("source")
+        .args([
+            "--log-level",
+            "trace",
+            "--log-format",
+            "json",
+            "count",
+            "people",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let count = lines
+        .iter()
+        .find(|l| l["target"] == "s3db_core::operation")
+        .unwrap_or_else(|| panic!("no operation line in {stderr}"));
+    assert_eq!(count["span"]["operation"], "count");
+    assert_eq!(count["span"]["resource"], "people");
+    assert_eq!(count["fields"]["outcome"], "ok");
+    assert_eq!(count["fields"]["count"], 4);
+    let listing = lines
+        .iter()
+        .find(|l| l["target"] == "s3db_storage::request" && l["fields"]["op"] == "list")
+        .unwrap_or_else(|| panic!("no storage request line in {stderr}"));
+    assert_eq!(listing["fields"]["status"], "ok");
+    assert_eq!(listing["fields"]["keys"], 4);
+    assert_eq!(listing["span"]["operation"], "count");
+}

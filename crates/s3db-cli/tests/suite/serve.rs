@@ -1,5 +1,5 @@
-//! `s3db serve`: the binary prints its bound address, serves the REST API with an API key,
-//! and exits cleanly on SIGTERM.
+//! `s3db serve`: the binary prints its bound address, serves the REST API with an API key
+//! and its metrics on `--metrics-addr`, and exits cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -34,16 +34,24 @@ async fn serve_prints_its_address_answers_and_stops_on_sigterm() {
             "KEY",
             "--base-path",
             "/v1",
+            "--metrics-addr",
+            "127.0.0.1:0",
         ])
         .env_remove("S3DB_API_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    stdout.read_line(&mut line).unwrap();
+    let mut metrics_line = String::new();
+    stdout.read_line(&mut metrics_line).unwrap();
+    let metrics_url = metrics_line
+        .trim()
+        .strip_prefix("metrics on ")
+        .unwrap()
+        .to_owned();
     let base = line
         .trim()
         .strip_prefix("listening on ")
@@ -76,6 +84,23 @@ async fn serve_prints_its_address_answers_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(got["data"]["title"], "hello");
+
+    // --metrics-addr: the Prometheus text of what the API did.
+    let text = http
+        .get(&metrics_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"s3db_operations_total{resource="notes",operation="insert",outcome="ok"} 1"#,
+        r#"s3db_operations_total{resource="notes",operation="get",outcome="ok"} "#,
+        "# TYPE s3db_operation_duration_seconds histogram",
+    ] {
+        assert!(text.contains(series), "{series} missing in {text}");
+    }
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

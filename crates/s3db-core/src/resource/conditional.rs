@@ -84,22 +84,34 @@ impl Resource {
     /// [`Resource::get_with_meta`]): otherwise [`Error::VersionMismatch`] and nothing is
     /// written. No retry: a changed record is the caller's to re-read and decide on.
     pub async fn update_if(&self, id: &str, changes: Record, version: &str) -> Result<Record> {
-        self.change_if(Operation::Update, id, changes, Some(version.to_owned()))
-            .await
+        self.observed(
+            "updateIf",
+            Some(id),
+            self.change_if(Operation::Update, id, changes, Some(version.to_owned())),
+        )
+        .await
     }
 
     /// [`Resource::patch`] only if the record is still at `version` (see
     /// [`Resource::update_if`]).
     pub async fn patch_if(&self, id: &str, changes: Record, version: &str) -> Result<Record> {
-        self.change_if(Operation::Patch, id, changes, Some(version.to_owned()))
-            .await
+        self.observed(
+            "patchIf",
+            Some(id),
+            self.change_if(Operation::Patch, id, changes, Some(version.to_owned())),
+        )
+        .await
     }
 
     /// [`Resource::replace`] only if the record exists and is still at `version` (see
     /// [`Resource::update_if`]).
     pub async fn replace_if(&self, id: &str, record: Record, version: &str) -> Result<Record> {
-        self.change_if(Operation::Replace, id, record, Some(version.to_owned()))
-            .await
+        self.observed(
+            "replaceIf",
+            Some(id),
+            self.change_if(Operation::Replace, id, record, Some(version.to_owned())),
+        )
+        .await
     }
 
     /// [`Resource::delete`] only if the record is still at `version`: the record is first
@@ -107,7 +119,12 @@ impl Resource {
     /// writer holding the same version fails, then deleted. [`Error::VersionMismatch`] (and
     /// nothing deleted) when it changed.
     pub async fn delete_if(&self, id: &str, version: &str) -> Result<()> {
-        self.delete_as(id, Some(version.to_owned())).await
+        self.observed(
+            "deleteIf",
+            Some(id),
+            self.delete_as(id, Some(version.to_owned())),
+        )
+        .await
     }
 
     /// Fails with [`Error::VersionMismatch`] unless `loaded` is at `expected`.

@@ -27,6 +27,15 @@ impl Resource {
     /// only against content changes (see the crate docs on concurrency). Runs the
     /// `setContent` middleware and emits `ContentSet`.
     pub async fn set_content(&self, id: &str, body: Bytes, content_type: &str) -> Result<()> {
+        self.observed(
+            "setContent",
+            Some(id),
+            self.set_content_op(id, body, content_type),
+        )
+        .await
+    }
+
+    async fn set_content_op(&self, id: &str, body: Bytes, content_type: &str) -> Result<()> {
         if !self.ext.middlewares.has(Operation::SetContent) {
             return self
                 .set_content_inner(id, body, content_type.to_owned())
@@ -70,6 +79,11 @@ impl Resource {
     /// The record's content: [`Error::NotFound`] when the record does not exist, `None` when
     /// it has no content. Runs the `content` middleware and emits `ContentFetched`.
     pub async fn content(&self, id: &str) -> Result<Option<Content>> {
+        self.observed("content", Some(id), self.content_op(id))
+            .await
+    }
+
+    async fn content_op(&self, id: &str) -> Result<Option<Content>> {
         if !self.ext.middlewares.has(Operation::Content) {
             return self.content_inner(id).await;
         }
@@ -118,6 +132,11 @@ impl Resource {
     /// Whether the record carries content. Runs the `hasContent` middleware (not the
     /// `content` one).
     pub async fn has_content(&self, id: &str) -> Result<bool> {
+        self.observed("hasContent", Some(id), self.has_content_op(id))
+            .await
+    }
+
+    async fn has_content_op(&self, id: &str) -> Result<bool> {
         if !self.ext.middlewares.has(Operation::HasContent) {
             return Ok(self.read_content(id).await?.is_some());
         }
@@ -137,6 +156,11 @@ impl Resource {
     /// Removes the record's content (its fields stay). Runs the `deleteContent` middleware
     /// and emits `ContentDeleted`.
     pub async fn delete_content(&self, id: &str) -> Result<()> {
+        self.observed("deleteContent", Some(id), self.delete_content_op(id))
+            .await
+    }
+
+    async fn delete_content_op(&self, id: &str) -> Result<()> {
         if !self.ext.middlewares.has(Operation::DeleteContent) {
             return self.delete_content_inner(id).await;
         }

@@ -27,6 +27,10 @@ impl Resource {
     /// Reads the records of `ids` that exist, in the order given (missing ids are skipped,
     /// as s3db.js does; any other failure is returned).
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Record>> {
+        self.observed("getMany", None, self.get_many_op(ids)).await
+    }
+
+    async fn get_many_op(&self, ids: &[String]) -> Result<Vec<Record>> {
         if !self.ext.middlewares.has(Operation::GetMany) {
             return Ok(self.delivered_all(self.get_many_inner(ids).await?));
         }
@@ -84,6 +88,10 @@ impl Resource {
     /// `getAll` middleware with the options of [`ListRequest::all`] (a middleware may
     /// rewrite them, e.g. to a partition), not the `list` or `getMany` hooks.
     pub async fn get_all(&self) -> Result<Vec<Record>> {
+        self.observed("getAll", None, self.get_all_op()).await
+    }
+
+    async fn get_all_op(&self) -> Result<Vec<Record>> {
         let all = ListRequest::all();
         if !self.ext.middlewares.has(Operation::GetAll) {
             return self.stream(&all)?.try_collect().await;
@@ -101,8 +109,12 @@ impl Resource {
     /// Inserts every record (each through `insert`'s hooks and middleware); one result per
     /// record, in order. Emits `InsertedMany` with the number inserted.
     pub async fn insert_many(&self, records: Vec<Record>) -> Vec<Result<Record>> {
-        self.insert_made(records.into_iter().map(Ok).collect())
-            .await
+        self.observed(
+            "insertMany",
+            None,
+            self.insert_made(records.into_iter().map(Ok).collect()),
+        )
+        .await
     }
 
     /// [`Resource::insert_many`] of records whose making may have failed (a typed value
@@ -123,6 +135,11 @@ impl Resource {
     /// Deletes the records of `ids` that exist; returns how many were deleted (the
     /// `deleteMany` hooks run once, not `delete`'s per record).
     pub async fn delete_many(&self, ids: &[String]) -> Result<usize> {
+        self.observed("deleteMany", None, self.delete_many_op(ids))
+            .await
+    }
+
+    async fn delete_many_op(&self, ids: &[String]) -> Result<usize> {
         if !self.ext.middlewares.has(Operation::DeleteMany) {
             return self.delete_many_inner(ids).await;
         }
@@ -182,6 +199,10 @@ impl Resource {
     /// [`Error::Paranoid`] before any middleware or request: define the resource with
     /// `paranoid: false` to allow it.
     pub async fn delete_all(&self) -> Result<usize> {
+        self.observed("deleteAll", None, self.delete_all_op()).await
+    }
+
+    async fn delete_all_op(&self) -> Result<usize> {
         if self.def.paranoid {
             return Err(Error::Paranoid {
                 resource: self.def.name.clone(),

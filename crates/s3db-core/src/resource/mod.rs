@@ -10,6 +10,7 @@ mod content;
 pub mod definition;
 mod listing;
 mod meta;
+pub mod observe;
 mod options;
 mod page;
 mod partitioned;
@@ -34,6 +35,7 @@ pub use conditional::INTERNAL_FIELDS;
 pub use content::Content;
 use definition::Definition;
 pub use meta::RecordMeta;
+pub use observe::OPERATION_TARGET;
 pub use page::{Page, PageRequest, decode_cursor};
 pub use partitioned::RepairReport;
 pub use query::{ListRequest, QueryOptions};
@@ -300,6 +302,10 @@ impl Resource {
     /// Reads a record: [`Error::NotFound`] if there is none. The record holds its fields
     /// and `id` only, unless the handle [reads the internal fields](Resource::with_meta).
     pub async fn get(&self, id: &str) -> Result<Record> {
+        self.observed("get", Some(id), self.get_op(id)).await
+    }
+
+    async fn get_op(&self, id: &str) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::Get) {
             return Ok(self.delivered(self.get_inner(id).await?));
         }
@@ -346,6 +352,10 @@ impl Resource {
 
     /// Whether a record exists (one HEAD request).
     pub async fn exists(&self, id: &str) -> Result<bool> {
+        self.observed("exists", Some(id), self.exists_op(id)).await
+    }
+
+    async fn exists_op(&self, id: &str) -> Result<bool> {
         if !self.ext.middlewares.has(Operation::Exists) {
             return self.exists_inner(id).await;
         }

@@ -213,6 +213,10 @@ impl Resource {
     /// record reads). Runs the `page` middleware: it sees the request as options and the
     /// page as options `{items, nextCursor, pageSize, page, totalItems, totalPages}`.
     pub async fn page(&self, request: &PageRequest) -> Result<Page> {
+        self.observed("page", None, self.page_op(request)).await
+    }
+
+    async fn page_op(&self, request: &PageRequest) -> Result<Page> {
         if !self.ext.middlewares.has(Operation::Page) {
             return Ok(self.delivered_page(self.page_inner(request).await?));
         }

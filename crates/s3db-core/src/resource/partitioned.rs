@@ -50,6 +50,20 @@ impl Resource {
         partition: &str,
         values: &Record,
     ) -> Result<Record> {
+        self.observed(
+            "getFromPartition",
+            Some(id),
+            self.get_from_partition_op(id, partition, values),
+        )
+        .await
+    }
+
+    async fn get_from_partition_op(
+        &self,
+        id: &str,
+        partition: &str,
+        values: &Record,
+    ) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::GetFromPartition) {
             let record = self.get_from_partition_inner(id, partition, values).await?;
             return Ok(self.delivered(record));
@@ -181,6 +195,10 @@ impl Resource {
     /// gone or has other values, writes the references a record should have but lacks
     /// (a crash between the record PUT and the reference PUTs). Reads every record.
     pub async fn repair(&self) -> Result<RepairReport> {
+        self.observed("repair", None, self.repair_op()).await
+    }
+
+    async fn repair_op(&self) -> Result<RepairReport> {
         let references: BTreeSet<String> = self
             .list_keys(&format!("resource={}/partition=", self.def.name))
             .await?

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
+use s3db_storage::layers::carry_tally;
 use s3db_storage::{ListOptions, ObjectMeta, Storage};
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::{Record, Resource};
 use crate::error::{Error, Result};
@@ -298,12 +300,13 @@ impl Resource {
             };
             async move {
                 match tokio::runtime::Handle::try_current() {
-                    Ok(runtime) if in_flight > 1 => {
-                        runtime.spawn(read).await.map_err(|e| Error::Unsupported {
+                    Ok(runtime) if in_flight > 1 => runtime
+                        .spawn(carry_tally(read).in_current_span())
+                        .await
+                        .map_err(|e| Error::Unsupported {
                             resource,
                             reason: format!("record read task failed: {e}"),
-                        })?
-                    }
+                        })?,
                     _ => read.await,
                 }
             }
@@ -315,6 +318,10 @@ impl Resource {
 
     /// The records a request selects, in key order.
     pub async fn list(&self, request: &ListRequest) -> Result<Vec<Record>> {
+        self.observed("list", None, self.list_op(request)).await
+    }
+
+    async fn list_op(&self, request: &ListRequest) -> Result<Vec<Record>> {
         if !self.ext.middlewares.has(Operation::List) {
             return Ok(self.delivered_all(self.list_inner(request).await?));
         }
@@ -386,6 +393,11 @@ impl Resource {
     /// The ids a request selects, in key order. Runs the `listIds` middleware and emits
     /// `ListedIds`.
     pub async fn list_ids_by(&self, request: &ListRequest) -> Result<Vec<String>> {
+        self.observed("listIds", None, self.list_ids_by_op(request))
+            .await
+    }
+
+    async fn list_ids_by_op(&self, request: &ListRequest) -> Result<Vec<String>> {
         if !self.ext.middlewares.has(Operation::ListIds) {
             return self.list_ids_inner(request).await;
         }
@@ -408,6 +420,11 @@ impl Resource {
 
     /// How many keys a request selects (a listing, no record reads).
     pub async fn count_by(&self, request: &ListRequest) -> Result<usize> {
+        self.observed("count", None, self.count_by_op(request))
+            .await
+    }
+
+    async fn count_by_op(&self, request: &ListRequest) -> Result<usize> {
         if !self.ext.middlewares.has(Operation::Count) {
             return self.count_inner(request).await;
         }
@@ -450,6 +467,11 @@ impl Resource {
     /// [`QueryOptions::allow_scan`] (else [`Error::ScanRequired`], saying which partition
     /// would serve it or that none does).
     pub async fn query(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
+        self.observed("query", None, self.query_op(filter, options))
+            .await
+    }
+
+    async fn query_op(&self, filter: &Value, options: &QueryOptions) -> Result<Vec<Record>> {
         if !self.ext.middlewares.has(Operation::Query) {
             return Ok(self.delivered_all(self.query_inner(filter, options).await?));
         }

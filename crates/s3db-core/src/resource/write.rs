@@ -23,6 +23,10 @@ impl Resource {
     /// Inserts a record. Its `id` is taken from the record (validated) or generated. Never
     /// overwrites: an existing id is [`Error::AlreadyExists`]. Returns the stored record.
     pub async fn insert(&self, record: Record) -> Result<Record> {
+        self.observed("insert", None, self.insert_op(record)).await
+    }
+
+    async fn insert_op(&self, record: Record) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::Insert) {
             return self.insert_inner(record).await;
         }
@@ -117,13 +121,23 @@ impl Resource {
     /// values are merged one level deep; dotted keys (`"profile.city"`) set nested paths.
     /// `beforeUpdate` hooks run once, on the changes, not on every retry.
     pub async fn update(&self, id: &str, changes: Record) -> Result<Record> {
-        self.change(Operation::Update, id, changes).await
+        self.observed(
+            "update",
+            Some(id),
+            self.change(Operation::Update, id, changes),
+        )
+        .await
     }
 
     /// Same as [`Resource::update`] (s3db.js's `patch` differs only in request pattern),
     /// with the `patch` hooks and middleware.
     pub async fn patch(&self, id: &str, changes: Record) -> Result<Record> {
-        self.change(Operation::Patch, id, changes).await
+        self.observed(
+            "patch",
+            Some(id),
+            self.change(Operation::Patch, id, changes),
+        )
+        .await
     }
 
     /// `update`/`patch`/`replace` through their middleware.
@@ -238,7 +252,12 @@ impl Resource {
 
     /// Replaces the whole record (creating it if absent), keeping `createdAt`.
     pub async fn replace(&self, id: &str, record: Record) -> Result<Record> {
-        self.change(Operation::Replace, id, record).await
+        self.observed(
+            "replace",
+            Some(id),
+            self.change(Operation::Replace, id, record),
+        )
+        .await
     }
 
     /// The replace write loop: the previous record (if any) and the stored one. With
@@ -298,6 +317,10 @@ impl Resource {
     /// the given fields need to be present). Runs the `upsert` middleware around the
     /// `insert` or `update` it makes (each with its own hooks and middleware).
     pub async fn upsert(&self, record: Record) -> Result<Record> {
+        self.observed("upsert", None, self.upsert_op(record)).await
+    }
+
+    async fn upsert_op(&self, record: Record) -> Result<Record> {
         if !self.ext.middlewares.has(Operation::Upsert) {
             return self.upsert_inner(record).await;
         }
@@ -332,7 +355,8 @@ impl Resource {
 
     /// Deletes a record and its partition references: [`Error::NotFound`] if there is none.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        self.delete_as(id, None).await
+        self.observed("delete", Some(id), self.delete_as(id, None))
+            .await
     }
 
     /// `delete` through its middleware, conditional on the stored version when `expected`
@@ -419,14 +443,14 @@ impl Resource {
         id: &str,
         change: impl Fn(&Record) -> Result<Record> + Send + Sync + 'static,
     ) -> Result<Record> {
-        self.change_computed(
+        let work = self.change_computed(
             Operation::Update,
             id,
             Record::new(),
             Some(Arc::new(change)),
             None,
-        )
-        .await
+        );
+        self.observed("updateWith", Some(id), work).await
     }
 
     /// The conditional read-modify-write loop: the record before and as stored. With

@@ -24,6 +24,7 @@ mod fixtures_write;
 mod id_validate;
 mod incremental_ids;
 mod injected;
+mod observe;
 mod page_totals;
 mod partitions;
 mod read_only;

@@ -1,15 +1,16 @@
-//! A tiny HTTP endpoint on 127.0.0.1 serving the Prometheus text at `GET /metrics`
-//! (crate feature `metrics-http`).
+//! A tiny HTTP endpoint serving the Prometheus text at `GET /metrics` on the address you
+//! choose (crate feature `metrics-http`).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::MetricsPlugin;
-use super::prometheus::CONTENT_TYPE;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::CONTENT_TYPE;
 use crate::error::{Error, Result};
 
 /// Largest request head read; longer requests are answered 431.
@@ -20,17 +21,20 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// A running metrics endpoint; stopped by [`MetricsServer::shutdown`] or when dropped.
 ///
 /// ```
-/// use s3db_plugins::metrics::{MetricsPlugin, MetricsServer};
+/// use s3db_plugins::metrics::{MetricsServer, prometheus_recorder};
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let server = MetricsServer::bind(MetricsPlugin::new(), 0).await?;
+/// let recorder = prometheus_recorder();
+/// metrics::with_local_recorder(&recorder, || metrics::counter!("jobs_total").increment(2));
+/// let addr = "127.0.0.1:0".parse().unwrap(); // port 0: any free port
+/// let server = MetricsServer::bind(recorder.handle(), addr).await?;
 /// let mut conn = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
 /// conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
 /// let mut response = String::new();
 /// conn.read_to_string(&mut response).await.unwrap();
 /// assert!(response.starts_with("HTTP/1.1 200 OK"));
-/// assert!(response.contains("# TYPE s3db_operations_total counter"));
+/// assert!(response.contains("jobs_total 2"));
 /// server.shutdown();
 /// # Ok::<(), s3db_plugins::Error>(())
 /// # }).unwrap();
@@ -42,10 +46,11 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Serves `metrics` on `127.0.0.1:<port>` (`0` picks a free port, see
-    /// [`MetricsServer::local_addr`]). Must be called inside a Tokio runtime.
-    pub async fn bind(metrics: MetricsPlugin, port: u16) -> Result<MetricsServer> {
-        let wanted = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    /// Serves what `metrics` renders on `addr` (port `0` picks a free one, see
+    /// [`MetricsServer::local_addr`]; `127.0.0.1` keeps it local, `0.0.0.0` opens it to
+    /// the network). Must be called inside a Tokio runtime.
+    pub async fn bind(metrics: PrometheusHandle, addr: SocketAddr) -> Result<MetricsServer> {
+        let wanted = addr;
         let io = |source| Error::Io {
             path: wanted.to_string(),
             source,
@@ -83,7 +88,7 @@ impl Drop for MetricsServer {
 }
 
 /// Reads one request and answers it, then closes the connection.
-async fn answer(mut conn: TcpStream, metrics: MetricsPlugin) {
+async fn answer(mut conn: TcpStream, metrics: PrometheusHandle) {
     let response = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut conn)).await {
         Ok(Ok(Some(head))) => respond(&head, &metrics),
         Ok(Ok(None)) => status(431, "Request Header Fields Too Large", ""),
@@ -113,7 +118,7 @@ async fn read_head(conn: &mut TcpStream) -> std::io::Result<Option<String>> {
 }
 
 /// The response to a request head.
-fn respond(head: &str, metrics: &MetricsPlugin) -> String {
+fn respond(head: &str, metrics: &PrometheusHandle) -> String {
     let mut request_line = head.lines().next().unwrap_or_default().split(' ');
     let method = request_line.next().unwrap_or_default();
     let target = request_line.next().unwrap_or_default();

@@ -24,6 +24,6 @@ mod replicator_http;
 mod replicator_postgres;
 #[cfg(all(feature = "mysql", feature = "sqlite"))]
 mod replicator_sql;
-mod state_machine;
 mod scheduler;
+mod state_machine;
 mod ttl;

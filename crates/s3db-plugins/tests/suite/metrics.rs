@@ -1,5 +1,6 @@
-//! Metrics plugin: operation counts equal the requests the storage saw, latencies land in the
-//! right buckets, and the Prometheus text parses back to the same numbers.
+//! Metrics plugin: operation counts and storage requests equal what the storage saw, an
+//! application's recorder (given or global) receives them, latencies land in the right
+//! buckets, and the Prometheus text parses back to the same numbers.
 
 use crate::common;
 
@@ -8,11 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{create, rec};
-use s3db_core::extend::{HookPoint, Operation};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use s3db_core::extend::HookPoint;
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::costs::CostsPlugin;
-use s3db_plugins::metrics::{LATENCY_BUCKETS, MetricsPlugin};
+use s3db_plugins::metrics::{
+    LATENCY_BUCKETS, MetricsPlugin, OPERATIONS_TOTAL, STORAGE_REQUESTS_TOTAL,
+};
 use s3db_storage::MemoryStorage;
 use serde_json::json;
 
@@ -31,6 +35,10 @@ fn parse(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
     let mut helps = BTreeMap::new();
     let mut samples = Vec::new();
     for line in text.lines() {
+        // The exporter separates families with a blank line.
+        if line.is_empty() {
+            continue;
+        }
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let (name, help) = rest.split_once(' ').unwrap();
             assert!(!help.is_empty());
@@ -106,11 +114,60 @@ fn find<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Vec<&
         .collect()
 }
 
+/// The counters of `snapshotter`, by (name, resource, operation, outcome).
+fn counters(snapshotter: &Snapshotter) -> BTreeMap<(String, String, String, String), u64> {
+    let label = |key: &metrics::Key, name: &str| {
+        key.labels()
+            .find(|l| l.key() == name)
+            .map(|l| l.value().to_owned())
+            .unwrap_or_default()
+    };
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let key = key.key();
+                Some((
+                    (
+                        key.name().to_owned(),
+                        label(key, "resource"),
+                        label(key, "operation"),
+                        label(key, "outcome"),
+                    ),
+                    n,
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The value of counter `name` for `resource`, `operation` and `outcome` (0 if absent).
+fn counter(
+    all: &BTreeMap<(String, String, String, String), u64>,
+    name: &str,
+    resource: &str,
+    operation: &str,
+    outcome: &str,
+) -> u64 {
+    let key = (
+        name.into(),
+        resource.into(),
+        operation.into(),
+        outcome.into(),
+    );
+    all.get(&key).copied().unwrap_or(0)
+}
+
 #[tokio::test]
 async fn operation_counts_equal_the_requests_the_storage_saw() {
     let (storage, costs) = CostsPlugin::wrap(Arc::new(MemoryStorage::new()));
     let db = Database::builder(storage).open().await.unwrap();
-    let metrics = MetricsPlugin::new();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let metrics = MetricsPlugin::with_recorder(Arc::new(recorder));
     db.use_plugin(Arc::new(costs.clone())).await.unwrap();
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
     let users = create(
@@ -138,33 +195,77 @@ async fn operation_counts_equal_the_requests_the_storage_saw() {
     }
     let checked = storage_saw();
 
-    let stats = |op| metrics.stats_of("users", op).unwrap();
-    assert_eq!(stats(Operation::Insert).count, inserted.put - start.put);
-    assert_eq!(stats(Operation::Insert).errors, 0);
-    assert_eq!(stats(Operation::Get).count, fetched.get - inserted.get);
+    let all = counters(&snapshotter);
+    let calls = |op, outcome| counter(&all, OPERATIONS_TOTAL, "users", op, outcome);
+    let requests = |op, outcome| counter(&all, STORAGE_REQUESTS_TOTAL, "users", op, outcome);
+    assert_eq!(calls("insert", "ok"), inserted.put - start.put);
+    assert_eq!(calls("insert", "error"), 0);
+    assert_eq!(requests("insert", "ok"), inserted.requests - start.requests);
     assert_eq!(
-        stats(Operation::Get).errors,
-        fetched.errors - inserted.errors
+        calls("get", "ok") + calls("get", "error"),
+        fetched.get - inserted.get
     );
-    assert_eq!(stats(Operation::Get).errors, 1);
-    assert_eq!(stats(Operation::Exists).count, checked.head - fetched.head);
+    assert_eq!(calls("get", "error"), fetched.errors - inserted.errors);
+    assert_eq!(calls("get", "error"), 1);
     assert_eq!(
-        (
-            stats(Operation::Exists).count,
-            checked.errors - fetched.errors
-        ),
+        requests("get", "ok") + requests("get", "error"),
+        fetched.requests - inserted.requests
+    );
+    // A miss is a successful `exists` (false); its HEAD failed with 404.
+    assert_eq!(
+        (calls("exists", "ok"), checked.errors - fetched.errors),
         (3, 1)
     );
+    assert_eq!(requests("exists", "ok"), checked.head - fetched.head);
     // Nothing else was called.
-    let called: Vec<&str> = metrics.stats().iter().map(|s| s.operation).collect();
-    assert_eq!(called, ["exists", "get", "insert"]);
+    let called: std::collections::BTreeSet<&str> = all
+        .keys()
+        .filter(|(name, ..)| name == OPERATIONS_TOTAL)
+        .map(|(_, _, operation, _)| operation.as_str())
+        .collect();
+    assert_eq!(
+        called.into_iter().collect::<Vec<_>>(),
+        ["exists", "get", "insert"]
+    );
+}
+
+#[tokio::test]
+async fn an_application_recorder_installed_globally_sees_our_metrics() {
+    // The only test of this binary that installs a global recorder.
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::set_global_recorder(recorder).unwrap();
+    let db = Database::connect("memory://metrics-global").await.unwrap();
+    db.use_plugin(Arc::new(MetricsPlugin::new())).await.unwrap();
+    let jobs = create(
+        &db,
+        ResourceConfig::new("global_jobs").attribute("x", "string"),
+    )
+    .await;
+    jobs.insert(rec(json!({"id": "j1", "x": "1"})))
+        .await
+        .unwrap();
+    jobs.get("j1").await.unwrap();
+    let all = counters(&snapshotter);
+    assert_eq!(
+        counter(&all, OPERATIONS_TOTAL, "global_jobs", "insert", "ok"),
+        1
+    );
+    assert_eq!(
+        counter(&all, OPERATIONS_TOTAL, "global_jobs", "get", "ok"),
+        1
+    );
+    assert_eq!(
+        counter(&all, STORAGE_REQUESTS_TOTAL, "global_jobs", "get", "ok"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn latencies_land_in_their_buckets_and_the_text_parses_back() {
     let clock = ManualClock::at_millis(0);
     let db = Database::connect("memory://metrics-latency").await.unwrap();
-    let metrics = MetricsPlugin::with_clock(Arc::new(clock.clone()));
+    let metrics = MetricsPlugin::prometheus().with_clock(Arc::new(clock.clone()));
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
     let notes = create(
         &db,
@@ -191,51 +292,53 @@ async fn latencies_land_in_their_buckets_and_the_text_parses_back() {
     assert!(notes.get("n2").await.is_err());
     assert_eq!(notes.count().await.unwrap(), 1);
 
-    let (samples, types) = parse(&metrics.render());
+    let (samples, types) = parse(&metrics.render().unwrap());
     assert_eq!(types["s3db_operations_total"], "counter");
-    assert_eq!(types["s3db_operation_errors_total"], "counter");
+    assert_eq!(types["s3db_operation_storage_requests_total"], "counter");
     assert_eq!(types["s3db_operation_duration_seconds"], "histogram");
 
-    let get = [("resource", "notes"), ("operation", "get")];
+    let get = [
+        ("resource", "notes"),
+        ("operation", "get"),
+        ("outcome", "ok"),
+    ];
     let total = find(&samples, "s3db_operations_total", &get);
     assert_eq!(total.len(), 1);
-    assert_eq!(total[0].value, 3.0);
+    assert_eq!(total[0].value, 2.0);
+    let failed = [
+        ("resource", "notes"),
+        ("operation", "get"),
+        ("outcome", "error"),
+    ];
     assert_eq!(
-        find(&samples, "s3db_operation_errors_total", &get)[0].value,
+        find(&samples, "s3db_operations_total", &failed)[0].value,
         1.0
     );
     let buckets = find(&samples, "s3db_operation_duration_seconds_bucket", &get);
     assert_eq!(buckets.len(), LATENCY_BUCKETS.len() + 1);
-    let at = |le: &str| {
+    let at = |le: f64| {
         buckets
             .iter()
-            .find(|s| s.labels["le"] == le)
+            .find(|s| s.labels["le"].parse::<f64>().unwrap() == le)
             .map(|s| s.value)
             .unwrap()
     };
-    assert_eq!((at("0.025"), at("0.05"), at("+Inf")), (0.0, 3.0, 3.0));
+    assert_eq!((at(0.025), at(0.05), at(f64::INFINITY)), (0.0, 2.0, 2.0));
     let sum = find(&samples, "s3db_operation_duration_seconds_sum", &get)[0].value;
-    assert!((sum - 0.09).abs() < 1e-9, "{sum}");
+    assert!((sum - 0.06).abs() < 1e-9, "{sum}");
     assert_eq!(
         find(&samples, "s3db_operation_duration_seconds_count", &get)[0].value,
-        3.0
+        2.0
     );
 
     let insert = [("resource", "notes"), ("operation", "insert")];
     let buckets = find(&samples, "s3db_operation_duration_seconds_bucket", &insert);
-    let slow: Vec<(String, f64)> = buckets
+    let slow: Vec<(f64, f64)> = buckets
         .iter()
-        .map(|s| (s.labels["le"].clone(), s.value))
+        .map(|s| (s.labels["le"].parse().unwrap(), s.value))
         .filter(|(_, v)| *v > 0.0)
         .collect();
-    assert_eq!(
-        slow,
-        [
-            ("2.5".to_owned(), 1.0),
-            ("5".to_owned(), 1.0),
-            ("+Inf".to_owned(), 1.0)
-        ]
-    );
+    assert_eq!(slow, [(2.5, 1.0), (5.0, 1.0), (f64::INFINITY, 1.0)]);
 
     // Buckets are cumulative in every series, and +Inf equals _count.
     for series in find(&samples, "s3db_operations_total", &[]) {
@@ -263,13 +366,13 @@ async fn resources_defined_before_the_plugin_are_measured_too() {
         .await
         .unwrap();
     let early = create(&db, ResourceConfig::new("early").attribute("x", "string")).await;
-    let metrics = MetricsPlugin::new();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let metrics = MetricsPlugin::with_recorder(Arc::new(recorder));
     db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
     early.insert(rec(json!({"x": "1"}))).await.unwrap();
-    assert_eq!(
-        metrics.stats_of("early", Operation::Insert).unwrap().count,
-        1
-    );
+    let all = counters(&snapshotter);
+    assert_eq!(counter(&all, OPERATIONS_TOTAL, "early", "insert", "ok"), 1);
 }
 
 #[cfg(feature = "metrics-http")]
@@ -287,9 +390,9 @@ mod http {
     }
 
     #[tokio::test]
-    async fn the_endpoint_serves_the_same_text_on_localhost() {
+    async fn the_endpoint_serves_the_same_text_on_the_configured_address() {
         let db = Database::connect("memory://metrics-http").await.unwrap();
-        let metrics = MetricsPlugin::new();
+        let metrics = MetricsPlugin::prometheus();
         db.use_plugin(Arc::new(metrics.clone())).await.unwrap();
         let notes = create(
             &db,
@@ -298,8 +401,13 @@ mod http {
         .await;
         notes.insert(rec(json!({"text": "a"}))).await.unwrap();
 
-        let server = MetricsServer::bind(metrics.clone(), 0).await.unwrap();
-        assert!(server.local_addr().ip().is_loopback());
+        // A free port, then the server on exactly that address.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = free.local_addr().unwrap();
+        drop(free);
+        let handle = metrics.prometheus_handle().unwrap().clone();
+        let server = MetricsServer::bind(handle, addr).await.unwrap();
+        assert_eq!(server.local_addr(), addr);
         let response = request(
             server.local_addr(),
             "GET /metrics?x=1 HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -309,12 +417,16 @@ mod http {
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(head.contains("Content-Type: text/plain; version=0.0.4"));
         assert!(head.contains(&format!("Content-Length: {}", body.len())));
-        assert_eq!(body, metrics.render());
+        assert_eq!(body, metrics.render().unwrap());
         let (samples, _) = parse(body);
         let inserts = find(
             &samples,
             "s3db_operations_total",
-            &[("resource", "notes"), ("operation", "insert")],
+            &[
+                ("resource", "notes"),
+                ("operation", "insert"),
+                ("outcome", "ok"),
+            ],
         );
         assert_eq!(inserts[0].value, 1.0);
 

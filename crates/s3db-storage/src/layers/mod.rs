@@ -3,9 +3,12 @@
 //! [`Stack`] composes them in the one fixed order used everywhere, outermost first:
 //!
 //! ```text
-//! Pool  ->  Retry  ->  Metrics  ->  Faults  ->  backend
+//! Pool  ->  Retry  ->  Metrics  ->  Trace  ->  Faults  ->  backend
 //! ```
 //!
+//! - the trace layer is always there (once: not above a storage that is already
+//!   [`traced`](crate::Capabilities::traced)): it costs a task-local look-up per request,
+//!   emits a `TRACE` event per request and tallies requests per operation ([`tallied`]);
 //! - the pool bounds *logical* operations (a call and all its retries hold one slot);
 //! - retry sits outside metrics, so metrics count every request actually sent (retries and
 //!   write-resolution HEADs included), which is what S3 bills;
@@ -43,6 +46,7 @@ pub mod fault;
 pub mod metrics;
 pub mod pool;
 pub mod retry;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -53,6 +57,8 @@ pub use retry::{
     DEFAULT_BASE_DELAY, DEFAULT_DEADLINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY,
     DEFAULT_WRITE_ID_KEY, Retry, RetryConfig, RetryPolicy, RetryStats, Sleeper, TokioSleeper,
 };
+
+pub use trace::{Tally, Trace, carry_tally, tallied};
 
 use crate::storage::Storage;
 
@@ -94,7 +100,9 @@ impl StackBuilder {
         self
     }
 
-    /// Builds the layers in the fixed order (Pool, Retry, Metrics, Faults, backend).
+    /// Builds the layers in the fixed order (Pool, Retry, Metrics, Trace, Faults, backend);
+    /// the trace layer is added unless the storage below is already
+    /// [`traced`](crate::Capabilities::traced).
     pub fn build(self) -> Stack {
         let mut storage = self.backend;
         let mut faults = None;
@@ -102,6 +110,9 @@ impl StackBuilder {
             let layer = Arc::new(Faults::new(storage, plan));
             faults = Some(layer.clone());
             storage = layer;
+        }
+        if !storage.capabilities().traced {
+            storage = Arc::new(Trace::new(storage));
         }
         let mut metrics = None;
         if self.metrics {
