@@ -397,11 +397,17 @@ impl Resource {
                 return Err(self.lost_condition(id, expected).await);
             }
         }
-        self.storage.delete(&self.def.record_key(id)).await?;
-        let stale = self.references_at(&loaded.record, id, self.version_of(&loaded));
-        if !stale.is_empty() {
-            self.storage.delete_many(&stale).await?;
+        // The record and its references in one request, the record first. A batch that
+        // fails part-way (or a crash) leaves either stale references, which readers skip,
+        // or a record missing some references: `repair` finds and fixes both.
+        let mut keys = vec![self.def.record_key(id)];
+        keys.extend(self.references_at(&loaded.record, id, self.version_of(&loaded)));
+        match keys.as_slice() {
+            [record] => self.storage.delete(record).await?,
+            _ => self.storage.delete_many(&keys).await?,
         }
+        // Claims are released after the record is gone, with If-Match on the claim read
+        // (there is no conditional DELETE); one left behind is stale and gets taken over.
         self.release_unique(id, &self.unique_values(&loaded.record))
             .await;
         Ok(loaded.record)

@@ -26,6 +26,7 @@ mod injected;
 mod page_totals;
 mod partitions;
 mod read_only;
+mod request_counts;
 mod resource_options;
 mod schema_parse;
 mod schema_validate;
