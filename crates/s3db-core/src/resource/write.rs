@@ -324,13 +324,35 @@ impl Resource {
         };
         let mut changes = record.clone();
         changes.shift_remove("id");
-        if self.exists(&id).await? {
-            return self.update(&id, changes).await;
+        if self.update_is_watched() {
+            // Hooks and middleware only ever see the update or the insert that happens.
+            if self.exists(&id).await? {
+                return self.update(&id, changes).await;
+            }
+        } else {
+            // Nothing watches updates or existence checks: try the update directly, so an
+            // existing record costs GET + PUT instead of HEAD + GET + PUT (a missing one
+            // costs its GET instead of the HEAD).
+            match self.update(&id, changes.clone()).await {
+                Err(Error::NotFound { .. }) => {}
+                other => return other,
+            }
         }
         match self.insert(record).await {
             Err(Error::AlreadyExists { .. }) => self.update(&id, changes).await,
             other => other,
         }
+    }
+
+    /// Whether hooks or middleware would see `upsert`'s existence check or an update of a
+    /// missing record.
+    fn update_is_watched(&self) -> bool {
+        let (hooks, middlewares) = (&self.ext.hooks, &self.ext.middlewares);
+        middlewares.has(Operation::Update)
+            || middlewares.has(Operation::Exists)
+            || hooks.has(HookPoint::BeforeUpdate)
+            || hooks.has(HookPoint::BeforeExists)
+            || hooks.has(HookPoint::AfterExists)
     }
 
     /// Deletes a record and its partition references: [`Error::NotFound`] if there is none.

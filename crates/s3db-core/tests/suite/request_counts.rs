@@ -124,6 +124,24 @@ async fn single_record_operations_send_the_documented_requests() {
 }
 
 #[tokio::test]
+async fn upsert_of_an_existing_record_is_an_update_and_of_a_new_one_an_insert() {
+    let (db, recorder) = counted_db(MemoryStorage::new()).await;
+    let people = people(&db, true).await;
+    let (created, sent) = count(&recorder, people.upsert(person(2, "u"))).await;
+    created.unwrap();
+    // The GET that finds no record, then the insert's record and reference.
+    assert_eq!(sent, expect(3, &[("put", 2), ("get", 1)]));
+    let existing = changes(json!({"id": "u0000002", "age": 7}));
+    let (updated, sent) = count(&recorder, people.upsert(existing)).await;
+    assert_eq!(updated.unwrap()["age"], 7);
+    assert_eq!(sent, expect(2, &[("put", 1), ("get", 1)]));
+    assert_eq!(
+        people.get("u0000002").await.unwrap()["email"],
+        "person2@example.com"
+    );
+}
+
+#[tokio::test]
 async fn moving_a_record_between_partitions_costs_one_delete_and_one_put_more() {
     let (db, recorder) = counted_db(MemoryStorage::new()).await;
     let people = people(&db, true).await;
