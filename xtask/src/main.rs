@@ -1,13 +1,20 @@
 //! Project automation for s3db.
 //!
-//! `cargo xtask bench [--backend memory|file|s3] [--n N] [--c C[,C...]] [--endpoint URL]`
+//! `cargo xtask bench [--backend memory|file|s3|seaweedfs] [--n N] [--c C[,C...]] [--endpoint URL]`
 //! runs the standard workload (`bench/workload.md` of the shared notes: insert, get, update,
 //! list, listIds, count, listPartition, delete, insertMany, deleteAll) through the public
 //! `s3db` API and prints one JSON line per phase:
 //! `{"impl":"s3db","backend","phase","n","concurrency","seconds","ops_per_s","requests"}`,
 //! `requests` counted by the storage metrics layer. `--c` bounds the single-record phases
 //! and the record reads of `list`/`listPartition`; `insertMany` and `deleteAll` are single
-//! calls whose concurrency is the core's own. The `cargo xtask` alias builds in release.
+//! calls whose concurrency is the core's own. `--backend s3` and `seaweedfs` start their own
+//! server (moto, SeaweedFS) on a free port unless `--endpoint` is given. The `cargo xtask`
+//! alias builds in release.
+//!
+//! `cargo xtask compare [--backend memory|seaweedfs|both] [--n N] [--c C] [--out FILE]` runs
+//! the same workload through s3db and through s3db.js (the shared notes' harness) on the
+//! same backend and prints per phase both rates, the ratio and the requests per record; the
+//! comparison also goes to FILE as JSON lines (default `target/compare.jsonl`).
 //!
 //! `cargo xtask serve-load [--backend file|s3|memory] [--n N] [--c C] [--endpoint URL]`
 //! measures the REST API (`s3db serve`): insert and get-by-id throughput and p50/p99
@@ -33,6 +40,8 @@ mod bench;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod checks;
 #[cfg(feature = "bench")]
+mod compare;
+#[cfg(feature = "bench")]
 mod profile;
 #[cfg(feature = "bench")]
 mod serve_load;
@@ -54,6 +63,9 @@ enum Task {
     /// Run the standard workload and print one JSON line per phase.
     #[cfg(feature = "bench")]
     Bench(bench::BenchArgs),
+    /// Run the standard workload through s3db and s3db.js and print them side by side.
+    #[cfg(feature = "bench")]
+    Compare(compare::CompareArgs),
     /// Fail if a locked dependency needs a newer Rust than the workspace's `rust-version`.
     Msrv,
     /// Fail if `s3db` without default features pulls in the AWS SDK or a replicator target
@@ -72,6 +84,8 @@ fn main() -> ExitCode {
     let outcome = match args.task {
         #[cfg(feature = "bench")]
         Task::Bench(bench_args) => bench::run(bench_args),
+        #[cfg(feature = "bench")]
+        Task::Compare(compare_args) => compare::run(compare_args),
         #[cfg(feature = "bench")]
         Task::ServeLoad(load_args) => serve_load::run(load_args),
         #[cfg(feature = "bench")]

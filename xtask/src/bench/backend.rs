@@ -1,12 +1,11 @@
 //! Fresh stores for the workload, each wrapped in the request-counting layer, and the
-//! local moto server `--backend s3` starts when no endpoint is given.
+//! local S3 server (moto or SeaweedFS) a run starts when no endpoint is given.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use s3db::storage::layers::{MetricsRecorder, MetricsSnapshot, Stack};
 use s3db::storage::{FsStorage, MemoryStorage, S3Storage, Storage};
-use s3db_storage::testing::{self, ci_script, launch_moto};
+use s3db_storage::testing::{self, LocalServer};
 use tempfile::TempDir;
 
 use super::{BackendKind, Result};
@@ -23,7 +22,7 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// A new, empty store of `kind` (a new bucket on `server` for S3).
+    /// A new, empty store of `kind` (a new bucket on `server` for the S3 servers).
     pub async fn fresh(kind: BackendKind, server: &Server) -> Result<Backend> {
         let (backend, dir): (Arc<dyn Storage>, Option<TempDir>) = match kind {
             BackendKind::Memory => (Arc::new(MemoryStorage::new()), None),
@@ -32,7 +31,9 @@ impl Backend {
                 let store = FsStorage::open(dir.path()).map_err(|e| e.to_string())?;
                 (Arc::new(store), Some(dir))
             }
-            BackendKind::S3 => (Arc::new(server.fresh_bucket().await?), None),
+            BackendKind::S3 | BackendKind::Seaweedfs => {
+                (Arc::new(server.fresh_bucket().await?), None)
+            }
         };
         let stack = Stack::builder(backend).metrics().build();
         let metrics = stack
@@ -53,33 +54,46 @@ impl Backend {
     }
 }
 
-/// The S3 endpoint of a run, and the moto server this run started (stopped on drop).
+/// The S3 endpoint of a run, and the server this run started (stopped on drop).
 #[derive(Debug)]
 pub struct Server {
     endpoint: Option<String>,
-    started_port: Option<u16>,
+    _started: Option<LocalServer>,
 }
 
 impl Server {
-    /// For `--backend s3`: `endpoint`, or a moto server started with `.ci/start-s3.sh`.
+    /// For the S3 backends: `endpoint`, or a server of the backend's kind started on a free
+    /// port with `.ci/start-s3.sh` (moto for `s3`, SeaweedFS for `seaweedfs`). No server
+    /// for memory and file.
     pub fn start(kind: BackendKind, endpoint: Option<&str>) -> Result<Server> {
-        if kind != BackendKind::S3 {
+        let server = match kind {
+            BackendKind::Memory | BackendKind::File => None,
+            BackendKind::S3 => Some(testing::Server::Moto),
+            BackendKind::Seaweedfs => Some(testing::Server::SeaweedFs),
+        };
+        let Some(server) = server else {
             return Ok(Server {
                 endpoint: None,
-                started_port: None,
+                _started: None,
             });
-        }
+        };
         if let Some(endpoint) = endpoint {
             return Ok(Server {
                 endpoint: Some(endpoint.to_owned()),
-                started_port: None,
+                _started: None,
             });
         }
-        let (endpoint, port) = launch_moto()?;
+        let started = LocalServer::start(server, None)
+            .map_err(|e| format!("cannot start {}: {e}", server.name()))?;
         Ok(Server {
-            endpoint: Some(endpoint),
-            started_port: Some(port),
+            endpoint: Some(started.endpoint().to_owned()),
+            _started: Some(started),
         })
+    }
+
+    /// The endpoint (`None` for memory and file).
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// A new bucket on the server.
@@ -95,20 +109,5 @@ impl Server {
         S3Storage::connect(&config)
             .await
             .map_err(|e| format!("{e}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(port) = self.started_port {
-            let stopped = Command::new("bash")
-                .arg(ci_script("stop-s3.sh"))
-                .args(["moto", &port.to_string()])
-                .stdin(Stdio::null())
-                .status();
-            if let Err(e) = stopped {
-                eprintln!("warning: cannot stop moto on port {port}: {e}");
-            }
-        }
     }
 }

@@ -5,8 +5,10 @@ mod backend;
 mod phases;
 
 use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
 
 pub use backend::{Backend, Server};
+pub use phases::run_workload;
 
 /// A failure, as text (this is a tool, not a library).
 pub type Result<T> = std::result::Result<T, String>;
@@ -23,7 +25,8 @@ pub struct BenchArgs {
     /// Requests in flight; a comma-separated list runs each in turn.
     #[arg(long, value_delimiter = ',', default_values_t = [1u16, 32])]
     pub c: Vec<u16>,
-    /// S3 endpoint (`--backend s3`); without it a local moto server is started and stopped.
+    /// S3 endpoint (`--backend s3` or `seaweedfs`); without it the run starts its own
+    /// server (moto or SeaweedFS) on a free port and stops it at the end.
     #[arg(long)]
     pub endpoint: Option<String>,
 }
@@ -37,6 +40,8 @@ pub enum BackendKind {
     File,
     /// An S3-compatible server over HTTP (moto unless `--endpoint` is given).
     S3,
+    /// SeaweedFS's S3 gateway over HTTP (started by the run unless `--endpoint` is given).
+    Seaweedfs,
 }
 
 impl BackendKind {
@@ -46,8 +51,31 @@ impl BackendKind {
             BackendKind::Memory => "memory",
             BackendKind::File => "file",
             BackendKind::S3 => "s3-http",
+            BackendKind::Seaweedfs => "seaweedfs",
         }
     }
+}
+
+/// One phase of one run: the JSON line of the workload's output format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseLine {
+    /// `s3db` or `s3db.js`.
+    #[serde(rename = "impl")]
+    pub implementation: String,
+    /// Backend label (`memory`, `seaweedfs`, ...).
+    pub backend: String,
+    /// Phase name (`insert`, `listPartition`, ...).
+    pub phase: String,
+    /// Records the phase handled.
+    pub n: u64,
+    /// Requests in flight (single-record phases).
+    pub concurrency: u64,
+    /// Wall time of the phase.
+    pub seconds: f64,
+    /// `n / seconds`.
+    pub ops_per_s: f64,
+    /// Storage requests of the phase (`None` where not counted).
+    pub requests: Option<u64>,
 }
 
 /// Runs the workload for every requested concurrency.
@@ -56,16 +84,23 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BackendKind::Memory => 10_000,
         _ => 2_000,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start tokio: {e}"))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let server = backend::Server::start(args.backend, args.endpoint.as_deref())?;
         for &c in &args.c {
             let backend = Backend::fresh(args.backend, &server).await?;
-            phases::run_workload(&backend, n, usize::from(c.max(1))).await?;
+            run_workload(&backend, n, usize::from(c.max(1)), &|line| {
+                println!("{}", serde_json::to_string(line).unwrap_or_default());
+            })
+            .await?;
         }
         Ok(())
     })
+}
+
+/// The multi-threaded runtime the workloads run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))
 }

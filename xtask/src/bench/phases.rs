@@ -2,6 +2,7 @@
 //! and reported as one JSON line with the storage requests it sent.
 
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
@@ -9,11 +10,17 @@ use s3db::core::workload::{CITIES, people_config, person};
 use s3db::core::{Database, ListRequest};
 use serde_json::{Map, Value, json};
 
-use super::Result;
 use super::backend::Backend;
+use super::{PhaseLine, Result};
 
-/// Runs every phase in the workload's order on a fresh `people` resource.
-pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
+/// Runs every phase in the workload's order on a fresh `people` resource; calls `report`
+/// with each phase's line as it ends and returns them all.
+pub async fn run_workload(
+    backend: &Backend,
+    n: u32,
+    c: usize,
+    report: &dyn Fn(&PhaseLine),
+) -> Result<Vec<PhaseLine>> {
     let db = Database::builder(backend.storage.clone())
         .open()
         .await
@@ -25,7 +32,13 @@ pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
         .create_resource(config)
         .await
         .map_err(|e| e.to_string())?;
-    let run = Run { backend, n, c };
+    let run = Run {
+        backend,
+        n,
+        c,
+        report,
+        lines: Mutex::new(Vec::new()),
+    };
     let p = &people;
 
     // Inputs and expected values are made before the clock starts, so a phase times s3db,
@@ -140,18 +153,20 @@ pub async fn run_workload(backend: &Backend, n: u32, c: usize) -> Result<()> {
         )
     })
     .await?;
-    Ok(())
+    Ok(run.lines.into_inner().unwrap_or_default())
 }
 
-/// One run: backend, record count and concurrency.
+/// One run: backend, record count and concurrency, and the phases measured so far.
 struct Run<'a> {
     backend: &'a Backend,
     n: u32,
     c: usize,
+    report: &'a dyn Fn(&PhaseLine),
+    lines: Mutex<Vec<PhaseLine>>,
 }
 
 impl Run<'_> {
-    /// Times `work`, counts its requests and prints the phase line.
+    /// Times `work`, counts its requests, reports and keeps the phase line.
     async fn phase<F, Fut>(&self, phase: &str, ops: u32, work: F) -> Result<()>
     where
         F: FnOnce() -> Fut,
@@ -164,25 +179,21 @@ impl Run<'_> {
         let seconds = started.elapsed().as_secs_f64();
         phase_boundary();
         let requests = self.backend.requests().requests() - before;
-        let mut line = self.line(phase);
-        line.insert("seconds".into(), json!(seconds));
-        line.insert(
-            "ops_per_s".into(),
-            json!(f64::from(ops) / seconds.max(1e-9)),
-        );
-        line.insert("requests".into(), json!(requests));
-        println!("{}", Value::Object(line));
+        let line = PhaseLine {
+            implementation: "s3db".into(),
+            backend: self.backend.kind.label().into(),
+            phase: phase.into(),
+            n: u64::from(self.n),
+            concurrency: self.c as u64,
+            seconds,
+            ops_per_s: f64::from(ops) / seconds.max(1e-9),
+            requests: Some(requests),
+        };
+        (self.report)(&line);
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.push(line);
+        }
         Ok(())
-    }
-
-    fn line(&self, phase: &str) -> Map<String, Value> {
-        json_map(json!({
-            "impl": "s3db",
-            "backend": self.backend.kind.label(),
-            "phase": phase,
-            "n": self.n,
-            "concurrency": self.c,
-        }))
     }
 }
 

@@ -193,7 +193,9 @@ impl Resource {
     /// Deletes every record object and partition reference of the resource (everything
     /// under `resource=<name>/`); returns how many record objects there were. Runs the
     /// `deleteAll` middleware and emits `DeletedAll` (with every object deleted, references
-    /// included).
+    /// included). The keys are deleted in batches of the backend's size (1 000 on S3), up to
+    /// 10 batches in flight unless the resource's parallelism is lower. A failure part-way
+    /// leaves records and references that `delete_all` (or `repair`) removes when run again.
     ///
     /// A [paranoid](Resource::paranoid) resource (the default, as in s3db.js) refuses with
     /// [`Error::Paranoid`] before any middleware or request: define the resource with
@@ -238,11 +240,23 @@ impl Resource {
             .await?;
         let data_prefix = format!("{}/", self.def.data_prefix());
         let records = keys.iter().filter(|k| k.starts_with(&data_prefix)).count();
-        match self.storage.delete_many(&keys).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+        // One request per batch the backend takes (S3: 1 000 keys), several in flight: the
+        // listing is complete first, so no backend lists a directory it is deleting from.
+        // Start indices, not `&[String]` chunks: a closure over borrowed items is
+        // higher-ranked and defeats the `Send` proof middleware needs.
+        let batch = self.storage.capabilities().max_delete_batch.max(1);
+        let all = keys.as_slice();
+        futures::stream::iter((0..all.len()).step_by(batch))
+            .map(|start| async move {
+                let end = all.len().min(start + batch);
+                match self.storage.delete_many(&all[start..end]).await {
+                    Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::from(e)),
+                    _ => Ok(()),
+                }
+            })
+            .buffer_unordered(self.in_flight(BULK_CONCURRENCY))
+            .try_collect::<()>()
+            .await?;
         self.ext.events.emit_with(|| Event::DeletedAll {
             resource: self.def.name.clone(),
             count: keys.len(),

@@ -344,13 +344,35 @@ impl Resource {
         };
         let mut changes = record.clone();
         changes.shift_remove("id");
-        if self.exists(&id).await? {
-            return self.update(&id, changes).await;
+        if self.update_is_watched() {
+            // Hooks and middleware only ever see the update or the insert that happens.
+            if self.exists(&id).await? {
+                return self.update(&id, changes).await;
+            }
+        } else {
+            // Nothing watches updates or existence checks: try the update directly, so an
+            // existing record costs GET + PUT instead of HEAD + GET + PUT (a missing one
+            // costs its GET instead of the HEAD).
+            match self.update(&id, changes.clone()).await {
+                Err(Error::NotFound { .. }) => {}
+                other => return other,
+            }
         }
         match self.insert(record).await {
             Err(Error::AlreadyExists { .. }) => self.update(&id, changes).await,
             other => other,
         }
+    }
+
+    /// Whether hooks or middleware would see `upsert`'s existence check or an update of a
+    /// missing record.
+    fn update_is_watched(&self) -> bool {
+        let (hooks, middlewares) = (&self.ext.hooks, &self.ext.middlewares);
+        middlewares.has(Operation::Update)
+            || middlewares.has(Operation::Exists)
+            || hooks.has(HookPoint::BeforeUpdate)
+            || hooks.has(HookPoint::BeforeExists)
+            || hooks.has(HookPoint::AfterExists)
     }
 
     /// Deletes a record and its partition references: [`Error::NotFound`] if there is none.
@@ -418,11 +440,17 @@ impl Resource {
                 return Err(self.lost_condition(id, expected).await);
             }
         }
-        self.storage.delete(&self.def.record_key(id)).await?;
-        let stale = self.references_at(&loaded.record, id, self.version_of(&loaded));
-        if !stale.is_empty() {
-            self.storage.delete_many(&stale).await?;
+        // The record and its references in one request, the record first. A batch that
+        // fails part-way (or a crash) leaves either stale references, which readers skip,
+        // or a record missing some references: `repair` finds and fixes both.
+        let mut keys = vec![self.def.record_key(id)];
+        keys.extend(self.references_at(&loaded.record, id, self.version_of(&loaded)));
+        match keys.as_slice() {
+            [record] => self.storage.delete(record).await?,
+            _ => self.storage.delete_many(&keys).await?,
         }
+        // Claims are released after the record is gone, with If-Match on the claim read
+        // (there is no conditional DELETE); one left behind is stale and gets taken over.
         self.release_unique(id, &self.unique_values(&loaded.record))
             .await;
         Ok(loaded.record)

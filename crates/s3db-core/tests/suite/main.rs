@@ -28,6 +28,7 @@ mod observe;
 mod page_totals;
 mod partitions;
 mod read_only;
+mod request_counts;
 mod resource_options;
 mod schema_parse;
 mod schema_validate;

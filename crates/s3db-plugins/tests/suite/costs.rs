@@ -92,8 +92,8 @@ async fn counts_equal_the_requests_the_storage_saw() {
     assert_eq!(u.head - before.head, 1);
     assert_eq!(
         u.delete + u.delete_many - before.delete - before.delete_many,
-        1 + 2,
-        "the record, its reference, the update's stale reference"
+        1 + 1,
+        "the record with its reference (one batch), the update's stale reference"
     );
     assert!(u.list > before.list);
     let n = report.resources["notes"];
