@@ -11,5 +11,6 @@ mod json_object;
 pub mod metrics;
 pub mod replicator;
 pub mod ttl;
+pub mod vector;
 
 pub use error::{Error, Result};

@@ -14,3 +14,4 @@ mod replicator;
 #[cfg(feature = "postgres")]
 mod replicator_postgres;
 mod ttl;
+mod vector;
