@@ -112,7 +112,10 @@ mod tests {
         let sample: Vec<Vec<f32>> = (0..300)
             .map(|i| {
                 let center = [0.0, 10.0, 20.0][i % 3];
-                vec![center + rng.unit() as f32, center - rng.unit() as f32]
+                vec![
+                    center + rng.unit() as f32 - 0.5,
+                    center - rng.unit() as f32 + 0.5,
+                ]
             })
             .collect();
         let centroids = train(&sample, 3, 10, Metric::Euclidean, &mut Rng::new(1));
