@@ -20,5 +20,6 @@ pub mod scheduler;
 pub mod sqs;
 pub mod state_machine;
 pub mod ttl;
+pub mod vector;
 
 pub use error::{Error, Result};

@@ -55,10 +55,11 @@ pub mod plugins {
     pub use s3db_plugins::sqs;
     pub use s3db_plugins::state_machine::StateMachinePlugin;
     pub use s3db_plugins::ttl::{ResourceTtl, TtlConfig, TtlPlugin};
+    pub use s3db_plugins::vector::VectorPlugin;
     pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::{
         audit, backup, cache, clock, coord, costs, counters, geo, importer, metrics, queue,
-        queue_consumer, replicator, scheduler, state_machine, ttl,
+        queue_consumer, replicator, scheduler, state_machine, ttl, vector,
     };
 }
 

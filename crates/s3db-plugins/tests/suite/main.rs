@@ -27,3 +27,4 @@ mod replicator_sql;
 mod scheduler;
 mod state_machine;
 mod ttl;
+mod vector;
