@@ -1,5 +1,6 @@
 //! Backups as a library part: full + incremental round trips (deletions included) into a
-//! directory, a memory storage and another bucket; verify; retention; scheduled backups.
+//! directory, a memory storage and another bucket; verify; retention; scheduled backups,
+//! also run by several processes at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +9,11 @@ use s3db_core::Database;
 use s3db_plugins::backup::{BackupKind, Backups};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::scheduler::{RunStatus, Schedule, Scheduler, SchedulerOptions};
-use s3db_storage::testing::{Server, fresh_storage_on};
-use s3db_storage::{FsStorage, MemoryStorage, Storage, StorageExt};
+use s3db_storage::testing::{Server, fresh_bucket_on, fresh_storage_on, s3_config_at};
+use s3db_storage::{FsStorage, MemoryStorage, S3Storage, Storage, StorageExt};
 use serde_json::{Value, json};
 
+use crate::common::processes::{Worker, spawn};
 use crate::common::{define, rec};
 
 async fn db_at(clock: &ManualClock) -> Database {
@@ -260,4 +262,145 @@ async fn scheduled_backups_run_on_each_cron_tick() {
             )
         ]
     );
+}
+
+const BACKUP_PROCESSES: usize = 3;
+const BACKUP_TICKS: i64 = 6;
+const BACKUP_T0_MS: i64 = 1_700_000_000_000;
+
+fn wall_millis() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    u64::try_from(since.unwrap().as_millis()).unwrap()
+}
+
+/// Several processes run the same scheduled backup job on one source bucket into one
+/// destination bucket: each tick makes exactly one backup, every incremental's parent is
+/// a listed backup, and the newest one restores to the source's records.
+async fn scheduled_backups_across_processes(server: Server) {
+    let source = fresh_bucket_on(server).await.unwrap();
+    let destination = fresh_bucket_on(server).await.unwrap();
+    let db = Database::builder(Arc::new(S3Storage::connect(&source).await.unwrap()))
+        .open()
+        .await
+        .unwrap();
+    let notes = define(
+        &db,
+        json!({"name": "notes", "attributes": {"text": "string"}}),
+    )
+    .await;
+    for i in 0..12 {
+        notes
+            .insert(rec(
+                json!({"id": format!("n{i:02}"), "text": format!("t{i}")}),
+            ))
+            .await
+            .unwrap();
+    }
+    let workers = spawn(
+        "backup_plugin::backup_worker",
+        BACKUP_PROCESSES,
+        &[
+            ("ENDPOINT", source.endpoint.clone().unwrap()),
+            ("SOURCE", source.bucket.clone()),
+            ("DESTINATION", destination.bucket.clone()),
+            ("START_AT", (wall_millis() + 1500).to_string()),
+        ],
+    );
+    let mut runs_per_process = Vec::new();
+    for (ok, reports) in workers.wait() {
+        assert!(ok, "a worker failed: {reports:?}");
+        runs_per_process.push(reports[0]["ran"].as_u64().unwrap());
+    }
+    let destination = Arc::new(S3Storage::connect(&destination).await.unwrap());
+    let backups = Backups::new(db.clone(), destination);
+    let listed = backups.list().await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|e| e.id.as_str()).collect();
+    let orphans = listed
+        .iter()
+        .filter(|e| e.parent.as_deref().is_some_and(|p| !ids.contains(&p)))
+        .count();
+    let violations = usize::try_from(BACKUP_TICKS)
+        .unwrap()
+        .abs_diff(listed.len())
+        + orphans;
+    println!(
+        "backups on {}: {BACKUP_PROCESSES} processes x {BACKUP_TICKS} ticks: {} backups ({} full), runs per process {runs_per_process:?}, {violations} violations",
+        server.name(),
+        listed.len(),
+        listed.iter().filter(|e| e.kind == BackupKind::Full).count()
+    );
+    assert_eq!(violations, 0, "{listed:?}");
+    assert_eq!(runs_per_process.iter().sum::<u64>(), BACKUP_TICKS as u64);
+    let restored = Database::builder(Arc::new(MemoryStorage::new()))
+        .open()
+        .await
+        .unwrap();
+    backups
+        .restore(&listed.last().unwrap().id, &restored)
+        .await
+        .unwrap();
+    assert_eq!(state(&restored).await, state(&db).await);
+}
+
+#[tokio::test]
+async fn scheduled_backups_across_processes_on_moto() {
+    scheduled_backups_across_processes(Server::Moto).await;
+}
+
+#[tokio::test]
+async fn scheduled_backups_across_processes_on_seaweedfs() {
+    scheduled_backups_across_processes(Server::SeaweedFs).await;
+}
+
+#[tokio::test]
+#[ignore = "a worker process of scheduled_backups_across_processes_*"]
+async fn backup_worker() {
+    let Some(worker) = Worker::from_env() else {
+        return;
+    };
+    let endpoint = worker.param("ENDPOINT");
+    let config = |bucket: &str| s3_config_at(endpoint.to_owned(), worker.param(bucket));
+    let source = S3Storage::connect(&config("SOURCE")).await.unwrap();
+    let destination: Arc<dyn Storage> =
+        Arc::new(S3Storage::connect(&config("DESTINATION")).await.unwrap());
+    let clock = ManualClock::at_millis(BACKUP_T0_MS);
+    let db = Database::builder(Arc::new(source))
+        .clock(Arc::new(clock.clone()))
+        .open()
+        .await
+        .unwrap();
+    let backups = Backups::new(db, destination.clone());
+    let job = backups.job(
+        "backup",
+        Schedule::every(Duration::from_secs(60)).unwrap(),
+        BackupKind::Incremental,
+    );
+    let owner = format!("w{}", worker.index);
+    let scheduler = Scheduler::new(
+        destination,
+        Arc::new(clock.clone()),
+        vec![job],
+        SchedulerOptions::new(owner),
+    )
+    .unwrap();
+    let start_at: u64 = worker.param("START_AT").parse().unwrap();
+    tokio::time::sleep(Duration::from_millis(
+        start_at.saturating_sub(wall_millis()),
+    ))
+    .await;
+    let mut ran = 0u64;
+    for k in 1..=BACKUP_TICKS {
+        let jitter = i64::try_from(worker.index).unwrap() * 250;
+        clock.set(
+            time::OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(BACKUP_T0_MS + k * 60_000 + jitter) * 1_000_000,
+            )
+            .unwrap(),
+        );
+        for run in scheduler.tick().await.unwrap() {
+            assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+            ran += 1;
+        }
+    }
+    worker.report(&json!({"ran": ran}));
 }
