@@ -13,7 +13,7 @@ use s3db_storage::testing::{Server, fresh_bucket_on, fresh_storage_on, s3_config
 use s3db_storage::{FsStorage, MemoryStorage, S3Storage, Storage, StorageExt};
 use serde_json::{Value, json};
 
-use crate::common::processes::{Worker, spawn};
+use crate::common::processes::{Worker, spawn, wall_millis};
 use crate::common::{define, rec};
 
 async fn db_at(clock: &ManualClock) -> Database {
@@ -42,24 +42,26 @@ async fn state(db: &Database) -> Vec<Value> {
     all
 }
 
+/// Defines `notes` in `db` with `n` records `n00`, `n01`….
+async fn notes_with(db: &Database, n: usize) -> s3db_core::Resource {
+    let notes = define(
+        db,
+        json!({"name": "notes", "attributes": {"text": "string"}}),
+    )
+    .await;
+    for i in 0..n {
+        let note = json!({"id": format!("n{i:02}"), "text": format!("t{i}")});
+        notes.insert(rec(note)).await.unwrap();
+    }
+    notes
+}
+
 /// Full, then changes (insert, update, delete), then incremental, twice; restoring each
 /// backup into an empty database gives the source's state at that backup.
 async fn round_trip(destination: Arc<dyn Storage>) {
     let clock = ManualClock::at_millis(1_700_000_000_000);
     let db = db_at(&clock).await;
-    let notes = define(
-        &db,
-        json!({"name": "notes", "attributes": {"text": "string"}}),
-    )
-    .await;
-    for i in 0..20 {
-        notes
-            .insert(rec(
-                json!({"id": format!("n{i:02}"), "text": format!("t{i}")}),
-            ))
-            .await
-            .unwrap();
-    }
+    let notes = notes_with(&db, 20).await;
     let backups = Backups::new(db.clone(), destination.clone());
     let mut expected = vec![(
         backups.backup(BackupKind::Full).await.unwrap(),
@@ -268,11 +270,6 @@ const BACKUP_PROCESSES: usize = 3;
 const BACKUP_TICKS: i64 = 6;
 const BACKUP_T0_MS: i64 = 1_700_000_000_000;
 
-fn wall_millis() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    u64::try_from(since.unwrap().as_millis()).unwrap()
-}
-
 /// Several processes run the same scheduled backup job on one source bucket into one
 /// destination bucket: each tick makes exactly one backup, every incremental's parent is
 /// a listed backup, and the newest one restores to the source's records.
@@ -283,19 +280,7 @@ async fn scheduled_backups_across_processes(server: Server) {
         .open()
         .await
         .unwrap();
-    let notes = define(
-        &db,
-        json!({"name": "notes", "attributes": {"text": "string"}}),
-    )
-    .await;
-    for i in 0..12 {
-        notes
-            .insert(rec(
-                json!({"id": format!("n{i:02}"), "text": format!("t{i}")}),
-            ))
-            .await
-            .unwrap();
-    }
+    notes_with(&db, 12).await;
     let workers = spawn(
         "backup_plugin::backup_worker",
         BACKUP_PROCESSES,

@@ -14,7 +14,7 @@ use s3db_storage::testing::{Server, fresh_bucket_on, s3_config_at};
 use s3db_storage::{MemoryStorage, PutMode, PutPayload, S3Storage, Storage, StorageExt};
 use serde_json::json;
 
-use crate::common::processes::{Worker, spawn};
+use crate::common::processes::{Worker, spawn, wall_millis};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -298,11 +298,6 @@ fn bad_jobs_are_refused_naming_them() {
     ];
     let twice = Scheduler::new(storage, Arc::new(clock), twice, SchedulerOptions::new("x"));
     assert!(twice.unwrap_err().to_string().contains("twice"));
-}
-
-fn wall_millis() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    u64::try_from(since.unwrap().as_millis()).unwrap()
 }
 
 const PROCESSES: usize = 4;

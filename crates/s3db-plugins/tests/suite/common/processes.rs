@@ -12,6 +12,12 @@ const ROLE: &str = "S3DB_TEST_WORKER";
 const INDEX: &str = "S3DB_TEST_WORKER_INDEX";
 const MARK: &str = "S3DB-WORKER-REPORT ";
 
+/// Milliseconds since the Unix epoch by the wall clock (for a start time workers share).
+pub fn wall_millis() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    u64::try_from(since.unwrap().as_millis()).unwrap()
+}
+
 /// The running worker's view: its index and the parent's parameters.
 pub struct Worker {
     /// 0-based index among its siblings.
