@@ -98,15 +98,21 @@ pub fn ci_script(name: &str) -> PathBuf {
     workspace_root().join(".ci").join(name)
 }
 
-/// A port where every port `server` needs is free right now (ports below the ephemeral
-/// range the kernel hands out to client sockets are preferred by the OS's own choice).
+/// A port where every port `server` needs is free right now, below the ephemeral range
+/// (32768+) the kernel hands to client sockets, so a server restarted on the same ports
+/// cannot find one of them taken by an outgoing connection meanwhile.
 fn free_port(server: Server) -> std::result::Result<u16, String> {
     let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_ok();
-    for _ in 0..50 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let seed = std::process::id() as usize * 7919 + nanos as usize / 1000;
+    for _ in 0..200 {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed) as usize;
+        // Spread over 20000..32000 by process and call, in steps of 20 (a server's span).
+        let port = u16::try_from(20_000 + (seed + step * 20) % 12_000)
+            .map_err(|e| format!("no free port: {e}"))?;
         let offsets = server.port_offsets();
         if offsets
             .iter()
