@@ -8,6 +8,7 @@ pub mod coord;
 pub mod costs;
 pub mod counters;
 mod error;
+pub mod fulltext;
 pub mod geo;
 pub mod importer;
 mod json_object;
