@@ -166,7 +166,11 @@ mod tests {
     fn escapes_round_trip_and_keep_prefixes() {
         for term in ["plain", "l'ete", "東京", "a_b", "ß", "x-y9"] {
             let escaped = escape(term);
-            assert!(escaped.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            assert!(
+                escaped
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            );
             assert_eq!(unescape(&escaped).as_deref(), Some(term));
         }
         assert!(escape("東京").starts_with(&escape("東")));

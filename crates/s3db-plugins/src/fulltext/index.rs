@@ -222,7 +222,11 @@ impl FullTextIndex {
                 *frequencies.entry(term).or_default() += 1;
             }
             for (term, tf) in frequencies {
-                entries.insert(format!("{}{}/{id}/{tf}", field_prefix(field), escape(&term)));
+                entries.insert(format!(
+                    "{}{}/{id}/{tf}",
+                    field_prefix(field),
+                    escape(&term)
+                ));
             }
         }
         entries.insert(format!("d/{id}/{}", lengths.join(".")));

@@ -179,7 +179,10 @@ impl FullTextIndex {
         let lookups: Vec<(usize, String)> = fields
             .iter()
             .flat_map(|&f| {
-                let exact = query.exact_terms().into_iter().map(|t| format!("{}/", escape(&t)));
+                let exact = query
+                    .exact_terms()
+                    .into_iter()
+                    .map(|t| format!("{}/", escape(&t)));
                 let prefixes = query.prefixes.iter().map(|p| escape(p));
                 exact.chain(prefixes).map(move |prefix| (f, prefix))
             })
@@ -281,7 +284,9 @@ impl FullTextIndex {
                                 .unwrap_or_default()
                         });
                         let first = lists.next().unwrap_or_default();
-                        lists.fold(first, |all, next| all.intersection(&next).copied().collect())
+                        lists.fold(first, |all, next| {
+                            all.intersection(&next).copied().collect()
+                        })
                     })
                     .collect()
             })
@@ -306,9 +311,11 @@ impl FullTextIndex {
             .filter(|record| {
                 let terms = self.terms_of(record);
                 query.phrases.iter().all(|phrase| {
-                    fields
-                        .iter()
-                        .any(|&f| terms[f].windows(phrase.len()).any(|w| w == phrase.as_slice()))
+                    fields.iter().any(|&f| {
+                        terms[f]
+                            .windows(phrase.len())
+                            .any(|w| w == phrase.as_slice())
+                    })
                 })
             })
             .filter_map(|record| Some(record.get("id")?.as_str()?.to_owned()))
@@ -347,4 +354,3 @@ fn rank(
     }
     scores
 }
-

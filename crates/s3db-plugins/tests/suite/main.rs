@@ -11,6 +11,7 @@ mod common;
 mod coord_lock;
 mod costs;
 mod counters;
+mod fulltext;
 mod geo;
 mod importer;
 mod metrics;
