@@ -534,15 +534,14 @@ async fn agree_with_brute_force_on(s: &Setup, texts: &[&str]) {
 
 /// Tasks insert, update, replace, upsert and delete the same few records at once; the index
 /// they leave is exactly what a rebuild computes, and searches equal the brute force.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writers_leave_the_index_equal_to_a_rebuild() {
-    let s = setup(Arc::new(MemoryStorage::new()), Analyzer::new()).await;
+async fn concurrent_writers(storage: Arc<dyn Storage>, label: &str, writes: usize) {
+    let s = setup(storage, Analyzer::new()).await;
     let tasks: Vec<_> = (0..6u64)
         .map(|task| {
             let docs = s.docs.clone();
             tokio::spawn(async move {
                 let mut dice = Dice(task * 7919 + 1);
-                for _ in 0..60 {
+                for _ in 0..writes {
                     let id = format!("c{:02}", dice.below(12));
                     let result = match dice.below(5) {
                         0 => docs.insert(doc(&mut dice, &id)).await.map(drop),
@@ -571,8 +570,23 @@ async fn concurrent_writers_leave_the_index_equal_to_a_rebuild() {
         task.await.unwrap();
     }
     let report = s.index.rebuild().await.unwrap();
-    eprintln!("fulltext concurrency: 6 tasks × 60 writes on 12 ids: {report:?}");
-    assert_eq!((report.added, report.removed), (0, 0), "{report:?}");
+    eprintln!("fulltext concurrency {label}: 6 tasks × {writes} writes on 12 ids: {report:?}");
+    assert_eq!(
+        (report.added, report.removed),
+        (0, 0),
+        "{label}: {report:?}"
+    );
     agree_with_brute_force_on(&s, &["data", "zurich café", "dat*", "москва"]).await;
     s.db.disconnect().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_leave_the_index_equal_to_a_rebuild_on_memory() {
+    concurrent_writers(Arc::new(MemoryStorage::new()), "memory", 60).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_leave_the_index_equal_to_a_rebuild_on_seaweedfs() {
+    let storage = fresh_storage_on(Server::SeaweedFs).await.unwrap();
+    concurrent_writers(Arc::new(storage), "SeaweedFS", 25).await;
 }
