@@ -364,13 +364,22 @@ async fn measure(s: &Setup, dice: &mut Dice, label: &str, n: usize) {
     eprintln!(
         "fulltext {label}: {n} records; requests: insert {insert} ({expected} entries), update of a non-text field {same}, update of the title {retitle}, delete {delete}"
     );
-    for text in [
+    let sample = s.docs.get("d0020").await.unwrap();
+    let words: Vec<&str> = sample["body"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let phrase = format!("\"{} {}\"", words[0], words[1]).replace(',', "");
+    let texts = [
         "data",
         "zurich café",
         "dat*",
         "\"data base\"",
+        &phrase,
         "rust tokio s3 data",
-    ] {
+    ];
+    for text in texts {
         let (requests, found) =
             counted(&s.stack, s.index.search(text, &SearchOptions::new())).await;
         let found = found.unwrap();
