@@ -44,6 +44,7 @@ pub mod plugins {
     pub use s3db_plugins::cache::{CacheConfig, CachePlugin, DriverConfig};
     pub use s3db_plugins::costs::CostsPlugin;
     pub use s3db_plugins::counters::{CountersConfig, CountersPlugin};
+    pub use s3db_plugins::fulltext::FullTextPlugin;
     pub use s3db_plugins::geo::GeoPlugin;
     pub use s3db_plugins::metrics::MetricsPlugin;
     pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};

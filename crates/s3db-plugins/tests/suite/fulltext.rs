@@ -11,10 +11,11 @@ use s3db_plugins::fulltext::{
     Analyzer, Bm25, FullTextConfig, FullTextIndex, FullTextPlugin, Language, Query, SearchOptions,
 };
 use s3db_storage::layers::Stack;
-use s3db_storage::testing::{Server, fresh_storage_on};
-use s3db_storage::{MemoryStorage, Storage, StorageExt};
+use s3db_storage::testing::{self, Server, fresh_storage_on};
+use s3db_storage::{MemoryStorage, S3Storage, Storage, StorageExt};
 use serde_json::json;
 
+use crate::common::processes::{Worker, spawn};
 use crate::common::rec;
 
 /// Words of the generated corpus: plain words sharing prefixes, words with diacritics (and
@@ -541,51 +542,60 @@ async fn agree_with_brute_force_on(s: &Setup, texts: &[&str]) {
     }
 }
 
-/// Tasks insert, update, replace, upsert and delete the same few records at once; the index
-/// they leave is exactly what a rebuild computes, and searches equal the brute force.
-async fn concurrent_writers(storage: Arc<dyn Storage>, label: &str, writes: usize) {
-    let s = setup(storage, Analyzer::new()).await;
-    let tasks: Vec<_> = (0..6u64)
-        .map(|task| {
-            let docs = s.docs.clone();
-            tokio::spawn(async move {
-                let mut dice = Dice(task * 7919 + 1);
-                for _ in 0..writes {
-                    let id = format!("c{:02}", dice.below(12));
-                    let result = match dice.below(5) {
-                        0 => docs.insert(doc(&mut dice, &id)).await.map(drop),
-                        1 => docs
-                            .update(&id, rec(json!({"body": dice.text(2, 12)})))
-                            .await
-                            .map(drop),
-                        2 => docs.replace(&id, doc(&mut dice, &id)).await.map(drop),
-                        3 => docs.upsert(doc(&mut dice, &id)).await.map(drop),
-                        _ => docs.delete(&id).await,
-                    };
-                    match result {
-                        Ok(())
-                        | Err(
-                            CoreError::NotFound { .. }
-                            | CoreError::AlreadyExists { .. }
-                            | CoreError::Conflict { .. },
-                        ) => {}
-                        Err(e) => panic!("task {task}: {e}"),
-                    }
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
+/// `writes` random inserts, updates, replaces, upserts and deletes of 12 shared ids; the
+/// outcomes a race allows (a missing record, a taken id, a conflict after retries) are fine.
+async fn write_randomly(docs: &Resource, seed: u64, writes: usize) {
+    let mut dice = Dice(seed);
+    for _ in 0..writes {
+        let id = format!("c{:02}", dice.below(12));
+        let result = match dice.below(5) {
+            0 => docs.insert(doc(&mut dice, &id)).await.map(drop),
+            1 => docs
+                .update(&id, rec(json!({"body": dice.text(2, 12)})))
+                .await
+                .map(drop),
+            2 => docs.replace(&id, doc(&mut dice, &id)).await.map(drop),
+            3 => docs.upsert(doc(&mut dice, &id)).await.map(drop),
+            _ => docs.delete(&id).await,
+        };
+        match result {
+            Ok(())
+            | Err(
+                CoreError::NotFound { .. }
+                | CoreError::AlreadyExists { .. }
+                | CoreError::Conflict { .. },
+            ) => {}
+            Err(e) => panic!("writer {seed}: {e}"),
+        }
     }
+}
+
+/// After concurrent writers: a rebuild finds nothing to fix, searches equal the brute force.
+async fn assert_equal_to_a_rebuild(s: &Setup, label: &str) {
     let report = s.index.rebuild().await.unwrap();
-    eprintln!("fulltext concurrency {label}: 6 tasks × {writes} writes on 12 ids: {report:?}");
+    eprintln!("fulltext concurrency {label}: {report:?}");
     assert_eq!(
         (report.added, report.removed),
         (0, 0),
         "{label}: {report:?}"
     );
-    agree_with_brute_force_on(&s, &["data", "zurich café", "dat*", "москва"]).await;
+    agree_with_brute_force_on(s, &["data", "zurich café", "dat*", "москва"]).await;
+}
+
+/// Tasks insert, update, replace, upsert and delete the same few records at once; the index
+/// they leave is exactly what a rebuild computes.
+async fn concurrent_writers(storage: Arc<dyn Storage>, label: &str, writes: usize) {
+    let s = setup(storage, Analyzer::new()).await;
+    let tasks: Vec<_> = (0..6u64)
+        .map(|task| {
+            let docs = s.docs.clone();
+            tokio::spawn(async move { write_randomly(&docs, task * 7919 + 1, writes).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_equal_to_a_rebuild(&s, &format!("{label}, 6 tasks × {writes} writes on 12 ids")).await;
     s.db.disconnect().await.unwrap();
 }
 
@@ -598,4 +608,46 @@ async fn concurrent_writers_leave_the_index_equal_to_a_rebuild_on_memory() {
 async fn concurrent_writers_leave_the_index_equal_to_a_rebuild_on_seaweedfs() {
     let storage = fresh_storage_on(Server::SeaweedFs).await.unwrap();
     concurrent_writers(Arc::new(storage), "SeaweedFS", 25).await;
+}
+
+const PROCESSES: usize = 3;
+const PROCESS_WRITES: usize = 30;
+
+/// One writer process of `writer_processes_leave_the_index_equal_to_a_rebuild`.
+#[tokio::test]
+#[ignore = "a worker process of writer_processes_leave_the_index_equal_to_a_rebuild"]
+async fn fulltext_writer() {
+    let Some(worker) = Worker::from_env() else {
+        return;
+    };
+    let config = testing::s3_config_at(worker.param("ENDPOINT").into(), worker.param("BUCKET"));
+    let storage: Arc<dyn Storage> = Arc::new(S3Storage::connect(&config).await.unwrap());
+    let s = setup(storage, Analyzer::new()).await;
+    let seed = 1000 + worker.index as u64;
+    write_randomly(&s.docs, seed, PROCESS_WRITES).await;
+    worker.report(&json!({"writes": PROCESS_WRITES}));
+}
+
+/// Processes writing the same records of one SeaweedFS bucket leave the index equal to a
+/// rebuild: the manifests' compare-and-swap holds across processes.
+#[tokio::test]
+async fn writer_processes_leave_the_index_equal_to_a_rebuild() {
+    let bucket = testing::fresh_bucket_on(Server::SeaweedFs).await.unwrap();
+    let storage: Arc<dyn Storage> = Arc::new(S3Storage::connect(&bucket).await.unwrap());
+    let s = setup(storage, Analyzer::new()).await;
+    let params = [
+        ("ENDPOINT", bucket.endpoint.clone().unwrap()),
+        ("BUCKET", bucket.bucket.clone()),
+    ];
+    let results = spawn("fulltext::fulltext_writer", PROCESSES, &params).wait();
+    assert!(results.iter().all(|(ok, _)| *ok), "a writer failed");
+    let writes: u64 = results
+        .iter()
+        .flat_map(|(_, reports)| reports)
+        .map(|r| r["writes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(writes, (PROCESSES * PROCESS_WRITES) as u64);
+    let label = format!("SeaweedFS, {PROCESSES} processes × {PROCESS_WRITES} writes on 12 ids");
+    assert_equal_to_a_rebuild(&s, &label).await;
+    s.db.disconnect().await.unwrap();
 }
