@@ -187,6 +187,9 @@ mod tests {
         );
         assert_eq!(analyzer.folded_words("Résumé*"), ["resume"]);
         // Ideographs are words of one character; kana voicing marks are combining marks too.
-        assert_eq!(Analyzer::new().tokens("東京のデータ"), ["東", "京", "の", "テータ"]);
+        assert_eq!(
+            Analyzer::new().tokens("東京のデータ"),
+            ["東", "京", "の", "テータ"]
+        );
     }
 }

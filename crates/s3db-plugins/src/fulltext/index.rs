@@ -52,7 +52,7 @@ pub struct RebuildReport {
 
 /// Search and maintenance of one resource's index (from [`super::FullTextPlugin::index`]).
 ///
-/// Objects, all empty, under `resource=<R>/plugin=fulltext/`:
+/// Objects under `resource=<R>/plugin=fulltext/`, all empty but the manifests:
 /// - `p/<field>/<term>/<id>/<tf>`: a posting (the term occurs `tf` times in the field);
 /// - `d/<id>/<len>.<len>…`: the record's length in terms, field by field;
 /// - `m/<id>`: the record's manifest (JSON), the entries it owns.
