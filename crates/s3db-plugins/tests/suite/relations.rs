@@ -10,7 +10,7 @@ use s3db_core::{Database, ListRequest, PageRequest, QueryOptions, Record, Resour
 use s3db_plugins::relations::{
     Include, OnDelete, Relation, RelationError, RelationsConfig, RelationsPlugin,
 };
-use s3db_storage::layers::{Fault, FaultPlan, MetricsSnapshot, Stack};
+use s3db_storage::layers::{Fault, FaultPlan, MetricsSnapshot, RetryConfig, Stack};
 use s3db_storage::testing::{Server, fresh_storage_on};
 use s3db_storage::{ErrorKind, MemoryStorage, Operation, Storage};
 use serde_json::{Value, json};
@@ -93,20 +93,18 @@ const RESOURCES: [&str; 7] = [
     "users", "profiles", "orders", "posts", "comments", "tags", "postTags",
 ];
 
-/// Opens a database with the plugin on `storage` (defining the resources when `define`).
-async fn open(storage: Arc<dyn Storage>, define: bool) -> (Database, RelationsPlugin) {
+/// Opens a database with the plugin on `storage` and defines the resources.
+async fn open(storage: Arc<dyn Storage>) -> (Database, RelationsPlugin) {
     let plugin = RelationsPlugin::new(relations()).unwrap();
     let db = Database::builder(storage)
         .plugin(Arc::new(plugin.clone()))
         .open()
         .await
         .unwrap();
-    if define {
-        for definition in definitions() {
-            db.create_resource(ResourceConfig::from_json(&definition).unwrap())
-                .await
-                .unwrap();
-        }
+    for definition in definitions() {
+        db.create_resource(ResourceConfig::from_json(&definition).unwrap())
+            .await
+            .unwrap();
     }
     (db, plugin)
 }
@@ -531,7 +529,7 @@ async fn delete_randomly(db: &Database, plugin: &RelationsPlugin, rounds: usize,
 
 async fn scenario(storage: Arc<dyn Storage>, users: usize, rounds: usize, label: &str) {
     let stack = Stack::builder(storage).metrics().build();
-    let (db, plugin) = open(stack.storage(), true).await;
+    let (db, plugin) = open(stack.storage()).await;
     generate(&db, users, 0x9E37_79B9_7F4A_7C15).await;
     agree(&db, &plugin).await;
     measure(&db, &plugin, &stack, label).await;
@@ -555,7 +553,7 @@ async fn checks_refuse_missing_targets_and_restrict_refuses_deletes() {
     let stack = Stack::builder(Arc::new(MemoryStorage::new()))
         .metrics()
         .build();
-    let (db, _plugin) = open(stack.storage(), true).await;
+    let (db, _plugin) = open(stack.storage()).await;
     let users = db.resource("users").unwrap();
     let posts = db.resource("posts").unwrap();
     users
@@ -639,8 +637,8 @@ async fn checks_refuse_missing_targets_and_restrict_refuses_deletes() {
 /// The state left by a delete that crashed: (resources' records, dangling by brute force).
 async fn crashed_delete(writes_allowed: usize) -> (Snapshot, Snapshot, RelationsPlugin, Database) {
     let memory: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let (db, plugin) = open(memory.clone(), true).await;
-    generate(&db, 3, 11).await;
+    let (db, plugin) = open(memory.clone()).await;
+    generate(&db, 6, 11).await;
     let before = Snapshot::take(&db).await;
     let faults = FaultPlan::script(std::iter::repeat_n(Fault::Pass, writes_allowed).chain(
         std::iter::repeat_n(Fault::Fail(ErrorKind::Unavailable), 10_000),
@@ -652,21 +650,26 @@ async fn crashed_delete(writes_allowed: usize) -> (Snapshot, Snapshot, Relations
         Operation::DeleteMany,
     ]);
     let crashing = Stack::builder(memory).faults(faults).build();
-    let (doomed_db, _) = open(crashing.storage(), false).await;
-    let victim = users_with_posts_and_no_orders(&before)[0].clone();
+    // A crashed process does not retry: the first refused write ends its work.
+    let doomed_db = Database::builder(crashing.storage())
+        .retry(RetryConfig::disabled())
+        .plugin(Arc::new(RelationsPlugin::new(relations()).unwrap()))
+        .open()
+        .await
+        .unwrap();
+    let victim = victim(&before);
     let _ = doomed_db.resource("users").unwrap().delete(&victim).await;
     (before, Snapshot::take(&db).await, plugin, db)
 }
 
-fn users_with_posts_and_no_orders(all: &Snapshot) -> Vec<String> {
+/// The user without orders with the most posts: the deepest cascade.
+fn victim(all: &Snapshot) -> String {
     all.0["users"]
         .iter()
         .map(|u| id(u).to_owned())
-        .filter(|u| {
-            !all.0["orders"].iter().any(|o| o["userId"] == u.as_str())
-                && all.0["posts"].iter().any(|p| p["userId"] == u.as_str())
-        })
-        .collect()
+        .filter(|u| !all.0["orders"].iter().any(|o| o["userId"] == u.as_str()))
+        .max_by_key(|u| all.by("posts", "userId", &json!(u)).len())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -675,7 +678,7 @@ async fn a_delete_crashed_after_any_write_leaves_only_what_repair_handles() {
     let mut writes_allowed = 0;
     loop {
         let (before, after, plugin, db) = crashed_delete(writes_allowed).await;
-        let victim = users_with_posts_and_no_orders(&before)[0].clone();
+        let victim = victim(&before);
         let found = plugin.check().await.unwrap();
         let found: BTreeSet<(String, String, String)> = found
             .dangling
@@ -722,7 +725,7 @@ async fn a_delete_crashed_after_any_write_leaves_only_what_repair_handles() {
 #[tokio::test]
 async fn repair_finds_and_fixes_references_left_by_a_writer_without_the_plugin() {
     let memory: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let (db, plugin) = open(memory.clone(), true).await;
+    let (db, plugin) = open(memory.clone()).await;
     generate(&db, 40, 5).await;
     // Another process, without the relations plugin, deletes parents directly.
     let plain = Database::builder(memory).open().await.unwrap();
