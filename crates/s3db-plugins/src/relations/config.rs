@@ -394,6 +394,7 @@ pub(super) fn config(reason: String) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

@@ -109,7 +109,7 @@ pub struct RelationsPlugin {
 }
 
 impl RelationsPlugin {
-    /// A plugin for `config`; [`Error::Config`] when a definition is incomplete or two
+    /// A plugin for `config`; [`crate::Error::Config`] when a definition is incomplete or two
     /// relations give one foreign key different delete policies.
     pub fn new(config: RelationsConfig) -> Result<RelationsPlugin> {
         let references = config.validate()?;
