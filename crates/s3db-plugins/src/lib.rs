@@ -15,6 +15,7 @@ mod json_object;
 pub mod metrics;
 pub mod queue;
 pub mod queue_consumer;
+pub mod relations;
 pub mod replicator;
 pub mod scheduler;
 #[cfg(feature = "sqs")]

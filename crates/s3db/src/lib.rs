@@ -49,6 +49,7 @@ pub mod plugins {
     pub use s3db_plugins::metrics::MetricsPlugin;
     pub use s3db_plugins::queue::{QueueConfig, QueuePlugin};
     pub use s3db_plugins::queue_consumer::{QueueConsumer, QueueConsumerBuilder};
+    pub use s3db_plugins::relations::{RelationsConfig, RelationsPlugin};
     pub use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy, Route};
     pub use s3db_plugins::scheduler::{Job, Schedule, Scheduler, SchedulerPlugin};
     /// SQS clients for `replicator::SqsTarget` and `queue_consumer::SqsSource` (feature `sqs`).
@@ -60,7 +61,7 @@ pub mod plugins {
     pub use s3db_plugins::{Error, Result};
     pub use s3db_plugins::{
         audit, backup, cache, clock, coord, costs, counters, geo, importer, metrics, queue,
-        queue_consumer, replicator, scheduler, state_machine, ttl, vector,
+        queue_consumer, relations, replicator, scheduler, state_machine, ttl, vector,
     };
 }
 

@@ -18,6 +18,7 @@ mod metrics;
 mod queue;
 #[cfg(all(feature = "sqs", feature = "amqp"))]
 mod queue_consumer;
+mod relations;
 mod replicator;
 #[cfg(all(feature = "webhook", feature = "bigquery"))]
 mod replicator_http;
