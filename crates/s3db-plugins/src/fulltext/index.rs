@@ -26,7 +26,8 @@ pub(super) const IN_FLIGHT: usize = 8;
 /// Which entries of one record may exist and which surely do.
 ///
 /// Every writer first adds the entries it is about to write to `maybe` (compare-and-swap),
-/// then writes and deletes, then sets both sets to its target only if nobody changed the
+/// reads the record again (so its target is no older than any write whose writer saw the
+/// manifest before the claim), then writes and deletes, then sets both sets to its target only if nobody changed the
 /// manifest meanwhile; a writer that lost that race records what it did (its `maybe`, and
 /// the entries it deleted leave `confirmed`) and starts again from a fresh read of the
 /// record. The last successful swap is a clean one, made by a writer that read the record
@@ -99,17 +100,13 @@ impl FullTextIndex {
     /// not exist). Safe under any number of concurrent callers, in any process.
     ///
     /// Requests when nothing else writes the record: a GET of the manifest and of the record;
-    /// when the entries change, a PUT of the manifest, a PUT per added entry, one batched
-    /// DELETE for the removed ones, and a PUT of the manifest.
+    /// when the entries change, a PUT of the manifest, a GET of the record again, a PUT per
+    /// added entry, one batched DELETE for the removed ones, and a PUT of the manifest.
     pub async fn reconcile(&self, id: &str) -> Result<()> {
         let doc = self.manifest(id);
         for attempt in 1..=ATTEMPTS {
             let current = doc.load().await?;
-            let target = match self.resource.get(id).await {
-                Ok(record) => self.entries(id, &record),
-                Err(s3db_core::Error::NotFound { .. }) => BTreeSet::new(),
-                Err(e) => return Err(e.into()),
-            };
+            let target = self.target(id).await?;
             let (manifest, etag) = match current {
                 Some(read) => (read.value, Some(read.etag)),
                 None => (Manifest::default(), None),
@@ -129,6 +126,13 @@ impl FullTextIndex {
                 back_off(attempt).await;
                 continue;
             };
+            // A writer that read the manifest before this claim may have found it clean and
+            // returned, having read the record after its own write; this writer's read of the
+            // record may be older than that write. Read it again, after the claim: a target
+            // that moved meanwhile starts a new round (what was claimed stays in `maybe`).
+            if self.target(id).await? != target {
+                continue;
+            }
             let added: Vec<String> = target.difference(&claimed.confirmed).cloned().collect();
             let removed: Vec<String> = claimed.maybe.difference(&target).cloned().collect();
             self.put_entries(added).await?;
@@ -209,6 +213,15 @@ impl FullTextIndex {
             .try_collect::<Vec<_>>()
             .await?;
         Ok(report)
+    }
+
+    /// The entries record `id` should have now: none when it does not exist.
+    async fn target(&self, id: &str) -> Result<BTreeSet<String>> {
+        match self.resource.get(id).await {
+            Ok(record) => Ok(self.entries(id, &record)),
+            Err(s3db_core::Error::NotFound { .. }) => Ok(BTreeSet::new()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The entries of a stored record: its postings and its lengths object.
