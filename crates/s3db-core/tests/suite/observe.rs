@@ -324,9 +324,7 @@ async fn streams_report_their_items_and_requests_when_they_end() {
     // stream, read to the end: one event once it ends, its listing and record reads
     // (spawned tasks) counted, its storage requests inside its span.
     let before = counted.snapshot();
-    let mut records = notes
-        .stream(&ListRequest::all().concurrency(2))
-        .unwrap();
+    let mut records = notes.stream(&ListRequest::all().concurrency(2)).unwrap();
     assert!(
         capture.operations().is_empty(),
         "no event before the stream ends"
