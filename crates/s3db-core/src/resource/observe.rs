@@ -175,7 +175,7 @@ fn operation_span(resource: Option<&str>, operation: &'static str) -> Span {
     tracing::debug_span!(
         target: OPERATION_TARGET,
         "s3db",
-        resource,
+        resource = resource.map(tracing::field::display),
         operation,
         id = tracing::field::Empty,
     )
