@@ -1316,4 +1316,39 @@ fn debug_logs_show_each_operation_in_text_and_json() {
     for part in ["resource=people", "outcome=\"ok\"", "count=4", "requests=5"] {
         assert!(line.contains(part), "{part} missing in {line}");
     }
+
+    // `import`: one operation over the records it wrote (each upsert nested in it).
+    let file = ws.write(
+        "again.jsonl",
+        &jsonl(&(0..4).map(person).collect::<Vec<_>>()),
+    );
+    let out = ws
+        .s3db("source")
+        .args(["--log-level", "debug", "import", "people", "--upsert"])
+        .arg(&file)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    // The innermost span of a line: the operation it closes.
+    let closes = |line: &str, operation: &str| {
+        line.split(": s3db_core::operation")
+            .next()
+            .and_then(|spans| spans.rsplit("s3db{").next())
+            .is_some_and(|span| span.contains(&format!("operation=\"{operation}\"")))
+    };
+    let line = stderr
+        .lines()
+        .find(|l| closes(l, "import"))
+        .unwrap_or_else(|| panic!("no import line in {stderr}"));
+    for part in ["resource=people", "outcome=\"ok\"", "count=4"] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+    let upserts: Vec<&str> = stderr.lines().filter(|l| closes(l, "upsert")).collect();
+    assert_eq!(upserts.len(), 4, "{stderr}");
+    assert!(
+        upserts
+            .iter()
+            .all(|l| l.contains("s3db{resource=people operation=\"import\"}:s3db{")),
+        "each upsert inside the import span: {upserts:?}"
+    );
 }
