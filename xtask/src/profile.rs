@@ -11,10 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::bench::Result;
+use crate::bench::{Result, TracingMode};
 
 /// Options of `cargo xtask profile`.
 #[derive(Debug, Args)]
@@ -28,6 +28,9 @@ pub struct ProfileArgs {
     /// Where the callgrind dumps go (`callgrind.out.K`, dump K).
     #[arg(long, default_value = "target/callgrind")]
     pub out: PathBuf,
+    /// The `tracing` subscriber of the run (`cargo xtask bench --tracing`).
+    #[arg(long, value_enum, default_value_t = TracingMode::None)]
+    pub tracing: TracingMode,
 }
 
 /// Runs the workload under callgrind and prints one JSON line per phase:
@@ -46,6 +49,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         .arg(&exe)
         .args(["bench", "--backend", "memory"])
         .args(["--n", &args.n.to_string(), "--c", &args.c.to_string()])
+        .args(["--tracing", &tracing_arg(args.tracing)])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -70,6 +74,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
             "phase": phase,
             "n": args.n,
             "concurrency": args.c,
+            "tracing": tracing_arg(args.tracing),
             "instructions": instructions,
             "instructions_per_op": instructions / u64::from(args.n.max(1)),
             "dump": dump.display().to_string(),
@@ -77,6 +82,13 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// The `--tracing` argument naming `mode`.
+fn tracing_arg(mode: TracingMode) -> String {
+    mode.to_possible_value()
+        .map(|value| value.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 /// The file of callgrind dump `k` for `--callgrind-out-file=base`.

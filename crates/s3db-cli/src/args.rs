@@ -194,6 +194,11 @@ pub struct McpArgs {
     /// Offer only the tools that read: the writing ones are neither listed nor callable.
     #[arg(long)]
     pub read_only: bool,
+    /// Serve Prometheus metrics (operations, latencies and storage requests per resource)
+    /// at http://ADDR/metrics; port 0 picks a free one. The URL is printed after the MCP
+    /// one with `--http`, on stderr with stdio (whose stdout carries only the protocol).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// `serve` options.

@@ -36,6 +36,7 @@ pub use database::{
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use filter::Filter;
 pub use resource::config::ResourceConfig;
+pub use resource::observe;
 pub use resource::{
     Content, INTERNAL_FIELDS, ListRequest, OPERATION_TARGET, Page, PageRequest, QueryOptions,
     Record, RecordMeta, RepairReport, Resource, UniqueDuplicate, UniqueRepairReport,

@@ -29,6 +29,38 @@ pub struct BenchArgs {
     /// server (moto or SeaweedFS) on a free port and stops it at the end.
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// The `tracing` subscriber during the run, to measure what the operation spans cost
+    /// (docs/observability.md).
+    #[arg(long, value_enum, default_value_t = TracingMode::None)]
+    pub tracing: TracingMode,
+}
+
+/// Which `tracing` subscriber a run installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TracingMode {
+    /// None: every span and event is off at its call site.
+    None,
+    /// A subscriber filtering at `info`: the `DEBUG` operation spans are disabled.
+    Info,
+    /// A subscriber at `debug` for the operations (`s3db_core::operation=debug`), each
+    /// line formatted and written to a sink.
+    Debug,
+}
+
+impl TracingMode {
+    /// Installs the subscriber of this mode for the whole process.
+    fn install(self) -> Result<()> {
+        let filter = match self {
+            TracingMode::None => return Ok(()),
+            TracingMode::Info => "info",
+            TracingMode::Debug => "info,s3db_core::operation=debug",
+        };
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::sink)
+            .try_init()
+            .map_err(|e| format!("cannot install the tracing subscriber: {e}"))
+    }
 }
 
 /// Backends of the workload.
@@ -84,6 +116,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BackendKind::Memory => 10_000,
         _ => 2_000,
     });
+    args.tracing.install()?;
     runtime()?.block_on(async {
         let server = backend::Server::start(args.backend, args.endpoint.as_deref())?;
         for &c in &args.c {

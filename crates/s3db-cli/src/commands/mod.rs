@@ -5,6 +5,8 @@ pub mod codegen;
 pub mod demo;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(any(feature = "serve", feature = "mcp"))]
+pub mod metrics;
 pub mod objects;
 pub mod records;
 pub mod resources;

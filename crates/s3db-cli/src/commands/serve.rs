@@ -1,15 +1,11 @@
 //! `serve`: the REST API of `s3db-server` over the database, until SIGINT or SIGTERM.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-
-use s3db::Database;
-use s3db::plugins::metrics::{MetricsPlugin, MetricsServer};
 
 use s3db_server::{ApiKey, AuthConfig, RateLimit, ServerConfig};
 
+use super::metrics::serve_metrics;
 use crate::args::ServeArgs;
 use crate::error::{CliError, ExitKind, Result};
 use crate::session::Session;
@@ -86,25 +82,4 @@ pub async fn run(session: &Session, args: ServeArgs) -> Result<()> {
     )
     .await
     .map_err(|e| CliError::context(ExitKind::Failure, "the server failed", e))
-}
-
-/// Installs a Prometheus metrics plugin on `db` and serves its text on `addr`.
-async fn serve_metrics(db: &Database, addr: SocketAddr) -> Result<MetricsServer> {
-    let metrics = MetricsPlugin::prometheus();
-    db.use_plugin(Arc::new(metrics.clone()))
-        .await
-        .map_err(|e| {
-            CliError::context(ExitKind::Failure, "cannot install the metrics plugin", e)
-        })?;
-    let handle = metrics
-        .prometheus_handle()
-        .cloned()
-        .ok_or_else(|| CliError::usage("the metrics plugin has no Prometheus recorder"))?;
-    MetricsServer::bind(handle, addr).await.map_err(|e| {
-        CliError::context(
-            ExitKind::Usage,
-            format!("cannot serve metrics on --metrics-addr {addr}"),
-            e,
-        )
-    })
 }

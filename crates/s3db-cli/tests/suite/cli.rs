@@ -1242,8 +1242,8 @@ fn debug_logs_show_each_operation_in_text_and_json() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     let line = stderr
         .lines()
-        .find(|l| l.contains("s3db_core::operation"))
-        .unwrap_or_else(|| panic!("no operation line in {stderr}"));
+        .find(|l| l.contains("s3db_core::operation") && l.contains("operation=\"get\""))
+        .unwrap_or_else(|| panic!("no get line in {stderr}"));
     for part in [
         "resource=people",
         "operation=\"get\"",
@@ -1273,10 +1273,16 @@ fn debug_logs_show_each_operation_in_text_and_json() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    let count = lines
-        .iter()
-        .find(|l| l["target"] == "s3db_core::operation")
-        .unwrap_or_else(|| panic!("no operation line in {stderr}"));
+    let operation = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["target"] == "s3db_core::operation" && l["span"]["operation"] == name)
+            .unwrap_or_else(|| panic!("no {name} line in {stderr}"))
+    };
+    // Opening the database is an operation too: `connect`, which reads s3db.json.
+    assert_eq!(operation("connect")["fields"]["outcome"], "ok");
+    assert_eq!(operation("connect")["fields"]["requests"], 1);
+    let count = operation("count");
     assert_eq!(count["span"]["operation"], "count");
     assert_eq!(count["span"]["resource"], "people");
     assert_eq!(count["fields"]["outcome"], "ok");
@@ -1288,4 +1294,61 @@ fn debug_logs_show_each_operation_in_text_and_json() {
     assert_eq!(listing["fields"]["status"], "ok");
     assert_eq!(listing["fields"]["keys"], 4);
     assert_eq!(listing["span"]["operation"], "count");
+
+    // A stream: `export` reads the resource in one `stream` operation.
+    let out = ws
+        .s3db("source")
+        .args([
+            "--log-level",
+            "debug",
+            "export",
+            "people",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("operation=\"stream\""))
+        .unwrap_or_else(|| panic!("no stream line in {stderr}"));
+    for part in ["resource=people", "outcome=\"ok\"", "count=4", "requests=5"] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+
+    // `import`: one operation over the records it wrote (each upsert nested in it).
+    let file = ws.write(
+        "again.jsonl",
+        &jsonl(&(0..4).map(person).collect::<Vec<_>>()),
+    );
+    let out = ws
+        .s3db("source")
+        .args(["--log-level", "debug", "import", "people", "--upsert"])
+        .arg(&file)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    // The innermost span of a line: the operation it closes.
+    let closes = |line: &str, operation: &str| {
+        line.split(": s3db_core::operation")
+            .next()
+            .and_then(|spans| spans.rsplit("s3db{").next())
+            .is_some_and(|span| span.contains(&format!("operation=\"{operation}\"")))
+    };
+    let line = stderr
+        .lines()
+        .find(|l| closes(l, "import"))
+        .unwrap_or_else(|| panic!("no import line in {stderr}"));
+    for part in ["resource=people", "outcome=\"ok\"", "count=4"] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+    let upserts: Vec<&str> = stderr.lines().filter(|l| closes(l, "upsert")).collect();
+    assert_eq!(upserts.len(), 4, "{stderr}");
+    assert!(
+        upserts
+            .iter()
+            .all(|l| l.contains("s3db{resource=people operation=\"import\"}:s3db{")),
+        "each upsert inside the import span: {upserts:?}"
+    );
 }

@@ -42,10 +42,13 @@ async fn mcp_over_stdio_calls_every_tool() {
 #[tokio::test]
 async fn mcp_over_streamable_http_prints_its_address_and_calls_every_tool() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = s3db_mcp(dir.path(), &["--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = s3db_mcp(
+        dir.path(),
+        &["--http", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = lines.next_line().await.unwrap().unwrap();
     let url = line.strip_prefix("listening on ").unwrap().to_owned();
@@ -53,9 +56,25 @@ async fn mcp_over_streamable_http_prints_its_address_and_calls_every_tool() {
         url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
         "{line}"
     );
+    let line = lines.next_line().await.unwrap().unwrap();
+    let metrics_url = line.strip_prefix("metrics on ").unwrap().to_owned();
     let client = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
     testing::exercise_every_tool(&client, dir.path()).await;
     client.cancel().await.unwrap();
+
+    // --metrics-addr: the Prometheus text of the operations the tools ran.
+    let text = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"operation="insert",outcome="ok"} "#,
+        "# TYPE s3db_operation_duration_seconds histogram",
+    ] {
+        assert!(text.contains(series), "{series} missing in {text}");
+    }
     child.kill().await.unwrap();
 }
 

@@ -69,6 +69,7 @@ use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::extend::Operation;
 use crate::resource::config::ResourceConfig;
+use crate::resource::observe::{Output, observe};
 use crate::resource::{ListRequest, Record, Resource};
 
 /// Failures listed per resource in a [`RestoreReport`]; the rest are only counted.
@@ -257,7 +258,10 @@ pub async fn backup(
     dir: impl AsRef<Path>,
     options: &BackupOptions,
 ) -> Result<BackupReport> {
-    let dir = dir.as_ref();
+    observe(None, "backup", None, backup_op(db, dir.as_ref(), options)).await
+}
+
+async fn backup_op(db: &Database, dir: &Path, options: &BackupOptions) -> Result<BackupReport> {
     let document = db.document();
     check_selection(&options.resources, "the database", |name| {
         document.resources.contains_key(name)
@@ -427,6 +431,23 @@ pub struct RestoreReport {
     pub warnings: Vec<String>,
 }
 
+/// `count`: the records backed up.
+impl Output for BackupReport {
+    fn count(&self) -> Option<usize> {
+        usize::try_from(self.records).ok()
+    }
+}
+
+/// `count`: the records restored; `partial` when some were refused.
+impl Output for RestoreReport {
+    fn count(&self) -> Option<usize> {
+        usize::try_from(self.restored()).ok()
+    }
+    fn partial(&self) -> bool {
+        self.failed() > 0
+    }
+}
+
 impl RestoreReport {
     /// Records written over all resources.
     pub fn restored(&self) -> u64 {
@@ -485,7 +506,10 @@ pub async fn restore(
     dir: impl AsRef<Path>,
     options: &RestoreOptions,
 ) -> Result<RestoreReport> {
-    let dir = dir.as_ref();
+    observe(None, "restore", None, restore_op(db, dir.as_ref(), options)).await
+}
+
+async fn restore_op(db: &Database, dir: &Path, options: &RestoreOptions) -> Result<RestoreReport> {
     let manifest = Manifest::read(dir)?;
     check_selection(
         &options.resources,

@@ -13,6 +13,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::error::Result;
 use crate::extend::{Hooks, Plugin};
 use crate::random::{SharedRandom, ThreadRandom};
+use crate::resource::observe::observe;
 
 /// Where a database lives: a connection string or a storage already opened.
 ///
@@ -218,6 +219,10 @@ impl DatabaseBuilder {
     /// ([`Database::create_resource`]) or [`Database::init`] creates the document. A storage
     /// that can fail transiently (S3) gets the retry layer unless it already has one.
     pub async fn open(self) -> Result<Database> {
+        observe(None, "connect", None, self.open_op()).await
+    }
+
+    async fn open_op(self) -> Result<Database> {
         let DatabaseBuilder {
             location,
             mut options,

@@ -20,6 +20,7 @@ use crate::partition::Partition;
 use crate::random::SharedRandom;
 use crate::resource::config::ResourceConfig;
 use crate::resource::definition::{self, Definition, DefinitionWarning, LocalSettings};
+use crate::resource::observe::{Output, observe};
 use crate::resource::{Extensions, Resource, WriteSettings};
 use crate::schema::{Schema, SchemaOptions};
 use store::MetadataStore;
@@ -261,6 +262,10 @@ impl Database {
     /// Runs the `beforeConnect`/`afterConnect` hooks (the latter sees the document, blank
     /// when there is none).
     pub async fn reload(&self) -> Result<()> {
+        observe(None, "reload", None, self.reload_op()).await
+    }
+
+    async fn reload_op(&self) -> Result<()> {
         self.inner
             .hooks
             .run(HookPoint::BeforeConnect, Payload::None)
@@ -302,7 +307,10 @@ impl Database {
     /// was created. The write is conditional: of concurrent initializers one creates it and
     /// the others read it. Runs the metadata upload hooks and emits `MetadataUploaded`.
     pub async fn init(&self) -> Result<bool> {
-        Ok(self.edit_document(|_, _| false).await?.is_some())
+        observe(None, "init", None, async {
+            Ok(self.edit_document(|_, _| false).await?.is_some())
+        })
+        .await
     }
 
     fn no_database(&self) -> Error {
@@ -321,6 +329,10 @@ impl Database {
     /// were asked to stop), emits [`Event::Disconnected`], then runs the `afterDisconnect`
     /// hooks. Nothing is held open between requests, so the handle stays usable afterwards.
     pub async fn disconnect(&self) -> Result<()> {
+        observe(None, "disconnect", None, self.disconnect_op()).await
+    }
+
+    async fn disconnect_op(&self) -> Result<()> {
         let hooks = &self.inner.hooks;
         hooks
             .run(HookPoint::BeforeDisconnect, Payload::None)
@@ -465,6 +477,17 @@ impl Database {
     /// `afterCreateResource` with the name; emits `ResourceCreated` or `ResourceUpdated`,
     /// `VersionUpdated` and `MetadataUploaded`.
     pub async fn create_resource(&self, config: ResourceConfig) -> Result<Resource> {
+        let name = config.name.clone();
+        observe(
+            Some(&name),
+            "createResource",
+            None,
+            self.create_resource_op(config),
+        )
+        .await
+    }
+
+    async fn create_resource_op(&self, config: ResourceConfig) -> Result<Resource> {
         let config = self.before_create_resource(config).await?;
         let (attributes, partitions) =
             definition::normalized(&config, self.inner.options.versioning);
@@ -671,6 +694,11 @@ impl Database {
     /// document after a conflict, like [`Database::create_resource`]'s; the metadata upload
     /// hooks run and `MetadataUploaded` is emitted.
     pub async fn remove_orphaned_partitions(&self, name: &str) -> Result<Vec<String>> {
+        let work = self.remove_orphaned_partitions_op(name);
+        observe(Some(name), "removeOrphanedPartitions", None, work).await
+    }
+
+    async fn remove_orphaned_partitions_op(&self, name: &str) -> Result<Vec<String>> {
         let orphaned = self.resource(name)?.find_orphaned_partitions();
         if orphaned.is_empty() {
             return Ok(orphaned);
@@ -914,3 +942,6 @@ fn apply_definition(
         }
     }
 }
+
+impl Output for Database {}
+impl Output for Resource {}

@@ -94,7 +94,10 @@ impl Resource {
     async fn get_all_op(&self) -> Result<Vec<Record>> {
         let all = ListRequest::all();
         if !self.ext.middlewares.has(Operation::GetAll) {
-            return self.stream(&all)?.try_collect().await;
+            return self
+                .delivered_stream(self.records(&all)?)
+                .try_collect()
+                .await;
         }
         let out = self
             .wrapped_listing(Operation::GetAll, &all, |this, request| async move {

@@ -227,6 +227,14 @@ impl Resource {
 
     /// The ids a request selects, lazily, in key order.
     pub fn id_stream(&self, request: &ListRequest) -> Result<BoxStream<'static, Result<String>>> {
+        Ok(self.observed_stream("idStream", self.ids_of(request)?))
+    }
+
+    /// [`Resource::id_stream`] without its span (for the operations built on it).
+    pub(crate) fn ids_of(
+        &self,
+        request: &ListRequest,
+    ) -> Result<BoxStream<'static, Result<String>>> {
         let source = self.key_source(request.partition.as_deref(), &request.values)?;
         let ids = self
             .ids_from(source, None)
@@ -242,7 +250,8 @@ impl Resource {
     /// reads in flight (backpressure: nothing is read ahead of that window). A reference
     /// whose record is gone is skipped.
     pub fn stream(&self, request: &ListRequest) -> Result<BoxStream<'static, Result<Record>>> {
-        Ok(self.delivered_stream(self.records(request)?))
+        let records = self.delivered_stream(self.records(request)?);
+        Ok(self.observed_stream("stream", records))
     }
 
     /// [`Resource::stream`] before delivery (records as the operation carries them).
@@ -250,7 +259,7 @@ impl Resource {
         &self,
         request: &ListRequest,
     ) -> Result<BoxStream<'static, Result<Record>>> {
-        let ids = self.id_stream(request)?;
+        let ids = self.ids_of(request)?;
         Ok(self.read_all(ids, request.concurrency))
     }
 
@@ -410,7 +419,7 @@ impl Resource {
     }
 
     async fn list_ids_inner(&self, request: &ListRequest) -> Result<Vec<String>> {
-        let ids: Vec<String> = self.id_stream(request)?.try_collect().await?;
+        let ids: Vec<String> = self.ids_of(request)?.try_collect().await?;
         self.ext.events.emit_with(|| Event::ListedIds {
             resource: self.def.name.clone(),
             count: ids.len(),
@@ -440,7 +449,7 @@ impl Resource {
         let rewritten = self.hooked_request(HookPoint::BeforeCount, request).await?;
         let request = rewritten.as_ref().unwrap_or(request);
         let count = self
-            .id_stream(request)?
+            .ids_of(request)?
             .try_fold(0, |n, _| async move { Ok(n + 1) })
             .await?;
         let count = self

@@ -5,6 +5,7 @@
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
+use super::observe::Outcome;
 use super::{Record, Resource};
 use crate::error::{Error, Result};
 
@@ -28,6 +29,21 @@ pub struct WriteReport {
     pub failures: Vec<WriteFailure>,
 }
 
+/// `ok`, `partial` when some records failed, `error` when every one did; `count` is the
+/// records written.
+impl Outcome for WriteReport {
+    fn outcome(&self) -> &'static str {
+        match (self.written, self.failures.len()) {
+            (_, 0) => "ok",
+            (0, _) => "error",
+            _ => "partial",
+        }
+    }
+    fn count(&self) -> Option<usize> {
+        Some(self.written)
+    }
+}
+
 impl Resource {
     /// Inserts every record of `records` with at most `in_flight` inserts running (and the
     /// resource's [parallelism](Resource::parallelism)); the
@@ -43,6 +59,14 @@ impl Resource {
     /// [`Resource::write`] of records whose making may have failed (a typed value that
     /// did not serialize): such an item is reported as a failure at its index, not written.
     pub(crate) async fn write_made<S>(&self, records: S, in_flight: usize) -> WriteReport
+    where
+        S: Stream<Item = Result<Record>>,
+    {
+        self.observed("write", None, self.write_op(records, in_flight))
+            .await
+    }
+
+    async fn write_op<S>(&self, records: S, in_flight: usize) -> WriteReport
     where
         S: Stream<Item = Result<Record>>,
     {

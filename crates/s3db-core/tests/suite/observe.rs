@@ -278,3 +278,177 @@ async fn gets_in_parallel(capture: Capture) {
         assert_eq!(op.fields["bytes_read"], one_get["bytes_read"], "{op:?}");
     }
 }
+
+/// A capture of every `s3db*` event at `TRACE`, installed for this thread.
+fn capture_all() -> (Capture, tracing::subscriber::DefaultGuard) {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone().with_filter(
+        tracing_subscriber::filter::Targets::new().with_target("s3db", tracing::Level::TRACE),
+    ));
+    (capture, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn streams_report_their_items_and_requests_when_they_end() {
+    use futures::StreamExt;
+
+    let (capture, _guard) = capture_all();
+    let stack = Stack::builder(Arc::new(MemoryStorage::new()))
+        .metrics()
+        .build();
+    let counted = stack.metrics().unwrap().clone();
+    let db = Database::builder(stack.storage()).open().await.unwrap();
+    let notes = db
+        .create_resource(ResourceConfig::new("notes").attribute("text", "string"))
+        .await
+        .unwrap();
+
+    // write: the records written, its inserts nested inside it.
+    capture.all();
+    let before = counted.snapshot();
+    let input = futures::stream::iter(
+        ["a", "b", "c"].map(|id| record(json!({"id": id, "text": format!("note {id}")}))),
+    );
+    let report = notes.write(input, 2).await;
+    let after = counted.snapshot();
+    assert_eq!(report.written, 3);
+    let ops = capture.operations();
+    let names: Vec<&str> = ops.iter().map(|c| c.span["operation"].as_str()).collect();
+    assert_eq!(names, ["insert", "insert", "insert", "write"]);
+    let write = &ops[3];
+    assert_eq!(write.span["resource"], "notes");
+    assert_eq!(write.fields["outcome"], "ok");
+    assert_eq!(write.fields["count"], "3");
+    assert_eq!(write.fields["requests"], requests(before, after));
+
+    // stream, read to the end: one event once it ends, its listing and record reads
+    // (spawned tasks) counted, its storage requests inside its span.
+    let before = counted.snapshot();
+    let mut records = notes.stream(&ListRequest::all().concurrency(2)).unwrap();
+    assert!(
+        capture.operations().is_empty(),
+        "no event before the stream ends"
+    );
+    let mut read = 0;
+    while let Some(found) = records.next().await {
+        found.unwrap();
+        read += 1;
+    }
+    let after = counted.snapshot();
+    assert_eq!(read, 3);
+    let events = capture.all();
+    let ops: Vec<&Captured> = events
+        .iter()
+        .filter(|c| c.target == OPERATION_TARGET)
+        .collect();
+    assert_eq!(ops.len(), 1, "one span, not one per record: {ops:?}");
+    let stream = ops[0];
+    assert_eq!(stream.span["resource"], "notes");
+    assert_eq!(stream.span["operation"], "stream");
+    assert_eq!(stream.fields["outcome"], "ok");
+    assert_eq!(stream.fields["count"], "3");
+    assert_eq!(stream.fields["requests"], requests(before, after));
+    assert_eq!(stream.fields["requests"], "4", "one listing, three reads");
+    assert_eq!(
+        stream.fields["bytes_read"],
+        (after.bytes_read - before.bytes_read).to_string()
+    );
+    let storage: Vec<&Captured> = events
+        .iter()
+        .filter(|c| c.target == "s3db_storage::request")
+        .collect();
+    assert_eq!(storage.len(), 4, "{storage:?}");
+    assert!(storage.iter().all(|r| r.span["operation"] == "stream"));
+    drop(records);
+    assert!(capture.operations().is_empty(), "reported once");
+
+    // idStream, dropped after one id: `dropped`, with the ids it delivered.
+    let mut ids = notes.id_stream(&ListRequest::all()).unwrap();
+    assert_eq!(ids.next().await.unwrap().unwrap(), "a");
+    drop(ids);
+    let ops = capture.operations();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0].span["operation"], "idStream");
+    assert_eq!(ops[0].fields["outcome"], "dropped");
+    assert_eq!(ops[0].fields["count"], "1");
+    assert_eq!(ops[0].fields["requests"], "1");
+}
+
+#[tokio::test]
+async fn database_operations_report_their_fields() {
+    let (capture, _guard) = capture_all();
+    let stack = Stack::builder(Arc::new(MemoryStorage::new()))
+        .metrics()
+        .build();
+    let counted = stack.metrics().unwrap().clone();
+
+    // connect: no resource; its reload nested inside, reading s3db.json.
+    let before = counted.snapshot();
+    let db = Database::builder(stack.storage()).open().await.unwrap();
+    let after = counted.snapshot();
+    let ops = capture.operations();
+    let names: Vec<&str> = ops.iter().map(|c| c.span["operation"].as_str()).collect();
+    assert_eq!(names, ["reload", "connect"]);
+    let connect = &ops[1];
+    assert!(!connect.span.contains_key("resource"), "{connect:?}");
+    assert_eq!(connect.fields["outcome"], "ok");
+    assert_eq!(connect.fields["requests"], requests(before, after));
+
+    // createResource: the resource named, the s3db.json write counted; an evolution of
+    // its schema is another createResource.
+    for attributes in [["text", "string"], ["title", "string|optional"]] {
+        let before = counted.snapshot();
+        let config = ResourceConfig::new("notes")
+            .attribute("text", "string")
+            .attribute(attributes[0], attributes[1]);
+        db.create_resource(config).await.unwrap();
+        let after = counted.snapshot();
+        let ops = capture.operations();
+        assert_eq!(ops.len(), 1, "{ops:?}");
+        assert_eq!(ops[0].span["resource"], "notes");
+        assert_eq!(ops[0].span["operation"], "createResource");
+        assert_eq!(ops[0].fields["outcome"], "ok");
+        assert_eq!(ops[0].fields["requests"], requests(before, after));
+        assert!(ops[0].fields["bytes_written"] != "0", "{:?}", ops[0]);
+    }
+
+    // A definition refused: `error`, with the reason.
+    let refused = db.create_resource(ResourceConfig::new("empty")).await;
+    assert!(refused.is_err());
+    let ops = capture.operations();
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(ops[0].span["resource"], "empty");
+    assert_eq!(ops[0].fields["outcome"], "error");
+    assert!(ops[0].fields["error"].contains("attribute"), "{:?}", ops[0]);
+
+    // backup and restore: the records counted, the backup's stream nested inside it.
+    let notes = db.resource("notes").unwrap();
+    for id in ["a", "b"] {
+        notes
+            .insert(record(json!({"id": id, "text": "x"})))
+            .await
+            .unwrap();
+    }
+    capture.all();
+    let dir = tempfile::tempdir().unwrap();
+    let options = s3db_core::backup::BackupOptions::new().overwrite(true);
+    s3db_core::backup::backup(&db, dir.path(), &options)
+        .await
+        .unwrap();
+    let ops = capture.operations();
+    let names: Vec<&str> = ops.iter().map(|c| c.span["operation"].as_str()).collect();
+    assert_eq!(names, ["stream", "backup"]);
+    assert_eq!(ops[1].fields["outcome"], "ok");
+    assert_eq!(ops[1].fields["count"], "2");
+    let restored =
+        s3db_core::backup::restore(&db, dir.path(), &s3db_core::backup::RestoreOptions::new())
+            .await
+            .unwrap();
+    assert_eq!(restored.restored(), 2);
+    let ops = capture.operations();
+    let restore = ops.last().unwrap();
+    assert_eq!(restore.span["operation"], "restore");
+    assert_eq!(restore.fields["outcome"], "ok");
+    assert_eq!(restore.fields["count"], "2");
+    assert!(restore.fields["requests"] != "0", "{restore:?}");
+}

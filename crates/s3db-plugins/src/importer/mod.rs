@@ -40,6 +40,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use s3db_core::Resource;
+use s3db_core::observe::{Outcome, observe};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
@@ -83,6 +84,21 @@ pub struct ImportReport {
     pub failed: u64,
     /// The first [`MAX_LISTED_FAILURES`] failures, in input order.
     pub failures: Vec<ImportFailure>,
+}
+
+/// `ok`, `partial` when some items failed, `error` when every one did; `count`: items
+/// imported.
+impl Outcome for ImportReport {
+    fn outcome(&self) -> &'static str {
+        match (self.imported, self.failed) {
+            (_, 0) => "ok",
+            (0, _) => "error",
+            _ => "partial",
+        }
+    }
+    fn count(&self) -> Option<usize> {
+        usize::try_from(self.imported).ok()
+    }
 }
 
 /// What the progress callback is told after each item.
@@ -224,8 +240,14 @@ impl Importer {
         self.import_items(items).await
     }
 
-    /// Imports items already parsed (e.g. by [`spawn_reader`]).
+    /// Imports items already parsed (e.g. by [`spawn_reader`]), in the `import` operation
+    /// span of the resource (docs/observability.md).
     pub async fn import_items(&self, items: mpsc::Receiver<Item>) -> ImportReport {
+        let resource = self.resource.name();
+        observe(Some(resource), "import", None, self.import_op(items)).await
+    }
+
+    async fn import_op(&self, items: mpsc::Receiver<Item>) -> ImportReport {
         let progress = |p: ImportProgress<'_>| {
             if let Some(callback) = &self.progress {
                 callback(p);

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::change::{TargetChange, tables};
 use super::sql::{self, Dialect};
-use super::target::ReplicationTarget;
+use super::target::TransactionalTarget;
 use crate::{Error, Result};
 
 /// Replicates into MySQL or MariaDB through mysql_async (no TLS).
@@ -95,16 +95,6 @@ impl MysqlTarget {
         pool.get_conn().await.map_err(|e| self.fail("connect", e))
     }
 
-    async fn run(&self, changes: &[TargetChange]) -> Result<()> {
-        let mut conn = self.connection().await?;
-        let outcome = self.execute(&mut conn, changes).await;
-        if outcome.is_err() {
-            // A table may have been dropped: create it again on the next attempt.
-            self.tables.lock().await.clear();
-        }
-        outcome
-    }
-
     async fn execute(&self, conn: &mut Conn, changes: &[TargetChange]) -> Result<()> {
         {
             let mut known = self.tables.lock().await;
@@ -143,20 +133,22 @@ impl MysqlTarget {
 }
 
 #[async_trait]
-impl ReplicationTarget for MysqlTarget {
-    fn name(&self) -> &str {
+impl TransactionalTarget for MysqlTarget {
+    fn target_name(&self) -> &str {
         &self.name
     }
 
-    async fn apply(&self, change: &TargetChange) -> Result<()> {
-        self.run(std::slice::from_ref(change)).await
-    }
-
-    fn max_batch(&self) -> usize {
+    fn batch_size(&self) -> usize {
         self.batch
     }
 
-    async fn apply_batch(&self, changes: &[TargetChange]) -> Result<()> {
-        self.run(changes).await
+    async fn transact(&self, changes: &[TargetChange]) -> Result<()> {
+        let mut conn = self.connection().await?;
+        let outcome = self.execute(&mut conn, changes).await;
+        if outcome.is_err() {
+            // A table may have been dropped: create it again on the next attempt.
+            self.tables.lock().await.clear();
+        }
+        outcome
     }
 }

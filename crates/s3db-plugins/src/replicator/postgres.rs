@@ -7,7 +7,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, GenericClient, NoTls, Statement};
 
 use super::change::{ChangeOp, TargetChange};
-use super::target::ReplicationTarget;
+use super::target::TransactionalTarget;
 use crate::{Error, Result};
 
 /// Replicates into PostgreSQL through tokio-postgres.
@@ -185,9 +185,19 @@ impl PostgresTarget {
             self.fail(&format!("{op} {}/{}", change.resource, change.id), e)
         })
     }
+}
 
-    /// Runs `changes` on the open session (connecting first if needed).
-    async fn run(&self, changes: &[TargetChange]) -> Result<()> {
+#[async_trait]
+impl TransactionalTarget for PostgresTarget {
+    fn target_name(&self) -> &str {
+        &self.name
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    async fn transact(&self, changes: &[TargetChange]) -> Result<()> {
         let mut guard = self.session.lock().await;
         let mut session = match guard.take() {
             Some(session) if !session.client.is_closed() => session,
@@ -200,25 +210,6 @@ impl PostgresTarget {
             *guard = Some(session);
         }
         outcome
-    }
-}
-
-#[async_trait]
-impl ReplicationTarget for PostgresTarget {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn apply(&self, change: &TargetChange) -> Result<()> {
-        self.run(std::slice::from_ref(change)).await
-    }
-
-    fn max_batch(&self) -> usize {
-        self.batch
-    }
-
-    async fn apply_batch(&self, changes: &[TargetChange]) -> Result<()> {
-        self.run(changes).await
     }
 }
 

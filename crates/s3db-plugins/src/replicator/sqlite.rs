@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use super::change::{TargetChange, tables};
 use super::sql::{self, Dialect};
-use super::target::ReplicationTarget;
+use super::target::TransactionalTarget;
 use crate::{Error, Result};
 
 /// Replicates into a SQLite database file through rusqlite (SQLite compiled in).
@@ -106,16 +106,6 @@ impl SqliteTarget {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
-
-    async fn run(&self, changes: &[TargetChange]) -> Result<()> {
-        let inner = self.inner.clone();
-        let tables: Vec<String> = tables(changes).into_iter().map(str::to_owned).collect();
-        let statements = sql::statements(Dialect::Sqlite, changes);
-        let outcome = tokio::task::spawn_blocking(move || inner.execute(&tables, &statements))
-            .await
-            .map_err(|e| Error::target(&self.name, "the SQLite task ended", e))?;
-        outcome.map_err(|(what, e)| Error::target(&self.name, format!("{what}: {e}"), e))
-    }
 }
 
 impl Inner {
@@ -183,20 +173,22 @@ impl Session {
 }
 
 #[async_trait]
-impl ReplicationTarget for SqliteTarget {
-    fn name(&self) -> &str {
+impl TransactionalTarget for SqliteTarget {
+    fn target_name(&self) -> &str {
         &self.name
     }
 
-    async fn apply(&self, change: &TargetChange) -> Result<()> {
-        self.run(std::slice::from_ref(change)).await
-    }
-
-    fn max_batch(&self) -> usize {
+    fn batch_size(&self) -> usize {
         self.batch
     }
 
-    async fn apply_batch(&self, changes: &[TargetChange]) -> Result<()> {
-        self.run(changes).await
+    async fn transact(&self, changes: &[TargetChange]) -> Result<()> {
+        let inner = self.inner.clone();
+        let tables: Vec<String> = tables(changes).into_iter().map(str::to_owned).collect();
+        let statements = sql::statements(Dialect::Sqlite, changes);
+        let outcome = tokio::task::spawn_blocking(move || inner.execute(&tables, &statements))
+            .await
+            .map_err(|e| Error::target(&self.name, "the SQLite task ended", e))?;
+        outcome.map_err(|(what, e)| Error::target(&self.name, format!("{what}: {e}"), e))
     }
 }

@@ -65,3 +65,39 @@ pub trait ReplicationTarget: Send + Sync + 'static {
         Ok(())
     }
 }
+
+/// A target that applies any number of changes in one transaction (the SQL databases): it
+/// gets [`ReplicationTarget`] with `apply` and `apply_batch` both going through
+/// [`TransactionalTarget::transact`], batches of up to [`TransactionalTarget::batch_size`].
+#[cfg(any(feature = "mysql", feature = "postgres", feature = "sqlite"))]
+#[async_trait]
+pub(crate) trait TransactionalTarget: Send + Sync + 'static {
+    /// The target's name ([`ReplicationTarget::name`]).
+    fn target_name(&self) -> &str;
+
+    /// The most changes in one transaction ([`ReplicationTarget::max_batch`]).
+    fn batch_size(&self) -> usize;
+
+    /// Applies `changes`, in write order, all or nothing.
+    async fn transact(&self, changes: &[TargetChange]) -> Result<()>;
+}
+
+#[cfg(any(feature = "mysql", feature = "postgres", feature = "sqlite"))]
+#[async_trait]
+impl<T: TransactionalTarget> ReplicationTarget for T {
+    fn name(&self) -> &str {
+        self.target_name()
+    }
+
+    async fn apply(&self, change: &TargetChange) -> Result<()> {
+        self.transact(std::slice::from_ref(change)).await
+    }
+
+    fn max_batch(&self) -> usize {
+        self.batch_size()
+    }
+
+    async fn apply_batch(&self, changes: &[TargetChange]) -> Result<()> {
+        self.transact(changes).await
+    }
+}

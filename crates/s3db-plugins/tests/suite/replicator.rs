@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{Write, create, define_timestamped, insert_each, install_replicator, rec, run_writes};
+use common::{
+    Write, create, define_timestamped, fast_retry, insert_each, install_replicator, rec, run_writes,
+};
 use s3db_core::extend::{Plugin, PluginContext};
 use s3db_core::{Database, ResourceConfig};
 use s3db_plugins::clock::ManualClock;
 use s3db_plugins::replicator::{
-    ChangeOp, DatabaseTarget, JsonlTarget, ReplicationTarget, Replicator, RetryPolicy, Route,
-    TargetChange,
+    ChangeOp, DatabaseTarget, JsonlTarget, ReplicationTarget, Replicator, Route, TargetChange,
 };
 use s3db_storage::StorageExt;
 use serde_json::{Value, json};
@@ -34,14 +35,6 @@ async fn users(db: &Database, name: &str) -> s3db_core::Resource {
         "profile": {"$$type": "object|optional", "city": "string|optional"}
     });
     define_timestamped(db, name, attributes).await
-}
-
-fn fast_retry(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(2),
-    }
 }
 
 fn lines(path: &std::path::Path) -> Vec<Value> {

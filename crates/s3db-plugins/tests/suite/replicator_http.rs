@@ -11,23 +11,15 @@ use std::time::{Duration, SystemTime};
 use common::replication::{
     EVERY_KIND_CHANGES, Recorded, Recorder, every_kind_of_write, people, resource_rows,
 };
-use common::{insert_each, install_replicator, run_writes};
+use common::{fast_retry, insert_each, install_replicator, run_writes};
 use s3db_core::extend::{Plugin, PluginContext};
 use s3db_plugins::replicator::{
-    BigQueryTarget, Replicator, RetryPolicy, Route, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-    WebhookTarget, verify_webhook_signature,
+    BigQueryTarget, Replicator, Route, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookTarget,
+    verify_webhook_signature,
 };
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"webhook-test-secret";
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-    }
-}
 
 /// Checks the request's signature twice: with the crate's verifier and by recomputing the
 /// HMAC-SHA256 of `"{timestamp}.{body}"` here.
@@ -139,7 +131,7 @@ async fn a_500_is_retried_with_the_same_body_signed_again() {
         &db,
         Replicator::builder()
             .target(WebhookTarget::new(&hook.url, SECRET), [Route::all()])
-            .retry(fast_retries()),
+            .retry(fast_retry(3)),
     )
     .await;
     let people = people(&db, &resource_name).await;
@@ -353,7 +345,7 @@ async fn bigquery_insert_errors_fail_the_batch_and_rows_go_again_one_by_one() {
                     .batch(3),
                 [Route::resource(resource_name.clone()).rename("people")],
             )
-            .retry(fast_retries()),
+            .retry(fast_retry(3)),
     )
     .await;
     let people = people(&db, &resource_name).await;

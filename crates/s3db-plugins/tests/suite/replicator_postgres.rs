@@ -11,14 +11,13 @@ use crate::common;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use common::replication::{
     EVERY_KIND_CHANGES, ci_script, every_kind_of_write, people, resource_rows, start_server,
 };
-use common::{Write, insert_each, install_replicator, run_writes};
+use common::{Write, fast_retry, insert_each, install_replicator, run_writes};
 use s3db_core::extend::{Plugin, PluginContext};
-use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, RetryPolicy, Route};
+use s3db_plugins::replicator::{ChangeOp, PostgresTarget, Replicator, Route};
 use serde_json::{Value, json};
 
 const DEFAULT_PORT: u16 = 25432;
@@ -155,11 +154,7 @@ async fn a_batch_is_one_transaction_and_a_refused_change_is_isolated() {
                 PostgresTarget::new(url.clone()),
                 [Route::resource(resource_name.clone()).rename(table.clone())],
             )
-            .retry(RetryPolicy {
-                max_attempts: 2,
-                initial_backoff: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(1),
-            }),
+            .retry(fast_retry(2)),
     )
     .await;
     let people = people(&db, &resource_name).await;
@@ -217,11 +212,7 @@ async fn a_stopped_server_ends_in_dead_letters_that_replay_when_it_is_back() {
                 PostgresTarget::new(target_url).named("pg-second"),
                 [Route::all()],
             )
-            .retry(RetryPolicy {
-                max_attempts: 3,
-                initial_backoff: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(5),
-            }),
+            .retry(fast_retry(3)),
     )
     .await;
     let orders = people(&db, &resource_name).await;

@@ -11,14 +11,13 @@ use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::replication::{
     EVERY_KIND_CHANGES, every_kind_of_write, people, resource_rows, start_server,
 };
-use common::{Write, insert_each, install_replicator, run_writes};
+use common::{Write, fast_retry, insert_each, install_replicator, run_writes};
 use s3db_core::extend::{Plugin, PluginContext};
-use s3db_plugins::replicator::{ReplicationTarget, Replicator, RetryPolicy, Route};
+use s3db_plugins::replicator::{ReplicationTarget, Replicator, Route};
 use serde_json::{Value, json};
 
 /// A SQL database the tests write into through a target and read back directly.
@@ -266,11 +265,7 @@ async fn a_refused_change_is_isolated(backend: &impl Backend) {
         &db,
         Replicator::builder()
             .shared_target(backend.target(), [Route::all()])
-            .retry(RetryPolicy {
-                max_attempts: 2,
-                initial_backoff: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(1),
-            }),
+            .retry(fast_retry(2)),
     )
     .await;
     let people = people(&db, &resource_name).await;

@@ -29,69 +29,36 @@ async fn api_keys_and_basic_with_per_resource_permissions() {
         ..Default::default()
     })
     .await;
-    let none = s.http.get(s.url("/notes")).send().await.unwrap();
+    let none = s.get("/notes").await;
     assert!(none.headers().contains_key("www-authenticate"));
     problem(none, 401, "Unauthorized").await;
     problem(
-        s.http
-            .get(s.url("/notes"))
-            .header("x-api-key", "wrong")
-            .send()
-            .await
-            .unwrap(),
+        s.get("/notes").header("x-api-key", "wrong").await,
         401,
         "Unauthorized",
     )
     .await;
     // Health and the OpenAPI document stay public.
-    assert_eq!(
-        s.http.get(s.url("/health")).send().await.unwrap().status(),
-        200
-    );
-    assert_eq!(
-        s.http
-            .get(s.url("/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(s.get("/health").await.status(), 200);
+    assert_eq!(s.get("/openapi.json").await.status(), 200);
 
     let admin = s
-        .http
-        .post(s.url("/notes"))
+        .post("/notes")
         .header("x-api-key", "k-admin")
         .json(&json!({"id": "n", "title": "t"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(admin.status(), 201);
     assert_eq!(
-        s.http
-            .get(s.url("/notes/n"))
+        s.get("/notes/n")
             .header("x-api-key", "k-read")
-            .send()
             .await
-            .unwrap()
             .status(),
         200
     );
-    let write = s
-        .http
-        .delete(s.url("/notes/n"))
-        .header("x-api-key", "k-read")
-        .send()
-        .await
-        .unwrap();
+    let write = s.delete("/notes/n").header("x-api-key", "k-read").await;
     problem(write, 403, "Forbidden").await;
     problem(
-        s.http
-            .get(s.url("/users"))
-            .header("x-api-key", "k-read")
-            .send()
-            .await
-            .unwrap(),
+        s.get("/users").header("x-api-key", "k-read").await,
         403,
         "Forbidden",
     )
@@ -104,32 +71,23 @@ async fn api_keys_and_basic_with_per_resource_permissions() {
         )
     };
     let ana = s
-        .http
-        .post(s.url("/users"))
+        .post("/users")
         .header("authorization", basic("ana", "pw"))
         .json(&json!({"name": "Ana", "email": "a@example.com"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(ana.status(), 201);
     problem(
-        s.http
-            .get(s.url("/notes"))
+        s.get("/notes")
             .header("authorization", basic("ana", "pw"))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         403,
         "Forbidden",
     )
     .await;
     problem(
-        s.http
-            .get(s.url("/users"))
+        s.get("/users")
             .header("authorization", basic("ana", "nope"))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         401,
         "Unauthorized",
     )
@@ -143,27 +101,14 @@ async fn read_only_mode_refuses_writes() {
         ..Default::default()
     })
     .await;
-    assert_eq!(
-        s.http.get(s.url("/notes")).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(s.get("/notes").await.status(), 200);
     problem(
-        s.http
-            .post(s.url("/notes"))
-            .json(&json!({"title": "t"}))
-            .send()
-            .await
-            .unwrap(),
+        s.post("/notes").json(&json!({"title": "t"})).await,
         403,
         "ReadOnly",
     )
     .await;
-    problem(
-        s.http.delete(s.url("/notes/x")).send().await.unwrap(),
-        403,
-        "ReadOnly",
-    )
-    .await;
+    problem(s.delete("/notes/x").await, 403, "ReadOnly").await;
     assert_eq!(s.db.resource("notes").unwrap().count().await.unwrap(), 0);
 }
 
@@ -180,23 +125,11 @@ async fn a_burst_over_the_quota_is_429_per_principal() {
     .await;
     for _ in 0..3 {
         assert_eq!(
-            s.http
-                .get(s.url("/notes"))
-                .header("x-api-key", "k-read")
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            s.get("/notes").header("x-api-key", "k-read").await.status(),
             200
         );
     }
-    let limited = s
-        .http
-        .get(s.url("/notes"))
-        .header("x-api-key", "k-read")
-        .send()
-        .await
-        .unwrap();
+    let limited = s.get("/notes").header("x-api-key", "k-read").await;
     let retry_after: u64 = limited.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -206,12 +139,9 @@ async fn a_burst_over_the_quota_is_429_per_principal() {
     problem(limited, 429, "RateLimited").await;
     // Another principal has its own bucket.
     assert_eq!(
-        s.http
-            .get(s.url("/notes"))
+        s.get("/notes")
             .header("x-api-key", "k-admin")
-            .send()
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -225,24 +155,18 @@ async fn cors_allows_configured_origins() {
     })
     .await;
     let preflight = s
-        .http
-        .request(reqwest::Method::OPTIONS, s.url("/notes"))
+        .call(reqwest::Method::OPTIONS, "/notes")
         .header("origin", "https://app.example")
         .header("access-control-request-method", "PUT")
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         preflight.headers()["access-control-allow-origin"],
         "https://app.example"
     );
     let other = s
-        .http
-        .get(s.url("/notes"))
+        .get("/notes")
         .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert!(!other.headers().contains_key("access-control-allow-origin"));
 }
 
@@ -281,21 +205,12 @@ async fn hs256_bearer_tokens_carry_the_principal_and_its_permissions() {
     );
     let bearer = |t: &str| format!("Bearer {t}");
     let created = s
-        .http
-        .post(s.url("/notes"))
+        .post("/notes")
         .header("authorization", bearer(&good))
         .json(&json!({"title": "t"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(created.status(), 201);
-    let users = s
-        .http
-        .get(s.url("/users"))
-        .header("authorization", bearer(&good))
-        .send()
-        .await
-        .unwrap();
+    let users = s.get("/users").header("authorization", bearer(&good)).await;
     assert!(
         problem(users, 403, "Forbidden").await["detail"]
             .as_str()
@@ -309,12 +224,9 @@ async fn hs256_bearer_tokens_carry_the_principal_and_its_permissions() {
         json!({"sub": "ana", "iss": "idp", "exp": 1000, "s3db": {"read": ["*"]}}),
     );
     problem(
-        s.http
-            .get(s.url("/notes"))
+        s.get("/notes")
             .header("authorization", bearer(&expired))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         401,
         "Unauthorized",
     )
@@ -325,12 +237,9 @@ async fn hs256_bearer_tokens_carry_the_principal_and_its_permissions() {
         json!({"sub": "ana", "iss": "idp", "exp": in_an_hour()}),
     );
     problem(
-        s.http
-            .get(s.url("/notes"))
+        s.get("/notes")
             .header("authorization", bearer(&forged))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         401,
         "Unauthorized",
     )
@@ -341,12 +250,9 @@ async fn hs256_bearer_tokens_carry_the_principal_and_its_permissions() {
         json!({"sub": "ana", "iss": "evil", "exp": in_an_hour(), "s3db": {"read": ["*"]}}),
     );
     problem(
-        s.http
-            .get(s.url("/notes"))
+        s.get("/notes")
             .header("authorization", bearer(&other_issuer))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         401,
         "Unauthorized",
     )
@@ -357,12 +263,9 @@ async fn hs256_bearer_tokens_carry_the_principal_and_its_permissions() {
         json!({"sub": "bob", "iss": "idp", "exp": in_an_hour()}),
     );
     problem(
-        s.http
-            .get(s.url("/notes"))
+        s.get("/notes")
             .header("authorization", bearer(&no_claim))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         403,
         "Forbidden",
     )
@@ -389,12 +292,9 @@ async fn es256_tokens_verified_with_a_pem_public_key_from_the_config_file() {
         json!({"sub": "svc", "exp": in_an_hour(), "perms": {"read": ["*"]}}),
     );
     let ok = s
-        .http
-        .get(s.url("/users"))
+        .get("/users")
         .header("authorization", format!("Bearer {good}"))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(ok.status(), 200);
     // An HS256 token is refused by an ES256 server, whatever its secret.
     let hs = token(
@@ -403,12 +303,9 @@ async fn es256_tokens_verified_with_a_pem_public_key_from_the_config_file() {
         json!({"sub": "svc", "exp": in_an_hour(), "perms": {"read": ["*"]}}),
     );
     problem(
-        s.http
-            .get(s.url("/users"))
+        s.get("/users")
             .header("authorization", format!("Bearer {hs}"))
-            .send()
-            .await
-            .unwrap(),
+            .await,
         401,
         "Unauthorized",
     )

@@ -1,5 +1,6 @@
 //! Starts a server over a fresh file:// database with two resources.
 
+use reqwest::Method;
 use s3db_core::{Database, ResourceConfig};
 use s3db_server::ServerConfig;
 use serde_json::Value;
@@ -22,6 +23,70 @@ impl Server {
     /// The URL of `path` (relative to the base path).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A request of `method` on `path`; `.await` sends it and returns the response.
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        Call(self.http.request(method, self.url(path)))
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Call {
+        self.call(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(&self, path: &str) -> Call {
+        self.call(Method::POST, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(&self, path: &str) -> Call {
+        self.call(Method::PUT, path)
+    }
+
+    /// `PATCH path`.
+    pub fn patch(&self, path: &str) -> Call {
+        self.call(Method::PATCH, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Call {
+        self.call(Method::DELETE, path)
+    }
+}
+
+/// A request being built; awaiting it sends it (a failure to send fails the test).
+pub struct Call(reqwest::RequestBuilder);
+
+impl Call {
+    /// Adds a header.
+    pub fn header(self, name: &str, value: impl AsRef<str>) -> Call {
+        Call(self.0.header(name, value.as_ref()))
+    }
+
+    /// Sets a JSON body.
+    pub fn json(self, body: &Value) -> Call {
+        Call(self.0.json(body))
+    }
+
+    /// Sets a raw body.
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Call {
+        Call(self.0.body(body))
+    }
+
+    /// Adds query parameters.
+    pub fn query(self, pairs: &[(&str, &str)]) -> Call {
+        Call(self.0.query(pairs))
+    }
+}
+
+impl IntoFuture for Call {
+    type Output = reqwest::Response;
+    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = reqwest::Response> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.0.send().await.unwrap() })
     }
 }
 

@@ -8,7 +8,7 @@ use crate::harness::{body, open};
 #[tokio::test]
 async fn openapi_has_a_schema_per_resource_and_follows_changes() {
     let s = open().await;
-    let doc = body(s.http.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let doc = body(s.get("/openapi.json").await).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let users = &doc["components"]["schemas"]["users"];
     assert_eq!(
@@ -45,7 +45,7 @@ async fn openapi_has_a_schema_per_resource_and_follows_changes() {
     )
     .await
     .unwrap();
-    let doc = body(s.http.get(s.url("/openapi.json")).send().await.unwrap()).await;
+    let doc = body(s.get("/openapi.json").await).await;
     let tasks = &doc["components"]["schemas"]["tasks"];
     assert_eq!(
         tasks["properties"]["state"]["enum"],

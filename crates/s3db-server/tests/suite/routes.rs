@@ -8,12 +8,9 @@ use crate::harness::{body, open, start};
 async fn insert_get_head_list_count_update_replace_delete() {
     let s = open().await;
     let created = s
-        .http
-        .post(s.url("/users"))
+        .post("/users")
         .json(&json!({"name": "Ana", "email": "ana@example.com", "age": 30, "role": "admin"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(created.status(), 201);
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let etag = created.headers()["etag"].to_str().unwrap().to_owned();
@@ -25,69 +22,45 @@ async fn insert_get_head_list_count_update_replace_delete() {
         record["data"]["_etag"].as_str().unwrap().trim_matches('"')
     );
 
-    let got = s.http.get(s.url(&location)).send().await.unwrap();
+    let got = s.get(&location).await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["etag"], etag.as_str());
     assert_eq!(body(got).await["data"]["name"], "Ana");
 
-    let head = s.http.head(s.url(&location)).send().await.unwrap();
+    let head = s.call(reqwest::Method::HEAD, &location).await;
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["etag"], etag.as_str());
 
-    let only = body(
-        s.http
-            .get(s.url(&format!("{location}?fields=name")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let only = body(s.get(&format!("{location}?fields=name")).await).await;
     assert_eq!(only["data"]["name"], "Ana");
     assert!(only["data"].get("email").is_none());
 
-    s.http
-        .post(s.url("/users"))
+    s.post("/users")
         .json(&json!({"id": "bob", "name": "Bob", "email": "bob@example.com", "role": "dev"}))
-        .send()
-        .await
-        .unwrap();
-    let list = body(s.http.get(s.url("/users")).send().await.unwrap()).await;
+        .await;
+    let list = body(s.get("/users").await).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
     assert!(list["data"][0]["_etag"].is_string());
 
-    let count = body(s.http.get(s.url("/users/count")).send().await.unwrap()).await;
+    let count = body(s.get("/users/count").await).await;
     assert_eq!(count["data"]["count"], 2);
     let devs = body(
-        s.http
-            .get(
-                s.url("/users/count?partition=byRole&partitionValues=%7B%22role%22%3A%22dev%22%7D"),
-            )
-            .send()
-            .await
-            .unwrap(),
+        s.get("/users/count?partition=byRole&partitionValues=%7B%22role%22%3A%22dev%22%7D")
+            .await,
     )
     .await;
     assert_eq!(devs["data"]["count"], 1);
 
-    let patched = s
-        .http
-        .patch(s.url("/users/bob"))
-        .json(&json!({"age": 41}))
-        .send()
-        .await
-        .unwrap();
+    let patched = s.patch("/users/bob").json(&json!({"age": 41})).await;
     assert_eq!(patched.status(), 200);
     let patched = body(patched).await;
     assert_eq!(patched["data"]["age"], 41);
     assert_eq!(patched["data"]["name"], "Bob");
 
     let replaced = s
-        .http
-        .put(s.url("/users/bob"))
+        .put("/users/bob")
         .json(&json!({"name": "Robert", "email": "rob@example.com"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(replaced.status(), 200);
     let replaced = body(replaced).await;
     assert_eq!(replaced["data"]["name"], "Robert");
@@ -97,35 +70,16 @@ async fn insert_get_head_list_count_update_replace_delete() {
     );
 
     let created = s
-        .http
-        .put(s.url("/users/carol"))
+        .put("/users/carol")
         .json(&json!({"name": "Carol", "email": "carol@example.com"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.headers()["location"], "/users/carol");
 
-    let deleted = s.http.delete(s.url("/users/bob")).send().await.unwrap();
+    let deleted = s.delete("/users/bob").await;
     assert_eq!(deleted.status(), 204);
-    assert_eq!(
-        s.http
-            .get(s.url("/users/bob"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        s.http
-            .delete(s.url("/users/bob"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(s.get("/users/bob").await.status(), 404);
+    assert_eq!(s.delete("/users/bob").await.status(), 404);
 }
 
 #[tokio::test]
@@ -133,14 +87,10 @@ async fn list_pages_with_a_cursor_filters_and_partitions() {
     let s = open().await;
     for i in 0..5 {
         let role = if i % 2 == 0 { "dev" } else { "ops" };
-        s.http
-            .post(s.url("/users"))
-            .json(&json!({"id": format!("u{i}"), "name": format!("User {i}"), "email": format!("u{i}@example.com"), "age": 20 + i, "role": role}))
-            .send()
-            .await
-            .unwrap();
+        s.post("/users")
+            .json(&json!({"id": format!("u{i}"), "name": format!("User {i}"), "email": format!("u{i}@example.com"), "age": 20 + i, "role": role})).await;
     }
-    let first = s.http.get(s.url("/users?limit=2")).send().await.unwrap();
+    let first = s.get("/users?limit=2").await;
     let cursor = first.headers()["x-next-cursor"]
         .to_str()
         .unwrap()
@@ -158,12 +108,9 @@ async fn list_pages_with_a_cursor_filters_and_partitions() {
     let mut cursor = Some(cursor);
     while let Some(c) = cursor {
         let page = body(
-            s.http
-                .get(s.url("/users"))
+            s.get("/users")
                 .query(&[("limit", "2"), ("cursor", &c)])
-                .send()
-                .await
-                .unwrap(),
+                .await,
         )
         .await;
         seen.extend(
@@ -179,23 +126,13 @@ async fn list_pages_with_a_cursor_filters_and_partitions() {
     assert_eq!(seen, ["u0", "u1", "u2", "u3", "u4"]);
 
     let devs = body(
-        s.http
-            .get(s.url("/users?partition=byRole&partitionValues={\"role\":\"dev\"}"))
-            .send()
-            .await
-            .unwrap(),
+        s.get("/users?partition=byRole&partitionValues={\"role\":\"dev\"}")
+            .await,
     )
     .await;
     assert_eq!(devs["data"].as_array().unwrap().len(), 3);
 
-    let filtered = body(
-        s.http
-            .get(s.url("/users?role=ops&age=23"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let filtered = body(s.get("/users?role=ops&age=23").await).await;
     let ids: Vec<&str> = filtered["data"]
         .as_array()
         .unwrap()
@@ -204,23 +141,17 @@ async fn list_pages_with_a_cursor_filters_and_partitions() {
         .collect();
     assert_eq!(ids, ["u3"]);
     let older = body(
-        s.http
-            .get(s.url("/users/count"))
+        s.get("/users/count")
             .query(&[("age", "{\"$gte\":23}")])
-            .send()
-            .await
-            .unwrap(),
+            .await,
     )
     .await;
     assert_eq!(older["data"]["count"], 2);
 
     let query = s
-        .http
-        .post(s.url("/users/query"))
+        .post("/users/query")
         .json(&json!({"filter": {"role": "dev", "age": {"$gt": 20}}, "fields": ["name"]}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(query.status(), 200);
     let query = body(query).await;
     let mut names: Vec<&str> = query["data"]
@@ -242,20 +173,11 @@ async fn base_path_health_ready() {
     })
     .await;
     assert!(s.base.ends_with("/v1"));
-    assert_eq!(
-        body(s.http.get(s.url("/health")).send().await.unwrap()).await["status"],
-        "ok"
-    );
-    let ready = body(s.http.get(s.url("/ready")).send().await.unwrap()).await;
+    assert_eq!(body(s.get("/health").await).await["status"], "ok");
+    let ready = body(s.get("/ready").await).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["resources"], json!(["users", "notes"]));
-    let created = s
-        .http
-        .post(s.url("/notes"))
-        .json(&json!({"title": "hi"}))
-        .send()
-        .await
-        .unwrap();
+    let created = s.post("/notes").json(&json!({"title": "hi"})).await;
     assert_eq!(created.status(), 201);
     assert!(
         created.headers()["location"]

@@ -58,7 +58,7 @@ pub use retry::{
     DEFAULT_WRITE_ID_KEY, Retry, RetryConfig, RetryPolicy, RetryStats, Sleeper, TokioSleeper,
 };
 
-pub use trace::{Tally, Trace, carry_tally, tallied};
+pub use trace::{TalliedStream, Tally, Trace, carry_tally, tallied};
 
 use crate::storage::Storage;
 

@@ -118,6 +118,59 @@ pub fn carry_tally<F: Future>(work: F) -> impl Future<Output = F::Output> {
     }
 }
 
+/// A stream whose polls count their requests in a scope of its own, as [`tallied`] counts a
+/// future's: read [`TalliedStream::tally`] at any time. The scope nests in the one current
+/// when the stream was made (if any), wherever the stream is polled afterwards.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use futures::StreamExt;
+/// use s3db_storage::layers::{TalliedStream, Trace};
+/// use s3db_storage::{MemoryStorage, StorageExt};
+///
+/// let storage = Trace::new(MemoryStorage::new());
+/// storage.put_bytes("a", "hello").await.unwrap();
+/// let reads = futures::stream::iter(0..2).then(|_| storage.get_bytes("a")).boxed();
+/// let mut reads = TalliedStream::new(reads);
+/// while let Some(read) = reads.next().await {
+///     assert_eq!(read.unwrap(), "hello");
+/// }
+/// assert_eq!((reads.tally().requests, reads.tally().bytes_read), (2, 10));
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct TalliedStream<S> {
+    inner: S,
+    counter: Arc<Counter>,
+}
+
+impl<S> TalliedStream<S> {
+    /// Counts the requests of `inner`'s polls from now on.
+    pub fn new(inner: S) -> Self {
+        TalliedStream {
+            inner,
+            counter: Arc::new(Counter {
+                parent: SCOPE.try_with(Arc::clone).ok(),
+                ..Counter::default()
+            }),
+        }
+    }
+
+    /// The requests and bytes counted so far.
+    pub fn tally(&self) -> Tally {
+        self.counter.tally()
+    }
+}
+
+impl<S: Stream + Unpin> Stream for TalliedStream<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        SCOPE.sync_scope(this.counter.clone(), || this.inner.poll_next_unpin(cx))
+    }
+}
+
 /// Counts a request in the current scope, if any.
 fn count(requests: u64, bytes_read: u64, bytes_written: u64) {
     let _ = SCOPE.try_with(|counter| counter.add(requests, bytes_read, bytes_written));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use s3db_core::{Database, Record, Resource, ResourceConfig};
-use s3db_plugins::replicator::{Replicator, ReplicatorBuilder};
+use s3db_plugins::replicator::{Replicator, ReplicatorBuilder, RetryPolicy};
 use s3db_storage::StorageExt;
 use serde_json::{Value, json};
 
@@ -33,6 +33,14 @@ pub async fn connect(url: &str) -> Database {
     Database::connect(url).await.unwrap()
 }
 
+/// Retries `max_attempts` times with 1–5 ms of backoff: a replicator that gives up fast.
+pub fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        initial_backoff: std::time::Duration::from_millis(1),
+        max_backoff: std::time::Duration::from_millis(5),
+    }
+}
 /// `memory://` on a fresh bucket named after `prefix`.
 pub fn memory_url(prefix: &str) -> String {
     format!("memory://{}", unique(prefix))
