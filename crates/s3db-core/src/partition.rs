@@ -206,6 +206,14 @@ impl Partition {
         prefix
     }
 
+    /// Whether `a` and `b` hold the same values in every field of the partition (so, at the
+    /// same version, they have the same reference key).
+    pub fn same_values(&self, a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+        self.fields
+            .iter()
+            .all(|(path, _)| path == "_v" || lookup(a, path) == lookup(b, path))
+    }
+
     /// The reference key of a record, or `None` when any field is null or missing.
     /// `version` is the value of the `_v` field (the `byVersion` partition).
     pub fn reference_key(
@@ -311,6 +319,23 @@ fn segment_value(value: &Value, rule: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn same_values_compares_only_the_partition_fields() {
+        let defs = json!({"byCity": {"fields": {"profile.city": "string", "_v": "string"}}});
+        let part = &Partition::parse_all("users", defs.as_object().unwrap()).unwrap()[0];
+        let a = json!({"name": "a", "profile": {"city": "Rio", "zip": "1"}});
+        let b = json!({"name": "b", "profile": {"city": "Rio", "zip": "2"}});
+        let c = json!({"name": "a", "profile": {"city": "Lima", "zip": "1"}});
+        let (a, b, c) = (
+            a.as_object().unwrap(),
+            b.as_object().unwrap(),
+            c.as_object().unwrap(),
+        );
+        assert!(part.same_values(a, b));
+        assert!(!part.same_values(a, c));
+        assert!(!part.same_values(a, &Map::new()));
+    }
 
     #[test]
     fn fields_are_sorted_and_values_raw() {

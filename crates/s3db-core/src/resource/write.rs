@@ -664,6 +664,18 @@ impl Resource {
         if self.def.partitions.is_empty() {
             return Ok(());
         }
+        if let Some(previous) = previous
+            && self.version_of(previous) == self.def.version
+            && self
+                .def
+                .partitions
+                .iter()
+                .all(|p| p.same_values(record, &previous.record))
+        {
+            // Same version, same partition values: the same keys, so nothing to write or
+            // remove (as below, unchanged references stay as they are), and no key to build.
+            return Ok(());
+        }
         let mut wanted = self.reference_keys(record, id);
         if let Some(previous) = previous {
             // Unchanged references stay as they are: an update costs one DELETE and one PUT

@@ -84,17 +84,16 @@ fn segment(text: &str) -> Segment {
 /// }));
 /// ```
 pub fn unflatten(entries: impl IntoIterator<Item = (String, Value)>) -> Map<String, Value> {
-    let mut root = Value::Object(Map::new());
+    let entries = entries.into_iter();
+    // Sized for one top-level key per entry: the map never grows (rehashes) while filling.
+    let mut root = Value::Object(Map::with_capacity(entries.size_hint().0));
     for (path, value) in entries {
         match &mut root {
             // Top-level fields, the common case: the key moves in, nothing is split.
             Value::Object(map) if !path.contains('.') => {
                 map.insert(path, value);
             }
-            _ => {
-                let segments: Vec<&str> = path.split('.').collect();
-                insert_path(&mut root, &segments, value);
-            }
+            _ => insert_path(&mut root, &path, value),
         }
     }
     match root {
@@ -103,18 +102,20 @@ pub fn unflatten(entries: impl IntoIterator<Item = (String, Value)>) -> Map<Stri
     }
 }
 
-/// Sets `value` at `segments` under `container`, creating containers on the way.
-fn insert_path(container: &mut Value, segments: &[&str], value: Value) {
-    let Some((first, rest)) = segments.split_first() else {
-        return;
+/// Sets `value` at the dotted `path` under `container`, creating containers on the way.
+fn insert_path(container: &mut Value, path: &str, value: Value) {
+    let (first, rest) = match path.split_once('.') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (path, None),
     };
     let Some(slot) = slot(container, first) else {
         return;
     };
-    let Some(next) = rest.first() else {
+    let Some(rest) = rest else {
         *slot = value;
         return;
     };
+    let next = rest.split_once('.').map_or(rest, |(next, _)| next);
     match slot {
         Value::Object(_) | Value::Array(_) => {}
         Value::Null => {

@@ -51,7 +51,7 @@ pub(crate) mod parse;
 mod rule;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use s3db_codec::value::ValueKind;
 use serde_json::{Map, Value};
@@ -137,7 +137,9 @@ enum Node {
 pub struct Schema {
     attributes: Map<String, Value>,
     fields: Vec<Field>,
-    by_path: HashMap<String, usize>,
+    /// Field index by path. Ordered: paths are short, and a few comparisons beat hashing
+    /// one with SipHash on every field of every record read or written.
+    by_path: BTreeMap<String, usize>,
     tree: Vec<Node>,
     mapping_paths: Vec<String>,
 }
@@ -222,7 +224,7 @@ impl Schema {
         Schema {
             attributes: Map::new(),
             fields: Vec::new(),
-            by_path: HashMap::new(),
+            by_path: BTreeMap::new(),
             tree: Vec::new(),
             mapping_paths: Vec::new(),
         }
