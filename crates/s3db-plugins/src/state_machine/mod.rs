@@ -489,21 +489,34 @@ impl StateMachinePlugin {
     }
 }
 
-/// Within a run of entries of one millisecond (listed in random nonce order), moves up the
-/// entry that leaves the state the previous entry entered.
+/// Orders each run of entries of one millisecond (listed in random nonce order) along the
+/// chain of states: first the entry leaving the state the previous run ended in (or, for
+/// the first run, an entry no other entry of the run leads to), then its successor, and so
+/// on; entries that fit no chain keep their listed order.
 fn chain_same_millisecond(entries: &mut [(String, TransitionEvent)]) {
-    for i in 1..entries.len() {
-        if entries[i - 1].1.to_state == entries[i].1.from_state {
-            continue;
+    let mut run_start = 0;
+    while run_start < entries.len() {
+        let millis = entries[run_start].0.clone();
+        let run_end = run_start
+            + entries[run_start..]
+                .iter()
+                .take_while(|(m, _)| *m == millis)
+                .count();
+        for i in run_start..run_end {
+            let previous = (i > 0).then(|| entries[i - 1].1.to_state.clone());
+            let rest = &entries[i..run_end];
+            let next = previous
+                .and_then(|state| rest.iter().position(|(_, e)| e.from_state == state))
+                .or_else(|| {
+                    rest.iter().position(|(_, e)| {
+                        !rest.iter().any(|(_, other)| other.to_state == e.from_state)
+                    })
+                });
+            if let Some(offset) = next {
+                entries[i..=i + offset].rotate_right(1);
+            }
         }
-        let millis = entries[i].0.clone();
-        let wanted = entries[i - 1].1.to_state.clone();
-        let found = (i + 1..entries.len())
-            .take_while(|&j| entries[j].0 == millis)
-            .find(|&j| entries[j].1.from_state == wanted);
-        if let Some(j) = found {
-            entries[i..=j].rotate_right(1);
-        }
+        run_start = run_end;
     }
 }
 
@@ -603,6 +616,17 @@ mod tests {
             entry("2", "c", "d"),
             entry("2", "b", "c"),
             entry("3", "d", "e"),
+        ];
+        chain_same_millisecond(&mut entries);
+        let order: Vec<_> = entries.iter().map(|(_, e)| e.event.as_str()).collect();
+        assert_eq!(order, ["a->b", "b->c", "c->d", "d->e"]);
+
+        // The first run, listed backwards: its head is the entry nothing leads to.
+        let mut entries = vec![
+            entry("1", "c", "d"),
+            entry("1", "b", "c"),
+            entry("1", "a", "b"),
+            entry("2", "d", "e"),
         ];
         chain_same_millisecond(&mut entries);
         let order: Vec<_> = entries.iter().map(|(_, e)| e.event.as_str()).collect();
