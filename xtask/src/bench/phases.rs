@@ -2,12 +2,12 @@
 //! and reported as one JSON line with the storage requests it sent.
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures::{StreamExt, TryStreamExt};
 use s3db::core::workload::{CITIES, people_config, person};
-use s3db::core::{Database, ListRequest};
+use s3db::core::{Database, ListRequest, Resource};
 use serde_json::{Map, Value, json};
 
 use super::backend::Backend;
@@ -43,26 +43,37 @@ pub async fn run_workload(
 
     // Inputs and expected values are made before the clock starts, so a phase times s3db,
     // not the record generator (about 11 000 instructions per record).
-    let people: Vec<Map<String, Value>> = (0..n).map(|i| person(i, "u")).collect();
-    let ages: Vec<u64> = people.iter().map(age_of).collect();
-    let (people, ages) = (&people, &ages);
-    let inputs = people.clone();
+    let records: Vec<Map<String, Value>> = (0..n).map(|i| person(i, "u")).collect();
+    let ages: Vec<u64> = records.iter().map(age_of).collect();
+    let shared = Arc::new(Shared {
+        people: people.clone(),
+        inputs: records
+            .iter()
+            .cloned()
+            .map(|r| Mutex::new(Some(r)))
+            .collect(),
+        records,
+        ages,
+    });
     run.phase("insert", n, || {
-        futures::stream::iter(inputs)
-            .map(|record| async move {
-                p.insert(record)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
-            .buffer_unordered(c)
-            .try_collect::<()>()
+        each(n, c, &shared, |s, i| async move {
+            let record = s.inputs[i as usize]
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take())
+                .ok_or_else(|| format!("insert: record {i} was taken twice"))?;
+            s.people
+                .insert(record)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
     })
     .await?;
     run.phase("get", n, || {
-        each(n, c, |i| async move {
-            let got = p.get(&id(i)).await.map_err(|e| e.to_string())?;
-            let want = &people[i as usize];
+        each(n, c, &shared, |s, i| async move {
+            let got = s.people.get(&id(i)).await.map_err(|e| e.to_string())?;
+            let want = &s.records[i as usize];
             if got.get("email") != want.get("email")
                 || got["address"]["city"] != want["address"]["city"]
             {
@@ -73,9 +84,10 @@ pub async fn run_workload(
     })
     .await?;
     run.phase("update", n, || {
-        each(n, c, |i| async move {
-            let changes = json_map(json!({"age": ages[i as usize] + 1}));
-            p.update(&id(i), changes)
+        each(n, c, &shared, |s, i| async move {
+            let changes = json_map(json!({"age": s.ages[i as usize] + 1}));
+            s.people
+                .update(&id(i), changes)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
@@ -88,7 +100,7 @@ pub async fn run_workload(
             .await
             .map_err(|e| e.to_string())?;
         check_len("list", all.len(), n as usize)?;
-        for ((i, record), age) in (0..n).zip(&all).zip(ages) {
+        for ((i, record), age) in (0..n).zip(&all).zip(&shared.ages) {
             if record.get("age") != Some(&json!(age + 1)) {
                 return Err(format!("list: {} was not updated: {record:?}", id(i)));
             }
@@ -126,8 +138,8 @@ pub async fn run_workload(
     })
     .await?;
     run.phase("delete", n, || {
-        each(n, c, |i| async move {
-            p.delete(&id(i)).await.map_err(|e| e.to_string())
+        each(n, c, &shared, |s, i| async move {
+            s.people.delete(&id(i)).await.map_err(|e| e.to_string())
         })
     })
     .await?;
@@ -204,17 +216,47 @@ pub fn phase_boundary() {
     std::hint::black_box(());
 }
 
-/// Runs `op(i)` for every `i < n` with at most `c` in flight; the first failure stops it.
-async fn each<F, Fut>(n: u32, c: usize, op: F) -> Result<()>
+/// What the per-record phases share: the resource, the generated records (still to insert,
+/// and as expected back) and their ages.
+struct Shared {
+    people: Resource,
+    inputs: Vec<Mutex<Option<Map<String, Value>>>>,
+    records: Vec<Map<String, Value>>,
+    ages: Vec<u64>,
+}
+
+/// Runs `op(shared, i)` for every `i < n` on `c` tasks, each taking the next `i` when its
+/// last operation ended: at most `c` in flight, spread over the runtime's worker threads as a
+/// service handling `c` concurrent requests spreads them. The first failure stops it.
+async fn each<F, Fut>(n: u32, c: usize, shared: &Arc<Shared>, op: F) -> Result<()>
 where
-    F: Fn(u32) -> Fut,
-    Fut: Future<Output = Result<()>>,
+    F: Fn(Arc<Shared>, u32) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
 {
-    futures::stream::iter(0..n)
-        .map(op)
-        .buffer_unordered(c)
-        .try_collect::<()>()
-        .await
+    let next = Arc::new(AtomicU32::new(0));
+    let workers: Vec<_> = (0..c.max(1))
+        .map(|_| {
+            let (next, shared) = (Arc::clone(&next), Arc::clone(shared));
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return Ok(());
+                    }
+                    if let Err(e) = op(Arc::clone(&shared), i).await {
+                        next.store(n, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker
+            .await
+            .map_err(|e| format!("a worker task failed: {e}"))??;
+    }
+    Ok(())
 }
 
 fn id(i: u32) -> String {

@@ -78,7 +78,10 @@ const URL_PREFIXES: [(&str, &str); 16] = [
 /// `font/woff2` gets no whole-value code here although s3db.js gives it `d:f`: that reads back
 /// as `failed`, so writing it would lose the value.
 pub(crate) fn encode(value: &str) -> Option<String> {
-    if value.is_empty() {
+    // Every word is lower-case ASCII and starts with a letter; every URL prefix starts with
+    // `h` or `/`: most values are ruled out by their first byte, without a table scan.
+    let first = *value.as_bytes().first()?;
+    if !first.is_ascii_lowercase() && first != b'/' {
         return None;
     }
     let whole = CONTENT_TYPES
@@ -88,6 +91,9 @@ pub(crate) fn encode(value: &str) -> Option<String> {
         .map(|&(_, code)| code);
     if let Some(code) = whole {
         return (decode_whole(code) == Some(value)).then(|| format!("d:{code}"));
+    }
+    if first != b'h' && first != b'/' {
+        return None;
     }
     URL_PREFIXES.iter().find_map(|(prefix, code)| {
         value

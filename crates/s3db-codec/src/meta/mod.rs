@@ -48,6 +48,9 @@ const RESERVED_PREFIXES: [&str; 5] = ["d:", "u:", "b:", "z:", "z85:"];
 /// assert_eq!(sanitize_key("a😀"), "a__");
 /// ```
 pub fn sanitize_key(key: &str) -> String {
+    if is_sanitized(key) {
+        return key.to_owned();
+    }
     let mut out = String::with_capacity(key.len());
     for c in key.chars() {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -57,6 +60,28 @@ pub fn sanitize_key(key: &str) -> String {
         }
     }
     out
+}
+
+/// [`sanitize_key`] of an owned key, keeping its allocation when it is already clean (the
+/// short keys s3db writes always are).
+///
+/// ```
+/// use s3db_codec::meta::sanitized_key;
+/// assert_eq!(sanitized_key("_v".to_owned()), "_v");
+/// assert_eq!(sanitized_key("$overflow".to_owned()), "_overflow");
+/// ```
+pub fn sanitized_key(key: String) -> String {
+    if is_sanitized(&key) {
+        key
+    } else {
+        sanitize_key(&key)
+    }
+}
+
+/// Whether `key` is already what [`sanitize_key`] makes of it.
+fn is_sanitized(key: &str) -> bool {
+    key.bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// A metadata value before client encoding, as s3db.js sees it.

@@ -71,7 +71,12 @@ fn flatten_for_mapping<'a>(
         let path = if prefix.is_empty() {
             Cow::Borrowed(key.as_str())
         } else {
-            Cow::Owned(format!("{prefix}.{key}"))
+            // Pushed, not `format!`ted: this runs for every nested leaf of every write.
+            let mut joined = String::with_capacity(prefix.len() + 1 + key.len());
+            joined.push_str(prefix);
+            joined.push('.');
+            joined.push_str(key);
+            Cow::Owned(joined)
         };
         match value {
             Value::Object(inner) if !inner.is_empty() && schema.field(&path).is_none() => {

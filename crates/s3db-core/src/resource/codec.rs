@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
-use s3db_codec::meta::{encode_meta, sanitize_key};
+use s3db_codec::meta::{encode_meta, sanitized_key};
 use s3db_codec::value::ValueKind;
 use s3db_storage::{GetResult, Metadata, PutPayload};
 use serde_json::Value;
@@ -167,11 +167,10 @@ fn place_within_s3_limit(
             metadata_limit: budget,
             key_map_json: def.keys.json(),
         };
-        let placement = def.behavior.strategy().place(&ctx, map()?)?;
-        let metadata: Metadata = placement
-            .metadata
-            .iter()
-            .map(|(k, v)| (sanitize_key(k), encode_meta(v.as_meta())))
+        let mut placement = def.behavior.strategy().place(&ctx, map()?)?;
+        let metadata: Metadata = std::mem::take(&mut placement.metadata)
+            .into_iter()
+            .map(|(k, v)| (sanitized_key(k), encode_meta(v.as_meta())))
             .collect();
         total = s3_metadata_bytes(&metadata);
         if total <= S3_METADATA_LIMIT {

@@ -382,7 +382,13 @@ impl Definition {
 
     /// Key of a record object.
     pub fn record_key(&self, id: &str) -> String {
-        format!("resource={}/data/id={id}", self.name)
+        // Pushed, not `format!`ted: every operation on a record builds its key.
+        let mut key = String::with_capacity(22 + self.name.len() + id.len());
+        key.push_str("resource=");
+        key.push_str(&self.name);
+        key.push_str("/data/id=");
+        key.push_str(id);
+        key
     }
 
     /// Listing prefix of the record objects (no trailing slash, as s3db.js).

@@ -21,6 +21,11 @@ use crate::partition::{Partition, Selector};
 /// Record GETs in flight behind a listing unless told otherwise.
 pub const DEFAULT_READ_CONCURRENCY: usize = 32;
 
+/// Tasks a listing's record reads are spread over (each with its share of the reads in
+/// flight): enough to keep a few cores busy, few enough that a hand-off between threads is
+/// paid per chunk of records.
+const READ_TASKS: usize = 4;
+
 /// What to list: all records or one partition's (optionally for some field values), with
 /// offset, limit and the number of record reads in flight.
 #[derive(Debug, Clone)]
@@ -286,10 +291,11 @@ impl Resource {
 
     /// Reads the records of a stream of ids, in order, skipping missing ones, with at most
     /// `concurrency` reads in flight (and the resource's parallelism). With more than one in
-    /// flight, each read runs as its own task (so decoding uses every core) when a Tokio
-    /// runtime is present; one at a time, reads run in place (a task per record would only
-    /// add a cross-thread hand-off per record). The records are
-    /// [presented](Resource::presented), not yet delivered.
+    /// flight and a Tokio runtime present, the ids go in chunks to about [`READ_TASKS`] tasks
+    /// at a time, each reading its chunk with the chunk's size in flight: decoding uses every
+    /// core, and a cross-thread hand-off is paid per chunk, not per record. One at a time,
+    /// reads run in place. The records are [presented](Resource::presented), not yet
+    /// delivered.
     pub(crate) fn read_all(
         &self,
         ids: BoxStream<'static, Result<String>>,
@@ -297,32 +303,57 @@ impl Resource {
     ) -> BoxStream<'static, Result<Record>> {
         let in_flight = self.in_flight(concurrency);
         let this = self.clone();
-        ids.map(move |id| {
-            let this = this.clone();
-            let resource = this.def.name.clone();
-            let read = async move {
-                match this.load(&id?).await {
-                    Ok(loaded) => Ok(Some(this.presented(loaded))),
-                    Err(Error::NotFound { .. } | Error::InvalidId(_)) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            };
-            async move {
-                match tokio::runtime::Handle::try_current() {
-                    Ok(runtime) if in_flight > 1 => runtime
-                        .spawn(carry_tally(read).in_current_span())
-                        .await
-                        .map_err(|e| Error::Unsupported {
-                            resource,
-                            reason: format!("record read task failed: {e}"),
-                        })?,
-                    _ => read.await,
-                }
+        let runtime = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if in_flight > 1 => runtime,
+            _ => {
+                return ids
+                    .then(move |id| {
+                        let this = this.clone();
+                        async move { this.read_present(id).await }
+                    })
+                    .try_filter_map(|found| async move { Ok(found) })
+                    .boxed();
             }
-        })
-        .buffered(in_flight)
-        .try_filter_map(|found| async move { Ok(found) })
-        .boxed()
+        };
+        // At most `in_flight` reads in all: `tasks` chunks of `per_task`.
+        let per_task = (in_flight / READ_TASKS).max(1);
+        let tasks = in_flight / per_task;
+        ids.ready_chunks(per_task)
+            .map(move |chunk| {
+                let this = this.clone();
+                let resource = this.def.name.clone();
+                let read = async move {
+                    futures::stream::iter(chunk)
+                        .map(|id| this.read_present(id))
+                        .buffered(per_task)
+                        .collect::<Vec<_>>()
+                        .await
+                };
+                let task = runtime.spawn(carry_tally(read).in_current_span());
+                async move {
+                    task.await.map_err(|e| Error::Unsupported {
+                        resource,
+                        reason: format!("record read task failed: {e}"),
+                    })
+                }
+            })
+            .buffered(tasks)
+            .flat_map(|chunk| match chunk {
+                Ok(found) => futures::stream::iter(found).left_stream(),
+                Err(e) => futures::stream::once(async { Err(e) }).right_stream(),
+            })
+            .try_filter_map(|found| async move { Ok(found) })
+            .boxed()
+    }
+
+    /// Reads one record of a listing as [presented](Resource::presented); `None` when it is
+    /// gone (deleted since the listing) or its id is not one s3db can read.
+    async fn read_present(&self, id: Result<String>) -> Result<Option<Record>> {
+        match self.load(&id?).await {
+            Ok(loaded) => Ok(Some(self.presented(loaded))),
+            Err(Error::NotFound { .. } | Error::InvalidId(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The records a request selects, in key order.

@@ -81,6 +81,28 @@ impl<'a> From<&'a Field> for Presence<'a> {
     }
 }
 
+/// The path of the value being checked, joined into text only when a failure names it
+/// (`address.city`, `tags[2]`, `meta.sizes[0].w`).
+#[derive(Clone, Copy)]
+pub(crate) enum FieldPath<'a> {
+    /// A schema field's dotted path.
+    Root(&'a str),
+    /// An item of the array at the parent path.
+    Item(&'a FieldPath<'a>, usize),
+    /// A property of the object at the parent path.
+    Prop(&'a FieldPath<'a>, &'a str),
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldPath::Root(path) => f.write_str(path),
+            FieldPath::Item(parent, i) => write!(f, "{parent}[{i}]"),
+            FieldPath::Prop(parent, name) => write!(f, "{parent}.{name}"),
+        }
+    }
+}
+
 /// Walks a record and collects failures.
 pub(crate) struct Validator {
     mode: ValidationMode,
@@ -95,9 +117,9 @@ impl Validator {
         }
     }
 
-    fn fail(&mut self, path: &str, rule: &str, message: String) {
+    fn fail(&mut self, path: FieldPath<'_>, rule: &str, message: String) {
         self.failures.push(FieldFailure {
-            path: path.to_owned(),
+            path: path.to_string(),
             rule: rule.to_owned(),
             message,
         });
@@ -115,7 +137,8 @@ impl Validator {
                 Node::Leaf { name, field } => {
                     if let Some(field) = fields.get(*field) {
                         let presence = Presence::from(field);
-                        self.check_entry(object, name, &field.path, presence, &field.rule);
+                        let path = FieldPath::Root(&field.path);
+                        self.check_entry(object, name, path, presence, &field.rule);
                     }
                 }
                 Node::Nested {
@@ -125,9 +148,10 @@ impl Validator {
                     children,
                 } => match object.get_mut(name) {
                     None | Some(Value::Null) if *optional => {}
-                    None | Some(Value::Null) => self.required(path),
+                    None | Some(Value::Null) => self.required(FieldPath::Root(path)),
                     Some(Value::Object(inner)) => self.check_nodes(children, fields, inner),
                     Some(_) => {
+                        let path = FieldPath::Root(path);
                         self.fail(path, "object", format!("The '{path}' must be an Object."))
                     }
                 },
@@ -135,7 +159,7 @@ impl Validator {
         }
     }
 
-    fn required(&mut self, path: &str) {
+    fn required(&mut self, path: FieldPath<'_>) {
         self.fail(path, "required", format!("The '{path}' field is required."));
     }
 
@@ -144,7 +168,7 @@ impl Validator {
         &mut self,
         object: &mut Map<String, Value>,
         name: &str,
-        path: &str,
+        path: FieldPath<'_>,
         presence: Presence<'_>,
         rule: &Rule,
     ) {
@@ -175,7 +199,7 @@ impl Validator {
     }
 
     /// One array item: there is no absent item, only `null`.
-    fn check_item(&mut self, spec: &RuleSpec, value: &mut Value, path: &str) {
+    fn check_item(&mut self, spec: &RuleSpec, value: &mut Value, path: FieldPath<'_>) {
         if !value.is_null() {
             return self.check_value(&spec.rule, value, path);
         }
@@ -191,7 +215,7 @@ impl Validator {
     /// A default about to be inserted, checked (and converted) by its rule like a given
     /// value: an object-form default of the wrong type is a validation failure, not a
     /// stored value the schema rejects.
-    fn checked_default(&mut self, rule: &Rule, default: &Value, path: &str) -> Value {
+    fn checked_default(&mut self, rule: &Rule, default: &Value, path: FieldPath<'_>) -> Value {
         let mut value = default.clone();
         if !value.is_null() {
             self.check_value(rule, &mut value, path);
@@ -200,7 +224,7 @@ impl Validator {
     }
 
     /// A present, non-null value.
-    fn check_value(&mut self, rule: &Rule, value: &mut Value, path: &str) {
+    fn check_value(&mut self, rule: &Rule, value: &mut Value, path: FieldPath<'_>) {
         match rule {
             Rule::Any(_) => {}
             Rule::Forbidden => self.fail(
@@ -235,7 +259,9 @@ impl Validator {
             Rule::Object(checks) => self.check_object(checks, value, path),
             Rule::Custom(kind) => match normalize(*kind, value) {
                 Ok(rewritten) => *value = rewritten,
-                Err((rule, message)) => self.fail(path, rule, message.replace("{field}", path)),
+                Err((rule, message)) => {
+                    self.fail(path, rule, message.replace("{field}", &path.to_string()))
+                }
             },
             Rule::Multi(alternatives) => self.check_multi(alternatives, value, path),
         }
@@ -243,7 +269,7 @@ impl Validator {
 
     /// The first alternative that accepts the value normalizes it; when none does, the
     /// failures of every alternative are reported.
-    fn check_multi(&mut self, alternatives: &[RuleSpec], value: &mut Value, path: &str) {
+    fn check_multi(&mut self, alternatives: &[RuleSpec], value: &mut Value, path: FieldPath<'_>) {
         let mut failures = Vec::new();
         for spec in alternatives {
             let mut attempt = Validator::new(self.mode);
@@ -263,7 +289,7 @@ impl Validator {
         kind: StringKind,
         checks: &StringRule,
         value: &mut Value,
-        path: &str,
+        path: FieldPath<'_>,
     ) {
         if checks.convert
             && !value.is_string()
@@ -320,7 +346,7 @@ impl Validator {
         }
     }
 
-    fn check_number(&mut self, checks: &NumberRule, value: &mut Value, path: &str) {
+    fn check_number(&mut self, checks: &NumberRule, value: &mut Value, path: FieldPath<'_>) {
         let original = value.clone();
         let number = match value {
             Value::Number(n) => n.as_f64(),
@@ -400,7 +426,7 @@ impl Validator {
         }
     }
 
-    fn check_boolean(&mut self, convert: bool, value: &mut Value, path: &str) {
+    fn check_boolean(&mut self, convert: bool, value: &mut Value, path: FieldPath<'_>) {
         if convert {
             let converted = match &*value {
                 Value::Number(n) if n.as_f64() == Some(1.0) => Some(true),
@@ -422,7 +448,7 @@ impl Validator {
         }
     }
 
-    fn check_email(&mut self, checks: &EmailRule, value: &mut Value, path: &str) {
+    fn check_email(&mut self, checks: &EmailRule, value: &mut Value, path: FieldPath<'_>) {
         let Value::String(text) = value else {
             return self.fail(
                 path,
@@ -475,7 +501,7 @@ impl Validator {
         }
     }
 
-    fn check_url(&mut self, empty: bool, value: &Value, path: &str) {
+    fn check_url(&mut self, empty: bool, value: &Value, path: FieldPath<'_>) {
         let Value::String(text) = value else {
             return self.fail(
                 path,
@@ -500,7 +526,7 @@ impl Validator {
         }
     }
 
-    fn check_uuid(&mut self, version: Option<u8>, value: &Value, path: &str) {
+    fn check_uuid(&mut self, version: Option<u8>, value: &Value, path: FieldPath<'_>) {
         let Value::String(text) = value else {
             return self.fail(
                 path,
@@ -533,7 +559,7 @@ impl Validator {
         }
     }
 
-    fn check_array(&mut self, checks: &ArrayRule, value: &mut Value, path: &str) {
+    fn check_array(&mut self, checks: &ArrayRule, value: &mut Value, path: FieldPath<'_>) {
         if checks.convert && !value.is_array() {
             *value = Value::Array(vec![value.take()]);
         }
@@ -620,19 +646,19 @@ impl Validator {
         }
         if let Some(spec) = &checks.items {
             for (i, item) in items.iter_mut().enumerate() {
-                self.check_item(spec, item, &format!("{path}[{i}]"));
+                self.check_item(spec, item, FieldPath::Item(&path, i));
             }
         }
     }
 
-    fn check_object(&mut self, checks: &ObjectRule, value: &mut Value, path: &str) {
+    fn check_object(&mut self, checks: &ObjectRule, value: &mut Value, path: FieldPath<'_>) {
         let Value::Object(object) = value else {
             return self.fail(path, "object", format!("The '{path}' must be an Object."));
         };
         if let Some(props) = &checks.props {
             for (name, spec) in props {
-                let prop_path = format!("{path}.{name}");
-                self.check_entry(object, name, &prop_path, Presence::from(spec), &spec.rule);
+                let prop_path = FieldPath::Prop(&path, name);
+                self.check_entry(object, name, prop_path, Presence::from(spec), &spec.rule);
             }
             let extra: Vec<String> = object
                 .keys()
@@ -683,7 +709,7 @@ fn string_checks(
     checks: &StringRule,
     s: &str,
     len: usize,
-    path: &str,
+    path: FieldPath<'_>,
     fails: &mut Vec<(&'static str, String)>,
 ) {
     if let Some(min) = checks.min.filter(|min| len < *min) {
