@@ -6,6 +6,7 @@
 //! segment, and keys whose shape differs (extra segments written by s3db.js for values
 //! containing `/`) are filtered out.
 
+use std::borrow::Cow;
 pub mod segment;
 
 use s3db_codec::value::format_js_number;
@@ -223,10 +224,14 @@ impl Partition {
         version: &str,
         id: &str,
     ) -> Option<String> {
-        let mut key = format!("resource={resource}/partition={}", self.name);
+        let mut key = String::with_capacity(64);
+        key.push_str("resource=");
+        key.push_str(resource);
+        key.push_str("/partition=");
+        key.push_str(&self.name);
         for (path, rule) in &self.fields {
             let value = if path == "_v" {
-                version.to_owned()
+                Cow::Borrowed(version)
             } else {
                 segment_value(lookup(record, path)?, rule)?
             };
@@ -293,16 +298,16 @@ fn lookup<'a>(record: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
 /// s3db.js's `applyRule`: `maxlength:N` cuts to N UTF-16 units, a `date` rule turns an ISO
 /// timestamp into `YYYY-MM-DD`, other values are `${value}`. `None` when the value cannot be
 /// a key segment.
-fn segment_value(value: &Value, rule: &str) -> Option<String> {
+fn segment_value<'a>(value: &'a Value, rule: &str) -> Option<Cow<'a, str>> {
     let mut text = match value {
         Value::Null => return None,
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), format_js_number),
-        Value::Bool(b) => b.to_string(),
-        other => other.to_string(),
+        Value::String(s) => Cow::Borrowed(s.as_str()),
+        Value::Number(n) => Cow::Owned(n.as_f64().map_or_else(|| n.to_string(), format_js_number)),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
+        other => Cow::Owned(other.to_string()),
     };
     if rule.contains("date") && text.contains('T') && text.contains('Z') {
-        text = text.chars().take(10).collect();
+        text = Cow::Owned(text.chars().take(10).collect());
     }
     if let Some(max) = rule
         .split('|')
@@ -310,9 +315,13 @@ fn segment_value(value: &Value, rule: &str) -> Option<String> {
         .and_then(|n| n.trim().parse::<usize>().ok())
     {
         let units: Vec<u16> = text.encode_utf16().take(max).collect();
-        text = String::from_utf16_lossy(&units);
+        text = Cow::Owned(String::from_utf16_lossy(&units));
     }
-    Some(segment::escape(&text))
+    // Most values are their own segment: borrowed, not copied.
+    Some(match segment::is_plain(&text) {
+        true => text,
+        false => Cow::Owned(segment::escape(&text)),
+    })
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@
 //! the strings `null` and `undefined`, values with a leading or trailing space, dictionary
 //! forms whose rest is not printable ASCII, and `font/woff2` (whose code reads back as `failed`).
 
+use std::borrow::Cow;
 mod compressed;
 mod dictionary;
 mod node_base64;
@@ -196,10 +197,26 @@ pub fn encode_meta(value: MetaValue<'_>) -> String {
 /// assert_eq!(decode_meta("u:%E0%A4"), Decoded::Str("u:%E0%A4".into()));
 /// ```
 pub fn decode_meta(stored: &str) -> Decoded {
-    match stored {
+    decode_stored(Cow::Borrowed(stored))
+}
+
+/// [`decode_meta`] of an owned string, which a value stored as it is comes back in (no
+/// copy).
+///
+/// ```
+/// use s3db_codec::meta::{Decoded, decode_meta_owned};
+/// assert_eq!(decode_meta_owned("Alice".to_owned()), Decoded::Str("Alice".into()));
+/// assert_eq!(decode_meta_owned("d:c".to_owned()), Decoded::Str("completed".into()));
+/// ```
+pub fn decode_meta_owned(stored: String) -> Decoded {
+    decode_stored(Cow::Owned(stored))
+}
+
+fn decode_stored(stored: Cow<'_, str>) -> Decoded {
+    match &*stored {
         "null" => Decoded::Null,
         "undefined" => Decoded::Undefined,
-        _ => Decoded::Str(decode_prefixed(stored).unwrap_or_else(|| stored.to_owned())),
+        text => Decoded::Str(decode_prefixed(text).unwrap_or_else(|| stored.into_owned())),
     }
 }
 

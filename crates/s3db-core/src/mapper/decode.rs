@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use s3db_codec::meta::{Decoded, decode_meta};
+use s3db_codec::meta::{Decoded, decode_meta, decode_meta_owned};
 use s3db_codec::secret::Secrets;
 use s3db_codec::value::{self, ValueKind};
 use s3db_storage::Metadata;
@@ -59,8 +59,14 @@ enum EntryPath<'k, 'm> {
 }
 
 /// Decodes a stored object. Internal keys (`_*`, `$*`) are dropped; unknown keys keep their
-/// (sanitized) names; short keys win over plain names for the same attribute.
-pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> Result<Unmapped> {
+/// (sanitized) names; short keys win over plain names for the same attribute. The metadata
+/// is taken by value: strings stored as they are become the record's values without a copy.
+pub fn unmap_object(ctx: &ReadContext<'_>, metadata: Metadata, body: &[u8]) -> Result<Unmapped> {
+    let own_map = match metadata.get("_map") {
+        Some(text) => Some(parse_own_map(ctx, text)?),
+        None => None,
+    };
+    let keys = own_map.as_ref().unwrap_or(ctx.keys);
     let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
     if ctx.reads_body
         && !body.is_empty()
@@ -74,21 +80,16 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: &Metadata, body: &[u8]) -> 
     }
     let from_body = raw.len();
     for (key, stored) in metadata {
-        if is_internal(key) {
+        if is_internal(&key) {
             continue;
         }
-        let decoded = Raw::Meta(decode_meta(stored));
+        let decoded = Raw::Meta(decode_meta_owned(stored));
         // Metadata keys are unique; only body keys can repeat one.
-        match raw[..from_body].iter_mut().find(|(k, _)| k == key) {
+        match raw[..from_body].iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = decoded,
-            None => raw.push((Cow::Borrowed(key.as_str()), decoded)),
+            None => raw.push((Cow::Owned(key), decoded)),
         }
     }
-    let own_map = match metadata.get("_map") {
-        Some(text) => Some(parse_own_map(ctx, text)?),
-        None => None,
-    };
-    let keys = own_map.as_ref().unwrap_or(ctx.keys);
 
     // Resolve keys first: a value under a short key wins over the same attribute under its
     // plain name (s3db.js updates leave plain-named copies in user-managed bodies).

@@ -9,10 +9,10 @@ use std::fmt::Write as _;
 
 /// The key-segment form of a partition value.
 pub fn escape(value: &str) -> String {
-    let dots = value.contains("..");
-    if !value.chars().any(|c| needs_escape(c) || (dots && c == '.')) {
+    if is_plain(value) {
         return value.to_owned();
     }
+    let dots = value.contains("..");
     let mut out = String::with_capacity(value.len() + 8);
     for c in value.chars() {
         if needs_escape(c) || (dots && c == '.') {
@@ -26,6 +26,12 @@ pub fn escape(value: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `value` is its own key-segment form (nothing to escape).
+pub(crate) fn is_plain(value: &str) -> bool {
+    let dots = value.contains("..");
+    !value.chars().any(|c| needs_escape(c) || (dots && c == '.'))
 }
 
 /// The value of an escaped segment (inverse of [`escape`]; s3db.js's raw values come back

@@ -263,7 +263,7 @@ pub(crate) fn decode_object(
         reads_body: is_json_body && def.behavior.strategy().reads_body(),
     };
     let body: &[u8] = if is_json_body { &found.body } else { &[] };
-    let unmapped = unmap_object(&ctx, &found.metadata, body)?;
+    let unmapped = unmap_object(&ctx, found.metadata, body)?;
     let mut record = unmapped.record;
     record.insert("id".into(), Value::String(id.to_owned()));
     let content = (!is_json_body && !found.body.is_empty())
