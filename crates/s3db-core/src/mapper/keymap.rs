@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use s3db_codec::base62::base36_key;
+use s3db_codec::base62::{base36_key, decode_base36_key};
 use serde_json::{Map, Value};
 
 use super::entries::js_order;
@@ -10,10 +10,14 @@ use super::entries::js_order;
 /// Attribute path ⇄ short metadata key, plus the map's `JSON.stringify` form (`_map`).
 ///
 /// Ordered maps: the keys are short strings, where a few comparisons beat hashing them.
+/// Reads look short keys up by their base36 number first (every key s3db and s3db.js
+/// assign is one), which is cheaper than a search on every field of every record read.
 #[derive(Debug, Clone, Default)]
 pub struct KeyMap {
     to_short: BTreeMap<String, String>,
     to_path: BTreeMap<String, String>,
+    /// (short key, path) at the index the key encodes, for keys in canonical base36 form.
+    by_index: Vec<Option<(String, String)>>,
     json: String,
 }
 
@@ -37,12 +41,25 @@ impl KeyMap {
             .iter()
             .map(|(p, k)| (p.clone(), Value::String(k.clone())))
             .collect();
+        let mut by_index: Vec<Option<(String, String)>> = Vec::new();
+        for (path, key) in &ordered {
+            let index = decode_base36_key(key)
+                .ok()
+                .filter(|i| base36_key(*i) == *key);
+            if let Some(index) = index.filter(|i| *i < MAX_INDEXED_KEYS) {
+                if by_index.len() <= index {
+                    by_index.resize(index + 1, None);
+                }
+                by_index[index] = Some((key.clone(), path.clone()));
+            }
+        }
         KeyMap {
             to_path: ordered
                 .iter()
                 .map(|(p, k)| (k.clone(), p.clone()))
                 .collect(),
             to_short: ordered.into_iter().collect(),
+            by_index,
             json: Value::Object(json_map).to_string(),
         }
     }
@@ -54,7 +71,14 @@ impl KeyMap {
 
     /// The path a short key stands for.
     pub fn path(&self, key: &str) -> Option<&str> {
-        self.to_path.get(key).map(String::as_str)
+        let indexed = decode_base36_key(key)
+            .ok()
+            .and_then(|i| self.by_index.get(i)?.as_ref())
+            .filter(|(short, _)| short == key);
+        match indexed {
+            Some((_, path)) => Some(path),
+            None => self.to_path.get(key).map(String::as_str),
+        }
     }
 
     /// `JSON.stringify(map)` as s3db.js writes it into `_map`.
@@ -63,9 +87,31 @@ impl KeyMap {
     }
 }
 
+/// Short keys past this index are only in the ordered map (an `_map` of a body-only object
+/// may name any key; the index vector stays small).
+const MAX_INDEXED_KEYS: usize = 4096;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_paths_by_index_and_by_name() {
+        let map = KeyMap::from_pairs(vec![
+            ("one".into(), "1".into()),
+            ("ten".into(), "a".into()),
+            ("late".into(), "10".into()),
+            ("padded".into(), "01".into()),
+            ("named".into(), "Name".into()),
+        ]);
+        assert_eq!(map.path("1"), Some("one"));
+        assert_eq!(map.path("a"), Some("ten"));
+        assert_eq!(map.path("10"), Some("late"));
+        assert_eq!(map.path("01"), Some("padded"), "not index 1's path");
+        assert_eq!(map.path("Name"), Some("named"));
+        assert_eq!(map.path("2"), None);
+        assert_eq!(map.path("b"), None);
+    }
 
     #[test]
     fn builds_the_map_s3dbjs_writes() {
