@@ -73,7 +73,11 @@ struct Bucket {
 
 #[derive(Clone, Default)]
 struct State {
-    objects: BTreeMap<Box<str>, Arc<StoredObject>>,
+    /// The objects in key order, for listings.
+    objects: BTreeMap<Arc<str>, Arc<StoredObject>>,
+    /// The same objects by hash, for reads of one key: a B-tree search compares a few dozen
+    /// keys that share a long prefix (`resource=…/data/id=`), each a cache miss.
+    by_key: foldhash::HashMap<Arc<str>, Arc<StoredObject>>,
     body_bytes: u64,
 }
 
@@ -363,7 +367,6 @@ impl MemoryStorage {
 
     fn object(&self, operation: Operation, key: &str) -> Result<Arc<StoredObject>> {
         self.read()
-            .objects
             .get(key)
             .cloned()
             .ok_or_else(|| Error::new(ErrorKind::NotFound, operation, key))
@@ -387,14 +390,21 @@ impl MemoryStorage {
 }
 
 impl State {
+    fn get(&self, key: &str) -> Option<&Arc<StoredObject>> {
+        self.by_key.get(key)
+    }
+
     fn insert(&mut self, key: String, object: StoredObject) {
         self.body_bytes += object.body.len() as u64;
-        if let Some(old) = self.objects.insert(key.into_boxed_str(), Arc::new(object)) {
+        let (key, object): (Arc<str>, _) = (key.into(), Arc::new(object));
+        self.by_key.insert(Arc::clone(&key), Arc::clone(&object));
+        if let Some(old) = self.objects.insert(key, object) {
             self.body_bytes -= old.body.len() as u64;
         }
     }
 
     fn remove(&mut self, key: &str) {
+        self.by_key.remove(key);
         if let Some(old) = self.objects.remove(key) {
             self.body_bytes -= old.body.len() as u64;
         }
@@ -475,7 +485,7 @@ impl Storage for MemoryStorage {
         );
         let etag = object.etag();
         let mut state = self.write();
-        match (&mode, state.objects.get(key)) {
+        match (&mode, state.get(key)) {
             (PutMode::Overwrite, _) | (PutMode::Create, None) => {}
             (PutMode::Create, Some(_)) => {
                 return Err(Error::new(ErrorKind::AlreadyExists, Operation::Put, key));
@@ -522,7 +532,6 @@ impl Storage for MemoryStorage {
         }
         let mut state = self.write();
         let source = state
-            .objects
             .get(from)
             .ok_or_else(|| Error::new(ErrorKind::NotFound, Operation::Copy, from))?;
         if let Some(wanted) = &options.source_if_match
