@@ -9,12 +9,12 @@ use super::entries::js_order;
 
 /// Attribute path ⇄ short metadata key, plus the map's `JSON.stringify` form (`_map`).
 ///
-/// Ordered maps: the keys are short strings, where a few comparisons beat hashing them.
 /// Reads look short keys up by their base36 number first (every key s3db and s3db.js
 /// assign is one), which is cheaper than a search on every field of every record read.
 #[derive(Debug, Clone, Default)]
 pub struct KeyMap {
-    to_short: BTreeMap<String, String>,
+    /// Looked up for every field of every record written (foldhash: see the schema's index).
+    to_short: foldhash::HashMap<String, String>,
     to_path: BTreeMap<String, String>,
     /// (short key, path) at the index the key encodes, for keys in canonical base36 form.
     by_index: Vec<Option<(String, String)>>,

@@ -206,15 +206,16 @@ impl MetricsRecorder {
 type KeyGrouper = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// The recorders one request is counted in: the layer's, and its key's group's if the layer
-/// is grouped.
-struct Targets {
-    total: MetricsRecorder,
+/// is grouped. The layer's is borrowed: a clone per request would add two atomic updates
+/// of one shared counter, which concurrent requests on several cores fight over.
+struct Targets<'a> {
+    total: &'a MetricsRecorder,
     group: Option<MetricsRecorder>,
 }
 
-impl Targets {
+impl Targets<'_> {
     fn each(&self, count: impl Fn(&MetricsRecorder)) {
-        count(&self.total);
+        count(self.total);
         if let Some(group) = &self.group {
             count(group);
         }
@@ -284,9 +285,9 @@ impl<S: Storage> Metrics<S> {
     }
 
     /// Where a request on `key` is counted.
-    fn targets(&self, key: &str) -> Targets {
+    fn targets(&self, key: &str) -> Targets<'_> {
         Targets {
-            total: self.recorder.clone(),
+            total: &self.recorder,
             group: self
                 .grouper
                 .as_ref()
@@ -300,7 +301,7 @@ impl<S: Storage> Metrics<S> {
         kind: Kind,
         key: &str,
         request: impl std::future::Future<Output = Result<T>>,
-    ) -> (Targets, Result<T>) {
+    ) -> (Targets<'_>, Result<T>) {
         let targets = self.targets(key);
         targets.each(|r| r.requests(kind, 1));
         let result = request.await;
