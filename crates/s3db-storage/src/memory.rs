@@ -433,7 +433,7 @@ impl StoredObject {
     }
 
     fn etag(&self) -> String {
-        self.etag.to_string()
+        String::from(&*self.etag)
     }
 
     /// Whether an `If-Match` value matches this object (`*` matches any object).

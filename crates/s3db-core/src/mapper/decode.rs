@@ -10,6 +10,7 @@ use s3db_codec::meta::{Decoded, decode_meta, decode_meta_owned};
 use s3db_codec::secret::Secrets;
 use s3db_codec::value::{self, ValueKind};
 use s3db_storage::Metadata;
+use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::keymap::KeyMap;
@@ -70,7 +71,7 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: Metadata, body: &[u8]) -> R
     let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
     if ctx.reads_body
         && !body.is_empty()
-        && let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body)
+        && let Some(fields) = body_fields(body)
     {
         raw.extend(
             fields
@@ -149,6 +150,39 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: Metadata, body: &[u8]) -> R
     }
     out.record = unflatten(flat);
     Ok(out)
+}
+
+/// The fields of a JSON object body, in order, without its internal ones (`_w`, `_v`, …),
+/// which are skipped unparsed; `None` when the body is not a JSON object. No map is built:
+/// the entries go straight into the decoder's list.
+fn body_fields(body: &[u8]) -> Option<Vec<(String, Value)>> {
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = Vec<(String, Value)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(key) = map.next_key::<String>()? {
+                if is_internal(&key) {
+                    map.next_value::<IgnoredAny>()?;
+                } else {
+                    fields.push((key, map.next_value::<Value>()?));
+                }
+            }
+            Ok(fields)
+        }
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let fields = reader.deserialize_map(Fields).ok()?;
+    reader.end().ok()?;
+    Some(fields)
 }
 
 /// Keys s3db.js keeps for itself (`_v`, `_map`, `$…`), never record fields.
@@ -263,4 +297,26 @@ fn parse_own_map(ctx: &ReadContext<'_>, text: &str) -> Result<KeyMap> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(KeyMap::from_pairs(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn body_fields_skip_internal_keys_and_refuse_what_is_not_an_object() {
+        let body = br#"{"_w": 5, "a": 1, "$x": [1], "b": {"c": "d"}, "_v": "v1"}"#;
+        assert_eq!(
+            body_fields(body),
+            Some(vec![
+                ("a".into(), json!(1)),
+                ("b".into(), json!({"c": "d"}))
+            ])
+        );
+        assert_eq!(body_fields(br#"{"_w": 5}"#), Some(vec![]));
+        assert_eq!(body_fields(b"[1, 2]"), None);
+        assert_eq!(body_fields(br#"{"a": 1} trailing"#), None);
+        assert_eq!(body_fields(b"{\"a\": "), None);
+    }
 }
