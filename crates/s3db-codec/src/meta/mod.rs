@@ -152,35 +152,47 @@ impl Decoded {
 /// assert_eq!(encode_meta(MetaValue::Str(" padded ")), "u:%20padded%20");
 /// ```
 pub fn encode_meta(value: MetaValue<'_>) -> String {
-    let text = match value {
-        MetaValue::Null => return "null".to_owned(),
-        MetaValue::Undefined => return "undefined".to_owned(),
-        MetaValue::Str(text) => text,
-    };
+    match value {
+        MetaValue::Null => "null".to_owned(),
+        MetaValue::Undefined => "undefined".to_owned(),
+        MetaValue::Str(text) => encoded_form(text).unwrap_or_else(|| text.to_owned()),
+    }
+}
+
+/// [`encode_meta`] of an owned string, handed back as it is when it needs no encoding (as
+/// most values do), without a copy.
+///
+/// ```
+/// use s3db_codec::meta::encode_meta_owned;
+/// assert_eq!(encode_meta_owned("Alice".to_owned()), "Alice");
+/// assert_eq!(encode_meta_owned("null".to_owned()), "b:bnVsbA==");
+/// ```
+pub fn encode_meta_owned(text: String) -> String {
+    encoded_form(&text).unwrap_or(text)
+}
+
+/// The stored form of `text`, or `None` when it is stored as it is.
+fn encoded_form(text: &str) -> Option<String> {
     if text == "null"
         || text == "undefined"
         || RESERVED_PREFIXES.iter().any(|p| text.starts_with(p))
     {
-        return base64_form(text);
+        return Some(base64_form(text));
     }
     if let Some(short) = dictionary::encode(text)
         && short.len() < text.len()
         && is_header_safe(&short)
     {
-        return short;
+        return Some(short);
     }
     if is_printable_ascii(text) {
-        return if is_header_safe(text) {
-            text.to_owned()
-        } else {
-            url_form(text)
-        };
+        return (!is_header_safe(text)).then(|| url_form(text));
     }
-    if prefers_base64(text) {
+    Some(if prefers_base64(text) {
         base64_form(text)
     } else {
         url_form(text)
-    }
+    })
 }
 
 /// Decodes a stored metadata value exactly as s3db.js's reader does, including its fallbacks:

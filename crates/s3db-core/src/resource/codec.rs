@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
-use s3db_codec::meta::{encode_meta, sanitized_key};
+use s3db_codec::meta::{encode_meta, encode_meta_owned, sanitized_key};
 use s3db_codec::value::ValueKind;
 use s3db_storage::{GetResult, Metadata, PutPayload};
 use serde_json::Value;
@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::extend::{Event, EventBus, Operation};
 use crate::mapper::Entries;
 use crate::mapper::decode::ReadContext;
+use crate::mapper::entries::MappedValue;
 use crate::mapper::{map_record, unmap_object};
 use crate::schema::ValidationMode;
 
@@ -170,7 +171,13 @@ fn place_within_s3_limit(
         let mut placement = def.behavior.strategy().place(&ctx, map()?)?;
         let metadata: Metadata = std::mem::take(&mut placement.metadata)
             .into_iter()
-            .map(|(k, v)| (sanitized_key(k), encode_meta(v.as_meta())))
+            .map(|(k, v)| {
+                let stored = match v {
+                    MappedValue::Text(text) => encode_meta_owned(text),
+                    other => encode_meta(other.as_meta()),
+                };
+                (sanitized_key(k), stored)
+            })
             .collect();
         total = s3_metadata_bytes(&metadata);
         if total <= S3_METADATA_LIMIT {
