@@ -71,8 +71,11 @@ impl KeyMap {
 
     /// The path a short key stands for.
     pub fn path(&self, key: &str) -> Option<&str> {
-        let indexed = decode_base36_key(key)
-            .ok()
+        // Indexed keys have at most 3 digits (MAX_INDEXED_KEYS < 36³); longer keys are plain
+        // names, which are not decoded (a failed decode builds an error).
+        let indexed = (key.len() <= 3)
+            .then(|| decode_base36_key(key).ok())
+            .flatten()
             .and_then(|i| self.by_index.get(i)?.as_ref())
             .filter(|(short, _)| short == key);
         match indexed {
