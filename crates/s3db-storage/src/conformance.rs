@@ -666,6 +666,12 @@ pub async fn not_found(store: &dyn Storage) -> CheckResult {
     expect_kind(CHECK, "get", store.get(&missing).await, ErrorKind::NotFound)?;
     expect_kind(
         CHECK,
+        "get_packed",
+        store.get_packed(&missing).await,
+        ErrorKind::NotFound,
+    )?;
+    expect_kind(
+        CHECK,
         "head",
         store.head(&missing).await,
         ErrorKind::NotFound,
@@ -717,6 +723,40 @@ pub async fn head_matches_get(store: &dyn Storage) -> CheckResult {
     cleanup(store, CHECK, &p).await
 }
 
+/// `get_packed` returns what `get` does, the metadata packed (keys lower-cased as stored).
+pub async fn packed_get_matches_get(store: &dyn Storage) -> CheckResult {
+    const CHECK: &str = "packed_get_matches_get";
+    let p = fresh_prefix(CHECK);
+    let key = format!("{p}doc");
+    let written = PutPayload {
+        content_type: Some("application/json".into()),
+        ..payload(
+            "{\"a\":1}",
+            &[("v", "v1"), ("0", "u:Caf%C3%A9"), ("Upper", "x")],
+        )
+    };
+    store
+        .put(&key, written, PutMode::Overwrite)
+        .await
+        .during(CHECK, "put")?;
+    let get = store.get(&key).await.during(CHECK, "get")?;
+    let packed = store.get_packed(&key).await.during(CHECK, "get_packed")?;
+    ensure(
+        CHECK,
+        packed.meta == get.meta
+            && packed.metadata.to_map() == get.metadata
+            && packed.content_type == get.content_type
+            && packed.body == get.body,
+        || format!("get_packed {packed:?} vs get {get:?}"),
+    )?;
+    ensure(
+        CHECK,
+        packed.metadata.get("upper") == Some("x") && packed.metadata.get("v") == Some("v1"),
+        || format!("packed lookups in {:?}", packed.metadata),
+    )?;
+    cleanup(store, CHECK, &p).await
+}
+
 /// Runs every check in order, stopping at the first failure.
 pub async fn run_all(store: &dyn Storage) -> CheckResult {
     nested_keys(store).await?;
@@ -729,5 +769,6 @@ pub async fn run_all(store: &dyn Storage) -> CheckResult {
     list_semantics(store).await?;
     delete_semantics(store).await?;
     not_found(store).await?;
-    head_matches_get(store).await
+    head_matches_get(store).await?;
+    packed_get_matches_get(store).await
 }

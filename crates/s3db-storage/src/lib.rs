@@ -13,6 +13,7 @@ pub mod fs;
 pub mod layers;
 pub mod memory;
 mod metadata_budget;
+pub mod packed;
 pub mod prefixed;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -27,6 +28,7 @@ pub use ext::StorageExt;
 #[cfg(unix)]
 pub use fs::{FsOptions, FsStorage};
 pub use memory::{MemorySnapshot, MemoryStats, MemoryStorage};
+pub use packed::{PackedGet, PackedMetadata};
 pub use prefixed::Prefixed;
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3Credentials, S3Storage};

@@ -25,6 +25,7 @@ use crate::dump::DumpedObject;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::etag::{etag_of, etags_match};
 use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
+use crate::packed::{PackedGet, PackedMetadata};
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,
@@ -90,55 +91,15 @@ struct StoredObject {
     last_modified: SystemTime,
 }
 
-/// User metadata in two allocations instead of a map node plus two strings per entry: all keys
-/// and values concatenated, and where each one ends. Keys are lower-cased as S3 does.
-#[derive(Clone)]
-struct PackedMetadata {
-    text: Box<str>,
-    ends: Box<[usize]>,
-}
-
-impl PackedMetadata {
-    fn new(metadata: Metadata) -> Self {
-        let metadata = if metadata
-            .keys()
-            .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
-        {
-            lowercase_keys(metadata)
-        } else {
-            metadata
-        };
-        let mut text = String::with_capacity(metadata.iter().map(|(k, v)| k.len() + v.len()).sum());
-        let mut ends = Vec::with_capacity(metadata.len() * 2);
-        for (key, value) in &metadata {
-            text.push_str(key);
-            ends.push(text.len());
-            text.push_str(value);
-            ends.push(text.len());
-        }
-        PackedMetadata {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }
-    }
-
-    /// The metadata map again. Entries were packed in key order, so the map is bulk-built
-    /// from the sorted pairs (an exactly sized iterator) instead of searched once per insert.
-    fn unpack(&self) -> Metadata {
-        let part = |start: usize, end: usize| self.text.get(start..end).unwrap_or_default();
-        // Each key starts where the previous value ended.
-        let key_starts = std::iter::once(0).chain(self.ends.iter().copied().skip(1).step_by(2));
-        self.ends
-            .chunks_exact(2)
-            .zip(key_starts)
-            .map(|(bounds, key_start)| {
-                let (key_end, value_end) = (bounds[0], bounds[1]);
-                (
-                    part(key_start, key_end).to_string(),
-                    part(key_end, value_end).to_string(),
-                )
-            })
-            .collect()
+/// Metadata as S3 stores it, packed: keys lower-cased.
+fn packed(metadata: Metadata) -> PackedMetadata {
+    if metadata
+        .keys()
+        .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        PackedMetadata::from(lowercase_keys(metadata))
+    } else {
+        PackedMetadata::from(metadata)
     }
 }
 
@@ -285,7 +246,7 @@ impl MemoryStorage {
         for (key, object) in &snapshot.state.objects {
             let line = DumpedObject {
                 key: key.to_string(),
-                metadata: object.metadata.unpack(),
+                metadata: object.metadata.to_map(),
                 body_base64: BASE64.encode(&object.body),
                 content_type: object.content_type.as_deref().map(str::to_string),
                 etag: object.etag(),
@@ -420,7 +381,7 @@ impl StoredObject {
         last_modified: SystemTime,
     ) -> Self {
         StoredObject {
-            metadata: PackedMetadata::new(metadata),
+            metadata: packed(metadata),
             etag: if body.is_empty() {
                 EMPTY_BODY_ETAG.into()
             } else {
@@ -507,7 +468,17 @@ impl Storage for MemoryStorage {
         let object = self.object(Operation::Get, key)?;
         Ok(GetResult {
             meta: object.meta(key),
-            metadata: object.metadata.unpack(),
+            metadata: object.metadata.to_map(),
+            content_type: object.content_type.as_deref().map(str::to_string),
+            body: object.body.clone(),
+        })
+    }
+
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        let object = self.object(Operation::Get, key)?;
+        Ok(PackedGet {
+            meta: object.meta(key),
+            metadata: object.metadata.clone(),
             content_type: object.content_type.as_deref().map(str::to_string),
             body: object.body.clone(),
         })
@@ -517,7 +488,7 @@ impl Storage for MemoryStorage {
         let object = self.object(Operation::Head, key)?;
         Ok(HeadResult {
             meta: object.meta(key),
-            metadata: object.metadata.unpack(),
+            metadata: object.metadata.to_map(),
             content_type: object.content_type.as_deref().map(str::to_string),
         })
     }
@@ -543,10 +514,9 @@ impl Storage for MemoryStorage {
             );
         }
         let (metadata, content_type) = match options.replace {
-            Some((metadata, content_type)) => (
-                PackedMetadata::new(metadata),
-                content_type.map(String::into_boxed_str),
-            ),
+            Some((metadata, content_type)) => {
+                (packed(metadata), content_type.map(String::into_boxed_str))
+            }
             None => (source.metadata.clone(), source.content_type.clone()),
         };
         let copy = StoredObject {

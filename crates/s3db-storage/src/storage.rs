@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::error::Result;
+use crate::packed::PackedGet;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
 };
@@ -20,6 +21,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 
     /// Reads an object with its metadata.
     async fn get(&self, key: &str) -> Result<GetResult>;
+
+    /// Reads an object like [`get`](Storage::get), its metadata packed. A store that keeps
+    /// metadata packed (memory) hands it out without building a map; the default packs the
+    /// map `get` returns, so layers that add behaviour to `get` (faults, retries) apply here
+    /// too unless they forward this method themselves.
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        self.get(key).await.map(PackedGet::from)
+    }
 
     /// Reads an object's metadata without the body.
     async fn head(&self, key: &str) -> Result<HeadResult>;
@@ -49,6 +58,10 @@ impl<T: Storage + ?Sized> Storage for std::sync::Arc<T> {
 
     async fn get(&self, key: &str) -> Result<GetResult> {
         (**self).get(key).await
+    }
+
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        (**self).get_packed(key).await
     }
 
     async fn head(&self, key: &str) -> Result<HeadResult> {

@@ -115,22 +115,23 @@ impl<'a> From<Option<&'a str>> for MetaValue<'a> {
     }
 }
 
-/// A metadata value after client decoding.
+/// A metadata value after client decoding. Its string is a `String`, or with
+/// [`decode_meta_cow`] a `Cow` borrowing the stored value when that is the value itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decoded {
+pub enum Decoded<S = String> {
     /// The stored value was `null`.
     Null,
     /// The stored value was `undefined`.
     Undefined,
     /// A string value.
-    Str(String),
+    Str(S),
 }
 
-impl Decoded {
+impl<S: AsRef<str>> Decoded<S> {
     /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Decoded::Str(s) => Some(s),
+            Decoded::Str(s) => Some(s.as_ref()),
             Decoded::Null | Decoded::Undefined => None,
         }
     }
@@ -209,26 +210,26 @@ fn encoded_form(text: &str) -> Option<String> {
 /// assert_eq!(decode_meta("u:%E0%A4"), Decoded::Str("u:%E0%A4".into()));
 /// ```
 pub fn decode_meta(stored: &str) -> Decoded {
-    decode_stored(Cow::Borrowed(stored))
+    match decode_meta_cow(stored) {
+        Decoded::Null => Decoded::Null,
+        Decoded::Undefined => Decoded::Undefined,
+        Decoded::Str(text) => Decoded::Str(text.into_owned()),
+    }
 }
 
-/// [`decode_meta`] of an owned string, which a value stored as it is comes back in (no
-/// copy).
+/// [`decode_meta`] that borrows a value stored as it is (most are) instead of copying it.
 ///
 /// ```
-/// use s3db_codec::meta::{Decoded, decode_meta_owned};
-/// assert_eq!(decode_meta_owned("Alice".to_owned()), Decoded::Str("Alice".into()));
-/// assert_eq!(decode_meta_owned("d:c".to_owned()), Decoded::Str("completed".into()));
+/// use std::borrow::Cow;
+/// use s3db_codec::meta::{Decoded, decode_meta_cow};
+/// assert_eq!(decode_meta_cow("Alice"), Decoded::Str(Cow::Borrowed("Alice")));
+/// assert_eq!(decode_meta_cow("d:c").as_str(), Some("completed"));
 /// ```
-pub fn decode_meta_owned(stored: String) -> Decoded {
-    decode_stored(Cow::Owned(stored))
-}
-
-fn decode_stored(stored: Cow<'_, str>) -> Decoded {
-    match &*stored {
+pub fn decode_meta_cow(stored: &str) -> Decoded<Cow<'_, str>> {
+    match stored {
         "null" => Decoded::Null,
         "undefined" => Decoded::Undefined,
-        text => Decoded::Str(decode_prefixed(text).unwrap_or_else(|| stored.into_owned())),
+        text => Decoded::Str(decode_prefixed(text).map_or(Cow::Borrowed(text), Cow::Owned)),
     }
 }
 

@@ -6,10 +6,10 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use s3db_codec::meta::{Decoded, decode_meta, decode_meta_owned};
+use s3db_codec::meta::{Decoded, decode_meta, decode_meta_cow};
 use s3db_codec::secret::Secrets;
 use s3db_codec::value::{self, ValueKind};
-use s3db_storage::Metadata;
+use s3db_storage::PackedMetadata;
 use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -46,9 +46,10 @@ pub struct Unmapped {
     pub ciphertexts: HashMap<String, String>,
 }
 
-/// One entry before type decoding: a metadata string, or a value from a JSON body.
-enum Raw {
-    Meta(Decoded),
+/// One entry before type decoding: a metadata string (borrowed where it is stored as it
+/// is), or a value from a JSON body.
+enum Raw<'m> {
+    Meta(Decoded<Cow<'m, str>>),
     Body(Value),
 }
 
@@ -61,8 +62,12 @@ enum EntryPath<'k, 'm> {
 
 /// Decodes a stored object. Internal keys (`_*`, `$*`) are dropped; unknown keys keep their
 /// (sanitized) names; short keys win over plain names for the same attribute. The metadata
-/// is taken by value: strings stored as they are become the record's values without a copy.
-pub fn unmap_object(ctx: &ReadContext<'_>, metadata: Metadata, body: &[u8]) -> Result<Unmapped> {
+/// is read in place: only the values the record keeps as strings are copied out of it.
+pub fn unmap_object(
+    ctx: &ReadContext<'_>,
+    metadata: &PackedMetadata,
+    body: &[u8],
+) -> Result<Unmapped> {
     let own_map = match metadata.get("_map") {
         Some(text) => Some(parse_own_map(ctx, text)?),
         None => None,
@@ -80,15 +85,15 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: Metadata, body: &[u8]) -> R
         );
     }
     let from_body = raw.len();
-    for (key, stored) in metadata {
-        if is_internal(&key) {
+    for (key, stored) in metadata.iter() {
+        if is_internal(key) {
             continue;
         }
-        let decoded = Raw::Meta(decode_meta_owned(stored));
+        let decoded = Raw::Meta(decode_meta_cow(stored));
         // Metadata keys are unique; only body keys can repeat one.
-        match raw[..from_body].iter_mut().find(|(k, _)| *k == key) {
+        match raw[..from_body].iter_mut().find(|(k, _)| k == key) {
             Some(slot) => slot.1 = decoded,
-            None => raw.push((Cow::Owned(key), decoded)),
+            None => raw.push((Cow::Borrowed(key), decoded)),
         }
     }
 
@@ -130,7 +135,7 @@ pub fn unmap_object(ctx: &ReadContext<'_>, metadata: Metadata, body: &[u8]) -> R
             Raw::Meta(Decoded::Null) => Value::Null,
             Raw::Meta(Decoded::Str(text)) => decode_text(ctx, path, text, &mut out.ciphertexts)?,
             Raw::Body(Value::String(text)) if short => {
-                decode_text(ctx, path, text, &mut out.ciphertexts)?
+                decode_text(ctx, path, Cow::Owned(text), &mut out.ciphertexts)?
             }
             Raw::Body(plain) => {
                 plain_body_value(
@@ -206,7 +211,7 @@ fn plain_body_value(
     }
     match (ctx.schema.field(path), value) {
         (Some(field), Value::String(text)) if field.secret => {
-            let decrypted = decode_text(ctx, path, text, ciphertexts)?;
+            let decrypted = decode_text(ctx, path, Cow::Owned(text), ciphertexts)?;
             if let Some(v) = value_or_absent(decrypted) {
                 flat.push((path.to_owned(), v));
             }
@@ -242,7 +247,7 @@ const UNDEFINED: &str = "undefined";
 fn decode_text(
     ctx: &ReadContext<'_>,
     path: &str,
-    text: String,
+    text: Cow<'_, str>,
     ciphertexts: &mut HashMap<String, String>,
 ) -> Result<Value> {
     let Some(field) = ctx.schema.field(path) else {
@@ -254,14 +259,14 @@ fn decode_text(
             id: ctx.id.to_owned(),
             field: path.to_owned(),
         })?;
-        ciphertexts.insert(path.to_owned(), text);
+        ciphertexts.insert(path.to_owned(), text.into_owned());
         return Ok(match plain.as_str() {
             "null" => Value::Null,
             _ => Value::String(plain),
         });
     }
     if field.kind == ValueKind::String {
-        return Ok(Value::String(text));
+        return Ok(Value::String(text.into_owned()));
     }
     value::decode(&field.kind, &text)
         .map_err(|e| Error::corrupt(ctx.key, format!("field {path:?}: {e}")))
@@ -269,13 +274,13 @@ fn decode_text(
 
 /// Values of paths the schema does not know: JSON-looking strings are parsed (as s3db.js
 /// does), anything else stays a string.
-fn decode_untyped(text: String) -> Value {
+fn decode_untyped(text: Cow<'_, str>) -> Value {
     if (text.starts_with('{') || text.starts_with('['))
         && let Ok(parsed) = serde_json::from_str(&text)
     {
         return parsed;
     }
-    Value::String(text)
+    Value::String(text.into_owned())
 }
 
 /// A body-only object's `_map` (attribute → short key).

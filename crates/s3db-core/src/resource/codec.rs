@@ -5,7 +5,7 @@ use bytes::Bytes;
 use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
 use s3db_codec::meta::{encode_meta, encode_meta_owned, sanitized_key};
 use s3db_codec::value::ValueKind;
-use s3db_storage::{GetResult, Metadata, PutPayload};
+use s3db_storage::{Metadata, PackedGet, PutPayload};
 use serde_json::Value;
 
 use super::definition::Definition;
@@ -254,7 +254,7 @@ pub(crate) fn decode_object(
     def: &Definition,
     id: &str,
     key: &str,
-    found: GetResult,
+    found: PackedGet,
 ) -> Result<Loaded> {
     let is_json_body = found
         .content_type
@@ -270,7 +270,7 @@ pub(crate) fn decode_object(
         reads_body: is_json_body && def.behavior.strategy().reads_body(),
     };
     let body: &[u8] = if is_json_body { &found.body } else { &[] };
-    let unmapped = unmap_object(&ctx, found.metadata, body)?;
+    let unmapped = unmap_object(&ctx, &found.metadata, body)?;
     let mut record = unmapped.record;
     record.insert("id".into(), Value::String(id.to_owned()));
     let content = (!is_json_body && !found.body.is_empty())

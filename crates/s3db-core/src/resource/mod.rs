@@ -428,7 +428,7 @@ impl Resource {
     pub(crate) async fn load(&self, id: &str) -> Result<Loaded> {
         validate_id(id)?;
         let key = self.def.record_key(id);
-        let found = match self.storage.get(&key).await {
+        let found = match self.storage.get_packed(&key).await {
             Ok(found) => found,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(Error::NotFound {

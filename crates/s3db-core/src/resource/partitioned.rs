@@ -247,7 +247,7 @@ impl Resource {
     /// none when the record vanished meanwhile.
     async fn wanted_references(&self, id: &str) -> Result<Vec<String>> {
         let key = self.def.record_key(id);
-        let found = match self.storage.get(&key).await {
+        let found = match self.storage.get_packed(&key).await {
             Ok(found) => found,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),

@@ -6,7 +6,7 @@
 use crate::extend::Operation;
 use std::sync::Arc;
 
-use s3db_storage::{GetResult, PutMode};
+use s3db_storage::{PackedGet, PutMode};
 use serde_json::Value;
 
 use super::codec::{self, BodyPlan};
@@ -41,8 +41,8 @@ impl Resource {
     }
 
     /// Decodes an object with the definition of the version that wrote it, then migrates.
-    pub(crate) fn decode_versioned(&self, id: &str, key: &str, found: GetResult) -> Result<Loaded> {
-        let version = found.metadata.get("_v").cloned();
+    pub(crate) fn decode_versioned(&self, id: &str, key: &str, found: PackedGet) -> Result<Loaded> {
+        let version = found.metadata.get("_v").map(str::to_owned);
         let older = match &version {
             Some(v) if *v != self.def.version => self.def.at_version(v)?,
             _ => None,

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::error::Result;
+use crate::packed::{BodyLen, PackedGet};
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
@@ -296,6 +297,19 @@ impl<S: Storage> Metrics<S> {
     }
 
     /// Counts one request of `kind` on `key`, runs it, and counts its outcome.
+    /// A GET of either kind, counted with the bytes it read.
+    async fn counted_get<T: BodyLen>(
+        &self,
+        key: &str,
+        read: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let (targets, result) = self.counted(Kind::Get, key, read).await;
+        if let Ok(got) = &result {
+            targets.each(|r| r.bytes_read(got.body_len()));
+        }
+        result
+    }
+
     async fn counted<T>(
         &self,
         kind: Kind,
@@ -324,11 +338,11 @@ impl<S: Storage> Storage for Metrics<S> {
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
-        let (targets, result) = self.counted(Kind::Get, key, self.inner.get(key)).await;
-        if let Ok(got) = &result {
-            targets.each(|r| r.bytes_read(got.body.len() as u64));
-        }
-        result
+        self.counted_get(key, self.inner.get(key)).await
+    }
+
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        self.counted_get(key, self.inner.get_packed(key)).await
     }
 
     async fn head(&self, key: &str) -> Result<HeadResult> {

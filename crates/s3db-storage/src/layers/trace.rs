@@ -40,6 +40,7 @@ use futures::future::Either;
 use futures::stream::{BoxStream, Stream, StreamExt};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::packed::{BodyLen, PackedGet};
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
@@ -205,6 +206,16 @@ fn finished(
 }
 
 /// The kind of `result`'s error, if it failed.
+/// A GET of either kind, counted and traced with its body size.
+async fn traced_get<T: BodyLen>(key: &str, read: impl Future<Output = Result<T>>) -> Result<T> {
+    let start = started();
+    let result = read.await;
+    let size = result.as_ref().map_or(0, BodyLen::body_len);
+    count(1, size, 0);
+    finished(start, "get", key, failure(&result), size, 1);
+    result
+}
+
 fn failure<T>(result: &Result<T>) -> Option<ErrorKind> {
     result.as_ref().err().map(Error::kind)
 }
@@ -234,12 +245,11 @@ impl<S: Storage> Storage for Trace<S> {
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
-        let start = started();
-        let result = self.inner.get(key).await;
-        let size = result.as_ref().map_or(0, |got| got.body.len() as u64);
-        count(1, size, 0);
-        finished(start, "get", key, failure(&result), size, 1);
-        result
+        traced_get(key, self.inner.get(key)).await
+    }
+
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        traced_get(key, self.inner.get_packed(key)).await
     }
 
     async fn head(&self, key: &str) -> Result<HeadResult> {

@@ -79,6 +79,7 @@ mod moto {
         delete_semantics,
         not_found,
         head_matches_get,
+        packed_get_matches_get,
     );
 }
 
@@ -96,6 +97,7 @@ mod seaweedfs {
         delete_semantics,
         not_found,
         head_matches_get,
+        packed_get_matches_get,
     );
 }
 

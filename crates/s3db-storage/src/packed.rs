@@ -1,0 +1,140 @@
+//! [`PackedMetadata`]: user metadata in one shared allocation, and [`PackedGet`], the result of
+//! [`Storage::get_packed`](crate::Storage::get_packed), which hands it out.
+//!
+//! A [`Metadata`] map costs a tree node plus two strings per entry to build, copy and drop.
+//! Readers that only look at the entries (the record decoder) take them packed instead: the
+//! memory store keeps every object's metadata in this form and shares it with each read.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::types::{GetResult, Metadata, ObjectMeta};
+
+/// User metadata, read-only and cheap to clone: all keys and values concatenated in key
+/// order, and where each one ends, behind one `Arc`.
+///
+/// ```
+/// use s3db_storage::{Metadata, PackedMetadata};
+///
+/// let map = Metadata::from([("_v".to_owned(), "v1".to_owned()), ("0".to_owned(), "Ana".to_owned())]);
+/// let packed = PackedMetadata::from(map.clone());
+/// assert_eq!(packed.get("_v"), Some("v1"));
+/// assert_eq!(packed.iter().collect::<Vec<_>>(), [("0", "Ana"), ("_v", "v1")]);
+/// assert_eq!(packed.to_map(), map);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PackedMetadata(Arc<Packed>);
+
+#[derive(Default, PartialEq, Eq)]
+struct Packed {
+    text: Box<str>,
+    /// End of each key, then of its value, in `text`.
+    ends: Box<[usize]>,
+}
+
+impl PackedMetadata {
+    /// The entries in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        let Packed { text, ends } = &*self.0;
+        let part = |start: usize, end: usize| text.get(start..end).unwrap_or_default();
+        (0..ends.len() / 2).map(move |i| {
+            // Each key starts where the previous value ended.
+            let key_start = i
+                .checked_sub(1)
+                .map_or(0, |previous| ends[2 * previous + 1]);
+            (
+                part(key_start, ends[2 * i]),
+                part(ends[2 * i], ends[2 * i + 1]),
+            )
+        })
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find_map(|(k, v)| (k == key).then_some(v))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.ends.len() / 2
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.ends.is_empty()
+    }
+
+    /// The metadata as a map again.
+    pub fn to_map(&self) -> Metadata {
+        // Entries are packed in key order: the map is bulk-built from sorted pairs.
+        self.iter()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect()
+    }
+}
+
+impl From<Metadata> for PackedMetadata {
+    fn from(metadata: Metadata) -> Self {
+        let mut text = String::with_capacity(metadata.iter().map(|(k, v)| k.len() + v.len()).sum());
+        let mut ends = Vec::with_capacity(metadata.len() * 2);
+        for (key, value) in &metadata {
+            text.push_str(key);
+            ends.push(text.len());
+            text.push_str(value);
+            ends.push(text.len());
+        }
+        PackedMetadata(Arc::new(Packed {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }))
+    }
+}
+
+impl std::fmt::Debug for PackedMetadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// A GET result whose metadata is packed; see [`Storage::get_packed`](crate::Storage::get_packed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedGet {
+    /// Key, size, ETag and modification time.
+    pub meta: ObjectMeta,
+    /// User metadata.
+    pub metadata: PackedMetadata,
+    /// Content-Type, if one was stored.
+    pub content_type: Option<String>,
+    /// Object body.
+    pub body: Bytes,
+}
+
+impl From<GetResult> for PackedGet {
+    fn from(got: GetResult) -> Self {
+        PackedGet {
+            meta: got.meta,
+            metadata: PackedMetadata::from(got.metadata),
+            content_type: got.content_type,
+            body: got.body,
+        }
+    }
+}
+
+/// The body size of either kind of GET result, for layers that count bytes read.
+pub(crate) trait BodyLen {
+    /// Body length in bytes.
+    fn body_len(&self) -> u64;
+}
+
+impl BodyLen for GetResult {
+    fn body_len(&self) -> u64 {
+        self.body.len() as u64
+    }
+}
+
+impl BodyLen for PackedGet {
+    fn body_len(&self) -> u64 {
+        self.body.len() as u64
+    }
+}
