@@ -20,6 +20,7 @@ use crate::types::{GetResult, Metadata, ObjectMeta};
 /// let map = Metadata::from([("_v".to_owned(), "v1".to_owned()), ("0".to_owned(), "Ana".to_owned())]);
 /// let packed = PackedMetadata::from(map.clone());
 /// assert_eq!(packed.get("_v"), Some("v1"));
+/// assert_eq!(packed.get("1"), None);
 /// assert_eq!(packed.iter().collect::<Vec<_>>(), [("0", "Ana"), ("_v", "v1")]);
 /// assert_eq!(packed.to_map(), map);
 /// ```
@@ -37,22 +38,44 @@ impl PackedMetadata {
     /// The entries in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         let Packed { text, ends } = &*self.0;
-        let part = |start: usize, end: usize| text.get(start..end).unwrap_or_default();
-        (0..ends.len() / 2).map(move |i| {
-            // Each key starts where the previous value ended.
-            let key_start = i
-                .checked_sub(1)
-                .map_or(0, |previous| ends[2 * previous + 1]);
-            (
-                part(key_start, ends[2 * i]),
-                part(ends[2 * i], ends[2 * i + 1]),
-            )
+        // Each key starts where the previous value ended.
+        let mut key_start = 0;
+        ends.chunks_exact(2).map(move |bounds| {
+            let (key_end, value_end) = (bounds[0], bounds[1]);
+            let entry = (
+                text.get(key_start..key_end).unwrap_or_default(),
+                text.get(key_end..value_end).unwrap_or_default(),
+            );
+            key_start = value_end;
+            entry
         })
     }
 
-    /// The value stored under `key`.
+    /// The value stored under `key` (a binary search: entries are in key order).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.iter().find_map(|(k, v)| (k == key).then_some(v))
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let (found, value) = self.entry(middle);
+            match found.cmp(key) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(value),
+            }
+        }
+        None
+    }
+
+    /// Entry `i`.
+    fn entry(&self, i: usize) -> (&str, &str) {
+        let Packed { text, ends } = &*self.0;
+        let end = |j: usize| ends.get(j).copied().unwrap_or_default();
+        let key_start = if i == 0 { 0 } else { end(2 * i - 1) };
+        let (key_end, value_end) = (end(2 * i), end(2 * i + 1));
+        (
+            text.get(key_start..key_end).unwrap_or_default(),
+            text.get(key_end..value_end).unwrap_or_default(),
+        )
     }
 
     /// Number of entries.
@@ -136,5 +159,27 @@ impl BodyLen for GetResult {
 impl BodyLen for PackedGet {
     fn body_len(&self) -> u64 {
         self.body.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_finds_every_key_and_no_other() {
+        let map: Metadata = (0..37)
+            .map(|i| (format!("k{}", i * 2), format!("v{i}")))
+            .collect();
+        let packed = PackedMetadata::from(map.clone());
+        assert_eq!(packed.len(), 37);
+        for (key, value) in &map {
+            assert_eq!(packed.get(key), Some(value.as_str()));
+        }
+        for absent in ["", "a", "k1", "k73", "z"] {
+            assert_eq!(packed.get(absent), None);
+        }
+        assert_eq!(PackedMetadata::default().get("k0"), None);
+        assert!(PackedMetadata::default().is_empty());
     }
 }
