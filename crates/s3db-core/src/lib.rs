@@ -24,6 +24,7 @@ pub mod random;
 pub mod resource;
 pub mod schema;
 pub mod sequence;
+mod small_map;
 pub mod typed;
 // Benchmark workloads for xtask and the benches: not a stable API.
 #[doc(hidden)]

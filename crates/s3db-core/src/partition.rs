@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::schema::Schema;
+use crate::small_map;
 
 /// One declared partition: its name and fields (path, rule), sorted by path as s3db.js
 /// writes them.
@@ -288,9 +289,9 @@ impl Selector {
 /// The value at a dotted path.
 fn lookup<'a>(record: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut parts = path.split('.');
-    let mut current = record.get(parts.next()?)?;
+    let mut current = small_map::get(record, parts.next()?)?;
     for part in parts {
-        current = current.as_object()?.get(part)?;
+        current = small_map::get(current.as_object()?, part)?;
     }
     Some(current)
 }

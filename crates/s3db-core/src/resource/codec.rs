@@ -18,6 +18,7 @@ use crate::mapper::decode::ReadContext;
 use crate::mapper::entries::MappedValue;
 use crate::mapper::{map_record, unmap_object};
 use crate::schema::ValidationMode;
+use crate::small_map;
 
 const JSON_CONTENT_TYPE: &str = "application/json";
 
@@ -292,9 +293,9 @@ pub(crate) fn decode_object(
 /// The value at a dotted path.
 pub(crate) fn get_path<'a>(record: &'a Record, path: &str) -> Option<&'a Value> {
     let mut parts = path.split('.');
-    let mut current = record.get(parts.next()?)?;
+    let mut current = small_map::get(record, parts.next()?)?;
     for part in parts {
-        current = current.as_object()?.get(part)?;
+        current = small_map::get(current.as_object()?, part)?;
     }
     Some(current)
 }

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::extend::{Event, HookPoint, Operation, Payload};
 use crate::id::{IdGenerator, validate_id};
 use crate::schema::ValidationMode;
+use crate::small_map;
 
 impl Resource {
     /// Inserts a record. Its `id` is taken from the record (validated) or generated. Never
@@ -743,7 +744,7 @@ fn merge(current: &Record, changes: &Record) -> Record {
             set_path(&mut next, key, value.clone());
             continue;
         }
-        match (next.get_mut(key), value) {
+        match (small_map::get_mut(&mut next, key), value) {
             (Some(Value::Object(existing)), Value::Object(incoming)) => {
                 for (k, v) in incoming {
                     existing.insert(k.clone(), v.clone());

@@ -18,6 +18,7 @@ use super::rule::{
     Strict, StringKind, StringRule,
 };
 use super::{Field, Node, ValidationMode};
+use crate::small_map;
 
 static EMAIL_QUICK: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\S+@\S+\.\S+$").ok());
 static EMAIL_PRECISE: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -146,7 +147,7 @@ impl Validator {
                     path,
                     optional,
                     children,
-                } => match object.get_mut(name) {
+                } => match small_map::get_mut(object, name) {
                     None | Some(Value::Null) if *optional => {}
                     None | Some(Value::Null) => self.required(FieldPath::Root(path)),
                     Some(Value::Object(inner)) => self.check_nodes(children, fields, inner),
@@ -172,7 +173,7 @@ impl Validator {
         presence: Presence<'_>,
         rule: &Rule,
     ) {
-        match object.get_mut(name) {
+        match small_map::get_mut(object, name) {
             Some(value) if !value.is_null() => self.check_value(rule, value, path),
             found => {
                 let is_null = found.is_some();
@@ -311,13 +312,14 @@ impl Validator {
         if checks.trim.end {
             s = s.trim_end_matches(is_js_space);
         }
-        let mut s = s.to_owned();
-        match checks.case {
-            Some(Case::Lower) => s = s.to_lowercase(),
-            Some(Case::Upper) => s = s.to_uppercase(),
-            None => {}
-        }
-        let len = js_len(&s);
+        // A new string only when trimming or the case rule changes the value.
+        let rewritten = match checks.case {
+            Some(Case::Lower) => Some(s.to_lowercase()),
+            Some(Case::Upper) => Some(s.to_uppercase()),
+            None => (s.len() != text.len()).then(|| s.to_owned()),
+        };
+        let s = rewritten.as_deref().unwrap_or(s);
+        let len = js_len(s);
         let mut fails: Vec<(&str, String)> = Vec::new();
         let empty_ok = checks.empty == Some(true) && len == 0;
         if checks.empty == Some(false) && len == 0 {
@@ -327,7 +329,7 @@ impl Validator {
             ));
         }
         if !empty_ok {
-            string_checks(checks, &s, len, path, &mut fails);
+            string_checks(checks, s, len, path, &mut fails);
             match kind {
                 StringKind::Ip4 if s.parse::<Ipv4Addr>().is_err() => fails.push((
                     "ip4",
@@ -340,7 +342,9 @@ impl Validator {
                 _ => {}
             }
         }
-        *text = s;
+        if let Some(rewritten) = rewritten {
+            *text = rewritten;
+        }
         for (rule, message) in fails {
             self.fail(path, rule, message);
         }
