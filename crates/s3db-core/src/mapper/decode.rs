@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::keymap::KeyMap;
 use crate::error::{Error, Result};
-use crate::schema::{Schema, unflatten};
+use crate::schema::{Schema, Unflattened};
 
 /// What the reader needs to know about the resource.
 #[derive(Debug, Clone, Copy)]
@@ -122,7 +122,7 @@ pub fn unmap_object(
     } else {
         HashSet::new()
     };
-    let mut flat: Vec<(String, Value)> = Vec::with_capacity(resolved.len());
+    let mut doc = Unflattened::with_capacity(resolved.len());
     let mut out = Unmapped::default();
     for (path, entry) in resolved {
         let (path, short) = match &path {
@@ -144,16 +144,16 @@ pub fn unmap_object(
                     plain,
                     &mapped_paths,
                     &mut out.ciphertexts,
-                    &mut flat,
+                    &mut doc,
                 )?;
                 continue;
             }
         };
         if let Some(value) = value_or_absent(value) {
-            flat.push((path.to_owned(), value));
+            doc.insert(Cow::Borrowed(path), value);
         }
     }
-    out.record = unflatten(flat);
+    out.record = doc.finish();
     Ok(out)
 }
 
@@ -204,7 +204,7 @@ fn plain_body_value(
     value: Value,
     mapped_paths: &HashSet<&str>,
     ciphertexts: &mut HashMap<String, String>,
-    flat: &mut Vec<(String, Value)>,
+    doc: &mut Unflattened,
 ) -> Result<()> {
     if mapped_paths.contains(path) {
         return Ok(());
@@ -213,7 +213,7 @@ fn plain_body_value(
         (Some(field), Value::String(text)) if field.secret => {
             let decrypted = decode_text(ctx, path, Cow::Owned(text), ciphertexts)?;
             if let Some(v) = value_or_absent(decrypted) {
-                flat.push((path.to_owned(), v));
+                doc.insert(Cow::Borrowed(path), v);
             }
         }
         (None, Value::Object(inner)) if !inner.is_empty() => {
@@ -224,11 +224,11 @@ fn plain_body_value(
                     v,
                     mapped_paths,
                     ciphertexts,
-                    flat,
+                    doc,
                 )?;
             }
         }
-        (_, v) => flat.push((path.to_owned(), v)),
+        (_, v) => doc.insert(Cow::Borrowed(path), v),
     }
     Ok(())
 }

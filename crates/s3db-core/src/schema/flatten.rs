@@ -1,6 +1,8 @@
 //! Dotted-path flattening of documents, as s3db.js does with the `flat` package
 //! (`flatten(doc, {safe: true})` / `unflatten(entries)`), spec §3.2 and §3.5.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::small_map;
@@ -87,21 +89,46 @@ fn segment(text: &str) -> Segment {
 /// ```
 pub fn unflatten(entries: impl IntoIterator<Item = (String, Value)>) -> Map<String, Value> {
     let entries = entries.into_iter();
-    // Sized for one top-level key per entry: the map never grows (rehashes) while filling.
-    let mut root = Value::Object(Map::with_capacity(entries.size_hint().0));
+    let mut doc = Unflattened::with_capacity(entries.size_hint().0);
     for (path, value) in entries {
-        match &mut root {
-            // Top-level fields, the common case: the key moves in, nothing is split.
-            // A byte scan: `contains('.')` costs more on paths this short.
-            Value::Object(map) if !path.bytes().any(|b| b == b'.') => {
-                map.insert(path, value);
-            }
-            _ => insert_path(&mut root, &path, value),
+        doc.insert(Cow::Owned(path), value);
+    }
+    doc.finish()
+}
+
+/// A document built one dotted path at a time by [`unflatten`]'s rules, for callers that
+/// produce entries one by one (the record decoder) and need no list of them.
+pub(crate) struct Unflattened {
+    root: Value,
+}
+
+impl Unflattened {
+    /// An empty document sized for `fields` top-level keys, so it never grows (rehashes)
+    /// while filling.
+    pub(crate) fn with_capacity(fields: usize) -> Self {
+        Unflattened {
+            root: Value::Object(Map::with_capacity(fields)),
         }
     }
-    match root {
-        Value::Object(map) => map,
-        _ => Map::new(),
+
+    /// Sets `value` at `path`; an owned top-level path moves in as the key.
+    pub(crate) fn insert(&mut self, path: Cow<'_, str>, value: Value) {
+        match &mut self.root {
+            // Top-level fields, the common case: nothing is split. A byte scan:
+            // `contains('.')` costs more on paths this short.
+            Value::Object(map) if !path.bytes().any(|b| b == b'.') => {
+                map.insert(path.into_owned(), value);
+            }
+            _ => insert_path(&mut self.root, &path, value),
+        }
+    }
+
+    /// The document.
+    pub(crate) fn finish(self) -> Map<String, Value> {
+        match self.root {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
     }
 }
 

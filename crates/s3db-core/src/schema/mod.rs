@@ -55,6 +55,7 @@ use s3db_codec::value::ValueKind;
 use serde_json::{Map, Value};
 
 pub use error::{FieldFailure, SchemaError, ValidationError};
+pub(crate) use flatten::Unflattened;
 pub use flatten::{MAX_UNFLATTEN_INDEX, flatten, unflatten};
 pub use rule::{
     AnyKind, ArrayRule, Case, CharClass, CustomKind, EmailRule, NumberKind, NumberRule, ObjectRule,
