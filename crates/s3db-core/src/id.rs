@@ -174,18 +174,22 @@ pub fn validate_id(id: &str) -> Result<(), InvalidId> {
     if id.len() > MAX_ID_BYTES {
         return reject("is longer than 768 bytes");
     }
-    for c in id.chars() {
-        let reason = match c {
-            '/' => "contains '/'",
-            '\\' => "contains '\\'",
-            '=' => "contains '='",
-            '%' => "contains '%'",
-            c if c.is_control() => "contains a control character",
+    // Bytes, not chars: this runs for every record read and written. Control characters
+    // are C0 and DEL (one byte) and C1 (U+0080–U+009F: 0xC2 then 0x80–0x9F in UTF-8).
+    let bytes = id.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let reason = match b {
+            b'/' => "contains '/'",
+            b'\\' => "contains '\\'",
+            b'=' => "contains '='",
+            b'%' => "contains '%'",
+            0x00..=0x1f | 0x7f => "contains a control character",
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => "contains a control character",
             _ => continue,
         };
         return reject(reason);
     }
-    if id.contains("..") {
+    if bytes.windows(2).any(|pair| pair == b"..") {
         return reject("contains '..'");
     }
     Ok(())
@@ -210,6 +214,35 @@ fn escape_for_display(id: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_checks_agree_with_char_checks() {
+        fn by_chars(id: &str) -> Option<&'static str> {
+            id.chars()
+                .find_map(|c| match c {
+                    '/' => Some("contains '/'"),
+                    '\\' => Some("contains '\\'"),
+                    '=' => Some("contains '='"),
+                    '%' => Some("contains '%'"),
+                    c if c.is_control() => Some("contains a control character"),
+                    _ => None,
+                })
+                .or_else(|| id.contains("..").then_some("contains '..'"))
+        }
+        let pieces = [
+            "a", "Z9", "-", "_", ".", "..", "/", "\\", "=", "%", "\u{0}", "\u{1f}", "\u{7f}",
+            "\u{80}", "\u{9f}", "\u{a0}", "\u{c2}", "é", "日本", "\u{2028}", "🦀",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let id = format!("{a}{b}{c}");
+                    let got = validate_id(&id).err().map(|e| e.reason);
+                    assert_eq!(got, by_chars(&id), "{id:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn max_id_bytes_matches_the_message() {
