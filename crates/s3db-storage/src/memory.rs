@@ -465,13 +465,7 @@ impl Storage for MemoryStorage {
     }
 
     async fn get(&self, key: &str) -> Result<GetResult> {
-        let object = self.object(Operation::Get, key)?;
-        Ok(GetResult {
-            meta: object.meta(key),
-            metadata: object.metadata.to_map(),
-            content_type: object.content_type.as_deref().map(str::to_string),
-            body: object.body.clone(),
-        })
+        self.get_packed(key).await.map(GetResult::from)
     }
 
     async fn get_packed(&self, key: &str) -> Result<PackedGet> {

@@ -144,6 +144,17 @@ impl From<GetResult> for PackedGet {
     }
 }
 
+impl From<PackedGet> for GetResult {
+    fn from(got: PackedGet) -> Self {
+        GetResult {
+            meta: got.meta,
+            metadata: got.metadata.to_map(),
+            content_type: got.content_type,
+            body: got.body,
+        }
+    }
+}
+
 /// The body size of either kind of GET result, for layers that count bytes read.
 pub(crate) trait BodyLen {
     /// Body length in bytes.
