@@ -68,11 +68,6 @@ pub fn unmap_object(
     metadata: &PackedMetadata,
     body: &[u8],
 ) -> Result<Unmapped> {
-    let own_map = match metadata.get("_map") {
-        Some(text) => Some(parse_own_map(ctx, text)?),
-        None => None,
-    };
-    let keys = own_map.as_ref().unwrap_or(ctx.keys);
     let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
     if ctx.reads_body
         && !body.is_empty()
@@ -85,8 +80,13 @@ pub fn unmap_object(
         );
     }
     let from_body = raw.len();
+    // A body-only object's own key map, seen while the entries are collected.
+    let mut own_map = None;
     for (key, stored) in metadata.iter() {
         if is_internal(key) {
+            if key == "_map" {
+                own_map = Some(parse_own_map(ctx, stored)?);
+            }
             continue;
         }
         let decoded = Raw::Meta(decode_meta_cow(stored));
@@ -97,6 +97,7 @@ pub fn unmap_object(
         }
     }
 
+    let keys = own_map.as_ref().unwrap_or(ctx.keys);
     // Resolve keys first: a value under a short key wins over the same attribute under its
     // plain name (s3db.js updates leave plain-named copies in user-managed bodies).
     let resolved: Vec<(EntryPath<'_, '_>, Raw)> = raw

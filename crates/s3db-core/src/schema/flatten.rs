@@ -114,9 +114,8 @@ impl Unflattened {
     /// Sets `value` at `path`; an owned top-level path moves in as the key.
     pub(crate) fn insert(&mut self, path: Cow<'_, str>, value: Value) {
         match &mut self.root {
-            // Top-level fields, the common case: nothing is split. A byte scan:
-            // `contains('.')` costs more on paths this short.
-            Value::Object(map) if !path.bytes().any(|b| b == b'.') => {
+            // Top-level fields, the common case: nothing is split.
+            Value::Object(map) if split_dot(&path).is_none() => {
                 map.insert(path.into_owned(), value);
             }
             _ => insert_path(&mut self.root, &path, value),
@@ -132,9 +131,16 @@ impl Unflattened {
     }
 }
 
+/// `path` split at its first dot. A byte scan: `split_once('.')` costs more on paths this
+/// short.
+fn split_dot(path: &str) -> Option<(&str, &str)> {
+    let dot = path.bytes().position(|b| b == b'.')?;
+    Some((path.get(..dot)?, path.get(dot + 1..)?))
+}
+
 /// Sets `value` at the dotted `path` under `container`, creating containers on the way.
 fn insert_path(container: &mut Value, path: &str, value: Value) {
-    let (first, rest) = match path.split_once('.') {
+    let (first, rest) = match split_dot(path) {
         Some((first, rest)) => (first, Some(rest)),
         None => (path, None),
     };
@@ -145,7 +151,7 @@ fn insert_path(container: &mut Value, path: &str, value: Value) {
         *slot = value;
         return;
     };
-    let next = rest.split_once('.').map_or(rest, |(next, _)| next);
+    let next = split_dot(rest).map_or(rest, |(next, _)| next);
     match slot {
         Value::Object(_) | Value::Array(_) => {}
         Value::Null => {
