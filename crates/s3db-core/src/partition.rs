@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::schema::Schema;
-use crate::small_map;
+use crate::small_map::get_path;
 
 /// One declared partition: its name and fields (path, rule), sorted by path as s3db.js
 /// writes them.
@@ -126,7 +126,7 @@ impl Partition {
         for (index, (path, rule)) in self.fields.iter().enumerate() {
             let given = values
                 .get(path)
-                .or_else(|| lookup(values, path))
+                .or_else(|| get_path(values, path))
                 .and_then(|v| segment_value(v, rule));
             match given {
                 Some(value) if leading => {
@@ -196,7 +196,7 @@ impl Partition {
         for (path, rule) in &self.fields {
             let given = values
                 .get(path)
-                .or_else(|| lookup(values, path))
+                .or_else(|| get_path(values, path))
                 .and_then(|v| segment_value(v, rule));
             if let Some(value) = given {
                 prefix.push('/');
@@ -213,7 +213,7 @@ impl Partition {
     pub fn same_values(&self, a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
         self.fields
             .iter()
-            .all(|(path, _)| path == "_v" || lookup(a, path) == lookup(b, path))
+            .all(|(path, _)| path == "_v" || get_path(a, path) == get_path(b, path))
     }
 
     /// The reference key of a record, or `None` when any field is null or missing.
@@ -234,7 +234,7 @@ impl Partition {
             let value = if path == "_v" {
                 Cow::Borrowed(version)
             } else {
-                segment_value(lookup(record, path)?, rule)?
+                segment_value(get_path(record, path)?, rule)?
             };
             key.push('/');
             key.push_str(path);
@@ -284,16 +284,6 @@ impl Selector {
         let id = segments.next()?.strip_prefix("id=")?;
         (seen == self.fields && segments.next().is_none()).then_some(id)
     }
-}
-
-/// The value at a dotted path.
-fn lookup<'a>(record: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut current = small_map::get(record, parts.next()?)?;
-    for part in parts {
-        current = small_map::get(current.as_object()?, part)?;
-    }
-    Some(current)
 }
 
 /// s3db.js's `applyRule`: `maxlength:N` cuts to N UTF-16 units, a `date` rule turns an ISO

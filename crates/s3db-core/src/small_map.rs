@@ -16,6 +16,16 @@ pub(crate) fn get<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a V
     }
 }
 
+/// The value at a dotted path (`address.city`).
+pub(crate) fn get_path<'a>(object: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut current = get(object, parts.next()?)?;
+    for part in parts {
+        current = get(current.as_object()?, part)?;
+    }
+    Some(current)
+}
+
 /// The value under `key`, mutable.
 pub(crate) fn get_mut<'a>(object: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
     if object.len() <= SCAN_LIMIT {

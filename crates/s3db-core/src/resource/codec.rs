@@ -18,7 +18,7 @@ use crate::mapper::decode::ReadContext;
 use crate::mapper::entries::MappedValue;
 use crate::mapper::{map_record, unmap_object};
 use crate::schema::ValidationMode;
-use crate::small_map;
+use crate::small_map::get_path;
 
 const JSON_CONTENT_TYPE: &str = "application/json";
 
@@ -288,16 +288,6 @@ pub(crate) fn decode_object(
             content_type: found.content_type,
         },
     })
-}
-
-/// The value at a dotted path.
-pub(crate) fn get_path<'a>(record: &'a Record, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut current = small_map::get(record, parts.next()?)?;
-    for part in parts {
-        current = small_map::get(current.as_object()?, part)?;
-    }
-    Some(current)
 }
 
 /// Sets the value at a dotted path, creating (or replacing non-object) intermediate objects.

@@ -79,12 +79,13 @@ use s3db_storage::{ErrorKind, PutMode, PutPayload, StorageExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::codec::{get_path, set_path};
+use super::codec::set_path;
 use super::query::DEFAULT_READ_CONCURRENCY;
 use super::{Loaded, Record, Resource};
 use crate::error::{Error, Result};
 use crate::extend::Operation;
 use crate::metadata::hash::stable_stringify;
+use crate::small_map::get_path;
 
 /// How long a `pending` claim whose record does not hold the value yet is left to its
 /// writer before another writer may take it over.
