@@ -51,31 +51,9 @@ impl PackedMetadata {
         })
     }
 
-    /// The value stored under `key` (a binary search: entries are in key order).
+    /// The value stored under `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let middle = low + (high - low) / 2;
-            let (found, value) = self.entry(middle);
-            match found.cmp(key) {
-                std::cmp::Ordering::Less => low = middle + 1,
-                std::cmp::Ordering::Greater => high = middle,
-                std::cmp::Ordering::Equal => return Some(value),
-            }
-        }
-        None
-    }
-
-    /// Entry `i`.
-    fn entry(&self, i: usize) -> (&str, &str) {
-        let Packed { text, ends } = &*self.0;
-        let end = |j: usize| ends.get(j).copied().unwrap_or_default();
-        let key_start = if i == 0 { 0 } else { end(2 * i - 1) };
-        let (key_end, value_end) = (end(2 * i), end(2 * i + 1));
-        (
-            text.get(key_start..key_end).unwrap_or_default(),
-            text.get(key_end..value_end).unwrap_or_default(),
-        )
+        self.iter().find_map(|(k, v)| (k == key).then_some(v))
     }
 
     /// Number of entries.
