@@ -4,18 +4,19 @@
 //! burned keys of removed attributes, `null`/`undefined` literals.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use s3db_codec::meta::{Decoded, decode_meta, decode_meta_cow};
 use s3db_codec::secret::Secrets;
 use s3db_codec::value::{self, ValueKind};
 use s3db_storage::PackedMetadata;
-use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::keymap::KeyMap;
 use crate::error::{Error, Result};
-use crate::schema::{Schema, Unflattened};
+use crate::schema::{Field, Schema, Unflattened};
 
 /// What the reader needs to know about the resource.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +37,13 @@ pub struct ReadContext<'a> {
     pub reads_body: bool,
 }
 
+impl<'a> ReadContext<'a> {
+    /// The schema field at an index a [`KeyMap`] resolved.
+    fn field_at(&self, index: Option<usize>) -> Option<&'a Field> {
+        self.schema.fields().get(index?)
+    }
+}
+
 /// A decoded record plus the stored ciphertext of each secret field (so an update that does
 /// not change a secret can keep its bytes).
 #[derive(Debug, Clone, Default)]
@@ -43,7 +51,36 @@ pub struct Unmapped {
     /// The record, without `id`.
     pub record: Map<String, Value>,
     /// Secret path → stored ciphertext.
-    pub ciphertexts: HashMap<String, String>,
+    pub ciphertexts: Ciphertexts,
+}
+
+/// Secret path → stored ciphertext, of one record. A list: a record has few secret fields,
+/// most have none, and an empty list costs nothing to make.
+#[derive(Debug, Clone, Default)]
+pub struct Ciphertexts(Vec<(String, String)>);
+
+impl Ciphertexts {
+    /// Records the ciphertext stored for `path` (replacing an earlier one).
+    pub fn insert(&mut self, path: &str, ciphertext: String) {
+        match self.0.iter_mut().find(|(p, _)| p == path) {
+            Some(slot) => slot.1 = ciphertext,
+            None => self.0.push((path.to_owned(), ciphertext)),
+        }
+    }
+
+    /// The ciphertext stored for `path`.
+    pub fn get(&self, path: &str) -> Option<&String> {
+        self.0.iter().find(|(p, _)| p == path).map(|(_, c)| c)
+    }
+}
+
+impl IntoIterator for Ciphertexts {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 /// One entry before type decoding: a metadata string (borrowed where it is stored as it
@@ -56,7 +93,7 @@ enum Raw<'m> {
 /// Where an entry's path comes from: the short-key map (borrowed from it) or the entry's
 /// own key (an unknown or plain-named key, kept as stored).
 enum EntryPath<'k, 'm> {
-    Mapped(&'k str),
+    Mapped(&'k str, Option<&'k Field>),
     Plain(Cow<'m, str>),
 }
 
@@ -68,11 +105,18 @@ pub fn unmap_object(
     metadata: &PackedMetadata,
     body: &[u8],
 ) -> Result<Unmapped> {
-    let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
-    if ctx.reads_body
-        && !body.is_empty()
-        && let Some(fields) = body_fields(body)
+    // Bodies of records in metadata hold only internal keys (the `_w` of an overwrite).
+    let body_entries = (ctx.reads_body && !body.is_empty())
+        .then(|| body_fields(body))
+        .flatten()
+        .filter(|fields| !fields.is_empty());
+    if body_entries.is_none()
+        && let Some(unmapped) = unmap_short_keys(ctx, metadata)?
     {
+        return Ok(unmapped);
+    }
+    let mut raw: Vec<(Cow<'_, str>, Raw)> = Vec::with_capacity(metadata.len());
+    if let Some(fields) = body_entries {
         raw.extend(
             fields
                 .into_iter()
@@ -103,8 +147,8 @@ pub fn unmap_object(
     let resolved: Vec<(EntryPath<'_, '_>, Raw)> = raw
         .into_iter()
         .filter(|(key, _)| !is_internal(key))
-        .map(|(key, entry)| match keys.path(&key) {
-            Some(path) => (EntryPath::Mapped(path), entry),
+        .map(|(key, entry)| match keys.resolve(&key) {
+            Some((path, field)) => (EntryPath::Mapped(path, ctx.field_at(field)), entry),
             None => (EntryPath::Plain(key), entry),
         })
         .collect();
@@ -116,7 +160,7 @@ pub fn unmap_object(
         resolved
             .iter()
             .filter_map(|(path, _)| match path {
-                EntryPath::Mapped(path) => Some(*path),
+                EntryPath::Mapped(path, _) => Some(*path),
                 EntryPath::Plain(_) => None,
             })
             .collect()
@@ -126,17 +170,19 @@ pub fn unmap_object(
     let mut doc = Unflattened::with_capacity(resolved.len());
     let mut out = Unmapped::default();
     for (path, entry) in resolved {
-        let (path, short) = match &path {
-            EntryPath::Mapped(path) => (*path, true),
+        let (path, field, short) = match &path {
+            EntryPath::Mapped(path, field) => (*path, *field, true),
             EntryPath::Plain(key) if mapped_paths.contains(key.as_ref()) => continue,
-            EntryPath::Plain(key) => (key.as_ref(), false),
+            EntryPath::Plain(key) => (key.as_ref(), ctx.schema.field(key), false),
         };
         let value = match entry {
             Raw::Meta(Decoded::Undefined) => continue,
             Raw::Meta(Decoded::Null) => Value::Null,
-            Raw::Meta(Decoded::Str(text)) => decode_text(ctx, path, text, &mut out.ciphertexts)?,
+            Raw::Meta(Decoded::Str(text)) => {
+                decode_text(ctx, path, field, text, &mut out.ciphertexts)?
+            }
             Raw::Body(Value::String(text)) if short => {
-                decode_text(ctx, path, Cow::Owned(text), &mut out.ciphertexts)?
+                decode_text(ctx, path, field, Cow::Owned(text), &mut out.ciphertexts)?
             }
             Raw::Body(plain) => {
                 plain_body_value(
@@ -158,6 +204,39 @@ pub fn unmap_object(
     Ok(out)
 }
 
+/// The common object, decoded in one pass: no body to merge, and every metadata key a short
+/// key of the resource's map (or internal). `None` when a key needs [`unmap_object`]'s
+/// general path: a plain name (a short key of the same attribute outranks it) or a body-only
+/// object's own `_map`.
+fn unmap_short_keys(ctx: &ReadContext<'_>, metadata: &PackedMetadata) -> Result<Option<Unmapped>> {
+    let mut doc = Unflattened::with_capacity(metadata.len());
+    let mut ciphertexts = Ciphertexts::default();
+    for (key, stored) in metadata.iter() {
+        if is_internal(key) {
+            if key == "_map" {
+                return Ok(None);
+            }
+            continue;
+        }
+        let Some((path, field)) = ctx.keys.resolve(key) else {
+            return Ok(None);
+        };
+        let field = ctx.field_at(field);
+        let value = match decode_meta_cow(stored) {
+            Decoded::Undefined => continue,
+            Decoded::Null => Value::Null,
+            Decoded::Str(text) => decode_text(ctx, path, field, text, &mut ciphertexts)?,
+        };
+        if let Some(value) = value_or_absent(value) {
+            doc.insert(Cow::Borrowed(path), value);
+        }
+    }
+    Ok(Some(Unmapped {
+        record: doc.finish(),
+        ciphertexts,
+    }))
+}
+
 /// The fields of a JSON object body, in order, without its internal ones (`_w`, `_v`, …),
 /// which are skipped unparsed; `None` when the body is not a JSON object. No map is built:
 /// the entries go straight into the decoder's list.
@@ -175,11 +254,11 @@ fn body_fields(body: &[u8]) -> Option<Vec<(String, Value)>> {
             mut map: A,
         ) -> std::result::Result<Self::Value, A::Error> {
             let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            while let Some(key) = map.next_key::<String>()? {
+            while let Some(BodyKey(key)) = map.next_key()? {
                 if is_internal(&key) {
                     map.next_value::<IgnoredAny>()?;
                 } else {
-                    fields.push((key, map.next_value::<Value>()?));
+                    fields.push((key.into_owned(), map.next_value::<Value>()?));
                 }
             }
             Ok(fields)
@@ -189,6 +268,32 @@ fn body_fields(body: &[u8]) -> Option<Vec<(String, Value)>> {
     let fields = reader.deserialize_map(Fields).ok()?;
     reader.end().ok()?;
     Some(fields)
+}
+
+/// A key of a JSON body, borrowed from the body unless it has escapes (internal keys are
+/// skipped without a copy).
+struct BodyKey<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for BodyKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Key;
+        impl<'de> Visitor<'de> for Key {
+            type Value = BodyKey<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+
+            fn visit_borrowed_str<E>(self, key: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(BodyKey(Cow::Borrowed(key)))
+            }
+
+            fn visit_str<E>(self, key: &str) -> std::result::Result<Self::Value, E> {
+                Ok(BodyKey(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Key)
+    }
 }
 
 /// Keys s3db.js keeps for itself (`_v`, `_map`, `$…`), never record fields.
@@ -204,7 +309,7 @@ fn plain_body_value(
     path: &str,
     value: Value,
     mapped_paths: &HashSet<&str>,
-    ciphertexts: &mut HashMap<String, String>,
+    ciphertexts: &mut Ciphertexts,
     doc: &mut Unflattened,
 ) -> Result<()> {
     if mapped_paths.contains(path) {
@@ -212,7 +317,7 @@ fn plain_body_value(
     }
     match (ctx.schema.field(path), value) {
         (Some(field), Value::String(text)) if field.secret => {
-            let decrypted = decode_text(ctx, path, Cow::Owned(text), ciphertexts)?;
+            let decrypted = decode_text(ctx, path, Some(field), Cow::Owned(text), ciphertexts)?;
             if let Some(v) = value_or_absent(decrypted) {
                 doc.insert(Cow::Borrowed(path), v);
             }
@@ -244,14 +349,15 @@ fn value_or_absent(value: Value) -> Option<Value> {
 
 const UNDEFINED: &str = "undefined";
 
-/// Decodes one stored string by the kind of the field at `path`.
+/// Decodes one stored string by the kind of `field`, the schema's field at `path`.
 fn decode_text(
     ctx: &ReadContext<'_>,
     path: &str,
+    field: Option<&Field>,
     text: Cow<'_, str>,
-    ciphertexts: &mut HashMap<String, String>,
+    ciphertexts: &mut Ciphertexts,
 ) -> Result<Value> {
-    let Some(field) = ctx.schema.field(path) else {
+    let Some(field) = field else {
         return Ok(decode_untyped(text));
     };
     if field.secret {
@@ -260,7 +366,7 @@ fn decode_text(
             id: ctx.id.to_owned(),
             field: path.to_owned(),
         })?;
-        ciphertexts.insert(path.to_owned(), text.into_owned());
+        ciphertexts.insert(path, text.into_owned());
         return Ok(match plain.as_str() {
             "null" => Value::Null,
             _ => Value::String(plain),
@@ -302,13 +408,68 @@ fn parse_own_map(ctx: &ReadContext<'_>, text: &str) -> Result<KeyMap> {
             )),
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(KeyMap::from_pairs(pairs))
+    Ok(KeyMap::from_pairs(pairs, ctx.schema))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Decodes `metadata` and `body` as a `user-managed` resource with `name` (key `0`) and
+    /// `age` (key `1`).
+    fn decode(metadata: &[(&str, &str)], body: &str) -> Map<String, Value> {
+        let schema = Schema::parse(
+            json!({"name": "string", "age": "number"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        let keys = KeyMap::from_indices(&[("name".into(), 0), ("age".into(), 1)], &schema);
+        let ctx = ReadContext {
+            resource: "people",
+            id: "p1",
+            key: "resource=people/data/id=p1",
+            schema: &schema,
+            keys: &keys,
+            secrets: &Secrets::new("secret"),
+            reads_body: true,
+        };
+        let metadata: s3db_storage::Metadata = metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        unmap_object(&ctx, &PackedMetadata::from(metadata), body.as_bytes())
+            .unwrap()
+            .record
+    }
+
+    #[test]
+    fn short_keys_outrank_plain_names_with_or_without_a_body() {
+        let short_only = [("_v", "v1"), ("0", "Ann"), ("1", "1e")];
+        let want = json!({"name": "Ann", "age": 76});
+        assert_eq!(Value::Object(decode(&short_only, "")), want);
+        // An overwrite's body holds only its nonce: the same record.
+        assert_eq!(
+            Value::Object(decode(&short_only, r#"{"_w":"0000000000000001"}"#)),
+            want
+        );
+        // A plain name of a mapped attribute loses to its short key, in metadata or body;
+        // a plain name of an unknown attribute is kept.
+        let mixed = [("0", "Ann"), ("name", "Old"), ("1", "1e"), ("nick", "A")];
+        let want = json!({"name": "Ann", "age": 76, "nick": "A"});
+        assert_eq!(Value::Object(decode(&mixed, "")), want);
+        assert_eq!(
+            Value::Object(decode(&short_only[1..], r#"{"name":"Old"}"#)),
+            json!({"name": "Ann", "age": 76})
+        );
+        // A plain name alone is read.
+        assert_eq!(
+            Value::Object(decode(&[("name", "Bob")], "")),
+            json!({"name": "Bob"})
+        );
+    }
 
     #[test]
     fn body_fields_skip_internal_keys_and_refuse_what_is_not_an_object() {

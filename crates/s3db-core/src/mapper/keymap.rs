@@ -6,24 +6,27 @@ use s3db_codec::base62::{base36_key, decode_base36_key};
 use serde_json::{Map, Value};
 
 use super::entries::js_order;
+use crate::schema::Schema;
 
 /// Attribute path ⇄ short metadata key, plus the map's `JSON.stringify` form (`_map`).
 ///
 /// Reads look short keys up by their base36 number first (every key s3db and s3db.js
-/// assign is one), which is cheaper than a search on every field of every record read.
+/// assign is one), which is cheaper than a search on every field of every record read, and
+/// find the schema field of the path with it.
 #[derive(Debug, Clone, Default)]
 pub struct KeyMap {
     /// Looked up for every field of every record written (foldhash: see the schema's index).
     to_short: foldhash::HashMap<String, String>,
-    to_path: BTreeMap<String, String>,
-    /// (short key, path) at the index the key encodes, for keys in canonical base36 form.
-    by_index: Vec<Option<(String, String)>>,
+    to_path: BTreeMap<String, Target>,
+    /// (short key, target) at the index the key encodes, for keys in canonical base36 form.
+    by_index: Vec<Option<(String, Target)>>,
     json: String,
 }
 
 impl KeyMap {
-    /// A map from registry indices (path, index), in definition order.
-    pub fn from_indices(assigned: &[(String, u64)]) -> Self {
+    /// A map from registry indices (path, index), in definition order; `schema` is the one
+    /// the paths belong to.
+    pub fn from_indices(assigned: &[(String, u64)], schema: &Schema) -> Self {
         let pairs = assigned
             .iter()
             .map(|(path, index)| {
@@ -31,17 +34,21 @@ impl KeyMap {
                 (path.clone(), base36_key(index))
             })
             .collect();
-        Self::from_pairs(pairs)
+        Self::from_pairs(pairs, schema)
     }
 
     /// A map from (path, key) pairs, e.g. a body-only object's own `_map`.
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    pub fn from_pairs(pairs: Vec<(String, String)>, schema: &Schema) -> Self {
+        let target = |path: &String| Target {
+            path: path.clone(),
+            field: schema.field_index(path),
+        };
         let ordered = js_order(pairs);
         let json_map: Map<String, Value> = ordered
             .iter()
             .map(|(p, k)| (p.clone(), Value::String(k.clone())))
             .collect();
-        let mut by_index: Vec<Option<(String, String)>> = Vec::new();
+        let mut by_index: Vec<Option<(String, Target)>> = Vec::new();
         for (path, key) in &ordered {
             let index = decode_base36_key(key)
                 .ok()
@@ -50,13 +57,13 @@ impl KeyMap {
                 if by_index.len() <= index {
                     by_index.resize(index + 1, None);
                 }
-                by_index[index] = Some((key.clone(), path.clone()));
+                by_index[index] = Some((key.clone(), target(path)));
             }
         }
         KeyMap {
             to_path: ordered
                 .iter()
-                .map(|(p, k)| (k.clone(), p.clone()))
+                .map(|(p, k)| (k.clone(), target(p)))
                 .collect(),
             to_short: ordered.into_iter().collect(),
             by_index,
@@ -69,19 +76,19 @@ impl KeyMap {
         self.to_short.get(path).map(String::as_str)
     }
 
-    /// The path a short key stands for.
-    pub fn path(&self, key: &str) -> Option<&str> {
+    /// The path a short key stands for, and the index of its field in the schema.
+    pub fn resolve(&self, key: &str) -> Option<(&str, Option<usize>)> {
         // Indexed keys have at most 3 digits (MAX_INDEXED_KEYS < 36³); longer keys are plain
         // names, which are not decoded (a failed decode builds an error).
         let indexed = (key.len() <= 3)
             .then(|| decode_base36_key(key).ok())
             .flatten()
             .and_then(|i| self.by_index.get(i)?.as_ref())
-            .filter(|(short, _)| short == key);
-        match indexed {
-            Some((_, path)) => Some(path),
-            None => self.to_path.get(key).map(String::as_str),
-        }
+            .filter(|(short, _)| short == key)
+            .map(|(_, target)| target);
+        indexed
+            .or_else(|| self.to_path.get(key))
+            .map(|target| (target.path.as_str(), target.field))
     }
 
     /// `JSON.stringify(map)` as s3db.js writes it into `_map`.
@@ -90,42 +97,64 @@ impl KeyMap {
     }
 }
 
+/// What a short key stands for: an attribute path and the schema field there.
+#[derive(Debug, Clone)]
+struct Target {
+    path: String,
+    /// Index into the schema's fields; `None` for a path the schema does not know.
+    field: Option<usize>,
+}
+
 /// Short keys past this index are only in the ordered map (an `_map` of a body-only object
 /// may name any key; the index vector stays small).
 const MAX_INDEXED_KEYS: usize = 4096;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    fn schema(attributes: Value) -> Schema {
+        Schema::parse(attributes.as_object().unwrap()).unwrap()
+    }
+
     #[test]
-    fn finds_paths_by_index_and_by_name() {
-        let map = KeyMap::from_pairs(vec![
-            ("one".into(), "1".into()),
-            ("ten".into(), "a".into()),
-            ("late".into(), "10".into()),
-            ("padded".into(), "01".into()),
-            ("named".into(), "Name".into()),
-        ]);
-        assert_eq!(map.path("1"), Some("one"));
-        assert_eq!(map.path("a"), Some("ten"));
-        assert_eq!(map.path("10"), Some("late"));
-        assert_eq!(map.path("01"), Some("padded"), "not index 1's path");
-        assert_eq!(map.path("Name"), Some("named"));
-        assert_eq!(map.path("2"), None);
-        assert_eq!(map.path("b"), None);
+    fn finds_paths_and_fields_by_index_and_by_name() {
+        let schema = schema(serde_json::json!({"ten": "string", "named": "number"}));
+        let map = KeyMap::from_pairs(
+            vec![
+                ("one".into(), "1".into()),
+                ("ten".into(), "a".into()),
+                ("late".into(), "10".into()),
+                ("padded".into(), "01".into()),
+                ("named".into(), "Name".into()),
+            ],
+            &schema,
+        );
+        assert_eq!(map.resolve("1"), Some(("one", None)));
+        assert_eq!(map.resolve("a"), Some(("ten", schema.field_index("ten"))));
+        assert_eq!(map.resolve("10"), Some(("late", None)));
+        assert_eq!(map.resolve("01"), Some(("padded", None)), "not index 1's");
+        let named = schema.field_index("named");
+        assert!(named.is_some());
+        assert_eq!(map.resolve("Name"), Some(("named", named)));
+        assert_eq!(map.resolve("2"), None);
+        assert_eq!(map.resolve("b"), None);
     }
 
     #[test]
     fn builds_the_map_s3dbjs_writes() {
-        let map = KeyMap::from_indices(&[
-            ("title".into(), 0),
-            ("author.name".into(), 2),
-            ("author".into(), 7),
-            ("late".into(), 36),
-        ]);
+        let map = KeyMap::from_indices(
+            &[
+                ("title".into(), 0),
+                ("author.name".into(), 2),
+                ("author".into(), 7),
+                ("late".into(), 36),
+            ],
+            &schema(serde_json::json!({})),
+        );
         assert_eq!(map.short("late"), Some("10"));
-        assert_eq!(map.path("7"), Some("author"));
+        assert_eq!(map.resolve("7"), Some(("author", None)));
         assert_eq!(
             map.json(),
             r#"{"title":"0","author.name":"2","author":"7","late":"10"}"#

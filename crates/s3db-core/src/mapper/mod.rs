@@ -11,7 +11,7 @@ pub mod encode;
 pub mod entries;
 pub mod keymap;
 
-pub use decode::unmap_object;
+pub use decode::{Ciphertexts, unmap_object};
 pub use encode::map_record;
 pub use entries::Entries;
 pub use keymap::KeyMap;

@@ -355,7 +355,7 @@ impl Definition {
             registry.absorb_legacy_map(&legacy_indices(legacy));
         }
         let (assigned, _) = registry.assign(&paths, "");
-        let keys = KeyMap::from_indices(&assigned);
+        let keys = KeyMap::from_indices(&assigned, &schema);
         let id_generator = local
             .id_generator
             .clone()

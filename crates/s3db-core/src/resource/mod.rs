@@ -109,10 +109,10 @@ pub(crate) struct Loaded {
     /// The object's ETag.
     pub etag: String,
     /// Secret path → stored ciphertext.
-    pub ciphertexts: std::collections::HashMap<String, String>,
+    pub ciphertexts: crate::mapper::Ciphertexts,
     /// Body and content type when the object carries binary content.
     pub content: Option<(bytes::Bytes, Option<String>)>,
-    /// The `_v` the object was written with.
+    /// The `_v` the object was written with, when it is not the current version.
     pub version: Option<String>,
     /// Size, modification time and content type of the object.
     pub facts: ObjectFacts,

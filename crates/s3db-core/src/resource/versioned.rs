@@ -42,18 +42,21 @@ impl Resource {
 
     /// Decodes an object with the definition of the version that wrote it, then migrates.
     pub(crate) fn decode_versioned(&self, id: &str, key: &str, found: PackedGet) -> Result<Loaded> {
-        let version = found.metadata.get("_v").map(str::to_owned);
+        // The current version is the common case: nothing to copy or look up.
+        let version = found
+            .metadata
+            .get("_v")
+            .filter(|v| *v != self.def.version)
+            .map(str::to_owned);
         let older = match &version {
-            Some(v) if *v != self.def.version => self.def.at_version(v)?,
-            _ => None,
+            Some(v) => self.def.at_version(v)?,
+            None => None,
         };
         let mut loaded = match &older {
             Some(def) => codec::decode_object(def, id, key, found)?,
             None => codec::decode_object(&self.def, id, key, found)?,
         };
-        if let (Some(from), Some(migration)) = (&version, &self.migration)
-            && *from != self.def.version
-        {
+        if let (Some(from), Some(migration)) = (&version, &self.migration) {
             let mut record = (migration.0)(from, std::mem::take(&mut loaded.record))?;
             record.insert("id".into(), Value::String(id.to_owned()));
             loaded.record = record;
@@ -74,9 +77,6 @@ impl Resource {
         let Some(version) = previous.version.as_deref() else {
             return Ok(());
         };
-        if version == self.def.version {
-            return Ok(());
-        }
         // A migrated record already has the current shape.
         let def = match (&self.migration, self.def.at_version(version)?) {
             (None, Some(older)) => older,

@@ -265,7 +265,12 @@ impl Schema {
 
     /// The leaf field at a dotted path.
     pub fn field(&self, path: &str) -> Option<&Field> {
-        self.by_path.get(path).and_then(|i| self.fields.get(*i))
+        self.field_index(path).and_then(|i| self.fields.get(i))
+    }
+
+    /// The index in [`Schema::fields`] of the leaf field at a dotted path.
+    pub fn field_index(&self, path: &str) -> Option<usize> {
+        self.by_path.get(path).copied()
     }
 
     /// Candidate paths for short keys, in s3db.js order (spec §3.1): the leaf paths of the

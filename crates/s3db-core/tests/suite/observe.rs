@@ -259,6 +259,9 @@ async fn gets_in_parallel(capture: Capture) {
             .unwrap();
     }
     capture.all();
+    // Other tests of this binary register and drop their own subscribers meanwhile; have
+    // tracing recompute which callsites are enabled with this test's subscriber alive.
+    tracing::callsite::rebuild_interest_cache();
     let tasks: Vec<_> = ids
         .iter()
         .map(|id| {
