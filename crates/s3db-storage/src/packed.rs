@@ -5,6 +5,7 @@
 //! Readers that only look at the entries (the record decoder) take them packed instead: the
 //! memory store keeps every object's metadata in this form and shares it with each read.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -37,23 +38,34 @@ struct Packed {
 impl PackedMetadata {
     /// The entries in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
-        let Packed { text, ends } = &*self.0;
-        // Each key starts where the previous value ended.
-        let mut key_start = 0;
-        ends.chunks_exact(2).map(move |bounds| {
-            let (key_end, value_end) = (bounds[0], bounds[1]);
-            let entry = (
-                text.get(key_start..key_end).unwrap_or_default(),
-                text.get(key_end..value_end).unwrap_or_default(),
-            );
-            key_start = value_end;
-            entry
+        let text = &self.0.text;
+        self.spans().map(move |(key, value)| {
+            (
+                text.get(key).unwrap_or_default(),
+                text.get(value).unwrap_or_default(),
+            )
         })
     }
 
-    /// The value stored under `key`.
+    /// The value stored under `key`. Keys are compared as bytes: only the value found is
+    /// sliced as text.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.iter().find_map(|(k, v)| (k == key).then_some(v))
+        let text = &self.0.text;
+        self.spans()
+            .find(|(stored, _)| text.as_bytes().get(stored.clone()) == Some(key.as_bytes()))
+            .and_then(|(_, value)| text.get(value))
+    }
+
+    /// Where each entry's key and value are in the packed text.
+    fn spans(&self) -> impl ExactSizeIterator<Item = (Range<usize>, Range<usize>)> + '_ {
+        // Each key starts where the previous value ended.
+        let mut key_start = 0;
+        self.0.ends.chunks_exact(2).map(move |bounds| {
+            let (key_end, value_end) = (bounds[0], bounds[1]);
+            let spans = (key_start..key_end, key_end..value_end);
+            key_start = value_end;
+            spans
+        })
     }
 
     /// Number of entries.

@@ -1,6 +1,7 @@
 //! The `Storage` trait every backend and layer implements.
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 use crate::error::Result;
@@ -50,34 +51,81 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 }
 
 /// A shared handle is a storage too, so layers and wrappers can hold `Arc<dyn Storage>`.
-#[async_trait]
+/// Each method hands back the inner storage's future as it is, rather than boxing a second
+/// future around it on every call.
 impl<T: Storage + ?Sized> Storage for std::sync::Arc<T> {
-    async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String> {
-        (**self).put(key, payload, mode).await
+    fn put<'s, 'k, 'f>(
+        &'s self,
+        key: &'k str,
+        payload: PutPayload,
+        mode: PutMode,
+    ) -> BoxFuture<'f, Result<String>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).put(key, payload, mode)
     }
 
-    async fn get(&self, key: &str) -> Result<GetResult> {
-        (**self).get(key).await
+    fn get<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<GetResult>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).get(key)
     }
 
-    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
-        (**self).get_packed(key).await
+    fn get_packed<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<PackedGet>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).get_packed(key)
     }
 
-    async fn head(&self, key: &str) -> Result<HeadResult> {
-        (**self).head(key).await
+    fn head<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<HeadResult>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).head(key)
     }
 
-    async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String> {
-        (**self).copy(from, to, options).await
+    fn copy<'s, 'a, 'b, 'f>(
+        &'s self,
+        from: &'a str,
+        to: &'b str,
+        options: CopyOptions,
+    ) -> BoxFuture<'f, Result<String>>
+    where
+        's: 'f,
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        (**self).copy(from, to, options)
     }
 
-    async fn delete(&self, key: &str) -> Result<()> {
-        (**self).delete(key).await
+    fn delete<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).delete(key)
     }
 
-    async fn delete_many(&self, keys: &[String]) -> Result<()> {
-        (**self).delete_many(keys).await
+    fn delete_many<'s, 'k, 'f>(&'s self, keys: &'k [String]) -> BoxFuture<'f, Result<()>>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        (**self).delete_many(keys)
     }
 
     fn list(&self, options: ListOptions) -> BoxStream<'_, Result<ObjectMeta>> {
