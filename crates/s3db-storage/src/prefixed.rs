@@ -5,6 +5,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::packed::PackedGet;
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
@@ -83,6 +84,12 @@ impl<S: Storage> Storage for Prefixed<S> {
 
     async fn get(&self, key: &str) -> Result<GetResult> {
         let mut result = self.inner.get(&self.full(key)).await?;
+        result.meta.key = key.to_string();
+        Ok(result)
+    }
+
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        let mut result = self.inner.get_packed(&self.full(key)).await?;
         result.meta.key = key.to_string();
         Ok(result)
     }

@@ -2,7 +2,8 @@
 //! run of inserts through `Database::connect` with default settings, 16 in flight, and
 //! restarted on the same data directory. No insert may fail, and what is stored must be
 //! exactly what was acknowledged (no lost acknowledged write, no stored write reported as
-//! failed).
+//! failed). Then every record is read back, 16 at a time, across a second crash: no read
+//! may fail or return another value.
 //!
 //! Each test launches a SeaweedFS of its own on a free port range (`testing::LocalServer`,
 //! the `.ci/start-s3.sh` script) with its data in a temporary directory.
@@ -40,17 +41,7 @@ async fn inserts_across_a_restart(inserts: usize, kill_at: usize) {
         .unwrap();
 
     let done = Arc::new(AtomicUsize::new(0));
-    let crash = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            while done.load(Ordering::Relaxed) < kill_at {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            server.kill().unwrap();
-            server.restart().unwrap();
-            server
-        })
-    };
+    let crash = crash_at(server, done.clone(), kill_at);
     let started = Instant::now();
     let results: Vec<(String, bool)> = futures::stream::iter(0..inserts)
         .map(|i| {
@@ -89,7 +80,59 @@ async fn inserts_across_a_restart(inserts: usize, kill_at: usize) {
     eprintln!("server restart during inserts: {figures}");
     assert_eq!(acknowledged.len(), inserts, "no insert fails: {figures}");
     assert_eq!(stored, acknowledged, "stored = acknowledged: {figures}");
+
+    let done = Arc::new(AtomicUsize::new(0));
+    let crash = crash_at(server, done.clone(), kill_at);
+    let started = Instant::now();
+    let wrong: Vec<String> = futures::stream::iter(0..inserts)
+        .map(|i| {
+            let items = items.clone();
+            let done = done.clone();
+            async move {
+                let id = format!("r{i:06}");
+                let read = items.get(&id).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                match read {
+                    Ok(record) if record.get("n") == Some(&json!(i)) => None,
+                    Ok(record) => Some(format!("{id} read as {record:?}")),
+                    Err(error) => Some(format!("{id} failed: {error}")),
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .filter_map(|wrong| async move { wrong })
+        .collect()
+        .await;
+    eprintln!(
+        "server restart during reads: {{\"reads\": {inserts}, \"wrong\": {}, \"seconds\": {:.1}}}",
+        wrong.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let server = crash.join().unwrap();
+    assert!(
+        wrong.is_empty(),
+        "{} wrong reads: {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
     drop(server);
+}
+
+/// Kills `server` (SIGKILL) once `done` reaches `at`, then starts it again on the same data
+/// directory; the thread hands the server back.
+fn crash_at(
+    server: LocalServer,
+    done: Arc<AtomicUsize>,
+    at: usize,
+) -> std::thread::JoinHandle<LocalServer> {
+    std::thread::spawn(move || {
+        while done.load(Ordering::Relaxed) < at {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        server.kill().unwrap();
+        server.restart().unwrap();
+        server
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

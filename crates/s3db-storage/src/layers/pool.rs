@@ -13,6 +13,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::packed::PackedGet;
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
@@ -239,6 +240,11 @@ impl<S: Storage> Storage for Pool<S> {
 
     async fn get(&self, key: &str) -> Result<GetResult> {
         self.run(Operation::Get, key, self.inner.get(key)).await
+    }
+
+    async fn get_packed(&self, key: &str) -> Result<PackedGet> {
+        self.run(Operation::Get, key, self.inner.get_packed(key))
+            .await
     }
 
     async fn head(&self, key: &str) -> Result<HeadResult> {
