@@ -95,17 +95,21 @@ pub async fn run_workload(
     })
     .await?;
     run.phase("list", n, || async {
-        let people = p.clone();
-        let all = on_worker(async move { people.list(&ListRequest::all().concurrency(c)).await })
-            .await?
-            .map_err(|e| e.to_string())?;
-        check_len("list", all.len(), n as usize)?;
-        for ((i, record), age) in (0..n).zip(&all).zip(&shared.ages) {
-            if record.get("age") != Some(&json!(age + 1)) {
-                return Err(format!("list: {} was not updated: {record:?}", id(i)));
+        let shared = Arc::clone(&shared);
+        // The records are checked (and dropped) in the task that listed them, as a service
+        // handles them in the request's handler.
+        on_worker(async move {
+            let request = ListRequest::all().concurrency(c);
+            let all = shared.people.list(&request).await.map_err(|e| e.to_string())?;
+            check_len("list", all.len(), n as usize)?;
+            for ((i, record), age) in (0..n).zip(&all).zip(&shared.ages) {
+                if record.get("age") != Some(&json!(age + 1)) {
+                    return Err(format!("list: {} was not updated: {record:?}", id(i)));
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await?
     })
     .await?;
     run.phase("listIds", n, || async {
@@ -139,11 +143,15 @@ pub async fn run_workload(
         for (k, city) in CITIES.iter().enumerate() {
             let request = ListRequest::partition("byCity", json!({"address.city": city}));
             let people = p.clone();
-            let found = on_worker(async move { people.list(&request.concurrency(c)).await })
-                .await?
-                .map_err(|e| e.to_string())?;
             let want = (0..n as usize).filter(|i| i % CITIES.len() == k).count();
-            check_len(&format!("listPartition {city}"), found.len(), want)?;
+            on_worker(async move {
+                let found = people
+                    .list(&request.concurrency(c))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                check_len(&format!("listPartition {city}"), found.len(), want)
+            })
+            .await??;
         }
         Ok(())
     })
