@@ -100,7 +100,11 @@ pub async fn run_workload(
         // handles them in the request's handler.
         on_worker(async move {
             let request = ListRequest::all().concurrency(c);
-            let all = shared.people.list(&request).await.map_err(|e| e.to_string())?;
+            let all = shared
+                .people
+                .list(&request)
+                .await
+                .map_err(|e| e.to_string())?;
             check_len("list", all.len(), n as usize)?;
             for ((i, record), age) in (0..n).zip(&all).zip(&shared.ages) {
                 if record.get("age") != Some(&json!(age + 1)) {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use s3db_codec::base62::{base36_key, decode_base36_key};
+use s3db_codec::base62::base36_key;
 use serde_json::{Map, Value};
 
 use super::entries::js_order;
@@ -50,9 +50,7 @@ impl KeyMap {
             .collect();
         let mut by_index: Vec<Option<(String, Target)>> = Vec::new();
         for (path, key) in &ordered {
-            let index = decode_base36_key(key)
-                .ok()
-                .filter(|i| base36_key(*i) == *key);
+            let index = short_index(key).filter(|i| base36_key(*i) == *key);
             if let Some(index) = index.filter(|i| *i < MAX_INDEXED_KEYS) {
                 if by_index.len() <= index {
                     by_index.resize(index + 1, None);
@@ -78,11 +76,7 @@ impl KeyMap {
 
     /// The path a short key stands for, and the index of its field in the schema.
     pub fn resolve(&self, key: &str) -> Option<(&str, Option<usize>)> {
-        // Indexed keys have at most 3 digits (MAX_INDEXED_KEYS < 36³); longer keys are plain
-        // names, which are not decoded (a failed decode builds an error).
-        let indexed = (key.len() <= 3)
-            .then(|| decode_base36_key(key).ok())
-            .flatten()
+        let indexed = short_index(key)
             .and_then(|i| self.by_index.get(i)?.as_ref())
             .filter(|(short, _)| short == key)
             .map(|(_, target)| target);
@@ -95,6 +89,17 @@ impl KeyMap {
     pub fn json(&self) -> &str {
         &self.json
     }
+}
+
+/// The number a key of at most three base36 digits encodes, the only keys the index holds
+/// (`MAX_INDEXED_KEYS` < 36³); `None` for longer keys (plain names) and other characters. A
+/// non-canonical form (`A`, `01`) gives a number whose indexed key differs from it.
+fn short_index(key: &str) -> Option<usize> {
+    if key.len() > 3 {
+        return None;
+    }
+    key.chars()
+        .try_fold(0, |n, c| Some(n * 36 + c.to_digit(36)? as usize))
 }
 
 /// What a short key stands for: an attribute path and the schema field there.
@@ -140,6 +145,9 @@ mod tests {
         assert_eq!(map.resolve("Name"), Some(("named", named)));
         assert_eq!(map.resolve("2"), None);
         assert_eq!(map.resolve("b"), None);
+        assert_eq!(map.resolve("A"), None, "not index 10's");
+        assert_eq!(map.resolve(""), None);
+        assert_eq!(map.resolve("é"), None);
     }
 
     #[test]
