@@ -50,6 +50,21 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     fn capabilities(&self) -> Capabilities;
 }
 
+/// Methods of `Storage for Arc<T>` that take one key: each hands back the inner storage's
+/// future.
+macro_rules! forward_by_key {
+    ($($method:ident -> $output:ty;)*) => {$(
+        fn $method<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<$output>>
+        where
+            's: 'f,
+            'k: 'f,
+            Self: 'f,
+        {
+            (**self).$method(key)
+        }
+    )*};
+}
+
 /// A shared handle is a storage too, so layers and wrappers can hold `Arc<dyn Storage>`.
 /// Each method hands back the inner storage's future as it is, rather than boxing a second
 /// future around it on every call.
@@ -68,31 +83,11 @@ impl<T: Storage + ?Sized> Storage for std::sync::Arc<T> {
         (**self).put(key, payload, mode)
     }
 
-    fn get<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<GetResult>>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).get(key)
-    }
-
-    fn get_packed<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<PackedGet>>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).get_packed(key)
-    }
-
-    fn head<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<HeadResult>>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).head(key)
+    forward_by_key! {
+        get -> GetResult;
+        get_packed -> PackedGet;
+        head -> HeadResult;
+        delete -> ();
     }
 
     fn copy<'s, 'a, 'b, 'f>(
@@ -108,15 +103,6 @@ impl<T: Storage + ?Sized> Storage for std::sync::Arc<T> {
         Self: 'f,
     {
         (**self).copy(from, to, options)
-    }
-
-    fn delete<'s, 'k, 'f>(&'s self, key: &'k str) -> BoxFuture<'f, Result<()>>
-    where
-        's: 'f,
-        'k: 'f,
-        Self: 'f,
-    {
-        (**self).delete(key)
     }
 
     fn delete_many<'s, 'k, 'f>(&'s self, keys: &'k [String]) -> BoxFuture<'f, Result<()>>
