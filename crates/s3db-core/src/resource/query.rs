@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use s3db_storage::layers::carry_tally;
 use s3db_storage::{ListOptions, ObjectMeta, Storage};
 use serde_json::Value;
@@ -25,6 +25,13 @@ pub const DEFAULT_READ_CONCURRENCY: usize = 32;
 /// flight): enough to keep a few cores busy, few enough that a hand-off between threads is
 /// paid per chunk of records.
 const READ_TASKS: usize = 4;
+
+/// Largest chunk of ids a read task takes, as a multiple of its reads in flight. The first
+/// [`READ_TASKS`] chunks hold as many ids as a task has reads in flight (so a short listing
+/// still has all of them in flight), the next ones double up to this: a long listing pays a
+/// hand-off between threads per chunk of up to 8 × 8 records rather than of 8, and its last
+/// chunks stay short enough that few round trips run below full concurrency.
+const LARGEST_CHUNK: usize = 8;
 
 /// What to list: all records or one partition's (optionally for some field values), with
 /// offset, limit and the number of record reads in flight.
@@ -318,7 +325,7 @@ impl Resource {
         // At most `in_flight` reads in all: `tasks` chunks of `per_task`.
         let per_task = (in_flight / READ_TASKS).max(1);
         let tasks = in_flight / per_task;
-        ids.ready_chunks(per_task)
+        growing_chunks(ids, per_task, tasks, per_task * LARGEST_CHUNK)
             .map(move |chunk| {
                 let this = this.clone();
                 let resource = this.def.name.clone();
@@ -694,4 +701,75 @@ fn group_by_prefix(selectors: Vec<Selector>) -> Vec<KeySource> {
             _ => KeySource::AnyOf(group),
         })
         .collect()
+}
+/// `ids` in chunks: `steady` (at least one) chunks of at most `first` ids, then each of up to
+/// twice as many
+/// as the last, up to `largest`. A chunk takes the ids that are ready once its first one is,
+/// and never waits for more (as `ready_chunks` does).
+fn growing_chunks<T: Send + 'static>(
+    ids: BoxStream<'static, T>,
+    first: usize,
+    steady: usize,
+    largest: usize,
+) -> BoxStream<'static, Vec<T>> {
+    let first = first.max(1);
+    let largest = largest.max(first);
+    let grown = std::iter::successors(Some((first * 2).min(largest)), move |size| {
+        Some((size * 2).min(largest))
+    });
+    let sizes = std::iter::repeat_n(first, steady.max(1)).chain(grown);
+    futures::stream::unfold(
+        (ids.fuse(), sizes),
+        move |(mut ids, mut sizes)| async move {
+            let size = sizes.next().unwrap_or(first);
+            let mut chunk = vec![ids.next().await?];
+            while chunk.len() < size {
+                match ids.next().now_or_never() {
+                    Some(Some(id)) => chunk.push(id),
+                    _ => break,
+                }
+            }
+            Some((chunk, (ids, sizes)))
+        },
+    )
+    .boxed()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn chunks_grow_to_the_largest_and_keep_the_order() {
+        let chunks: Vec<Vec<u32>> = growing_chunks(futures::stream::iter(0..40).boxed(), 2, 3, 8)
+            .collect()
+            .await;
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 2, 2, 4, 8, 8, 8, 6]);
+        assert_eq!(chunks.concat(), (0..40).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_chunk_takes_what_is_ready_and_never_waits_for_more() {
+        let (sender, receiver) = futures::channel::mpsc::unbounded();
+        let mut chunks = growing_chunks(receiver.boxed(), 2, 1, 8);
+        for i in 0..3 {
+            sender.unbounded_send(i).unwrap();
+        }
+        assert_eq!(chunks.next().await.unwrap(), [0, 1]);
+        assert_eq!(
+            chunks.next().await.unwrap(),
+            [2],
+            "not waiting for a fourth"
+        );
+        for i in 3..20 {
+            sender.unbounded_send(i).unwrap();
+        }
+        drop(sender);
+        assert_eq!(chunks.next().await.unwrap(), (3..11).collect::<Vec<_>>());
+        assert_eq!(chunks.next().await.unwrap(), (11..19).collect::<Vec<_>>());
+        assert_eq!(chunks.next().await.unwrap(), [19]);
+        assert_eq!(chunks.next().await, None);
+    }
 }
