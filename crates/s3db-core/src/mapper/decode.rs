@@ -176,14 +176,14 @@ pub fn unmap_object(
             EntryPath::Plain(key) => (key.as_ref(), ctx.schema.field(key), false),
         };
         let value = match entry {
-            Raw::Meta(Decoded::Undefined) => continue,
-            Raw::Meta(Decoded::Null) => Value::Null,
-            Raw::Meta(Decoded::Str(text)) => {
-                decode_text(ctx, path, field, text, &mut out.ciphertexts)?
-            }
-            Raw::Body(Value::String(text)) if short => {
-                decode_text(ctx, path, field, Cow::Owned(text), &mut out.ciphertexts)?
-            }
+            Raw::Meta(decoded) => meta_value(ctx, path, field, decoded, &mut out.ciphertexts)?,
+            Raw::Body(Value::String(text)) if short => value_or_absent(decode_text(
+                ctx,
+                path,
+                field,
+                Cow::Owned(text),
+                &mut out.ciphertexts,
+            )?),
             Raw::Body(plain) => {
                 plain_body_value(
                     ctx,
@@ -196,7 +196,7 @@ pub fn unmap_object(
                 continue;
             }
         };
-        if let Some(value) = value_or_absent(value) {
+        if let Some(value) = value {
             doc.insert(Cow::Borrowed(path), value);
         }
     }
@@ -221,13 +221,9 @@ fn unmap_short_keys(ctx: &ReadContext<'_>, metadata: &PackedMetadata) -> Result<
         let Some((path, field)) = ctx.keys.resolve(key) else {
             return Ok(None);
         };
-        let field = ctx.field_at(field);
-        let value = match decode_meta_cow(stored) {
-            Decoded::Undefined => continue,
-            Decoded::Null => Value::Null,
-            Decoded::Str(text) => decode_text(ctx, path, field, text, &mut ciphertexts)?,
-        };
-        if let Some(value) = value_or_absent(value) {
+        let decoded = decode_meta_cow(stored);
+        if let Some(value) = meta_value(ctx, path, ctx.field_at(field), decoded, &mut ciphertexts)?
+        {
             doc.insert(Cow::Borrowed(path), value);
         }
     }
@@ -337,6 +333,23 @@ fn plain_body_value(
         (_, v) => doc.insert(Cow::Borrowed(path), v),
     }
     Ok(())
+}
+
+/// A metadata value decoded by the kind of `field`, the schema's field at `path`; `None` when
+/// it stands for an absent field.
+fn meta_value(
+    ctx: &ReadContext<'_>,
+    path: &str,
+    field: Option<&Field>,
+    decoded: Decoded<Cow<'_, str>>,
+    ciphertexts: &mut Ciphertexts,
+) -> Result<Option<Value>> {
+    let value = match decoded {
+        Decoded::Undefined => return Ok(None),
+        Decoded::Null => Value::Null,
+        Decoded::Str(text) => decode_text(ctx, path, field, text, ciphertexts)?,
+    };
+    Ok(value_or_absent(value))
 }
 
 /// `undefined` markers (a decrypted `"undefined"`) mean the field is absent.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use s3db_codec::base62::base36_key;
+use s3db_codec::base62::{base36_key, decode_base36_key};
 use serde_json::{Map, Value};
 
 use super::entries::js_order;
@@ -91,15 +91,12 @@ impl KeyMap {
     }
 }
 
-/// The number a key of at most three base36 digits encodes, the only keys the index holds
-/// (`MAX_INDEXED_KEYS` < 36³); `None` for longer keys (plain names) and other characters. A
-/// non-canonical form (`A`, `01`) gives a number whose indexed key differs from it.
+/// The index a short key encodes, for keys of at most three base36 digits, the only keys
+/// the index holds (`MAX_INDEXED_KEYS` < 36³); longer keys are plain names, not decoded.
 fn short_index(key: &str) -> Option<usize> {
-    if key.len() > 3 {
-        return None;
-    }
-    key.chars()
-        .try_fold(0, |n, c| Some(n * 36 + c.to_digit(36)? as usize))
+    (key.len() <= 3)
+        .then(|| decode_base36_key(key).ok())
+        .flatten()
 }
 
 /// What a short key stands for: an attribute path and the schema field there.

@@ -703,9 +703,8 @@ fn group_by_prefix(selectors: Vec<Selector>) -> Vec<KeySource> {
         .collect()
 }
 /// `ids` in chunks: `steady` (at least one) chunks of at most `first` ids, then each of up to
-/// twice as many
-/// as the last, up to `largest`. A chunk takes the ids that are ready once its first one is,
-/// and never waits for more (as `ready_chunks` does).
+/// twice as many as the last, up to `largest`. A chunk takes the ids that are ready once its
+/// first one is, and never waits for more (as `ready_chunks` does).
 fn growing_chunks<T: Send + 'static>(
     ids: BoxStream<'static, T>,
     first: usize,
