@@ -139,7 +139,7 @@ impl<T: Serialize + DeserializeOwned> TypedResource<T> {
 
     /// Reads a record (see [`Resource::get`]).
     pub async fn get(&self, id: &str) -> Result<T> {
-        self.decode(self.inner.get(id).await?)
+        self.inner.get_as(id).await
     }
 
     /// Reads a record with its version and object facts (see [`Resource::get_with_meta`]).
@@ -196,14 +196,20 @@ impl<T: Serialize + DeserializeOwned> TypedResource<T> {
     }
 
     /// The records a request selects, in key order (see [`Resource::list`]).
-    pub async fn list(&self, request: &ListRequest) -> Result<Vec<T>> {
-        self.decode_all(self.inner.list(request).await?)
+    pub async fn list(&self, request: &ListRequest) -> Result<Vec<T>>
+    where
+        T: Send + 'static,
+    {
+        self.inner.list_as(request).await
     }
 
     /// The records of `partition` whose fields equal `values` (see
     /// [`Resource::list_partition`]).
-    pub async fn list_partition(&self, partition: &str, values: Value) -> Result<Vec<T>> {
-        self.decode_all(self.inner.list_partition(partition, values).await?)
+    pub async fn list_partition(&self, partition: &str, values: Value) -> Result<Vec<T>>
+    where
+        T: Send + 'static,
+    {
+        self.list(&ListRequest::partition(partition, values)).await
     }
 
     /// One page of records with its cursor and totals (see [`Resource::page`]).
@@ -460,7 +466,8 @@ fn encode<V: Serialize + ?Sized>(resource: &str, value: &V) -> Result<Record> {
     }
 }
 
-fn decode<T: DeserializeOwned>(resource: &str, record: Record) -> Result<T> {
+/// `record` as `T` ([`Error::Serialization`] naming the resource when it does not convert).
+pub(crate) fn decode<T: DeserializeOwned>(resource: &str, record: Record) -> Result<T> {
     serde_json::from_value(Value::Object(record)).map_err(|e| conversion(resource, e.to_string()))
 }
 

@@ -11,10 +11,12 @@ use s3db_codec::secret::Secrets;
 use s3db_codec::value::{self, ValueKind};
 use s3db_storage::PackedMetadata;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::keymap::KeyMap;
+use super::direct::{Leaf, from_leaves};
+use super::keymap::{KeyMap, Target};
 use crate::error::{Error, Result};
 use crate::schema::{Field, Schema, Unflattened};
 
@@ -105,11 +107,7 @@ pub fn unmap_object(
     metadata: &PackedMetadata,
     body: &[u8],
 ) -> Result<Unmapped> {
-    // Bodies of records in metadata hold only internal keys (the `_w` of an overwrite).
-    let body_entries = (ctx.reads_body && !body.is_empty())
-        .then(|| body_fields(body))
-        .flatten()
-        .filter(|fields| !fields.is_empty());
+    let body_entries = record_body_fields(ctx, body);
     if body_entries.is_none()
         && let Some(unmapped) = unmap_short_keys(ctx, metadata)?
     {
@@ -148,7 +146,10 @@ pub fn unmap_object(
         .into_iter()
         .filter(|(key, _)| !is_internal(key))
         .map(|(key, entry)| match keys.resolve(&key) {
-            Some((path, field)) => (EntryPath::Mapped(path, ctx.field_at(field)), entry),
+            Some(target) => (
+                EntryPath::Mapped(&target.path, ctx.field_at(target.field)),
+                entry,
+            ),
             None => (EntryPath::Plain(key), entry),
         })
         .collect();
@@ -211,26 +212,94 @@ pub fn unmap_object(
 fn unmap_short_keys(ctx: &ReadContext<'_>, metadata: &PackedMetadata) -> Result<Option<Unmapped>> {
     let mut doc = Unflattened::with_capacity(metadata.len());
     let mut ciphertexts = Ciphertexts::default();
-    for (key, stored) in metadata.iter() {
-        if is_internal(key) {
-            if key == "_map" {
-                return Ok(None);
-            }
-            continue;
-        }
-        let Some((path, field)) = ctx.keys.resolve(key) else {
-            return Ok(None);
-        };
-        let decoded = decode_meta_cow(stored);
-        if let Some(value) = meta_value(ctx, path, ctx.field_at(field), decoded, &mut ciphertexts)?
-        {
-            doc.insert(Cow::Borrowed(path), value);
-        }
-    }
-    Ok(Some(Unmapped {
+    let complete = each_short_key(ctx, metadata, &mut ciphertexts, |target, value| {
+        doc.insert(Cow::Borrowed(&target.path), value);
+        true
+    })?;
+    Ok(complete.then(|| Unmapped {
         record: doc.finish(),
         ciphertexts,
     }))
+}
+
+/// Hands each field of a short-key object (see [`unmap_short_keys`]) to `field`: its key's
+/// target and decoded value. `false` when a key needs the general path, or `field` says so
+/// (the fields handed so far are then incomplete).
+fn each_short_key<'a>(
+    ctx: &ReadContext<'a>,
+    metadata: &PackedMetadata,
+    ciphertexts: &mut Ciphertexts,
+    mut field: impl FnMut(&'a Target, Value) -> bool,
+) -> Result<bool> {
+    for (key, stored) in metadata.iter() {
+        if is_internal(key) {
+            if key == "_map" {
+                return Ok(false);
+            }
+            continue;
+        }
+        let Some(target) = ctx.keys.resolve(key) else {
+            return Ok(false);
+        };
+        let (path, schema_field) = (target.path.as_str(), ctx.field_at(target.field));
+        let decoded = decode_meta_cow(stored);
+        if let Some(value) = meta_value(ctx, path, schema_field, decoded, ciphertexts)?
+            && !field(target, value)
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A stored object decoded straight into `T`, with its `id` (see [`direct`]): no record map
+/// is built. `None` when the object needs [`unmap_object`]'s general path or has a field
+/// that is not a [leaf](Target::leaf) (its fields would clash); secrets are decrypted.
+///
+/// [`direct`]: super::direct
+pub fn decode_direct<T: DeserializeOwned>(
+    ctx: &ReadContext<'_>,
+    metadata: &PackedMetadata,
+    body: &[u8],
+) -> Result<Option<T>> {
+    if record_body_fields(ctx, body).is_some() {
+        return Ok(None);
+    }
+    let mut leaves = Vec::with_capacity(metadata.len() + 1);
+    let complete = each_short_key(
+        ctx,
+        metadata,
+        &mut Ciphertexts::default(),
+        |target, value| {
+            leaves.push(Leaf {
+                path: &target.path,
+                value,
+            });
+            target.leaf
+        },
+    )?;
+    leaves.push(Leaf {
+        path: "id",
+        value: Value::String(ctx.id.to_owned()),
+    });
+    if !complete {
+        return Ok(None);
+    }
+    from_leaves(&mut leaves)
+        .map(Some)
+        .map_err(|e| Error::Serialization {
+            resource: ctx.resource.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// The record fields of an object's body, when the behavior reads bodies and it has some.
+/// Bodies of records in metadata hold only internal keys (the `_w` of an overwrite).
+fn record_body_fields(ctx: &ReadContext<'_>, body: &[u8]) -> Option<Vec<(String, Value)>> {
+    (ctx.reads_body && !body.is_empty())
+        .then(|| body_fields(body))
+        .flatten()
+        .filter(|fields| !fields.is_empty())
 }
 
 /// The fields of a JSON object body, in order, without its internal ones (`_w`, `_v`, …),
@@ -430,16 +499,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Decodes `metadata` and `body` as a `user-managed` resource with `name` (key `0`) and
-    /// `age` (key `1`).
-    fn decode(metadata: &[(&str, &str)], body: &str) -> Map<String, Value> {
+    /// Runs `read` with the context of a `user-managed` resource with `name` (key `0`), `age`
+    /// (key `1`), `address` (key `2`, kept by the registry) and `address.city` (key `3`).
+    fn with_context<R>(
+        metadata: &[(&str, &str)],
+        read: impl FnOnce(&ReadContext<'_>, &PackedMetadata) -> R,
+    ) -> R {
         let schema = Schema::parse(
-            json!({"name": "string", "age": "number"})
+            json!({"name": "string", "age": "number", "address": {"city": "string"}})
                 .as_object()
                 .unwrap(),
         )
         .unwrap();
-        let keys = KeyMap::from_indices(&[("name".into(), 0), ("age".into(), 1)], &schema);
+        let assigned = [
+            ("name".into(), 0),
+            ("age".into(), 1),
+            ("address".into(), 2),
+            ("address.city".into(), 3),
+        ];
+        let keys = KeyMap::from_indices(&assigned, &schema);
         let ctx = ReadContext {
             resource: "people",
             id: "p1",
@@ -453,9 +531,38 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        unmap_object(&ctx, &PackedMetadata::from(metadata), body.as_bytes())
-            .unwrap()
-            .record
+        read(&ctx, &PackedMetadata::from(metadata))
+    }
+
+    /// Decodes `metadata` and `body` into a record (see [`with_context`]).
+    fn decode(metadata: &[(&str, &str)], body: &str) -> Map<String, Value> {
+        with_context(metadata, |ctx, metadata| {
+            unmap_object(ctx, metadata, body.as_bytes()).unwrap().record
+        })
+    }
+
+    /// Decodes `metadata` and `body` straight into a `Value` (see [`with_context`]).
+    fn decode_straight(metadata: &[(&str, &str)], body: &str) -> Option<Value> {
+        with_context(metadata, |ctx, metadata| {
+            decode_direct(ctx, metadata, body.as_bytes()).unwrap()
+        })
+    }
+
+    #[test]
+    fn short_key_objects_decode_straight_into_the_type_and_others_do_not() {
+        let short_only = [("_v", "v1"), ("3", "porto"), ("0", "Ann"), ("1", "1e")];
+        let want = json!({"address": {"city": "porto"}, "name": "Ann", "age": 76, "id": "p1"});
+        assert_eq!(decode_straight(&short_only, ""), Some(want.clone()));
+        assert_eq!(
+            decode_straight(&short_only, r#"{"_w":"0000000000000001"}"#),
+            Some(want)
+        );
+        // The record map's path: fields in the body, a plain name, a body-only `_map`, and
+        // a key whose path holds another's (`address` beside `address.city`).
+        assert_eq!(decode_straight(&short_only, r#"{"1":"1f"}"#), None);
+        assert_eq!(decode_straight(&[("0", "Ann"), ("nick", "A")], ""), None);
+        assert_eq!(decode_straight(&[("_map", "{}"), ("0", "Ann")], ""), None);
+        assert_eq!(decode_straight(&[("2", "null"), ("3", "porto")], ""), None);
     }
 
     #[test]

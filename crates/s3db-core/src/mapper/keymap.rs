@@ -1,6 +1,6 @@
 //! The short-key map of a resource version: attribute path ⇄ metadata key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use s3db_codec::base62::{base36_key, decode_base36_key};
 use serde_json::{Map, Value};
@@ -39,11 +39,18 @@ impl KeyMap {
 
     /// A map from (path, key) pairs, e.g. a body-only object's own `_map`.
     pub fn from_pairs(pairs: Vec<(String, String)>, schema: &Schema) -> Self {
+        let ordered = js_order(pairs);
+        let all: HashSet<&str> = ordered.iter().map(|(path, _)| path.as_str()).collect();
+        let enclosing: HashSet<&str> = all
+            .iter()
+            .flat_map(|path| path.match_indices('.').map(|(dot, _)| &path[..dot]))
+            .filter(|prefix| all.contains(prefix))
+            .collect();
         let target = |path: &String| Target {
             path: path.clone(),
             field: schema.field_index(path),
+            leaf: !enclosing.contains(path.as_str()) && path != "id" && !path.starts_with("id."),
         };
-        let ordered = js_order(pairs);
         let json_map: Map<String, Value> = ordered
             .iter()
             .map(|(p, k)| (p.clone(), Value::String(k.clone())))
@@ -74,15 +81,13 @@ impl KeyMap {
         self.to_short.get(path).map(String::as_str)
     }
 
-    /// The path a short key stands for, and the index of its field in the schema.
-    pub fn resolve(&self, key: &str) -> Option<(&str, Option<usize>)> {
+    /// What a short key stands for: its path, the index of its field in the schema.
+    pub fn resolve(&self, key: &str) -> Option<&Target> {
         let indexed = short_index(key)
             .and_then(|i| self.by_index.get(i)?.as_ref())
             .filter(|(short, _)| short == key)
             .map(|(_, target)| target);
-        indexed
-            .or_else(|| self.to_path.get(key))
-            .map(|target| (target.path.as_str(), target.field))
+        indexed.or_else(|| self.to_path.get(key))
     }
 
     /// `JSON.stringify(map)` as s3db.js writes it into `_map`.
@@ -100,11 +105,16 @@ fn short_index(key: &str) -> Option<usize> {
 }
 
 /// What a short key stands for: an attribute path and the schema field there.
-#[derive(Debug, Clone)]
-struct Target {
-    path: String,
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The attribute path.
+    pub path: String,
     /// Index into the schema's fields; `None` for a path the schema does not know.
-    field: Option<usize>,
+    pub field: Option<usize>,
+    /// No other path of the map lies inside this one's value (as `author.name` lies inside
+    /// `author`, which the registry keeps after an attribute changed shape), and it is not
+    /// `id`, which reads set: its value is one field beside the record's others.
+    pub leaf: bool,
 }
 
 /// Short keys past this index are only in the ordered map (an `_map` of a body-only object
@@ -133,18 +143,45 @@ mod tests {
             ],
             &schema,
         );
-        assert_eq!(map.resolve("1"), Some(("one", None)));
-        assert_eq!(map.resolve("a"), Some(("ten", schema.field_index("ten"))));
-        assert_eq!(map.resolve("10"), Some(("late", None)));
-        assert_eq!(map.resolve("01"), Some(("padded", None)), "not index 1's");
+        let resolve = |key: &str| map.resolve(key).map(|t| (t.path.as_str(), t.field));
+        assert_eq!(resolve("1"), Some(("one", None)));
+        assert_eq!(resolve("a"), Some(("ten", schema.field_index("ten"))));
+        assert_eq!(resolve("10"), Some(("late", None)));
+        assert_eq!(resolve("01"), Some(("padded", None)), "not index 1's");
         let named = schema.field_index("named");
         assert!(named.is_some());
-        assert_eq!(map.resolve("Name"), Some(("named", named)));
+        assert_eq!(resolve("Name"), Some(("named", named)));
         assert_eq!(map.resolve("2"), None);
         assert_eq!(map.resolve("b"), None);
         assert_eq!(map.resolve("A"), None, "not index 10's");
         assert_eq!(map.resolve(""), None);
         assert_eq!(map.resolve("é"), None);
+    }
+
+    #[test]
+    fn leaves_are_paths_no_other_lies_inside_and_not_id() {
+        let paths = [
+            "name",
+            "address",
+            "address.city",
+            "a.b.c",
+            "a.d",
+            "author-x",
+            "id",
+            "id.x",
+        ];
+        let assigned: Vec<(String, u64)> = paths
+            .iter()
+            .zip(0..)
+            .map(|(p, i)| ((*p).to_owned(), i))
+            .collect();
+        let map = KeyMap::from_indices(&assigned, &schema(serde_json::json!({})));
+        let leaves: Vec<&str> = paths
+            .iter()
+            .filter(|path| map.resolve(map.short(path).unwrap()).unwrap().leaf)
+            .copied()
+            .collect();
+        assert_eq!(leaves, ["name", "address.city", "a.b.c", "a.d", "author-x"]);
     }
 
     #[test]
@@ -159,7 +196,11 @@ mod tests {
             &schema(serde_json::json!({})),
         );
         assert_eq!(map.short("late"), Some("10"));
-        assert_eq!(map.resolve("7"), Some(("author", None)));
+        let author = map.resolve("7").unwrap();
+        assert_eq!(
+            (author.path.as_str(), author.field, author.leaf),
+            ("author", None, false)
+        );
         assert_eq!(
             map.json(),
             r#"{"title":"0","author.name":"2","author":"7","late":"10"}"#

@@ -7,11 +7,12 @@
 //! client metadata encoding. Reading undoes the same steps; see [`decode`].
 
 pub mod decode;
+mod direct;
 pub mod encode;
 pub mod entries;
 pub mod keymap;
 
-pub use decode::{Ciphertexts, unmap_object};
+pub use decode::{Ciphertexts, decode_direct, unmap_object};
 pub use encode::map_record;
 pub use entries::Entries;
 pub use keymap::KeyMap;

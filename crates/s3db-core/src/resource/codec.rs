@@ -6,6 +6,7 @@ use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
 use s3db_codec::meta::{encode_meta, encode_meta_owned, sanitized_key};
 use s3db_codec::value::ValueKind;
 use s3db_storage::{Metadata, PackedGet, PutPayload};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::definition::Definition;
@@ -16,7 +17,7 @@ use crate::extend::{Event, EventBus, Operation};
 use crate::mapper::Entries;
 use crate::mapper::decode::ReadContext;
 use crate::mapper::entries::MappedValue;
-use crate::mapper::{map_record, unmap_object};
+use crate::mapper::{decode_direct, map_record, unmap_object};
 use crate::schema::ValidationMode;
 use crate::small_map::get_path;
 
@@ -257,20 +258,8 @@ pub(crate) fn decode_object(
     key: &str,
     found: PackedGet,
 ) -> Result<Loaded> {
-    let is_json_body = found
-        .content_type
-        .as_deref()
-        .is_none_or(|ct| ct.starts_with(JSON_CONTENT_TYPE));
-    let ctx = ReadContext {
-        resource: &def.name,
-        id,
-        key,
-        schema: &def.schema,
-        keys: &def.keys,
-        secrets: &def.secrets,
-        reads_body: is_json_body && def.behavior.strategy().reads_body(),
-    };
-    let body: &[u8] = if is_json_body { &found.body } else { &[] };
+    let (ctx, body) = read_context(def, id, key, &found);
+    let is_json_body = is_json_body(&found);
     let unmapped = unmap_object(&ctx, &found.metadata, body)?;
     let mut record = unmapped.record;
     record.insert("id".into(), Value::String(id.to_owned()));
@@ -288,6 +277,48 @@ pub(crate) fn decode_object(
             content_type: found.content_type,
         },
     })
+}
+
+/// A stored object of the definition's current version decoded straight into `T`, with
+/// `id`; `None` when it needs the record map (see [`decode_direct`]).
+pub(crate) fn decode_object_direct<T: DeserializeOwned>(
+    def: &Definition,
+    id: &str,
+    key: &str,
+    found: &PackedGet,
+) -> Result<Option<T>> {
+    let (ctx, body) = read_context(def, id, key, found);
+    decode_direct(&ctx, &found.metadata, body)
+}
+
+/// How `found` is read: the reader's context and the body the record's fields may be in
+/// (empty when the body is content of another type).
+fn read_context<'a>(
+    def: &'a Definition,
+    id: &'a str,
+    key: &'a str,
+    found: &'a PackedGet,
+) -> (ReadContext<'a>, &'a [u8]) {
+    let is_json_body = is_json_body(found);
+    let ctx = ReadContext {
+        resource: &def.name,
+        id,
+        key,
+        schema: &def.schema,
+        keys: &def.keys,
+        secrets: &def.secrets,
+        reads_body: is_json_body && def.behavior.strategy().reads_body(),
+    };
+    let body: &[u8] = if is_json_body { &found.body } else { &[] };
+    (ctx, body)
+}
+
+/// Whether `found`'s body is JSON (the record's own), not content of another type.
+fn is_json_body(found: &PackedGet) -> bool {
+    found
+        .content_type
+        .as_deref()
+        .is_none_or(|ct| ct.starts_with(JSON_CONTENT_TYPE))
 }
 
 /// Sets the value at a dotted path, creating (or replacing non-object) intermediate objects.

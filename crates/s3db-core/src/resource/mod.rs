@@ -8,6 +8,7 @@ mod conditional;
 pub mod config;
 mod content;
 pub mod definition;
+mod direct;
 mod listing;
 mod meta;
 pub mod observe;
@@ -22,7 +23,7 @@ mod write;
 
 use std::sync::Arc;
 
-use s3db_storage::{ErrorKind, Storage};
+use s3db_storage::{ErrorKind, PackedGet, Storage};
 use serde_json::{Map, Value};
 
 use crate::behavior::BehaviorKind;
@@ -426,19 +427,19 @@ impl Resource {
     }
 
     pub(crate) async fn load(&self, id: &str) -> Result<Loaded> {
+        let (key, found) = self.fetch(id).await?;
+        self.decode_versioned(id, &key, found)
+    }
+
+    /// The key and stored object of record `id` ([`Error::NotFound`] when there is none).
+    pub(crate) async fn fetch(&self, id: &str) -> Result<(String, PackedGet)> {
         validate_id(id)?;
         let key = self.def.record_key(id);
-        let found = match self.storage.get_packed(&key).await {
-            Ok(found) => found,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::NotFound {
-                    resource: self.def.name.clone(),
-                    id: id.to_owned(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.decode_versioned(id, &key, found)
+        match self.storage.get_packed(&key).await {
+            Ok(found) => Ok((key, found)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn not_found(&self, id: &str) -> Error {

@@ -33,6 +33,34 @@ const READ_TASKS: usize = 4;
 /// chunks stay short enough that few round trips run below full concurrency.
 const LARGEST_CHUNK: usize = 8;
 
+/// How a listing reads each of its records: as the [presented](Resource::presented) record
+/// ([`Presented`]) or straight into a caller's type.
+pub(crate) trait RecordReader: Send + 'static {
+    /// What one read gives.
+    type Item: Send + 'static;
+
+    /// Reads record `id`; `None` when it is gone (deleted since the listing) or its id is
+    /// not one s3db can read.
+    fn read(
+        this: &Resource,
+        id: Result<String>,
+    ) -> impl Future<Output = Result<Option<Self::Item>>> + Send + '_;
+}
+
+/// Reads records as [presented](Resource::presented).
+pub(crate) struct Presented;
+
+impl RecordReader for Presented {
+    type Item = Record;
+
+    fn read(
+        this: &Resource,
+        id: Result<String>,
+    ) -> impl Future<Output = Result<Option<Record>>> + Send + '_ {
+        this.read_present(id)
+    }
+}
+
 /// What to list: all records or one partition's (optionally for some field values), with
 /// offset, limit and the number of record reads in flight.
 #[derive(Debug, Clone)]
@@ -308,6 +336,15 @@ impl Resource {
         ids: BoxStream<'static, Result<String>>,
         concurrency: usize,
     ) -> BoxStream<'static, Result<Record>> {
+        self.read_all_as::<Presented>(ids, concurrency)
+    }
+
+    /// [`Resource::read_all`], each record read by `R`.
+    pub(crate) fn read_all_as<R: RecordReader>(
+        &self,
+        ids: BoxStream<'static, Result<String>>,
+        concurrency: usize,
+    ) -> BoxStream<'static, Result<R::Item>> {
         let in_flight = self.in_flight(concurrency);
         let this = self.clone();
         let runtime = match tokio::runtime::Handle::try_current() {
@@ -316,7 +353,7 @@ impl Resource {
                 return ids
                     .then(move |id| {
                         let this = this.clone();
-                        async move { this.read_present(id).await }
+                        async move { R::read(&this, id).await }
                     })
                     .try_filter_map(|found| async move { Ok(found) })
                     .boxed();
@@ -331,7 +368,7 @@ impl Resource {
                 let resource = this.def.name.clone();
                 let read = async move {
                     futures::stream::iter(chunk)
-                        .map(|id| this.read_present(id))
+                        .map(|id| R::read(&this, id))
                         .buffered(per_task)
                         .collect::<Vec<_>>()
                         .await
@@ -353,8 +390,8 @@ impl Resource {
             .boxed()
     }
 
-    /// Reads one record of a listing as [presented](Resource::presented); `None` when it is
-    /// gone (deleted since the listing) or its id is not one s3db can read.
+    /// Reads one record of a listing as [presented](Resource::presented) (see
+    /// [`RecordReader::read`]).
     async fn read_present(&self, id: Result<String>) -> Result<Option<Record>> {
         match self.load(&id?).await {
             Ok(loaded) => Ok(Some(self.presented(loaded))),

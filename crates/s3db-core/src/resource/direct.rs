@@ -1,0 +1,100 @@
+//! Typed reads that skip the record map: when nothing but the caller sees what a read
+//! returns, [`TypedResource`](crate::TypedResource) reads decode each object straight into
+//! the caller's type. An object the direct decoder does not take (an older schema version,
+//! fields in the body, plain-named keys) is read as a record and converted, so the result is
+//! the same either way.
+
+use std::marker::PhantomData;
+
+use futures::TryStreamExt;
+use serde::de::DeserializeOwned;
+
+use super::observe::Output;
+use super::query::{ListRequest, RecordReader};
+use super::{Resource, codec};
+use crate::error::{Error, Result};
+use crate::extend::Event;
+use crate::typed::decode;
+
+/// Reads records straight into `T` (see the [module docs](self)).
+struct Direct<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned + Send + 'static> RecordReader for Direct<T> {
+    type Item = T;
+
+    async fn read(this: &Resource, id: Result<String>) -> Result<Option<T>> {
+        match this.read_direct(&id?).await {
+            Ok(found) => Ok(Some(found)),
+            Err(Error::NotFound { .. } | Error::InvalidId(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A typed read as an operation's outcome (the operation names its id).
+struct Read<T>(T);
+
+impl<T> Output for Read<T> {}
+
+impl Resource {
+    /// Whether typed reads may skip the record map: the caller alone sees what they return
+    /// (no hook, middleware or event subscriber, no internal fields asked for) and secrets
+    /// come back decrypted.
+    fn reads_direct(&self) -> bool {
+        self.internals_unobserved() && self.def.auto_decrypt
+    }
+
+    /// Record `id` as `T` (see [`Resource::get`]).
+    pub(crate) async fn get_as<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
+        if !self.reads_direct() {
+            return decode(&self.def.name, self.get(id).await?);
+        }
+        let read = async { self.read_direct(id).await.map(Read) };
+        let Read(record) = self.observed("get", Some(id), read).await?;
+        Ok(record)
+    }
+
+    /// The records a request selects, as `T`, in key order (see [`Resource::list`]).
+    pub(crate) async fn list_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: &ListRequest,
+    ) -> Result<Vec<T>> {
+        if !self.reads_direct() {
+            let records = self.list(request).await?;
+            return records
+                .into_iter()
+                .map(|r| decode(&self.def.name, r))
+                .collect();
+        }
+        self.observed("list", None, async {
+            let ids = self.ids_of(request)?;
+            let records: Vec<T> = self
+                .read_all_as::<Direct<T>>(ids, request.concurrency)
+                .try_collect()
+                .await?;
+            self.ext.events.emit_with(|| Event::Listed {
+                resource: self.def.name.clone(),
+                partition: request.partition.clone(),
+                count: records.len(),
+                errors: 0,
+            });
+            Ok(records)
+        })
+        .await
+    }
+
+    /// Reads record `id` into `T`: directly when its object is of the current version and
+    /// the direct decoder takes it, else through the record.
+    async fn read_direct<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
+        let (key, found) = self.fetch(id).await?;
+        let current = found
+            .metadata
+            .get("_v")
+            .is_none_or(|version| version == self.def.version);
+        if current && let Some(record) = codec::decode_object_direct(&self.def, id, &key, &found)? {
+            return Ok(record);
+        }
+        let record = self.presented(self.decode_versioned(id, &key, found)?);
+        decode(&self.def.name, self.delivered(record))
+    }
+}
