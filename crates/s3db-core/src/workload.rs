@@ -2,6 +2,7 @@
 //! resource definition and deterministic record generator, shared by the criterion benches
 //! and the CLI's bench command.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::resource::config::ResourceConfig;
@@ -28,6 +29,35 @@ pub fn people_config() -> ResourceConfig {
         Ok(config) => config,
         Err(_) => unreachable!("the workload definition is a valid constant"),
     }
+}
+
+/// A record of the `people` resource as a Rust type, for typed reads
+/// ([`Resource::typed`](crate::Resource::typed)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// Record id.
+    pub id: String,
+    /// `Person {i} {suffix}`.
+    pub name: String,
+    /// `person{i}@example.com`.
+    pub email: String,
+    /// 18 to 77 (plus one after the update phase).
+    pub age: u64,
+    /// Whether the person is active.
+    pub active: bool,
+    /// City and zip code.
+    pub address: Address,
+    /// Two tags.
+    pub tags: Vec<String>,
+}
+
+/// The `address` of a [`Person`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// One of [`CITIES`].
+    pub city: String,
+    /// Five digits.
+    pub zip: String,
 }
 
 /// mulberry32, the 32-bit generator of the workload (same sequence as the JavaScript one).

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use s3db::core::workload::{CITIES, people_config, person};
-use s3db::core::{Database, ListRequest, Resource};
+use s3db::core::workload::{CITIES, Person, people_config, person};
+use s3db::core::{Database, ListRequest, Resource, TypedResource};
 use serde_json::{Map, Value, json};
 
 use super::backend::Backend;
@@ -47,6 +47,7 @@ pub async fn run_workload(
     let ages: Vec<u64> = records.iter().map(age_of).collect();
     let shared = Arc::new(Shared {
         people: people.clone(),
+        typed: people.typed(),
         inputs: records
             .iter()
             .cloned()
@@ -72,10 +73,10 @@ pub async fn run_workload(
     .await?;
     run.phase("get", n, || {
         each(n, c, &shared, |s, i| async move {
-            let got = s.people.get(&id(i)).await.map_err(|e| e.to_string())?;
+            let got = s.typed.get(&id(i)).await.map_err(|e| e.to_string())?;
             let want = &s.records[i as usize];
-            if got.get("email") != want.get("email")
-                || got["address"]["city"] != want["address"]["city"]
+            if want.get("email") != Some(&json!(got.email))
+                || want["address"]["city"] != json!(got.address.city)
             {
                 return Err(format!("get {}: unexpected record {got:?}", id(i)));
             }
@@ -101,13 +102,13 @@ pub async fn run_workload(
         on_worker(async move {
             let request = ListRequest::all().concurrency(c);
             let all = shared
-                .people
+                .typed
                 .list(&request)
                 .await
                 .map_err(|e| e.to_string())?;
             check_len("list", all.len(), n as usize)?;
             for ((i, record), age) in (0..n).zip(&all).zip(&shared.ages) {
-                if record.get("age") != Some(&json!(age + 1)) {
+                if record.age != age + 1 {
                     return Err(format!("list: {} was not updated: {record:?}", id(i)));
                 }
             }
@@ -146,7 +147,7 @@ pub async fn run_workload(
     run.phase("listPartition", n, || async {
         for (k, city) in CITIES.iter().enumerate() {
             let request = ListRequest::partition("byCity", json!({"address.city": city}));
-            let people = p.clone();
+            let people = shared.typed.clone();
             let want = (0..n as usize).filter(|i| i % CITIES.len() == k).count();
             on_worker(async move {
                 let found = people
@@ -256,6 +257,8 @@ async fn on_worker<T: Send + 'static>(call: impl Future<Output = T> + Send + 'st
 /// and as expected back) and their ages.
 struct Shared {
     people: Resource,
+    /// The same resource, read into [`Person`]s (as a Rust service reads its records).
+    typed: TypedResource<Person>,
     inputs: Vec<Mutex<Option<Map<String, Value>>>>,
     records: Vec<Map<String, Value>>,
     ages: Vec<u64>,
