@@ -85,16 +85,22 @@ impl Resource {
 
     /// Reads record `id` into `T`: directly when its object is of the current version and
     /// the direct decoder takes it, else through the record.
-    async fn read_direct<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
-        let (key, found) = self.fetch(id).await?;
-        let current = found
-            .metadata
-            .get("_v")
-            .is_none_or(|version| version == self.def.version);
-        if current && let Some(record) = codec::decode_object_direct(&self.def, id, &key, &found)? {
-            return Ok(record);
-        }
-        let record = self.presented(self.decode_versioned(id, &key, found)?);
-        decode(&self.def.name, self.delivered(record))
+    fn read_direct<'a, T: DeserializeOwned + 'a>(
+        &'a self,
+        id: &'a str,
+    ) -> impl Future<Output = Result<T>> + 'a {
+        self.load_with(id, move |key, found| {
+            let current = found
+                .metadata
+                .get("_v")
+                .is_none_or(|version| version == self.def.version);
+            if current
+                && let Some(record) = codec::decode_object_direct(&self.def, id, key, &found)?
+            {
+                return Ok(record);
+            }
+            let record = self.presented(self.decode_versioned(id, key, found)?);
+            decode(&self.def.name, self.delivered(record))
+        })
     }
 }

@@ -426,17 +426,22 @@ impl Resource {
             .await
     }
 
-    pub(crate) async fn load(&self, id: &str) -> Result<Loaded> {
-        let (key, found) = self.fetch(id).await?;
-        self.decode_versioned(id, &key, found)
+    pub(crate) fn load<'a>(&'a self, id: &'a str) -> impl Future<Output = Result<Loaded>> + 'a {
+        self.load_with(id, move |key, found| self.decode_versioned(id, key, found))
     }
 
-    /// The key and stored object of record `id` ([`Error::NotFound`] when there is none).
-    pub(crate) async fn fetch(&self, id: &str) -> Result<(String, PackedGet)> {
+    /// Reads the stored object of record `id` and decodes it with `decode` (given its key);
+    /// [`Error::NotFound`] when there is none. Generic so that no future is nested in
+    /// another on the way.
+    pub(crate) async fn load_with<R>(
+        &self,
+        id: &str,
+        decode: impl FnOnce(&str, PackedGet) -> Result<R>,
+    ) -> Result<R> {
         validate_id(id)?;
         let key = self.def.record_key(id);
         match self.storage.get_packed(&key).await {
-            Ok(found) => Ok((key, found)),
+            Ok(found) => decode(&key, found),
             Err(e) if e.kind() == ErrorKind::NotFound => Err(self.not_found(id)),
             Err(e) => Err(e.into()),
         }
