@@ -60,6 +60,13 @@ pub(super) fn push_strings(out: &mut String, value: &Value) -> Result<(), &'stat
 /// Splits on unescaped `|`; `\` + any character is that character (s3db.js `toArray`). Each
 /// part goes through `make` (so callers build their element type in one pass).
 fn split_pipes<T>(stored: &str, mut make: impl FnMut(String) -> T) -> Vec<T> {
+    if !stored.contains('\\') {
+        // Nothing escaped: each part is a slice, copied once into a string of its size.
+        let parts = stored.bytes().filter(|&b| b == SEPARATOR as u8).count() + 1;
+        let mut out = Vec::with_capacity(parts);
+        out.extend(stored.split(SEPARATOR).map(|part| make(part.to_owned())));
+        return out;
+    }
     let bytes = stored.as_bytes();
     let mut parts = Vec::new();
     let mut current = String::new();

@@ -296,10 +296,23 @@ pub fn decode_direct<T: DeserializeOwned>(
 /// The record fields of an object's body, when the behavior reads bodies and it has some.
 /// Bodies of records in metadata hold only internal keys (the `_w` of an overwrite).
 fn record_body_fields(ctx: &ReadContext<'_>, body: &[u8]) -> Option<Vec<(String, Value)>> {
-    (ctx.reads_body && !body.is_empty())
+    (ctx.reads_body && !body.is_empty() && !is_nonce_only(body))
         .then(|| body_fields(body))
         .flatten()
         .filter(|fields| !fields.is_empty())
+}
+
+/// Whether `body` is exactly the write nonce s3db puts beside a record in metadata
+/// (`{"_w":"<16 hex digits>"}`), which holds no field: no need to parse it.
+fn is_nonce_only(body: &[u8]) -> bool {
+    const HEAD: &[u8] = br#"{"_w":""#;
+    const TAIL: &[u8] = br#""}"#;
+    body.len() == HEAD.len() + 16 + TAIL.len()
+        && body.starts_with(HEAD)
+        && body.ends_with(TAIL)
+        && body[HEAD.len()..HEAD.len() + 16]
+            .iter()
+            .all(u8::is_ascii_hexdigit)
 }
 
 /// The fields of a JSON object body, in order, without its internal ones (`_w`, `_v`, …),
@@ -602,6 +615,12 @@ mod tests {
             ])
         );
         assert_eq!(body_fields(br#"{"_w": 5}"#), Some(vec![]));
+        // The nonce s3db writes is recognized without parsing; anything else is parsed.
+        assert!(is_nonce_only(br#"{"_w":"00000000000000ff"}"#));
+        assert!(!is_nonce_only(br#"{"_w":"00000000000000fg"}"#));
+        assert!(!is_nonce_only(br#"{"_w":"00000000000000ff","a":1}"#));
+        assert!(!is_nonce_only(br#"{"_x":"00000000000000ff"}"#));
+        assert!(!is_nonce_only(br#"{"_w": "00000000000000f"}"#));
         assert_eq!(body_fields(b"[1, 2]"), None);
         assert_eq!(body_fields(br#"{"a": 1} trailing"#), None);
         assert_eq!(body_fields(b"{\"a\": "), None);
