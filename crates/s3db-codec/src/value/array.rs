@@ -60,14 +60,26 @@ pub(super) fn push_strings(out: &mut String, value: &Value) -> Result<(), &'stat
 /// Splits on unescaped `|`; `\` + any character is that character (s3db.js `toArray`). Each
 /// part goes through `make` (so callers build their element type in one pass).
 fn split_pipes<T>(stored: &str, mut make: impl FnMut(String) -> T) -> Vec<T> {
-    if !stored.contains('\\') {
-        // Nothing escaped: each part is a slice, copied once into a string of its size.
-        let parts = stored.bytes().filter(|&b| b == SEPARATOR as u8).count() + 1;
-        let mut out = Vec::with_capacity(parts);
-        out.extend(stored.split(SEPARATOR).map(|part| make(part.to_owned())));
-        return out;
-    }
     let bytes = stored.as_bytes();
+    // One byte scan (texts are short): the separators, and whether anything is escaped.
+    let (mut separators, mut escaped) = (0, false);
+    for &b in bytes {
+        separators += usize::from(b == SEPARATOR as u8);
+        escaped |= b == b'\\';
+    }
+    if !escaped {
+        // Each part is a slice, copied once into a string of its size.
+        let mut parts = Vec::with_capacity(separators + 1);
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == SEPARATOR as u8 {
+                parts.push(make(stored[start..i].to_owned()));
+                start = i + 1;
+            }
+        }
+        parts.push(make(stored[start..].to_owned()));
+        return parts;
+    }
     let mut parts = Vec::new();
     let mut current = String::new();
     // Start of the text not yet copied into `current`; `i` only stops on ASCII bytes and
