@@ -6,8 +6,8 @@
 //! and one decoder (JSON object → `T`) around the untyped call, so hooks, middleware,
 //! events and plugins see exactly what the untyped call would give them.
 //!
-//! Reads ([`TypedResource::get`], [`TypedResource::list`], [`TypedResource::list_partition`])
-//! skip the JSON object when no one else can see it: with no hook, middleware or event
+//! Reads ([`TypedResource::get`], [`TypedResource::list`], [`TypedResource::list_partition`],
+//! [`TypedResource::stream`]) skip the JSON object when no one else can see it: with no hook, middleware or event
 //! subscriber on the resource, no internal fields asked for and secrets decrypted, an object
 //! whose fields are all in its metadata under short keys (every record s3db writes in
 //! metadata) is decoded straight into `T`. That saves about a third of a read's CPU. The
@@ -244,7 +244,7 @@ impl<T: Serialize + DeserializeOwned> TypedResource<T> {
     where
         T: Send + 'static,
     {
-        Ok(self.decode_stream(self.inner.stream(request)?))
+        self.inner.stream_as(request)
     }
 
     /// [`TypedResource::query`] as a lazy stream (see [`Resource::query_stream`]).

@@ -6,7 +6,8 @@
 
 use std::marker::PhantomData;
 
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use super::observe::Output;
@@ -81,6 +82,22 @@ impl Resource {
             Ok(records)
         })
         .await
+    }
+
+    /// The records a request selects, as `T`, lazily (see [`Resource::stream`]).
+    pub(crate) fn stream_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        request: &ListRequest,
+    ) -> Result<BoxStream<'static, Result<T>>> {
+        if !self.reads_direct() {
+            let resource = self.def.name.clone();
+            let records = self.stream(request)?;
+            return Ok(records
+                .and_then(move |record| std::future::ready(decode(&resource, record)))
+                .boxed());
+        }
+        let records = self.read_all_as::<Direct<T>>(self.ids_of(request)?, request.concurrency);
+        Ok(self.observed_stream("stream", records))
     }
 
     /// Reads record `id` into `T`: directly when its object is of the current version and

@@ -638,7 +638,7 @@ async fn records_that_do_not_fit_the_type_are_serialization_errors() {
     );
 }
 
-/// `typed::<Value>()` reads of `resource` (get and list) give exactly what its untyped reads
+/// `typed::<Value>()` reads of `resource` (get, list and stream) give exactly what its untyped reads
 /// give, key order included, whether or not they skipped the record map; returns the list.
 async fn typed_reads_match_untyped(resource: &Resource, ids: &[&str]) -> Vec<Value> {
     let typed = resource.typed::<Value>();
@@ -658,6 +658,8 @@ async fn typed_reads_match_untyped(resource: &Resource, ids: &[&str]) -> Vec<Val
     let listed = typed.list(&all).await.unwrap();
     let typed_listed: Vec<String> = listed.iter().map(Value::to_string).collect();
     assert_eq!(typed_listed, untyped);
+    let streamed: Vec<Value> = typed.stream(&all).unwrap().try_collect().await.unwrap();
+    assert_eq!(streamed, listed);
     listed
 }
 
