@@ -14,7 +14,6 @@ use super::observe::Output;
 use super::query::{ListRequest, RecordReader};
 use super::{Resource, codec};
 use crate::error::{Error, Result};
-use crate::extend::Event;
 use crate::typed::decode;
 
 /// Reads records straight into `T` (see the [module docs](self)).
@@ -73,12 +72,7 @@ impl Resource {
                 .read_all_as::<Direct<T>>(ids, request.concurrency)
                 .try_collect()
                 .await?;
-            self.ext.events.emit_with(|| Event::Listed {
-                resource: self.def.name.clone(),
-                partition: request.partition.clone(),
-                count: records.len(),
-                errors: 0,
-            });
+            self.emit_listed(request, records.len());
             Ok(records)
         })
         .await

@@ -465,13 +465,18 @@ impl Resource {
             .run(HookPoint::AfterList, Payload::Records(records))
             .await?
             .into_records()?;
+        self.emit_listed(request, records.len());
+        Ok(records)
+    }
+
+    /// Emits `Listed` for a listing of `count` records.
+    pub(crate) fn emit_listed(&self, request: &ListRequest, count: usize) {
         self.ext.events.emit_with(|| Event::Listed {
             resource: self.def.name.clone(),
             partition: request.partition.clone(),
-            count: records.len(),
+            count,
             errors: 0,
         });
-        Ok(records)
     }
 
     /// The ids a request selects, in key order. Runs the `listIds` middleware and emits

@@ -3,6 +3,8 @@
 //! filesystem backends; typed conditional writes, streams, pages and builder filters; typed
 //! reads equal untyped ones on every decoding path.
 
+use crate::common;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,8 +12,8 @@ use futures::TryStreamExt;
 use s3db_core::extend::{HookPoint, Payload};
 use s3db_core::filter::Filter;
 use s3db_core::{
-    BehaviorKind, Database, Error, ListRequest, PageRequest, QueryOptions, Record, Resource,
-    ResourceConfig, TypedResource,
+    BehaviorKind, Database, Error, ListRequest, PageRequest, QueryOptions, Record, ResourceConfig,
+    TypedResource,
 };
 use s3db_storage::{FsStorage, MemoryStorage, Storage};
 use serde::{Deserialize, Serialize};
@@ -638,31 +640,6 @@ async fn records_that_do_not_fit_the_type_are_serialization_errors() {
     );
 }
 
-/// `typed::<Value>()` reads of `resource` (get, list and stream) give exactly what its untyped reads
-/// give, key order included, whether or not they skipped the record map; returns the list.
-async fn typed_reads_match_untyped(resource: &Resource, ids: &[&str]) -> Vec<Value> {
-    let typed = resource.typed::<Value>();
-    for id in ids {
-        let untyped = Value::Object(resource.get(id).await.unwrap());
-        let read = typed.get(id).await.unwrap();
-        assert_eq!(read.to_string(), untyped.to_string(), "{id}");
-    }
-    let all = ListRequest::all();
-    let untyped: Vec<String> = resource
-        .list(&all)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| Value::Object(r).to_string())
-        .collect();
-    let listed = typed.list(&all).await.unwrap();
-    let typed_listed: Vec<String> = listed.iter().map(Value::to_string).collect();
-    assert_eq!(typed_listed, untyped);
-    let streamed: Vec<Value> = typed.stream(&all).unwrap().try_collect().await.unwrap();
-    assert_eq!(streamed, listed);
-    listed
-}
-
 #[tokio::test]
 async fn typed_reads_equal_untyped_reads_on_every_decoding_path() {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
@@ -711,7 +688,7 @@ async fn typed_reads_equal_untyped_reads_on_every_decoding_path() {
         .await
         .unwrap();
     let ids = ["small", "sparse", "large"];
-    let listed = typed_reads_match_untyped(&notes, &ids).await;
+    let listed = common::typed_reads_match_untyped(&notes, &ids).await;
     let tokens: Vec<&Value> = listed.iter().map(|note| &note["token"]).collect();
     assert_eq!(
         tokens,
@@ -736,7 +713,7 @@ async fn typed_reads_equal_untyped_reads_on_every_decoding_path() {
         ))
         .await
         .unwrap();
-    typed_reads_match_untyped(&notes, &["small", "newer"]).await;
+    common::typed_reads_match_untyped(&notes, &["small", "newer"]).await;
 
     // A hook sees (and here changes) every record: typed reads go through it.
     notes
@@ -751,7 +728,7 @@ async fn typed_reads_equal_untyped_reads_on_every_decoding_path() {
         notes.typed::<Value>().get("newer").await.unwrap()["seen"],
         true
     );
-    typed_reads_match_untyped(&notes, &["small", "newer"]).await;
+    common::typed_reads_match_untyped(&notes, &["small", "newer"]).await;
 
     // Without auto-decrypt, the ciphertext comes back either way.
     let sealed = open()
@@ -767,7 +744,7 @@ async fn typed_reads_equal_untyped_reads_on_every_decoding_path() {
         ))
         .await
         .unwrap();
-    let listed = typed_reads_match_untyped(&sealed, &["s"]).await;
+    let listed = common::typed_reads_match_untyped(&sealed, &["s"]).await;
     let token = listed[0]["token"].as_str().unwrap();
     assert!(token != "plain" && token.len() > "plain".len(), "{token}");
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use s3db_core::Database;
+use futures::TryStreamExt;
+use s3db_core::{Database, ListRequest, Resource};
 use s3db_storage::{MemoryStorage, Metadata, Prefixed, PutMode, PutPayload, Storage};
 use serde_json::Value;
 
@@ -116,4 +117,29 @@ pub fn normalize(value: &Value) -> Value {
             .map_or(Value::Number(n.clone()), Value::Number),
         other => other.clone(),
     }
+}
+
+/// `typed::<Value>()` reads of `resource` (get, list and stream) give exactly what its untyped reads
+/// give, key order included, whether or not they skipped the record map; returns the list.
+pub async fn typed_reads_match_untyped(resource: &Resource, ids: &[&str]) -> Vec<Value> {
+    let typed = resource.typed::<Value>();
+    for id in ids {
+        let untyped = Value::Object(resource.get(id).await.unwrap());
+        let read = typed.get(id).await.unwrap();
+        assert_eq!(read.to_string(), untyped.to_string(), "{id}");
+    }
+    let all = ListRequest::all();
+    let untyped: Vec<String> = resource
+        .list(&all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| Value::Object(r).to_string())
+        .collect();
+    let listed = typed.list(&all).await.unwrap();
+    let typed_listed: Vec<String> = listed.iter().map(Value::to_string).collect();
+    assert_eq!(typed_listed, untyped);
+    let streamed: Vec<Value> = typed.stream(&all).unwrap().try_collect().await.unwrap();
+    assert_eq!(streamed, listed);
+    listed
 }
