@@ -146,7 +146,10 @@ impl<T: Serialize + DeserializeOwned> TypedResource<T> {
 
     /// Reads a record (see [`Resource::get`]).
     pub async fn get(&self, id: &str) -> Result<T> {
-        self.inner.get_as(id).await
+        if self.inner.reads_direct() {
+            return self.inner.get_direct(id).await;
+        }
+        self.decode(self.inner.get(id).await?)
     }
 
     /// Reads a record with its version and object facts (see [`Resource::get_with_meta`]).
@@ -207,7 +210,10 @@ impl<T: Serialize + DeserializeOwned> TypedResource<T> {
     where
         T: Send + 'static,
     {
-        self.inner.list_as(request).await
+        if self.inner.reads_direct() {
+            return self.inner.list_direct(request).await;
+        }
+        self.decode_all(self.inner.list(request).await?)
     }
 
     /// The records of `partition` whose fields equal `values` (see
@@ -244,7 +250,10 @@ impl<T: Serialize + DeserializeOwned> TypedResource<T> {
     where
         T: Send + 'static,
     {
-        self.inner.stream_as(request)
+        if self.inner.reads_direct() {
+            return self.inner.stream_direct(request);
+        }
+        Ok(self.decode_stream(self.inner.stream(request)?))
     }
 
     /// [`TypedResource::query`] as a lazy stream (see [`Resource::query_stream`]).

@@ -278,13 +278,13 @@ pub fn decode_direct<T: DeserializeOwned>(
             target.leaf
         },
     )?;
+    if !complete {
+        return Ok(None);
+    }
     leaves.push(Leaf {
         path: "id",
         value: Value::String(ctx.id.to_owned()),
     });
-    if !complete {
-        return Ok(None);
-    }
     from_leaves(&mut leaves)
         .map(Some)
         .map_err(|e| Error::Serialization {
@@ -303,8 +303,9 @@ fn record_body_fields(ctx: &ReadContext<'_>, body: &[u8]) -> Option<Vec<(String,
 }
 
 /// Whether `body` is exactly the write nonce s3db puts beside a record in metadata
-/// (`{"_w":"<16 hex digits>"}`), which holds no field: no need to parse it.
-fn is_nonce_only(body: &[u8]) -> bool {
+/// (`{"_w":"<16 hex digits>"}`, see the resource codec's `with_nonce`), which holds no
+/// field: no need to parse it.
+pub(crate) fn is_nonce_only(body: &[u8]) -> bool {
     const HEAD: &[u8] = br#"{"_w":""#;
     const TAIL: &[u8] = br#""}"#;
     body.len() == HEAD.len() + 16 + TAIL.len()

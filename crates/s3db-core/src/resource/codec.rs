@@ -344,11 +344,15 @@ pub(crate) fn set_path(record: &mut Record, path: &str, value: Value) {
 #[cfg(test)]
 mod tests {
     use super::with_nonce;
+    use crate::mapper::decode::is_nonce_only;
 
     #[test]
     fn nonces_extend_json_objects() {
         let empty: serde_json::Value = serde_json::from_str(&with_nonce("{}", 1)).unwrap();
         assert_eq!(empty["_w"], "0000000000000001");
+        // Reads recognize the nonce of a record in metadata without parsing it.
+        assert!(is_nonce_only(with_nonce("{}", 1).as_bytes()));
+        assert!(is_nonce_only(with_nonce("{}", u64::MAX).as_bytes()));
         let full: serde_json::Value =
             serde_json::from_str(&with_nonce(r#"{"0":"a"}"#, u64::MAX)).unwrap();
         assert_eq!(full["0"], "a");

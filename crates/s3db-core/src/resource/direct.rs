@@ -6,8 +6,8 @@
 
 use std::marker::PhantomData;
 
+use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use super::observe::Output;
@@ -37,35 +37,26 @@ struct Read<T>(T);
 impl<T> Output for Read<T> {}
 
 impl Resource {
-    /// Whether typed reads may skip the record map: the caller alone sees what they return
-    /// (no hook, middleware or event subscriber, no internal fields asked for) and secrets
-    /// come back decrypted.
-    fn reads_direct(&self) -> bool {
+    /// Whether typed reads may skip the record map (use the `*_direct` reads): the caller
+    /// alone sees what they return (no hook, middleware or event subscriber, no internal
+    /// fields asked for) and secrets come back decrypted.
+    pub(crate) fn reads_direct(&self) -> bool {
         self.internals_unobserved() && self.def.auto_decrypt
     }
 
-    /// Record `id` as `T` (see [`Resource::get`]).
-    pub(crate) async fn get_as<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
-        if !self.reads_direct() {
-            return decode(&self.def.name, self.get(id).await?);
-        }
+    /// Record `id` as `T` (see [`Resource::get`]), when [`Resource::reads_direct`].
+    pub(crate) async fn get_direct<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
         let read = async { self.read_direct(id).await.map(Read) };
         let Read(record) = self.observed("get", Some(id), read).await?;
         Ok(record)
     }
 
-    /// The records a request selects, as `T`, in key order (see [`Resource::list`]).
-    pub(crate) async fn list_as<T: DeserializeOwned + Send + 'static>(
+    /// The records a request selects, as `T`, in key order (see [`Resource::list`]), when
+    /// [`Resource::reads_direct`].
+    pub(crate) async fn list_direct<T: DeserializeOwned + Send + 'static>(
         &self,
         request: &ListRequest,
     ) -> Result<Vec<T>> {
-        if !self.reads_direct() {
-            let records = self.list(request).await?;
-            return records
-                .into_iter()
-                .map(|r| decode(&self.def.name, r))
-                .collect();
-        }
         self.observed("list", None, async {
             let ids = self.ids_of(request)?;
             let records: Vec<T> = self
@@ -78,18 +69,12 @@ impl Resource {
         .await
     }
 
-    /// The records a request selects, as `T`, lazily (see [`Resource::stream`]).
-    pub(crate) fn stream_as<T: DeserializeOwned + Send + 'static>(
+    /// The records a request selects, as `T`, lazily (see [`Resource::stream`]), when
+    /// [`Resource::reads_direct`].
+    pub(crate) fn stream_direct<T: DeserializeOwned + Send + 'static>(
         &self,
         request: &ListRequest,
     ) -> Result<BoxStream<'static, Result<T>>> {
-        if !self.reads_direct() {
-            let resource = self.def.name.clone();
-            let records = self.stream(request)?;
-            return Ok(records
-                .and_then(move |record| std::future::ready(decode(&resource, record)))
-                .boxed());
-        }
         let records = self.read_all_as::<Direct<T>>(self.ids_of(request)?, request.concurrency);
         Ok(self.observed_stream("stream", records))
     }
@@ -101,11 +86,7 @@ impl Resource {
         id: &'a str,
     ) -> impl Future<Output = Result<T>> + 'a {
         self.load_with(id, move |key, found| {
-            let current = found
-                .metadata
-                .get("_v")
-                .is_none_or(|version| version == self.def.version);
-            if current
+            if self.older_version(&found).is_none()
                 && let Some(record) = codec::decode_object_direct(&self.def, id, key, &found)?
             {
                 return Ok(record);

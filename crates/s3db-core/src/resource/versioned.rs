@@ -43,11 +43,7 @@ impl Resource {
     /// Decodes an object with the definition of the version that wrote it, then migrates.
     pub(crate) fn decode_versioned(&self, id: &str, key: &str, found: PackedGet) -> Result<Loaded> {
         // The current version is the common case: nothing to copy or look up.
-        let version = found
-            .metadata
-            .get("_v")
-            .filter(|v| *v != self.def.version)
-            .map(str::to_owned);
+        let version = self.older_version(&found).map(str::to_owned);
         let older = match &version {
             Some(v) => self.def.at_version(v)?,
             None => None,
@@ -63,6 +59,11 @@ impl Resource {
         }
         loaded.version = version;
         Ok(loaded)
+    }
+
+    /// The version `found` was written with, when it is not the current one.
+    pub(crate) fn older_version<'a>(&self, found: &'a PackedGet) -> Option<&'a str> {
+        found.metadata.get("_v").filter(|v| *v != self.def.version)
     }
 
     /// The version a loaded record's references were written with.
