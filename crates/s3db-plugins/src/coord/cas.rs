@@ -34,6 +34,12 @@ pub enum Change<T, R> {
 /// with `If-Match`, so concurrent writers in any number of processes never overwrite each
 /// other's changes unseen.
 ///
+/// S3's ETag is the MD5 of the body, so a document written back to an earlier content would
+/// take back its earlier ETag, and a writer holding that ETag would win a replace it should
+/// lose. Every write of an object document therefore carries a fresh `"_w"` nonce (as a
+/// record's body does); a struct ignores it when read. A document that is not a JSON
+/// object is written as it is.
+///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::sync::Arc;
@@ -170,7 +176,11 @@ impl<T: Serialize + DeserializeOwned> CasDoc<T> {
             key: self.key.clone(),
             reason: format!("cannot encode it: {e}"),
         })?;
-        match self.storage.put(&self.key, json_payload(body), mode).await {
+        match self
+            .storage
+            .put(&self.key, json_payload(with_nonce(body)), mode)
+            .await
+        {
             Ok(etag) => Ok(Some(etag)),
             Err(e)
                 if matches!(
@@ -183,6 +193,27 @@ impl<T: Serialize + DeserializeOwned> CasDoc<T> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// `body` with a fresh `"_w"` nonce added when it is a JSON object (see [`CasDoc`]).
+fn with_nonce(mut body: Vec<u8>) -> Vec<u8> {
+    if body.first() != Some(&b'{') || body.last() != Some(&b'}') {
+        return body;
+    }
+    body.pop();
+    if body.len() > 1 {
+        body.push(b',');
+    }
+    body.extend_from_slice(format!("\"_w\":\"{:016x}\"}}", random_u64()).as_bytes());
+    body
+}
+
+/// A random number (not for secrets): a nonce, a back-off.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 #[cfg(test)]
@@ -208,6 +239,27 @@ mod tests {
         );
         let now = doc.load().await.unwrap().unwrap();
         assert_eq!((now.value, now.etag), (3, second));
+    }
+
+    #[tokio::test]
+    async fn a_content_written_back_does_not_take_back_its_etag() {
+        #[derive(Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct Doc {
+            n: u32,
+        }
+        let doc = CasDoc::<Doc>::new(Arc::new(MemoryStorage::new()), "cas/doc");
+        let first = doc.create(&Doc { n: 1 }).await.unwrap().unwrap();
+        let second = doc.replace(&Doc { n: 2 }, &first).await.unwrap().unwrap();
+        let back = doc.replace(&Doc { n: 1 }, &second).await.unwrap().unwrap();
+        assert_ne!(back, first);
+        assert_eq!(doc.replace(&Doc { n: 3 }, &first).await.unwrap(), None);
+        assert_eq!(doc.load().await.unwrap().unwrap().value, Doc { n: 1 });
+        for object in [&b"{}"[..], br#"{"a":[1,{}]}"#] {
+            let stamped: serde_json::Value =
+                serde_json::from_slice(&with_nonce(object.to_vec())).unwrap();
+            assert_eq!(stamped["_w"].as_str().unwrap().len(), 16, "{stamped}");
+        }
+        assert_eq!(with_nonce(b"[1]".to_vec()), b"[1]");
     }
 
     #[tokio::test]
