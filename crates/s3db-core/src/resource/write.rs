@@ -630,8 +630,9 @@ impl Resource {
         }
     }
 
-    /// Sleeps before the next attempt (exponential backoff with full jitter, capped at
-    /// 100 ms), or gives up with [`Error::Conflict`].
+    /// Sleeps before the next attempt (exponential backoff with full jitter, the ceiling
+    /// doubling from 1 ms to 1 s), or gives up with [`Error::Conflict`]. On a slow server a
+    /// round outlasts short waits, and a writer that keeps losing would lose every attempt.
     async fn back_off(&self, id: &str, attempts: u32) -> Result<()> {
         if attempts >= self.settings.max_attempts {
             return Err(Error::Conflict {
@@ -639,7 +640,7 @@ impl Resource {
                 attempts,
             });
         }
-        let cap_micros = (500u64 << attempts.min(8)).min(100_000);
+        let cap_micros = (500u64 << attempts.min(11)).min(1_000_000);
         let wait = self.settings.random.below_or_equal(cap_micros);
         tokio::time::sleep(Duration::from_micros(wait)).await;
         Ok(())
