@@ -14,8 +14,16 @@ fn record(value: Value) -> Record {
     value.as_object().unwrap().clone()
 }
 
+/// The resource every test contends on. What the tests check is that no write is lost or
+/// duplicated, not how many rounds a writer needs: moto serves one request at a time to the
+/// whole suite, so a round there can outlast the others' many wins, and a writer could lose
+/// more than the default 64 rounds in a row (a bounded `Error::Conflict`, never a lost write).
 async fn counters(storage: Arc<dyn Storage>) -> s3db_core::Resource {
-    let db = Database::builder(storage).open().await.unwrap();
+    let db = Database::builder(storage)
+        .max_write_attempts(1_000)
+        .open()
+        .await
+        .unwrap();
     db.create_resource(
         ResourceConfig::from_json(&json!({
             "name": "counters",
