@@ -4,6 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use s3db_core::random::{RandomSource, ThreadRandom};
 use s3db_storage::{ErrorKind, PutMode, Storage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -204,16 +205,9 @@ fn with_nonce(mut body: Vec<u8>) -> Vec<u8> {
     if body.len() > 1 {
         body.push(b',');
     }
-    body.extend_from_slice(format!("\"_w\":\"{:016x}\"}}", random_u64()).as_bytes());
+    let nonce = ThreadRandom.next_u64();
+    body.extend_from_slice(format!("\"_w\":\"{nonce:016x}\"}}").as_bytes());
     body
-}
-
-/// A random number (not for secrets): a nonce, a back-off.
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
 }
 
 #[cfg(test)]

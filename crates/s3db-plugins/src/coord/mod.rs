@@ -8,7 +8,6 @@
 mod cas;
 mod lock;
 
-pub(crate) use cas::random_u64;
 pub use cas::{CasDoc, Change, Versioned};
 pub use lock::{Fenced, Lock, LockGuard, LockState, fenced_update};
 /// The atomic sequence ([`s3db_core::sequence`]): it lives in the core, whose

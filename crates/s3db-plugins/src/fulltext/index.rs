@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use s3db_core::random::{RandomSource, ThreadRandom};
 use s3db_core::{ListRequest, Record, Resource};
 use s3db_storage::{ErrorKind, PutMode, PutPayload, Storage, StorageExt};
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use super::FullTextResource;
 use super::analyzer::{escape, unescape};
-use crate::coord::{CasDoc, random_u64};
+use crate::coord::CasDoc;
 use crate::{Error, Result};
 
 /// Rounds of [`FullTextIndex::reconcile`] (each lost only to another writer of the same
@@ -374,5 +375,6 @@ fn text_of(record: &Record, path: &str) -> String {
 /// after the first, at most 0.8 s), so racing writers spread out until one finishes.
 async fn back_off(attempt: u32) {
     let cap_micros = 200u64 << attempt.min(12);
-    tokio::time::sleep(Duration::from_micros(random_u64() % cap_micros.max(1))).await;
+    let wait = ThreadRandom.below_or_equal(cap_micros);
+    tokio::time::sleep(Duration::from_micros(wait)).await;
 }
