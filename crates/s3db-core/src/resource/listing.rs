@@ -196,8 +196,10 @@ impl Resource {
     /// Deletes every record object and partition reference of the resource (everything
     /// under `resource=<name>/`); returns how many record objects there were. Runs the
     /// `deleteAll` middleware and emits `DeletedAll` (with every object deleted, references
-    /// included). The keys are deleted in batches of the backend's size (1 000 on S3), up to
-    /// 10 batches in flight unless the resource's parallelism is lower. A failure part-way
+    /// included). The keys are split evenly into as many batches as go in flight (10 unless
+    /// the resource's parallelism is lower), each at most the backend's batch size (1 000
+    /// on S3), so a server that deletes a batch's keys one by one works on all of them at
+    /// once. A failure part-way
     /// leaves records and references that `delete_all` (or `repair`) removes when run again.
     ///
     /// A [paranoid](Resource::paranoid) resource (the default, as in s3db.js) refuses with
@@ -243,11 +245,16 @@ impl Resource {
             .await?;
         let data_prefix = format!("{}/", self.def.data_prefix());
         let records = keys.iter().filter(|k| k.starts_with(&data_prefix)).count();
-        // One request per batch the backend takes (S3: 1 000 keys), several in flight: the
-        // listing is complete first, so no backend lists a directory it is deleting from.
+        // Even batches, one per request in flight, none above what the backend takes (S3:
+        // 1 000 keys): the listing is complete first, so no backend lists a directory it is
+        // deleting from.
         // Start indices, not `&[String]` chunks: a closure over borrowed items is
         // higher-ranked and defeats the `Send` proof middleware needs.
-        let batch = self.storage.capabilities().max_delete_batch.max(1);
+        let in_flight = self.in_flight(BULK_CONCURRENCY);
+        let batch = keys
+            .len()
+            .div_ceil(in_flight)
+            .clamp(1, self.storage.capabilities().max_delete_batch.max(1));
         let all = keys.as_slice();
         futures::stream::iter((0..all.len()).step_by(batch))
             .map(|start| async move {
@@ -257,7 +264,7 @@ impl Resource {
                     _ => Ok(()),
                 }
             })
-            .buffer_unordered(self.in_flight(BULK_CONCURRENCY))
+            .buffer_unordered(in_flight)
             .try_collect::<()>()
             .await?;
         self.ext.events.emit_with(|| Event::DeletedAll {

@@ -190,7 +190,7 @@ async fn unique_values_cost_their_claims_on_insert_and_delete() {
 }
 
 #[tokio::test]
-async fn delete_all_sends_one_listing_page_and_one_batch_per_thousand_keys() {
+async fn delete_all_sends_one_listing_page_per_thousand_keys_and_a_batch_per_request_in_flight() {
     let (db, recorder) = counted_db(MemoryStorage::new()).await;
     let people = people(&db, true).await;
     let n = 1_500;
@@ -198,10 +198,11 @@ async fn delete_all_sends_one_listing_page_and_one_batch_per_thousand_keys() {
         .insert_many((0..n).map(|i| person(i, "u")).collect())
         .await;
     assert!(inserted.iter().all(Result::is_ok));
-    // 1 500 records + 1 500 references = 3 000 keys: 3 pages, 3 batches.
+    // 1 500 records + 1 500 references = 3 000 keys: 3 pages, then 10 batches of 300 (one
+    // per request in flight).
     let (deleted, sent) = count(&recorder, people.delete_all()).await;
     assert_eq!(deleted.unwrap(), n as usize);
-    assert_eq!(sent, expect(6, &[("delete_many", 3), ("list", 3)]));
+    assert_eq!(sent, expect(13, &[("delete_many", 10), ("list", 3)]));
     assert_eq!(people.count().await.unwrap(), 0);
     assert!(people.repair().await.unwrap().is_clean());
 }
