@@ -5,9 +5,10 @@ use md5::{Digest, Md5};
 /// The quoted hex MD5 of `body`, e.g. `"d41d8cd98f00b204e9800998ecf8427e"` for an empty body.
 pub fn etag_of(body: &[u8]) -> String {
     let mut quoted = [b'"'; 34];
-    // 16 digest bytes always fit the 32 hex digits between the quotes.
+    // 16 digest bytes always fit the 32 hex digits between the quotes, all ASCII: the
+    // lossy conversion never replaces anything (one copy, not a char-by-char build).
     let _ = hex::encode_to_slice(Md5::digest(body), &mut quoted[1..33]);
-    quoted.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8_lossy(&quoted).into_owned()
 }
 
 /// An ETag as a server sent it, quoted as S3 quotes it (some S3-compatible servers, e.g.
