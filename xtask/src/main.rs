@@ -34,10 +34,10 @@
 #[cfg(feature = "bench")]
 mod bench;
 
-/// The workload measures s3db as the CLI ships it: with mimalloc (see crates/s3db-cli).
+// The workload measures s3db as the CLI ships it: with mimalloc in place of malloc (see
+// crates/s3db-cli).
 #[cfg(feature = "bench")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use mimalloc as _;
 mod checks;
 #[cfg(feature = "bench")]
 mod compare;
