@@ -5,6 +5,7 @@ pub mod budget;
 pub mod calendar;
 pub mod error;
 pub mod meta;
+pub mod nonce;
 pub mod secret;
 pub mod value;
 

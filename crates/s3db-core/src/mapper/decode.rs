@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use s3db_codec::meta::{Decoded, decode_meta, decode_meta_cow};
+use s3db_codec::nonce::is_nonce_only;
 use s3db_codec::secret::Secrets;
 use s3db_codec::value::{self, ValueKind};
 use s3db_storage::PackedMetadata;
@@ -300,20 +301,6 @@ fn record_body_fields(ctx: &ReadContext<'_>, body: &[u8]) -> Option<Vec<(String,
         .then(|| body_fields(body))
         .flatten()
         .filter(|fields| !fields.is_empty())
-}
-
-/// Whether `body` is exactly the write nonce s3db puts beside a record in metadata
-/// (`{"_w":"<16 hex digits>"}`, see the resource codec's `with_nonce`), which holds no
-/// field: no need to parse it.
-pub(crate) fn is_nonce_only(body: &[u8]) -> bool {
-    const HEAD: &[u8] = br#"{"_w":""#;
-    const TAIL: &[u8] = br#""}"#;
-    body.len() == HEAD.len() + 16 + TAIL.len()
-        && body.starts_with(HEAD)
-        && body.ends_with(TAIL)
-        && body[HEAD.len()..HEAD.len() + 16]
-            .iter()
-            .all(u8::is_ascii_hexdigit)
 }
 
 /// The fields of a JSON object body, in order, without its internal ones (`_w`, `_v`, …),
@@ -616,12 +603,6 @@ mod tests {
             ])
         );
         assert_eq!(body_fields(br#"{"_w": 5}"#), Some(vec![]));
-        // The nonce s3db writes is recognized without parsing; anything else is parsed.
-        assert!(is_nonce_only(br#"{"_w":"00000000000000ff"}"#));
-        assert!(!is_nonce_only(br#"{"_w":"00000000000000fg"}"#));
-        assert!(!is_nonce_only(br#"{"_w":"00000000000000ff","a":1}"#));
-        assert!(!is_nonce_only(br#"{"_x":"00000000000000ff"}"#));
-        assert!(!is_nonce_only(br#"{"_w": "00000000000000f"}"#));
         assert_eq!(body_fields(b"[1, 2]"), None);
         assert_eq!(body_fields(br#"{"a": 1} trailing"#), None);
         assert_eq!(body_fields(b"{\"a\": "), None);

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
 use s3db_codec::meta::{encode_meta, encode_meta_owned, sanitized_key};
+use s3db_codec::nonce::with_nonce;
 use s3db_codec::value::ValueKind;
 use s3db_storage::{Metadata, PackedGet, PutPayload};
 use serde::de::DeserializeOwned;
@@ -214,17 +215,6 @@ fn place_within_s3_limit(
 /// Placement rounds before giving up on fitting S3's limit.
 const MAX_PLACEMENT_ROUNDS: usize = 8;
 
-/// Adds a `"_w"` entry holding `nonce` to a JSON object text.
-fn with_nonce(object: &str, nonce: u64) -> String {
-    let inner = object.trim_end().strip_suffix('}').unwrap_or(object);
-    let separator = if inner.trim_end().ends_with('{') {
-        ""
-    } else {
-        ","
-    };
-    format!("{inner}{separator}\"_w\":\"{nonce:016x}\"}}")
-}
-
 /// Encrypts every secret field holding a string.
 fn encrypt_secrets(def: &Definition, record: &mut Record, previous: Option<&Loaded>) -> Result<()> {
     for field in def.schema.fields().iter().filter(|f| f.secret) {
@@ -338,24 +328,5 @@ pub(crate) fn set_path(record: &mut Record, path: &str, value: Value) {
                 set_path(inner, rest, value);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_nonce;
-    use crate::mapper::decode::is_nonce_only;
-
-    #[test]
-    fn nonces_extend_json_objects() {
-        let empty: serde_json::Value = serde_json::from_str(&with_nonce("{}", 1)).unwrap();
-        assert_eq!(empty["_w"], "0000000000000001");
-        // Reads recognize the nonce of a record in metadata without parsing it.
-        assert!(is_nonce_only(with_nonce("{}", 1).as_bytes()));
-        assert!(is_nonce_only(with_nonce("{}", u64::MAX).as_bytes()));
-        let full: serde_json::Value =
-            serde_json::from_str(&with_nonce(r#"{"0":"a"}"#, u64::MAX)).unwrap();
-        assert_eq!(full["0"], "a");
-        assert_eq!(full["_w"], "ffffffffffffffff");
     }
 }

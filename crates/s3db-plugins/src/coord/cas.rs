@@ -4,6 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use s3db_codec::nonce;
 use s3db_core::random::{RandomSource, ThreadRandom};
 use s3db_storage::{ErrorKind, PutMode, Storage};
 use serde::Serialize;
@@ -196,18 +197,16 @@ impl<T: Serialize + DeserializeOwned> CasDoc<T> {
     }
 }
 
-/// `body` with a fresh `"_w"` nonce added when it is a JSON object (see [`CasDoc`]).
-fn with_nonce(mut body: Vec<u8>) -> Vec<u8> {
-    if body.first() != Some(&b'{') || body.last() != Some(&b'}') {
-        return body;
+/// `body` with a fresh `"_w"` nonce added when it is a JSON object (see [`CasDoc`]), in the
+/// form record bodies carry theirs.
+fn with_nonce(body: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(body) {
+        Ok(text) if text.starts_with('{') && text.ends_with('}') => {
+            nonce::with_nonce(&text, ThreadRandom.next_u64()).into_bytes()
+        }
+        Ok(text) => text.into_bytes(),
+        Err(not_text) => not_text.into_bytes(),
     }
-    body.pop();
-    if body.len() > 1 {
-        body.push(b',');
-    }
-    let nonce = ThreadRandom.next_u64();
-    body.extend_from_slice(format!("\"_w\":\"{nonce:016x}\"}}").as_bytes());
-    body
 }
 
 #[cfg(test)]
