@@ -85,7 +85,9 @@ impl KeyMap {
     pub fn resolve(&self, key: &str) -> Option<&Target> {
         let indexed = short_index(key)
             .and_then(|i| self.by_index.get(i)?.as_ref())
-            .filter(|(short, _)| short == key)
+            // Digit strings of one value and one length are equal: this rules out only
+            // the non-canonical forms (leading zeros), without comparing the bytes.
+            .filter(|(short, _)| short.len() == key.len())
             .map(|(_, target)| target);
         indexed.or_else(|| self.to_path.get(key))
     }

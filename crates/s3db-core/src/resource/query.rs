@@ -4,9 +4,10 @@
 use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::task::Poll;
 
-use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, FuturesOrdered};
+use futures::{FutureExt, StreamExt, TryStreamExt, future};
 use s3db_storage::layers::carry_tally;
 use s3db_storage::{ListOptions, ObjectMeta, Storage};
 use serde_json::Value;
@@ -258,9 +259,12 @@ impl Resource {
             source.prefix().to_owned(),
             start_after,
         )
-        .try_filter_map(move |meta| {
-            let found = source.id_of(&meta.key).map(str::to_owned);
-            async move { Ok(found.map(|id| (id, meta.key))) }
+        .filter_map(move |meta| {
+            let found = meta.map(|meta| {
+                let id = source.id_of(&meta.key).map(str::to_owned);
+                id.map(|id| (id, meta.key))
+            });
+            future::ready(found.transpose())
         })
         .boxed()
     }
@@ -355,7 +359,7 @@ impl Resource {
                         let this = this.clone();
                         async move { R::read(&this, id).await }
                     })
-                    .try_filter_map(|found| async move { Ok(found) })
+                    .filter_map(|found| future::ready(found.transpose()))
                     .boxed();
             }
         };
@@ -366,13 +370,7 @@ impl Resource {
             .map(move |chunk| {
                 let this = this.clone();
                 let resource = this.def.name.clone();
-                let read = async move {
-                    futures::stream::iter(chunk)
-                        .map(|id| R::read(&this, id))
-                        .buffered(per_task)
-                        .collect::<Vec<_>>()
-                        .await
-                };
+                let read = async move { read_chunk::<R>(&this, chunk, per_task).await };
                 let task = runtime.spawn(carry_tally(read).in_current_span());
                 async move {
                     task.await.map_err(|e| Error::Unsupported {
@@ -383,10 +381,10 @@ impl Resource {
             })
             .buffered(tasks)
             .flat_map(|chunk| match chunk {
-                Ok(found) => futures::stream::iter(found).left_stream(),
-                Err(e) => futures::stream::once(async { Err(e) }).right_stream(),
+                Ok(found) => futures::stream::iter(found.into_iter().filter_map(Result::transpose))
+                    .left_stream(),
+                Err(e) => futures::stream::once(future::ready(Err(e))).right_stream(),
             })
-            .try_filter_map(|found| async move { Ok(found) })
             .boxed()
     }
 
@@ -744,6 +742,40 @@ fn group_by_prefix(selectors: Vec<Selector>) -> Vec<KeySource> {
         })
         .collect()
 }
+/// Reads `ids` in order, up to `in_flight` at once. Reads that answer on their first poll
+/// (an in-process store) run one after another in place, with no set of reads in flight to
+/// keep; from the first read that waits on, the rest of the chunk go through one.
+async fn read_chunk<R: RecordReader>(
+    this: &Resource,
+    ids: Vec<Result<String>>,
+    in_flight: usize,
+) -> Vec<Result<Option<R::Item>>> {
+    let mut found = Vec::with_capacity(ids.len());
+    let mut ids = ids.into_iter();
+    while let Some(id) = ids.next() {
+        let mut read = std::pin::pin!(R::read(this, id));
+        if let Poll::Ready(one) = futures::poll!(read.as_mut()) {
+            found.push(one);
+            continue;
+        }
+        // A loop, not `buffered` over a closure: a closure over `this` is higher-ranked
+        // and defeats the `Send` proof of the task.
+        let mut window = FuturesOrdered::new();
+        window.push_back(read.left_future());
+        loop {
+            while window.len() < in_flight {
+                let Some(id) = ids.next() else { break };
+                window.push_back(R::read(this, id).right_future());
+            }
+            match window.next().await {
+                Some(one) => found.push(one),
+                None => return found,
+            }
+        }
+    }
+    found
+}
+
 /// `ids` in chunks: `steady` (at least one) chunks of at most `first` ids, then each of up to
 /// twice as many as the last, up to `largest`. A chunk takes the ids that are ready once its
 /// first one is, and never waits for more (as `ready_chunks` does).
