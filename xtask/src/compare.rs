@@ -42,6 +42,11 @@ pub struct CompareArgs {
     /// `../shared/bench/s3dbjs` beside the workspace.
     #[arg(long)]
     pub harness: Option<PathBuf>,
+    /// Rounds of s3db then s3db.js (without `update`), one after the other; each phase
+    /// reports each side's median round (an odd number gives a round's own figures). The
+    /// `update` run of s3db.js (minutes at N = 10 000) runs once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub rounds: u16,
 }
 
 /// Backends `compare` runs on.
@@ -121,20 +126,22 @@ pub fn run(args: CompareArgs) -> Result<()> {
             _ => 1_000,
         });
         let server = Server::start(kind, None)?;
-        eprintln!("== {} N = {n} C = {c}: s3db", kind.label());
-        let ours = bench::runtime()?.block_on(async {
-            let backend = Backend::fresh(kind, &server).await?;
-            bench::run_workload(&backend, n, usize::from(c), &|line| {
-                eprintln!("{}", serde_json::to_string(line).unwrap_or_default());
-            })
-            .await
-        })?;
         let cs = s3dbjs_connection(kind, server.endpoint())?;
-        eprintln!(
-            "== {} N = {n} C = {c}: s3db.js without update",
-            kind.label()
-        );
-        let main = node.run(&harness, &cs, kind, n, c, WITHOUT_UPDATE)?;
+        let (mut ours, mut main) = (Vec::new(), Vec::new());
+        for round in 1..=args.rounds {
+            let label = format!("{} N = {n} C = {c}", kind.label());
+            eprintln!("== {label}: s3db (round {round} of {})", args.rounds);
+            ours.push(bench::runtime()?.block_on(async {
+                let backend = Backend::fresh(kind, &server).await?;
+                bench::run_workload(&backend, n, usize::from(c), &|line| {
+                    eprintln!("{}", serde_json::to_string(line).unwrap_or_default());
+                })
+                .await
+            })?);
+            eprintln!("== {label}: s3db.js without update (round {round})");
+            main.push(node.run(&harness, &cs, kind, n, c, WITHOUT_UPDATE)?);
+        }
+        let (ours, main) = (median_rounds(&ours), median_rounds(&main));
         eprintln!(
             "== {} N = {n} C = {c}: s3db.js insert, update",
             kind.label()
@@ -147,6 +154,25 @@ pub fn run(args: CompareArgs) -> Result<()> {
     print!("{}", table(&all));
     eprintln!("JSON lines appended to {}", args.out.display());
     Ok(())
+}
+
+/// For each phase of the first round, in its order, the line of the round with the median
+/// rate (the upper one of an even number of rounds).
+pub fn median_rounds(rounds: &[Vec<PhaseLine>]) -> Vec<PhaseLine> {
+    let Some(first) = rounds.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter_map(|line| {
+            let mut same: Vec<&PhaseLine> = rounds
+                .iter()
+                .filter_map(|round| round.iter().find(|l| l.phase == line.phase))
+                .collect();
+            same.sort_by(|a, b| a.ops_per_s.total_cmp(&b.ops_per_s));
+            same.get(same.len() / 2).map(|median| (*median).clone())
+        })
+        .collect()
 }
 
 /// Pairs each s3db phase with s3db.js's: `update` from the `insert,update` run, every other
@@ -416,6 +442,37 @@ mod tests {
             lines[3].contains("deleteAll") && lines[3].contains('—'),
             "{table}"
         );
+    }
+
+    #[test]
+    fn each_phase_takes_its_median_round() {
+        let rounds = vec![
+            vec![
+                line("s3db", "insert", 300.0, None),
+                line("s3db", "list", 5.0, None),
+            ],
+            vec![
+                line("s3db", "insert", 100.0, None),
+                line("s3db", "list", 9.0, None),
+            ],
+            vec![
+                line("s3db", "insert", 200.0, None),
+                line("s3db", "list", 7.0, None),
+            ],
+        ];
+        let median = median_rounds(&rounds);
+        let rates: Vec<(&str, f64)> = median
+            .iter()
+            .map(|l| (l.phase.as_str(), l.ops_per_s))
+            .collect();
+        assert_eq!(rates, [("insert", 200.0), ("list", 7.0)]);
+        assert_eq!(median_rounds(&rounds[..1]), rounds[0]);
+        assert_eq!(
+            median_rounds(&rounds[..2])[0].ops_per_s,
+            300.0,
+            "the upper of two"
+        );
+        assert!(median_rounds(&[]).is_empty());
     }
 
     #[test]

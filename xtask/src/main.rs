@@ -11,10 +11,11 @@
 //! server (moto, SeaweedFS) on a free port unless `--endpoint` is given. The `cargo xtask`
 //! alias builds in release.
 //!
-//! `cargo xtask compare [--backend memory|seaweedfs|both] [--n N] [--c C] [--out FILE]` runs
-//! the same workload through s3db and through s3db.js (the shared notes' harness) on the
-//! same backend and prints per phase both rates, the ratio and the requests per record; the
-//! comparison also goes to FILE as JSON lines (default `target/compare.jsonl`).
+//! `cargo xtask compare [--backend memory|seaweedfs|both] [--n N] [--c C] [--rounds K]
+//! [--out FILE]` runs the same workload through s3db and through s3db.js (the shared notes'
+//! harness) on the same backend and prints per phase both rates (each side's median of K
+//! rounds), the ratio and the requests per record; the comparison also goes to FILE as JSON
+//! lines (default `target/compare.jsonl`).
 //!
 //! `cargo xtask serve-load [--backend file|s3|memory] [--n N] [--c C] [--endpoint URL]`
 //! measures the REST API (`s3db serve`): insert and get-by-id throughput and p50/p99
