@@ -199,8 +199,8 @@ impl Resource {
     /// included). The keys are split evenly into as many batches as go in flight (10 unless
     /// the resource's parallelism is lower), each at most the backend's batch size (1 000
     /// on S3), so a server that deletes a batch's keys one by one works on all of them at
-    /// once. A failure part-way
-    /// leaves records and references that `delete_all` (or `repair`) removes when run again.
+    /// once. A failure part-way leaves records and references that `delete_all` (or
+    /// `repair`) removes when run again.
     ///
     /// A [paranoid](Resource::paranoid) resource (the default, as in s3db.js) refuses with
     /// [`Error::Paranoid`] before any middleware or request: define the resource with
