@@ -26,6 +26,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::error::{Error, ErrorKind};
 use crate::ext::StorageExt;
+use crate::packed::PackedMetadata;
 use crate::storage::Storage;
 use crate::types::{CopyOptions, ListOptions, Metadata, PutMode, PutPayload};
 
@@ -192,7 +193,7 @@ pub async fn metadata_round_trip(store: &dyn Storage) -> CheckResult {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let written = PutPayload {
-        metadata: metadata.clone(),
+        metadata: metadata.clone().into(),
         body: Bytes::from_static(b"{}"),
         content_type: Some("application/json".into()),
     };
@@ -465,7 +466,7 @@ pub async fn copy_semantics(store: &dyn Storage) -> CheckResult {
     ensure(
         CHECK,
         copy.body == source.body
-            && copy.metadata == source.metadata
+            && PackedMetadata::from(copy.metadata.clone()) == source.metadata
             && copy.content_type == source.content_type,
         || format!("kept copy {copy:?}"),
     )?;

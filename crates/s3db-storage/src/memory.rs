@@ -19,17 +19,16 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use s3db_codec::budget::S3_METADATA_LIMIT;
+use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
 
 use crate::dump::DumpedObject;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::etag::{etag_of, etags_match};
-use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
+use crate::metadata_budget::check_metadata_budget;
 use crate::packed::{PackedGet, PackedMetadata};
 use crate::storage::Storage;
 use crate::types::{
-    Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,
-    PutPayload,
+    Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
 };
 
 /// The longest key S3 accepts, in UTF-8 bytes.
@@ -89,18 +88,6 @@ struct StoredObject {
     /// Quoted hex MD5 of the body, computed once per write.
     etag: Box<str>,
     last_modified: SystemTime,
-}
-
-/// Metadata as S3 stores it, packed: keys lower-cased.
-fn packed(metadata: Metadata) -> PackedMetadata {
-    if metadata
-        .keys()
-        .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
-    {
-        PackedMetadata::from(lowercase_keys(metadata))
-    } else {
-        PackedMetadata::from(metadata)
-    }
 }
 
 /// Object and byte counts of a memory bucket.
@@ -301,7 +288,7 @@ impl MemoryStorage {
                 .last_modified_ms
                 .map_or_else(now_millis, |ms| UNIX_EPOCH + Duration::from_millis(ms));
             let object = StoredObject::new(
-                saved.metadata,
+                saved.metadata.into(),
                 Bytes::from(body),
                 saved.content_type,
                 last_modified,
@@ -375,13 +362,13 @@ impl State {
 impl StoredObject {
     /// A new object; metadata keys are lower-cased as S3 does.
     fn new(
-        metadata: Metadata,
+        metadata: PackedMetadata,
         body: Bytes,
         content_type: Option<String>,
         last_modified: SystemTime,
     ) -> Self {
         StoredObject {
-            metadata: packed(metadata),
+            metadata: metadata.lowercase_keys(),
             etag: if body.is_empty() {
                 EMPTY_BODY_ETAG.into()
             } else {
@@ -435,7 +422,7 @@ impl Storage for MemoryStorage {
         check_metadata_budget(
             Operation::Put,
             key,
-            &payload.metadata,
+            payload.metadata.byte_len(),
             self.max_metadata_bytes,
         )?;
         let object = StoredObject::new(
@@ -490,7 +477,8 @@ impl Storage for MemoryStorage {
     async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String> {
         check_key(Operation::Copy, to)?;
         if let Some((metadata, _)) = &options.replace {
-            check_metadata_budget(Operation::Copy, to, metadata, self.max_metadata_bytes)?;
+            let used = s3_metadata_bytes(metadata);
+            check_metadata_budget(Operation::Copy, to, used, self.max_metadata_bytes)?;
         } else if from == to {
             return Err(Error::new(ErrorKind::InvalidInput, Operation::Copy, to)
                 .with_message("copying an object onto itself needs replaced metadata"));
@@ -509,7 +497,8 @@ impl Storage for MemoryStorage {
         }
         let (metadata, content_type) = match options.replace {
             Some((metadata, content_type)) => {
-                (packed(metadata), content_type.map(String::into_boxed_str))
+                let metadata = PackedMetadata::from(metadata).lowercase_keys();
+                (metadata, content_type.map(String::into_boxed_str))
             }
             None => (source.metadata.clone(), source.content_type.clone()),
         };

@@ -78,6 +78,84 @@ impl PackedMetadata {
         self.0.ends.is_empty()
     }
 
+    /// Packs `pairs`, given in any order; of a key given twice, the last value is kept (as
+    /// collecting them into a [`Metadata`] map would).
+    ///
+    /// ```
+    /// use s3db_storage::PackedMetadata;
+    ///
+    /// let packed = PackedMetadata::from_pairs(&[("b", "1"), ("a", "2"), ("b", "3")]);
+    /// assert_eq!(packed.iter().collect::<Vec<_>>(), [("a", "2"), ("b", "3")]);
+    /// ```
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Self {
+        let key = |i: usize| pairs[i].0.as_ref();
+        let entry = |i: usize| (pairs[i].0.as_ref(), pairs[i].1.as_ref());
+        if (1..pairs.len()).all(|i| key(i - 1) < key(i)) {
+            return PackedMetadata::pack((0..pairs.len()).map(entry));
+        }
+        // Stable: of equal keys, the last one given ends up last, and is the one kept.
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_by(|&a, &b| key(a).cmp(key(b)));
+        order.dedup_by(|later, kept| {
+            let same = key(*later) == key(*kept);
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+        PackedMetadata::pack(order.into_iter().map(entry))
+    }
+
+    /// Packs entries that are already unique and in key order, in one allocation each for
+    /// the text and the bounds.
+    fn pack<'a>(entries: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let (mut count, mut bytes) = (0, 0);
+        for (key, value) in entries.clone() {
+            count += 1;
+            bytes += key.len() + value.len();
+        }
+        let mut text = String::with_capacity(bytes);
+        let mut ends = Vec::with_capacity(count * 2);
+        for (key, value) in entries {
+            text.push_str(key);
+            ends.push(text.len());
+            text.push_str(value);
+            ends.push(text.len());
+        }
+        PackedMetadata(Arc::new(Packed {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }))
+    }
+
+    /// These entries with `key` set to `value` (added, or replacing the value it had).
+    pub fn with(&self, key: &str, value: &str) -> Self {
+        let mut pairs: Vec<_> = self.iter().filter(|(k, _)| *k != key).collect();
+        pairs.push((key, value));
+        PackedMetadata::from_pairs(&pairs)
+    }
+
+    /// These entries with their keys lower-cased, as S3 stores them (no copy when they
+    /// already are).
+    pub fn lowercase_keys(self) -> Self {
+        if !self
+            .iter()
+            .any(|(k, _)| k.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            return self;
+        }
+        let pairs: Vec<_> = self
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        PackedMetadata::from_pairs(&pairs)
+    }
+
+    /// Bytes of all keys and values together, as S3 counts user metadata against its limit.
+    pub fn byte_len(&self) -> usize {
+        self.0.text.len()
+    }
+
     /// The metadata as a map again.
     pub fn to_map(&self) -> Metadata {
         // Entries are packed in key order: the map is bulk-built from sorted pairs.
@@ -89,18 +167,20 @@ impl PackedMetadata {
 
 impl From<Metadata> for PackedMetadata {
     fn from(metadata: Metadata) -> Self {
-        let mut text = String::with_capacity(metadata.iter().map(|(k, v)| k.len() + v.len()).sum());
-        let mut ends = Vec::with_capacity(metadata.len() * 2);
-        for (key, value) in &metadata {
-            text.push_str(key);
-            ends.push(text.len());
-            text.push_str(value);
-            ends.push(text.len());
-        }
-        PackedMetadata(Arc::new(Packed {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }))
+        // A map's keys are already unique and in order.
+        PackedMetadata::pack(metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> From<[(K, V); N]> for PackedMetadata {
+    fn from(pairs: [(K, V); N]) -> Self {
+        PackedMetadata::from_pairs(&pairs)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for PackedMetadata {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        PackedMetadata::from_pairs(&entries.into_iter().collect::<Vec<_>>())
     }
 }
 
@@ -182,5 +262,43 @@ mod tests {
         }
         assert_eq!(PackedMetadata::default().get("k0"), None);
         assert!(PackedMetadata::default().is_empty());
+    }
+
+    #[test]
+    fn pairs_in_any_order_pack_like_the_map_they_collect_into() {
+        let pairs = [("z", "1"), ("_v", "v1"), ("0", "a"), ("z", "2"), ("A", "b")];
+        let map: Metadata = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            PackedMetadata::from_pairs(&pairs),
+            PackedMetadata::from(map.clone())
+        );
+        assert_eq!(pairs.into_iter().collect::<PackedMetadata>().to_map(), map);
+    }
+
+    #[test]
+    fn with_adds_or_replaces_one_entry() {
+        let packed = PackedMetadata::from_pairs(&[("a", "1"), ("c", "3")]);
+        let added = packed.with("b", "2");
+        assert_eq!(
+            added.iter().collect::<Vec<_>>(),
+            [("a", "1"), ("b", "2"), ("c", "3")]
+        );
+        let replaced = added.with("a", "9");
+        assert_eq!(replaced.get("a"), Some("9"));
+        assert_eq!(replaced.len(), 3);
+    }
+
+    #[test]
+    fn keys_are_lowercased_and_counted() {
+        let packed = PackedMetadata::from_pairs(&[("MixedCase", "V"), ("b", "x")]);
+        assert_eq!(packed.byte_len(), "MixedCaseVbx".len());
+        let lowered = packed.lowercase_keys();
+        assert_eq!(
+            lowered.iter().collect::<Vec<_>>(),
+            [("b", "x"), ("mixedcase", "V")]
+        );
     }
 }

@@ -50,7 +50,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use s3db_codec::budget::S3_METADATA_LIMIT;
+use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
 use s3db_codec::secret::SecretString;
 
 use crate::aws_defaults;
@@ -230,8 +230,8 @@ impl S3Storage {
         &self.bucket
     }
 
-    fn check_metadata(&self, operation: Operation, key: &str, metadata: &Metadata) -> Result<()> {
-        check_metadata_budget(operation, key, metadata, self.max_metadata_bytes)
+    fn check_metadata(&self, operation: Operation, key: &str, used: usize) -> Result<()> {
+        check_metadata_budget(operation, key, used, self.max_metadata_bytes)
     }
 
     async fn delete_batch(&self, keys: &[String]) -> Result<()> {
@@ -369,15 +369,20 @@ const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
 impl Storage for S3Storage {
     async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String> {
         let op = Operation::Put;
-        let metadata = lowercase_keys(payload.metadata);
-        self.check_metadata(op, key, &metadata)?;
+        let metadata = payload.metadata.lowercase_keys();
+        self.check_metadata(op, key, metadata.byte_len())?;
         let fallback_etag = etag_of(&payload.body);
         let mut request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .set_metadata(Some(metadata.into_iter().collect()))
+            .set_metadata(Some(
+                metadata
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            ))
             .set_content_type(payload.content_type)
             .body(ByteStream::from(payload.body));
         request = match &mode {
@@ -481,7 +486,7 @@ impl Storage for S3Storage {
             .set_copy_source_if_match(options.source_if_match);
         if let Some((metadata, content_type)) = options.replace {
             let metadata = lowercase_keys(metadata);
-            self.check_metadata(op, to, &metadata)?;
+            self.check_metadata(op, to, s3_metadata_bytes(&metadata))?;
             request = request
                 .metadata_directive(MetadataDirective::Replace)
                 .set_metadata(Some(metadata.into_iter().collect()))

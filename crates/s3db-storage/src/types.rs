@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use crate::packed::PackedMetadata;
+
 /// User metadata of an object: lower-case keys (without `x-amz-meta-`) to ASCII values,
 /// already metadata-encoded by the caller.
 pub type Metadata = BTreeMap<String, String>;
@@ -22,10 +24,13 @@ pub enum PutMode {
 }
 
 /// What a `put` stores: user metadata, body and content type.
+///
+/// The metadata is packed (one allocation, no tree): build it from a [`Metadata`] map with
+/// `.into()`, or from pairs in any order with [`PackedMetadata::from_pairs`] or `collect`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PutPayload {
-    /// User metadata (keys lower-case, values ASCII).
-    pub metadata: Metadata,
+    /// User metadata (values ASCII; keys are stored lower-cased).
+    pub metadata: PackedMetadata,
     /// Object body.
     pub body: Bytes,
     /// Content-Type, if any.

@@ -81,7 +81,7 @@ async fn import(session: &Session, file: &Path, concurrency: usize) -> Result<()
             serde_json::from_value(value).map_err(|e| format!("not an object line: {e}"))?;
         let body = line.body()?;
         let payload = PutPayload {
-            metadata: line.metadata,
+            metadata: line.metadata.into(),
             body: body.into(),
             content_type: line.content_type,
         };

@@ -2,11 +2,11 @@
 //! client metadata encoding.
 
 use bytes::Bytes;
-use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
+use s3db_codec::budget::S3_METADATA_LIMIT;
 use s3db_codec::meta::{encode_meta, encode_meta_owned, sanitized_key};
 use s3db_codec::nonce::with_nonce;
 use s3db_codec::value::ValueKind;
-use s3db_storage::{Metadata, PackedGet, PutPayload};
+use s3db_storage::{PackedGet, PackedMetadata, PutPayload};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -159,7 +159,7 @@ fn place_within_s3_limit(
     id: &str,
     map: impl Fn() -> Result<Entries>,
     oversize: Oversize<'_>,
-) -> Result<(Placement, Metadata)> {
+) -> Result<(Placement, PackedMetadata)> {
     let mut budget = def.metadata_limit;
     let mut total = 0;
     for _ in 0..MAX_PLACEMENT_ROUNDS {
@@ -172,7 +172,7 @@ fn place_within_s3_limit(
             key_map_json: def.keys.json(),
         };
         let mut placement = def.behavior.strategy().place(&ctx, map()?)?;
-        let metadata: Metadata = std::mem::take(&mut placement.metadata)
+        let stored: Vec<(String, String)> = std::mem::take(&mut placement.metadata)
             .into_iter()
             .map(|(k, v)| {
                 let stored = match v {
@@ -182,7 +182,8 @@ fn place_within_s3_limit(
                 (sanitized_key(k), stored)
             })
             .collect();
-        total = s3_metadata_bytes(&metadata);
+        let metadata = PackedMetadata::from_pairs(&stored);
+        total = metadata.byte_len();
         if total <= S3_METADATA_LIMIT {
             if def.behavior == BehaviorKind::UserManaged && placement.body.is_some() {
                 oversize.events.emit_with(|| {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
-use s3db_storage::{ErrorKind, Metadata, PutMode, PutPayload, StorageExt};
+use s3db_storage::{ErrorKind, PutMode, PutPayload, StorageExt};
 
 use serde_json::{Map, Value};
 
@@ -267,10 +267,8 @@ impl Resource {
 
     /// Writes one reference object (empty body, metadata `{_v}`).
     pub(crate) async fn put_reference(&self, key: &str) -> Result<()> {
-        let mut metadata = Metadata::new();
-        metadata.insert("_v".into(), self.def.version.clone());
         let payload = PutPayload {
-            metadata,
+            metadata: [("_v", self.def.version.as_str())].into(),
             ..PutPayload::default()
         };
         self.storage.put(key, payload, PutMode::Overwrite).await?;

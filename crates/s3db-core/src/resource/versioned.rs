@@ -93,9 +93,9 @@ impl Resource {
             BodyPlan::insert(),
             self.oversize(Operation::Update),
         )?;
-        payload
+        payload.metadata = payload
             .metadata
-            .insert("_historicalTimestamp".into(), self.settings.clock.now_iso());
+            .with("_historicalTimestamp", &self.settings.clock.now_iso());
         let key = format!("resource={}/historical/id={id}", self.def.name);
         self.storage.put(&key, payload, PutMode::Overwrite).await?;
         Ok(())

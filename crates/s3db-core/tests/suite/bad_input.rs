@@ -204,7 +204,7 @@ async fn corrupted_objects_never_panic() {
                 original.body.clone()
             };
             let payload = PutPayload {
-                metadata,
+                metadata: metadata.into(),
                 body,
                 content_type: original.content_type.clone(),
             };

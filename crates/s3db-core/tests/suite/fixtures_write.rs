@@ -90,7 +90,7 @@ async fn inserts_write_what_s3dbjs_wrote() {
                 continue;
             }
             let payload = PutPayload {
-                metadata: metadata_of(object),
+                metadata: metadata_of(object).into(),
                 body: body_of(object).into(),
                 content_type: object["content_type"].as_str().map(str::to_owned),
             };

@@ -56,7 +56,7 @@ use self::object_file::{Header, io_error};
 use self::walk::Walker;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::etag::{etag_of, etags_match};
-use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
+use crate::metadata_budget::check_metadata_budget;
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, ObjectMeta, PutMode, PutPayload,
@@ -248,8 +248,13 @@ impl Inner {
 
     fn put(&self, key: &str, payload: PutPayload, mode: &PutMode) -> Result<String> {
         let op = Operation::Put;
-        let metadata = lowercase_keys(payload.metadata);
-        check_metadata_budget(op, key, &metadata, self.options.max_metadata_bytes)?;
+        let metadata = payload.metadata.lowercase_keys();
+        check_metadata_budget(
+            op,
+            key,
+            metadata.byte_len(),
+            self.options.max_metadata_bytes,
+        )?;
         let path = self.path(op, key)?;
         let io = |e: io::Error| io_error(e, op, key);
         let object = path.object_file();
@@ -263,7 +268,7 @@ impl Inner {
             size: payload.body.len() as u64,
             modified: Header::timestamp(SystemTime::now()),
             content_type: payload.content_type,
-            metadata,
+            metadata: metadata.to_map(),
         };
         // ...and do the slow part (writing and syncing the body) before taking the lock;
         // under the lock only the authoritative check and the rename remain.
@@ -425,7 +430,7 @@ impl Storage for FsStorage {
                 None => (header.metadata, header.content_type),
             };
             let payload = PutPayload {
-                metadata,
+                metadata: metadata.into(),
                 body,
                 content_type,
             };

@@ -38,10 +38,10 @@ use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use s3db_codec::budget::s3_metadata_bytes;
 
 use crate::error::{Error, ErrorKind, GaveUp, Result};
 use crate::etag::{etag_of, etags_match};
+use crate::packed::PackedMetadata;
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,
@@ -215,7 +215,7 @@ enum Marker {
     },
     Content {
         etag: String,
-        metadata: Metadata,
+        metadata: PackedMetadata,
     },
 }
 
@@ -229,7 +229,12 @@ impl Marker {
                     .is_some_and(|etag| etags_match(etag, &head.meta.etag)),
             },
             Marker::Content { etag, metadata } => {
-                etags_match(etag, &head.meta.etag) && &head.metadata == metadata
+                etags_match(etag, &head.meta.etag)
+                    && head
+                        .metadata
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .eq(metadata.iter())
             }
         }
     }
@@ -326,9 +331,8 @@ impl<S: Storage> Retry<S> {
         if let Some(id_key) = &self.write_id_key {
             let id = format!("{:016x}", self.rng().r#gen::<u64>());
             let limit = self.inner.capabilities().max_metadata_bytes;
-            let mut tagged = payload.metadata.clone();
-            tagged.insert(id_key.clone(), id.clone());
-            if limit.is_none_or(|limit| s3_metadata_bytes(&tagged) <= limit) {
+            let tagged = payload.metadata.with(id_key, &id);
+            if limit.is_none_or(|limit| tagged.byte_len() <= limit) {
                 payload.metadata = tagged;
                 return Marker::WriteId {
                     key: id_key.clone(),

@@ -219,7 +219,7 @@ async fn metadata_limit_is_configurable() {
     let mut metadata = Metadata::new();
     metadata.insert("Big".into(), "v".repeat(3000));
     let big = PutPayload {
-        metadata,
+        metadata: metadata.into(),
         ..Default::default()
     };
     let strict = FsStorage::open(dir.path()).unwrap();

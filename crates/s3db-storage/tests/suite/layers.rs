@@ -297,7 +297,7 @@ async fn a_full_metadata_budget_falls_back_to_content() {
     let (store, memory, _) = scripted(vec![Fault::FailAfter(ErrorKind::Unavailable)], |c| c);
     let metadata: Metadata = [("k".to_string(), "v".repeat(2047))].into();
     let payload = PutPayload {
-        metadata: metadata.clone(),
+        metadata: metadata.clone().into(),
         ..body("x")
     };
     store.put("full", payload, PutMode::Create).await.unwrap();
@@ -500,7 +500,11 @@ impl Storage for DropsUnderscoreNames {
         mut payload: PutPayload,
         mode: PutMode,
     ) -> s3db_storage::Result<String> {
-        payload.metadata.retain(|name, _| !name.contains('_'));
+        payload.metadata = payload
+            .metadata
+            .iter()
+            .filter(|(name, _)| !name.contains('_'))
+            .collect();
         self.0.put(key, payload, mode).await
     }
     async fn get(&self, key: &str) -> s3db_storage::Result<s3db_storage::GetResult> {

@@ -110,7 +110,7 @@ async fn underscore_metadata_keys_go_out_and_come_back() {
     assert!(put.contains("\r\nif-none-match: *\r\n"), "{put}");
 
     let head = store.head("users/1").await.unwrap();
-    assert_eq!(head.metadata, payload.metadata);
+    assert_eq!(head.metadata, payload.metadata.to_map());
     assert_eq!(head.content_type.as_deref(), Some("application/json"));
     assert_eq!(head.meta.size, 2);
 }

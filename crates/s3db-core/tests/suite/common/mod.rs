@@ -73,7 +73,7 @@ pub async fn bucket_of(set: &str) -> MemoryStorage {
     let store = MemoryStorage::new();
     for object in objects_of(set) {
         let payload = PutPayload {
-            metadata: metadata_of(&object),
+            metadata: metadata_of(&object).into(),
             body: Bytes::from(body_of(&object)),
             content_type: object["content_type"].as_str().map(str::to_owned),
         };
