@@ -19,10 +19,11 @@ pub fn map_record(
     version: &str,
     record: &Map<String, Value>,
 ) -> Result<Entries> {
-    let mut entries: Entries = Vec::with_capacity(record.len() + 1);
-    entries.push(("_v".into(), MappedValue::Text(version.to_owned())));
-    let mut leaves = Vec::with_capacity(record.len());
+    // Nested objects flatten to one leaf per field: room for the schema's fields up front.
+    let mut leaves = Vec::with_capacity(record.len().max(schema.fields().len()));
     flatten_for_mapping(schema, "", record, &mut leaves);
+    let mut entries: Entries = Vec::with_capacity(leaves.len() + 1);
+    entries.push(("_v".into(), MappedValue::Text(version.to_owned())));
     for (path, value) in leaves {
         let key = keys
             .short(&path)

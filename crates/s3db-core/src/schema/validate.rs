@@ -20,7 +20,6 @@ use super::rule::{
 use super::{Field, Node, ValidationMode};
 use crate::small_map;
 
-static EMAIL_QUICK: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\S+@\S+\.\S+$").ok());
 static EMAIL_PRECISE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
         r#"^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$"#,
@@ -51,7 +50,26 @@ fn is_js_space(c: char) -> bool {
 
 /// JavaScript string length (UTF-16 code units).
 fn js_len(s: &str) -> usize {
-    s.encode_utf16().count()
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
+/// The quick e-mail check, `^\S+@\S+\.\S+$`, without a regex: no whitespace, and an `@` after
+/// the first character, then at least one character, a `.`, and at least one more. The
+/// earliest such `@` and the latest such `.` leave the most room, so they decide.
+fn is_quick_email(text: &str) -> bool {
+    if text.is_empty() || text.chars().any(char::is_whitespace) {
+        return false;
+    }
+    // `@` and `.` are single bytes that never occur inside a multi-byte character.
+    let at = text.bytes().skip(1).position(|b| b == b'@').map(|i| i + 1);
+    let dot = text.as_bytes()[..text.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'.');
+    matches!((at, dot), (Some(at), Some(dot)) if dot > at + 1)
 }
 
 /// Presence modifiers of one slot (a record field, an object property, an array item).
@@ -489,12 +507,12 @@ impl Validator {
                 ),
             ));
         }
-        let pattern = if checks.precise {
-            &EMAIL_PRECISE
+        let valid = if checks.precise {
+            is_match(&EMAIL_PRECISE, text)
         } else {
-            &EMAIL_QUICK
+            is_quick_email(text)
         };
-        if !is_match(pattern, text) {
+        if !valid {
             fails.push((
                 "email",
                 format!("The '{path}' field must be a valid e-mail."),
@@ -831,4 +849,66 @@ fn join_values(values: &[Value]) -> String {
         .map(|v| to_js_string(v).unwrap_or_else(|| v.to_string()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_email_check_answers_as_its_regex_does() {
+        let regex = Regex::new(r"^\S+@\S+\.\S+$").unwrap();
+        let cases = [
+            "",
+            "a@b.c",
+            "person42@example.com",
+            "@b.c",
+            "a@.c",
+            "a@b.",
+            "a@b",
+            "ab.c",
+            "a@@b.c",
+            "a@b@c.d",
+            "a@b.c.",
+            "a@b..",
+            "a@b.c d",
+            " a@b.c",
+            "a@b.c\n",
+            "a\u{a0}@b.c",
+            "a@b\u{2003}.c",
+            "é@ü.ñ",
+            "é@ü.",
+            "a@é.ñ",
+            "a@.é",
+            "aé@b.ç",
+            "@@.",
+            "a@b.é",
+            ".@a.b",
+            "a.b@c",
+            "a@bc.",
+            "a@b.\u{feff}",
+            "日本@例え.jp",
+            "a@b.c@",
+            "a@b.c.d.e",
+        ];
+        for case in cases {
+            assert_eq!(is_quick_email(case), regex.is_match(case), "{case:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_email_check_agrees_with_its_regex_on_any_mix(text in "[a@.é \u{a0}日]{0,9}") {
+            let regex = Regex::new(r"^\S+@\S+\.\S+$").unwrap();
+            proptest::prop_assert_eq!(is_quick_email(&text), regex.is_match(&text));
+        }
+    }
+
+    #[test]
+    fn js_length_counts_utf16_units() {
+        assert_eq!(js_len("abc"), 3);
+        assert_eq!(js_len("é😀"), 3);
+        assert_eq!(js_len(""), 0);
+    }
 }
