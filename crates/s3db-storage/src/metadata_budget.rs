@@ -1,7 +1,6 @@
 //! The S3 user-metadata budget (2 KB of keys plus values), checked before a write.
 
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::types::Metadata;
 
 /// Fails with `MetadataTooLarge` when metadata of `used` bytes (keys plus values, as S3 counts
 /// them) is over `limit`.
@@ -24,20 +23,13 @@ pub(crate) fn check_metadata_budget(
     Ok(())
 }
 
-/// Lower-cases metadata keys as S3 does on write.
-pub(crate) fn lowercase_keys(metadata: Metadata) -> Metadata {
-    metadata
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use s3db_codec::budget::s3_metadata_bytes;
 
     use super::*;
+    use crate::types::Metadata;
 
     #[test]
     fn budget_counts_keys_and_values() {
@@ -51,15 +43,5 @@ mod tests {
         let err = check_metadata_budget(Operation::Put, "k", used, Some(2048)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MetadataTooLarge);
         assert!(check_metadata_budget(Operation::Put, "k", used, None).is_ok());
-    }
-
-    #[test]
-    fn keys_are_lowercased() {
-        let mut m = Metadata::new();
-        m.insert("MixedCase".into(), "V".into());
-        assert_eq!(
-            lowercase_keys(m).get("mixedcase").map(String::as_str),
-            Some("V")
-        );
     }
 }

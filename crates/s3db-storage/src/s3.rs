@@ -50,13 +50,14 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use futures::stream::{self, BoxStream, StreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
+use s3db_codec::budget::S3_METADATA_LIMIT;
 use s3db_codec::secret::SecretString;
 
 use crate::aws_defaults;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::etag::{etag_of, etags_match, quoted};
-use crate::metadata_budget::{check_metadata_budget, lowercase_keys};
+use crate::metadata_budget::check_metadata_budget;
+use crate::packed::PackedMetadata;
 use crate::storage::Storage;
 use crate::types::{
     Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, Metadata, ObjectMeta, PutMode,
@@ -230,8 +231,20 @@ impl S3Storage {
         &self.bucket
     }
 
-    fn check_metadata(&self, operation: Operation, key: &str, used: usize) -> Result<()> {
-        check_metadata_budget(operation, key, used, self.max_metadata_bytes)
+    /// The metadata of a write as the SDK takes it, keys lower-cased as S3 stores them,
+    /// after checking it against the configured budget.
+    fn checked_metadata(
+        &self,
+        operation: Operation,
+        key: &str,
+        metadata: PackedMetadata,
+    ) -> Result<HashMap<String, String>> {
+        let metadata = metadata.lowercase_keys();
+        check_metadata_budget(operation, key, metadata.byte_len(), self.max_metadata_bytes)?;
+        Ok(metadata
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
     }
 
     async fn delete_batch(&self, keys: &[String]) -> Result<()> {
@@ -369,20 +382,14 @@ const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
 impl Storage for S3Storage {
     async fn put(&self, key: &str, payload: PutPayload, mode: PutMode) -> Result<String> {
         let op = Operation::Put;
-        let metadata = payload.metadata.lowercase_keys();
-        self.check_metadata(op, key, metadata.byte_len())?;
+        let metadata = self.checked_metadata(op, key, payload.metadata)?;
         let fallback_etag = etag_of(&payload.body);
         let mut request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .set_metadata(Some(
-                metadata
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            ))
+            .set_metadata(Some(metadata))
             .set_content_type(payload.content_type)
             .body(ByteStream::from(payload.body));
         request = match &mode {
@@ -485,11 +492,10 @@ impl Storage for S3Storage {
             .copy_source(source)
             .set_copy_source_if_match(options.source_if_match);
         if let Some((metadata, content_type)) = options.replace {
-            let metadata = lowercase_keys(metadata);
-            self.check_metadata(op, to, s3_metadata_bytes(&metadata))?;
+            let metadata = self.checked_metadata(op, to, metadata.into())?;
             request = request
                 .metadata_directive(MetadataDirective::Replace)
-                .set_metadata(Some(metadata.into_iter().collect()))
+                .set_metadata(Some(metadata))
                 .set_content_type(content_type);
         }
         let output = request.send().await.map_err(|e| sdk_error(e, op, from))?;
