@@ -2,7 +2,8 @@
 //! [`Storage::get_packed`](crate::Storage::get_packed), which hands it out.
 //!
 //! A [`Metadata`] map costs a tree node plus two strings per entry to build, copy and drop.
-//! Readers that only look at the entries (the record decoder) take them packed instead: the
+//! Writes carry their metadata packed ([`PutPayload::metadata`](crate::PutPayload::metadata)),
+//! and readers that only look at the entries (the record decoder) take them packed too: the
 //! memory store keeps every object's metadata in this form and shares it with each read.
 
 use std::ops::Range;
