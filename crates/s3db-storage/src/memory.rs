@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use s3db_codec::budget::{S3_METADATA_LIMIT, s3_metadata_bytes};
+use s3db_codec::budget::S3_METADATA_LIMIT;
 
 use crate::dump::DumpedObject;
 use crate::error::{Error, ErrorKind, Operation, Result};
@@ -476,8 +476,11 @@ impl Storage for MemoryStorage {
 
     async fn copy(&self, from: &str, to: &str, options: CopyOptions) -> Result<String> {
         check_key(Operation::Copy, to)?;
-        if let Some((metadata, _)) = &options.replace {
-            let used = s3_metadata_bytes(metadata);
+        let replace = options
+            .replace
+            .map(|(metadata, content_type)| (PackedMetadata::from(metadata), content_type));
+        if let Some((metadata, _)) = &replace {
+            let used = metadata.byte_len();
             check_metadata_budget(Operation::Copy, to, used, self.max_metadata_bytes)?;
         } else if from == to {
             return Err(Error::new(ErrorKind::InvalidInput, Operation::Copy, to)
@@ -495,11 +498,11 @@ impl Storage for MemoryStorage {
                     .with_message(format!("source If-Match {wanted}, found {}", source.etag())),
             );
         }
-        let (metadata, content_type) = match options.replace {
-            Some((metadata, content_type)) => {
-                let metadata = PackedMetadata::from(metadata).lowercase_keys();
-                (metadata, content_type.map(String::into_boxed_str))
-            }
+        let (metadata, content_type) = match replace {
+            Some((metadata, content_type)) => (
+                metadata.lowercase_keys(),
+                content_type.map(String::into_boxed_str),
+            ),
             None => (source.metadata.clone(), source.content_type.clone()),
         };
         let copy = StoredObject {
