@@ -6,7 +6,6 @@
 
 use std::marker::PhantomData;
 
-use futures::TryStreamExt;
 use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
@@ -59,9 +58,8 @@ impl Resource {
     ) -> Result<Vec<T>> {
         self.observed("list", None, async {
             let ids = self.ids_of(request)?;
-            let records: Vec<T> = self
-                .read_all_as::<Direct<T>>(ids, request.concurrency)
-                .try_collect()
+            let records = self
+                .collect_all_as::<Direct<T>>(ids, request.concurrency)
                 .await?;
             self.emit_listed(request, records.len());
             Ok(records)

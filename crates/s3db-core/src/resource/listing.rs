@@ -94,15 +94,16 @@ impl Resource {
     async fn get_all_op(&self) -> Result<Vec<Record>> {
         let all = ListRequest::all();
         if !self.ext.middlewares.has(Operation::GetAll) {
-            return self
-                .delivered_stream(self.records(&all)?)
-                .try_collect()
-                .await;
+            let records = self
+                .collect_all(self.ids_of(&all)?, all.concurrency)
+                .await?;
+            return Ok(self.delivered_all(records));
         }
         let out = self
             .wrapped_listing(Operation::GetAll, &all, |this, request| async move {
+                let ids = this.ids_of(&request)?;
                 Ok(Payload::Records(
-                    this.records(&request)?.try_collect().await?,
+                    this.collect_all(ids, request.concurrency).await?,
                 ))
             })
             .await?;

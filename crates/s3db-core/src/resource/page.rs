@@ -275,8 +275,7 @@ impl Resource {
         };
         let ids: Vec<Result<String>> = page_keys.iter().map(|(id, _)| Ok(id.clone())).collect();
         let items = self
-            .read_all(futures::stream::iter(ids).boxed(), DEFAULT_READ_CONCURRENCY)
-            .try_collect()
+            .collect_all(futures::stream::iter(ids).boxed(), DEFAULT_READ_CONCURRENCY)
             .await?;
         Ok(Page {
             items,

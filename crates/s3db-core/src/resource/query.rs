@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::task::Poll;
 
+use futures::future::BoxFuture;
 use futures::stream::{BoxStream, FuturesOrdered};
 use futures::{FutureExt, StreamExt, TryStreamExt, future};
 use s3db_storage::layers::carry_tally;
@@ -46,6 +47,21 @@ pub(crate) trait RecordReader: Send + 'static {
         this: &Resource,
         id: Result<String>,
     ) -> impl Future<Output = Result<Option<Self::Item>>> + Send + '_;
+}
+
+/// One chunk of a listing's reads, run as a task: the chunk's place in the listing and
+/// each of its ids' outcome, in order.
+type ChunkRead<T> = BoxFuture<'static, (usize, Result<Vec<Result<Option<T>>>>)>;
+
+/// How a listing's reads run (see [`Resource::read_all`]).
+enum ChunkReads<T> {
+    /// One at a time, in place: the records.
+    InPlace(BoxStream<'static, Result<T>>),
+    /// In chunk tasks, of which `tasks` may run at once.
+    Tasks {
+        chunks: BoxStream<'static, ChunkRead<T>>,
+        tasks: usize,
+    },
 }
 
 /// Reads records as [presented](Resource::presented).
@@ -349,43 +365,99 @@ impl Resource {
         ids: BoxStream<'static, Result<String>>,
         concurrency: usize,
     ) -> BoxStream<'static, Result<R::Item>> {
+        match self.chunk_reads::<R>(ids, concurrency) {
+            ChunkReads::InPlace(records) => records,
+            ChunkReads::Tasks { chunks, tasks } => chunks
+                .buffered(tasks)
+                .flat_map(|(_, chunk)| match chunk {
+                    Ok(found) => {
+                        futures::stream::iter(found.into_iter().filter_map(Result::transpose))
+                            .left_stream()
+                    }
+                    Err(e) => futures::stream::once(future::ready(Err(e))).right_stream(),
+                })
+                .boxed(),
+        }
+    }
+
+    /// Every record of a stream of ids, read by `R` as [`Resource::read_all_as`] reads them,
+    /// in order, into one vector. The chunks are taken as they finish, not in order: a slow
+    /// chunk does not hold the others' tasks back, and the records are put in order once, at
+    /// the end. The first failure to arrive is returned.
+    pub(crate) async fn collect_all_as<R: RecordReader>(
+        &self,
+        ids: BoxStream<'static, Result<String>>,
+        concurrency: usize,
+    ) -> Result<Vec<R::Item>> {
+        let (chunks, tasks) = match self.chunk_reads::<R>(ids, concurrency) {
+            ChunkReads::InPlace(records) => return records.try_collect().await,
+            ChunkReads::Tasks { chunks, tasks } => (chunks, tasks),
+        };
+        let mut done = chunks.buffer_unordered(tasks);
+        let mut read = Vec::new();
+        while let Some((at, found)) = done.next().await {
+            read.push((at, found?));
+        }
+        read.sort_unstable_by_key(|(at, _)| *at);
+        let mut records = Vec::with_capacity(read.iter().map(|(_, found)| found.len()).sum());
+        for found in read.into_iter().flat_map(|(_, found)| found) {
+            records.extend(found?);
+        }
+        Ok(records)
+    }
+
+    /// [`Resource::collect_all_as`] of [presented](Resource::presented) records.
+    pub(crate) async fn collect_all(
+        &self,
+        ids: BoxStream<'static, Result<String>>,
+        concurrency: usize,
+    ) -> Result<Vec<Record>> {
+        self.collect_all_as::<Presented>(ids, concurrency).await
+    }
+
+    /// How the reads of a listing run (see [`Resource::read_all`]): in place, one at a time,
+    /// or as a stream of chunk tasks of which `tasks` may run at once.
+    fn chunk_reads<R: RecordReader>(
+        &self,
+        ids: BoxStream<'static, Result<String>>,
+        concurrency: usize,
+    ) -> ChunkReads<R::Item> {
         let in_flight = self.in_flight(concurrency);
         let this = self.clone();
         let runtime = match tokio::runtime::Handle::try_current() {
             Ok(runtime) if in_flight > 1 => runtime,
             _ => {
-                return ids
+                let records = ids
                     .then(move |id| {
                         let this = this.clone();
                         async move { R::read(&this, id).await }
                     })
                     .filter_map(|found| future::ready(found.transpose()))
                     .boxed();
+                return ChunkReads::InPlace(records);
             }
         };
         // At most `in_flight` reads in all: `tasks` chunks of `per_task`.
         let per_task = (in_flight / READ_TASKS).max(1);
         let tasks = in_flight / per_task;
-        growing_chunks(ids, per_task, tasks, per_task * LARGEST_CHUNK)
-            .map(move |chunk| {
+        let chunks = growing_chunks(ids, per_task, tasks, per_task * LARGEST_CHUNK)
+            .enumerate()
+            .map(move |(at, chunk)| {
                 let this = this.clone();
                 let resource = this.def.name.clone();
                 let read = async move { read_chunk::<R>(&this, chunk, per_task).await };
                 let task = runtime.spawn(carry_tally(read).in_current_span());
                 async move {
-                    task.await.map_err(|e| Error::Unsupported {
+                    let found = task.await.map_err(|e| Error::Unsupported {
                         resource,
                         reason: format!("record read task failed: {e}"),
-                    })
+                    });
+                    (at, found)
                 }
+                .boxed()
             })
-            .buffered(tasks)
-            .flat_map(|chunk| match chunk {
-                Ok(found) => futures::stream::iter(found.into_iter().filter_map(Result::transpose))
-                    .left_stream(),
-                Err(e) => futures::stream::once(future::ready(Err(e))).right_stream(),
-            })
-            .boxed()
+            .boxed();
+        ChunkReads::Tasks { chunks, tasks }
     }
 
     /// Reads one record of a listing as [presented](Resource::presented) (see
@@ -456,7 +528,9 @@ impl Resource {
     async fn list_inner(&self, request: &ListRequest) -> Result<Vec<Record>> {
         let rewritten = self.hooked_request(HookPoint::BeforeList, request).await?;
         let request = rewritten.as_ref().unwrap_or(request);
-        let records: Vec<Record> = self.records(request)?.try_collect().await?;
+        let records = self
+            .collect_all(self.ids_of(request)?, request.concurrency)
+            .await?;
         let records = self
             .ext
             .hooks

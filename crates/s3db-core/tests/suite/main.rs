@@ -24,6 +24,7 @@ mod fixtures_write;
 mod id_validate;
 mod incremental_ids;
 mod injected;
+mod listing_order;
 mod observe;
 mod page_totals;
 mod partitions;
