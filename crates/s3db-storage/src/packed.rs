@@ -263,6 +263,19 @@ mod tests {
         }
         assert_eq!(PackedMetadata::default().get("k0"), None);
         assert!(PackedMetadata::default().is_empty());
+        // Keys that are prefixes of others, an empty key and empty values.
+        let prefixes = PackedMetadata::from_pairs(&[("ab", ""), ("", "e"), ("a", "1"), ("b", "")]);
+        for (key, value) in [
+            ("", Some("e")),
+            ("a", Some("1")),
+            ("ab", Some("")),
+            ("b", Some("")),
+        ] {
+            assert_eq!(prefixes.get(key), value, "{key:?}");
+        }
+        for absent in ["aa", "abc", "c", "B"] {
+            assert_eq!(prefixes.get(absent), None, "{absent:?}");
+        }
     }
 
     #[test]
