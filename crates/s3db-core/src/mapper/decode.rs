@@ -274,7 +274,7 @@ pub fn decode_direct<T: DeserializeOwned>(
         |target, value| {
             leaves.push(Leaf {
                 path: &target.path,
-                value,
+                value: Some(value),
             });
             target.leaf
         },
@@ -284,7 +284,7 @@ pub fn decode_direct<T: DeserializeOwned>(
     }
     leaves.push(Leaf {
         path: "id",
-        value: Value::String(ctx.id.to_owned()),
+        value: Some(Value::String(ctx.id.to_owned())),
     });
     from_leaves(&mut leaves)
         .map(Some)

@@ -7,11 +7,12 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
 use serde_json::{Error, Value};
 
-/// One field of a record: its dotted path and its decoded value.
+/// One field of a record: its dotted path and its decoded value (taken, `None`, once read:
+/// dropping the read leaves then costs no call per value).
 #[derive(Debug)]
 pub(crate) struct Leaf<'k> {
     pub path: &'k str,
-    pub value: Value,
+    pub value: Option<Value>,
 }
 
 /// The key at `offset` in `path`, and the offset of the rest when the path goes deeper.
@@ -144,9 +145,7 @@ impl<'de> MapAccess<'de> for Entries<'_, '_> {
             _ => {
                 let (first, rest) = leaves.split_at_mut(1.min(leaves.len()));
                 self.leaves = rest;
-                let value = first
-                    .first_mut()
-                    .map(|leaf| std::mem::take(&mut leaf.value));
+                let value = first.first_mut().and_then(|leaf| leaf.value.take());
                 seed.deserialize(value.unwrap_or(Value::Null))
             }
         }
@@ -170,7 +169,7 @@ mod tests {
             .iter()
             .map(|(path, value)| Leaf {
                 path,
-                value: value.clone(),
+                value: Some(value.clone()),
             })
             .collect()
     }

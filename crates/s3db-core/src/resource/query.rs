@@ -869,7 +869,8 @@ fn growing_chunks<T: Send + 'static>(
         (ids.fuse(), sizes),
         move |(mut ids, mut sizes)| async move {
             let size = sizes.next().unwrap_or(first);
-            let mut chunk = vec![ids.next().await?];
+            let mut chunk = Vec::with_capacity(size);
+            chunk.push(ids.next().await?);
             while chunk.len() < size {
                 match ids.next().now_or_never() {
                     Some(Some(id)) => chunk.push(id),
