@@ -327,13 +327,18 @@ impl MemoryStorage {
         cursor: Bound<&str>,
         page_size: usize,
     ) -> Vec<Result<ObjectMeta>> {
-        self.read()
-            .objects
-            .range::<str, _>((cursor, Bound::Unbounded))
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .take(page_size)
-            .map(|(key, object)| Ok(object.meta(key)))
-            .collect()
+        let state = self.read();
+        // Sized for a full page (or every object): collecting grows by doubling.
+        let mut page = Vec::with_capacity(page_size.min(state.objects.len()));
+        page.extend(
+            state
+                .objects
+                .range::<str, _>((cursor, Bound::Unbounded))
+                .take_while(|(key, _)| key.starts_with(prefix))
+                .take(page_size)
+                .map(|(key, object)| Ok(object.meta(key))),
+        );
+        page
     }
 }
 

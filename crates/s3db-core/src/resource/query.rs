@@ -231,7 +231,15 @@ fn key_pages(
                 start_after: after,
                 page_size: Some(LIST_PAGE),
             };
-            let page: Vec<ObjectMeta> = storage.list(options).take(LIST_PAGE).try_collect().await?;
+            // Sized for a full page: collecting grows by doubling, copying the page twice.
+            let page = storage
+                .list(options)
+                .take(LIST_PAGE)
+                .try_fold(Vec::with_capacity(LIST_PAGE), |mut page, meta| {
+                    page.push(meta);
+                    future::ready(Ok(page))
+                })
+                .await?;
             let next = (page.len() == LIST_PAGE).then(|| page.last().map(|m| m.key.clone()));
             Ok::<_, Error>(Some((page, next)))
         }
