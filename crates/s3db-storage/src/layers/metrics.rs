@@ -296,7 +296,6 @@ impl<S: Storage> Metrics<S> {
         }
     }
 
-    /// Counts one request of `kind` on `key`, runs it, and counts its outcome.
     /// A GET of either kind, counted with the bytes it read.
     async fn counted_get<T: BodyLen>(
         &self,
@@ -310,6 +309,7 @@ impl<S: Storage> Metrics<S> {
         result
     }
 
+    /// Counts one request of `kind` on `key`, runs it, and counts its outcome.
     async fn counted<T>(
         &self,
         kind: Kind,

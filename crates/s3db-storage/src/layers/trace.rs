@@ -205,7 +205,6 @@ fn finished(
     }
 }
 
-/// The kind of `result`'s error, if it failed.
 /// A GET of either kind, counted and traced with its body size.
 async fn traced_get<T: BodyLen>(key: &str, read: impl Future<Output = Result<T>>) -> Result<T> {
     let start = started();
@@ -216,6 +215,7 @@ async fn traced_get<T: BodyLen>(key: &str, read: impl Future<Output = Result<T>>
     result
 }
 
+/// The kind of `result`'s error, if it failed.
 fn failure<T>(result: &Result<T>) -> Option<ErrorKind> {
     result.as_ref().err().map(Error::kind)
 }
