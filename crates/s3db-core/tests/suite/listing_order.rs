@@ -6,22 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::BoxStream;
-use s3db_core::{Database, ListRequest, Record, Resource, ResourceConfig};
-use s3db_storage::{
-    Capabilities, CopyOptions, Error, ErrorKind, GetResult, HeadResult, ListOptions, MemoryStorage,
-    ObjectMeta, Operation, PutMode, PutPayload, Storage,
-};
+use s3db_core::{ListRequest, Record, Resource};
+use s3db_storage::{Error, ErrorKind, GetResult, MemoryStorage, Operation, Storage};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::common::{Hooked, StoreHooks, numbered_items};
+
 const RECORDS: usize = 300;
 
-/// A memory store whose reads of the first few records are slow and whose read of one
-/// record (if any) fails.
+/// Reads of the first few records are slow; the read of one record (if any) fails.
 #[derive(Debug, Default)]
 struct SlowFirstReads {
-    inner: MemoryStorage,
     failing: Option<String>,
 }
 
@@ -34,46 +30,15 @@ impl SlowFirstReads {
 }
 
 #[async_trait]
-impl Storage for SlowFirstReads {
-    async fn put(
-        &self,
-        key: &str,
-        payload: PutPayload,
-        mode: PutMode,
-    ) -> s3db_storage::Result<String> {
-        self.inner.put(key, payload, mode).await
-    }
-    async fn get(&self, key: &str) -> s3db_storage::Result<GetResult> {
+impl StoreHooks for SlowFirstReads {
+    async fn get(&self, store: &MemoryStorage, key: &str) -> s3db_storage::Result<GetResult> {
         if Self::is_early(key) {
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         if self.failing.as_deref().is_some_and(|id| key.ends_with(id)) {
             return Err(Error::new(ErrorKind::Unavailable, Operation::Get, key));
         }
-        self.inner.get(key).await
-    }
-    async fn head(&self, key: &str) -> s3db_storage::Result<HeadResult> {
-        self.inner.head(key).await
-    }
-    async fn copy(
-        &self,
-        from: &str,
-        to: &str,
-        options: CopyOptions,
-    ) -> s3db_storage::Result<String> {
-        self.inner.copy(from, to, options).await
-    }
-    async fn delete(&self, key: &str) -> s3db_storage::Result<()> {
-        self.inner.delete(key).await
-    }
-    async fn delete_many(&self, keys: &[String]) -> s3db_storage::Result<()> {
-        self.inner.delete_many(keys).await
-    }
-    fn list(&self, options: ListOptions) -> BoxStream<'_, s3db_storage::Result<ObjectMeta>> {
-        self.inner.list(options)
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        store.get(key).await
     }
 }
 
@@ -85,18 +50,13 @@ struct Item {
 
 /// `RECORDS` items `r0000`… with `n` = their number, on a store that fails reading `failing`.
 async fn items(failing: Option<&str>) -> Resource {
-    let store = SlowFirstReads {
-        failing: failing.map(str::to_owned),
-        ..SlowFirstReads::default()
+    let store = Hooked {
+        store: MemoryStorage::new(),
+        hooks: SlowFirstReads {
+            failing: failing.map(str::to_owned),
+        },
     };
-    let db = Database::builder(Arc::new(store)).open().await.unwrap();
-    let items = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "items", "attributes": {"n": "number"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let items = numbered_items(Arc::new(store)).await;
     let records: Vec<Record> = (0..RECORDS)
         .map(|i| {
             json!({"id": format!("r{i:04}"), "n": i})

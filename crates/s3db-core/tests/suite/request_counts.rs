@@ -7,15 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::BoxStream;
 use s3db_core::workload::{people_config, person};
 use s3db_core::{Database, Record, Resource, ResourceConfig};
 use s3db_storage::layers::{Metrics, MetricsRecorder, MetricsSnapshot};
-use s3db_storage::{
-    Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, MemoryStorage, ObjectMeta,
-    PutMode, PutPayload, Storage,
-};
+use s3db_storage::{MemoryStorage, Storage};
 use serde_json::json;
+
+use crate::common::{Hooked, StoreHooks};
 
 /// Requests of one operation, by kind (only the kinds it used), and in total.
 #[derive(Debug, PartialEq, Eq)]
@@ -207,43 +205,21 @@ async fn delete_all_sends_one_listing_page_per_thousand_keys_and_a_batch_per_req
     assert!(people.repair().await.unwrap().is_clean());
 }
 
-/// A memory store whose `delete_many` waits (up to a generous bound) until a second batch is
-/// in flight, and records the most batches seen in flight at once.
+/// Batch deletes that wait (up to a generous bound) until a second batch is in flight, and
+/// record the most batches seen in flight at once.
 #[derive(Debug, Default)]
 struct OverlappingBatches {
-    inner: MemoryStorage,
     in_flight: AtomicUsize,
     most: Arc<AtomicUsize>,
 }
 
 #[async_trait]
-impl Storage for OverlappingBatches {
-    async fn put(
+impl StoreHooks for OverlappingBatches {
+    async fn delete_many(
         &self,
-        key: &str,
-        payload: PutPayload,
-        mode: PutMode,
-    ) -> s3db_storage::Result<String> {
-        self.inner.put(key, payload, mode).await
-    }
-    async fn get(&self, key: &str) -> s3db_storage::Result<GetResult> {
-        self.inner.get(key).await
-    }
-    async fn head(&self, key: &str) -> s3db_storage::Result<HeadResult> {
-        self.inner.head(key).await
-    }
-    async fn copy(
-        &self,
-        from: &str,
-        to: &str,
-        options: CopyOptions,
-    ) -> s3db_storage::Result<String> {
-        self.inner.copy(from, to, options).await
-    }
-    async fn delete(&self, key: &str) -> s3db_storage::Result<()> {
-        self.inner.delete(key).await
-    }
-    async fn delete_many(&self, keys: &[String]) -> s3db_storage::Result<()> {
+        store: &MemoryStorage,
+        keys: &[String],
+    ) -> s3db_storage::Result<()> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
         // Not a timing assertion: sequential batches never overlap however long this waits.
@@ -253,22 +229,16 @@ impl Storage for OverlappingBatches {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let result = self.inner.delete_many(keys).await;
+        let result = store.delete_many(keys).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         result
-    }
-    fn list(&self, options: ListOptions) -> BoxStream<'_, s3db_storage::Result<ObjectMeta>> {
-        self.inner.list(options)
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
     }
 }
 
 #[tokio::test]
 async fn delete_all_sends_its_batches_in_parallel() {
-    let store = OverlappingBatches::default();
-    let most = store.most.clone();
+    let store = Hooked::<OverlappingBatches>::default();
+    let most = store.hooks.most.clone();
     let (db, _) = counted_db(store).await;
     let people = people(&db, true).await;
     let inserted = people

@@ -8,6 +8,8 @@ use s3db_core::{Database, ListRequest, Record, ResourceConfig};
 use s3db_storage::MemoryStorage;
 use serde_json::json;
 
+use crate::common::numbered_items;
+
 fn item(i: usize) -> Record {
     json!({"id": format!("r{i:06}"), "n": i, "kind": if i.is_multiple_of(2) { "even" } else { "odd" }})
         .as_object()
@@ -59,17 +61,7 @@ async fn a_hundred_thousand_records_stream_through() {
 
 #[tokio::test]
 async fn failures_are_reported_per_record() {
-    let db = Database::builder(Arc::new(MemoryStorage::new()))
-        .open()
-        .await
-        .unwrap();
-    let items = db
-        .create_resource(
-            ResourceConfig::from_json(&json!({"name": "items", "attributes": {"n": "number"}}))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let items = numbered_items(Arc::new(MemoryStorage::new())).await;
     let records = vec![
         json!({"id": "a", "n": 1}),
         json!({"id": "a", "n": 2}),

@@ -7,8 +7,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::TryStreamExt;
-use s3db_core::{Database, ListRequest, Resource};
-use s3db_storage::{MemoryStorage, Metadata, Prefixed, PutMode, PutPayload, Storage};
+use futures::stream::BoxStream;
+use s3db_core::{Database, ListRequest, Resource, ResourceConfig};
+use s3db_storage::{
+    Capabilities, CopyOptions, GetResult, HeadResult, ListOptions, MemoryStorage, Metadata,
+    ObjectMeta, Prefixed, PutMode, PutPayload, Storage,
+};
 use serde_json::Value;
 
 pub const PASSPHRASE: &str = "fixture-passphrase";
@@ -142,4 +146,82 @@ pub async fn typed_reads_match_untyped(resource: &Resource, ids: &[&str]) -> Vec
     let streamed: Vec<Value> = typed.stream(&all).unwrap().try_collect().await.unwrap();
     assert_eq!(streamed, listed);
     listed
+}
+
+/// What a [`Hooked`] memory store does in place of its `get` and `delete_many` (by default,
+/// what the store does).
+#[async_trait::async_trait]
+pub trait StoreHooks: Send + Sync + std::fmt::Debug + 'static {
+    /// Reads `key` from `store`.
+    async fn get(&self, store: &MemoryStorage, key: &str) -> s3db_storage::Result<GetResult> {
+        store.get(key).await
+    }
+
+    /// Deletes `keys` from `store`.
+    async fn delete_many(
+        &self,
+        store: &MemoryStorage,
+        keys: &[String],
+    ) -> s3db_storage::Result<()> {
+        store.delete_many(keys).await
+    }
+}
+
+/// A memory store whose reads and batch deletes go through a test's [`StoreHooks`]; every
+/// other call goes straight to the store.
+#[derive(Debug, Default)]
+pub struct Hooked<H> {
+    pub store: MemoryStorage,
+    pub hooks: H,
+}
+
+#[async_trait::async_trait]
+impl<H: StoreHooks> Storage for Hooked<H> {
+    async fn put(
+        &self,
+        key: &str,
+        payload: PutPayload,
+        mode: PutMode,
+    ) -> s3db_storage::Result<String> {
+        self.store.put(key, payload, mode).await
+    }
+    async fn get(&self, key: &str) -> s3db_storage::Result<GetResult> {
+        self.hooks.get(&self.store, key).await
+    }
+    async fn head(&self, key: &str) -> s3db_storage::Result<HeadResult> {
+        self.store.head(key).await
+    }
+    async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        options: CopyOptions,
+    ) -> s3db_storage::Result<String> {
+        self.store.copy(from, to, options).await
+    }
+    async fn delete(&self, key: &str) -> s3db_storage::Result<()> {
+        self.store.delete(key).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> s3db_storage::Result<()> {
+        self.hooks.delete_many(&self.store, keys).await
+    }
+    fn list(&self, options: ListOptions) -> BoxStream<'_, s3db_storage::Result<ObjectMeta>> {
+        self.store.list(options)
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.store.capabilities()
+    }
+}
+
+/// A resource `items` with one number attribute `n`, in a database on `storage`.
+pub async fn numbered_items(storage: Arc<dyn Storage>) -> Resource {
+    let db = Database::builder(storage).open().await.unwrap();
+    db.create_resource(
+        ResourceConfig::from_json(
+            &serde_json::json!({"name": "items", "attributes": {"n": "number"}}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap()
 }
