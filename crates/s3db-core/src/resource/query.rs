@@ -404,12 +404,16 @@ impl Resource {
         let mut done = chunks.buffer_unordered(tasks);
         let mut read = Vec::new();
         while let Some((at, found)) = done.next().await {
-            read.push((at, found?));
+            let found: Vec<R::Item> = found?
+                .into_iter()
+                .filter_map(Result::transpose)
+                .collect::<Result<_>>()?;
+            read.push((at, found));
         }
         read.sort_unstable_by_key(|(at, _)| *at);
         let mut records = Vec::with_capacity(read.iter().map(|(_, found)| found.len()).sum());
-        for found in read.into_iter().flat_map(|(_, found)| found) {
-            records.extend(found?);
+        for (_, found) in read {
+            records.extend(found);
         }
         Ok(records)
     }

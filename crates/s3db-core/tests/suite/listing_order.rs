@@ -15,28 +15,32 @@ use crate::common::{Hooked, StoreHooks, numbered_items};
 
 const RECORDS: usize = 300;
 
-/// Reads of the first few records are slow; the read of one record (if any) fails.
+/// Reads of the first few records are slow; the read of one record (if any) fails; reads of
+/// the records from `stuck_from` on (if any) never end.
 #[derive(Debug, Default)]
 struct SlowFirstReads {
-    failing: Option<String>,
+    failing: Option<&'static str>,
+    stuck_from: Option<&'static str>,
 }
 
-impl SlowFirstReads {
-    /// Whether `key` is a record the first chunk of a listing reads (ids `r0000`–`r0007`).
-    fn is_early(key: &str) -> bool {
-        key.rsplit_once("id=")
-            .is_some_and(|(_, id)| ("r0000".."r0008").contains(&id))
-    }
+/// The record id of a record key.
+fn id_in(key: &str) -> &str {
+    key.rsplit_once("id=").map_or("", |(_, id)| id)
 }
 
 #[async_trait]
 impl StoreHooks for SlowFirstReads {
     async fn get(&self, store: &MemoryStorage, key: &str) -> s3db_storage::Result<GetResult> {
-        if Self::is_early(key) {
+        let id = id_in(key);
+        // The first chunk of a listing reads ids `r0000`–`r0007`.
+        if ("r0000".."r0008").contains(&id) {
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        if self.failing.as_deref().is_some_and(|id| key.ends_with(id)) {
+        if self.failing == Some(id) {
             return Err(Error::new(ErrorKind::Unavailable, Operation::Get, key));
+        }
+        if self.stuck_from.is_some_and(|from| id >= from) {
+            std::future::pending::<()>().await;
         }
         store.get(key).await
     }
@@ -48,13 +52,11 @@ struct Item {
     n: u64,
 }
 
-/// `RECORDS` items `r0000`… with `n` = their number, on a store that fails reading `failing`.
-async fn items(failing: Option<&str>) -> Resource {
+/// `RECORDS` items `r0000`… with `n` = their number, on a store read through `hooks`.
+async fn items(hooks: SlowFirstReads) -> Resource {
     let store = Hooked {
         store: MemoryStorage::new(),
-        hooks: SlowFirstReads {
-            failing: failing.map(str::to_owned),
-        },
+        hooks,
     };
     let items = numbered_items(Arc::new(store)).await;
     let records: Vec<Record> = (0..RECORDS)
@@ -82,7 +84,7 @@ fn ids_of(records: &[Record]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_first_chunk_still_comes_back_first() {
-    let items = items(None).await;
+    let items = items(SlowFirstReads::default()).await;
     let request = ListRequest::all().concurrency(32);
 
     let listed = items.list(&request).await.unwrap();
@@ -103,10 +105,32 @@ async fn a_slow_first_chunk_still_comes_back_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_read_in_a_later_chunk_fails_the_listing() {
-    let items = items(Some("r0250")).await;
+    let items = items(SlowFirstReads {
+        failing: Some("r0250"),
+        ..SlowFirstReads::default()
+    })
+    .await;
     let request = ListRequest::all().concurrency(32);
     let untyped = items.list(&request).await.unwrap_err();
     assert!(untyped.to_string().contains("r0250"), "{untyped}");
     let typed = items.typed::<Item>().list(&request).await.unwrap_err();
     assert!(typed.to_string().contains("r0250"), "{typed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_ends_the_listing_without_waiting_for_the_rest() {
+    let items = items(SlowFirstReads {
+        failing: Some("r0020"),
+        stuck_from: Some("r0100"),
+    })
+    .await;
+    let request = ListRequest::all().concurrency(32);
+    // The reads from r0100 on never end: only a listing that stops at the failure returns.
+    let listed = tokio::time::timeout(Duration::from_secs(30), items.list(&request)).await;
+    let failed = listed.expect("the listing waited for reads after the failure");
+    assert!(failed.unwrap_err().to_string().contains("r0020"));
+    let typed = items.typed::<Item>();
+    let typed = tokio::time::timeout(Duration::from_secs(30), typed.list(&request)).await;
+    let failed = typed.expect("the typed listing waited for reads after the failure");
+    assert!(failed.unwrap_err().to_string().contains("r0020"));
 }
